@@ -1,0 +1,20 @@
+"""Import every model module, so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from station_portal.audit import AuditEvent
+from station_portal.auth.models import AuthSession, User, user_clients
+from station_portal.db import Base
+from station_portal.org.models import Client, Crew, CrewMember, IndustrialPark, Staff, Unit
+
+__all__ = [
+    "AuditEvent",
+    "AuthSession",
+    "Base",
+    "Client",
+    "Crew",
+    "CrewMember",
+    "IndustrialPark",
+    "Staff",
+    "Unit",
+    "User",
+    "user_clients",
+]

@@ -1,0 +1,19 @@
+"""Instants are stored in UTC and shown in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(dt: datetime) -> datetime:
+    return dt.astimezone(SHANGHAI)
+
+
+def format_local(dt: datetime | None, *, seconds: bool = False) -> str:
+    """``2026-11-27 17:32`` in Shanghai time; empty for None."""
+    if dt is None:
+        return ""
+    return local(dt).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
