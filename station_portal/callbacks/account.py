@@ -1,0 +1,83 @@
+"""My account: change password, choose the language, see one's own scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, State, html
+
+from station_portal.auth.roles import ALL_STAFF
+from station_portal.callbacks._secure import secure_callback
+from station_portal.errors import ValidationFailed
+from station_portal.i18n import _, get_locale
+from station_portal.labels import ROLES, UNIT_KINDS, label
+from station_portal.org.models import Unit
+from station_portal.pages import account as page
+from station_portal.pages import shell
+from station_portal.services.users import change_own_password, set_locale
+from station_portal.web.context import (
+    client_ip,
+    portal,
+    read_session,
+    signed_in_user,
+    write_session,
+)
+
+
+def register(app: Dash) -> None:
+    @secure_callback(app, Output(page.PROFILE, "children"), Input(page.LOAD, "data"),
+                     roles=ALL_STAFF, before_password_change=True)
+    def profile(_id: Any):
+        user = signed_in_user()
+        session, scope, locale = read_session(), user.scope(), get_locale()
+        roots = [session.get(Unit, uid) for uid in scope.root_unit_ids]
+        if scope.is_global:
+            area = _("The whole company")
+        elif roots:
+            area = "、".join(f"{u.name(locale)} ({label(UNIT_KINDS, u.kind)})" for u in roots if u)
+        else:
+            area = _("No unit assigned")
+        model = user.model()
+        staff = model.staff.name(locale) if model.staff else "–"
+        clients = len(scope.client_ids) if scope.client_ids is not None else _("all")
+        return html.Dl([
+            html.Dt(_("Role")), html.Dd(label(ROLES, user.role)),
+            html.Dt(_("Area")), html.Dd(area, id="account-area"),
+            html.Dt(_("Clients")), html.Dd(str(clients)),
+            html.Dt(_("Staff record")), html.Dd(staff),
+        ], className="mb-0")
+
+    @secure_callback(app, Output(page.FEEDBACK, "children"), Output(page.CURRENT, "invalid"),
+                     Output(f"{page.CURRENT}-error", "children"), Output(page.NEW, "invalid"),
+                     Output(f"{page.NEW}-error", "children"), Output(page.CURRENT, "value"),
+                     Output(page.NEW, "value"), Output(page.REPEAT, "value"),
+                     Input(page.CHANGE, "n_clicks"), State(page.CURRENT, "value"),
+                     State(page.NEW, "value"), State(page.REPEAT, "value"),
+                     roles=ALL_STAFF, before_password_change=True, prevent_initial_call=True)
+    def change_password(_clicks: Any, current: Any, new: Any, repeat: Any):
+        user = signed_in_user()
+        if not isinstance(new, str) or new != repeat:
+            return (None, False, "", True, _("The two new passwords differ."), current, new, "")
+        try:
+            with write_session() as session:
+                change_own_password(session, user.model(session), current, new,
+                                    allow_demo_password=portal().config.is_demo, ip=client_ip())
+        except ValidationFailed as exc:
+            return (None, "current" in exc.fields, exc.fields.get("current", ""),
+                    "new" in exc.fields, exc.fields.get("new", ""), "", "", "")
+        done = dbc.Alert([_("Your password is changed. "),
+                          html.A(_("Continue to the start page"), href="/")],
+                         color="success", id="account-changed")
+        return (done, False, "", False, "", "", "", "")
+
+    @secure_callback(app, Output(shell.RELOAD, "data", allow_duplicate=True),
+                     Input(page.LANGUAGE_SAVE, "n_clicks"), State(page.LANGUAGE, "value"),
+                     roles=ALL_STAFF, before_password_change=True, prevent_initial_call=True)
+    def choose_language(_clicks: Any, locale: Any):
+        user = signed_in_user()
+        try:
+            with write_session() as session:
+                return set_locale(session, user.model(session), locale)
+        except ValidationFailed:
+            return None

@@ -1,0 +1,230 @@
+"""The ``station-portal`` command.
+
+    station-portal db upgrade          migrate the schema (the only way it is made)
+    station-portal seed-demo [--seed N] [--if-empty]
+    station-portal create-user NAME --role ROLE [...]
+    station-portal reset-password NAME
+    station-portal serve [--host H] [--port P]
+    station-portal i18n update|check
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import click
+from sqlalchemy import select
+
+from station_portal import migrate
+from station_portal.config import Config, ConfigError
+from station_portal.db import Database
+from station_portal.errors import PortalError, ValidationFailed
+
+
+def _config() -> Config:
+    try:
+        return Config.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _database(config: Config) -> Database:
+    path = config.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return Database(config.database_url)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """Station Portal: operations portal for power-grid service stations."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema to the latest revision."""
+    config = _config()
+    database = _database(config)
+    before = migrate.current_revision(database)
+    started = time.monotonic()
+    migrate.upgrade(database, revision)
+    after = migrate.current_revision(database)
+    click.echo(f"schema {before or 'empty'} -> {after} on {database.backend} "
+               f"({time.monotonic() - started:.1f} s)")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and of the code."""
+    database = _database(_config())
+    click.echo(f"database: {migrate.current_revision(database) or 'empty'}")
+    click.echo(f"code:     {migrate.head_revision(database)}")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """(Developers) Generate a migration from the models."""
+    migrate.revision(_database(_config()), message)
+
+
+@main.command("seed-demo")
+@click.option("--seed", default=7, show_default=True, help="Same seed, same city.")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database holds data.")
+def seed_demo(seed: int, if_empty: bool) -> None:
+    """Build the demo city (Jilin) with its organisation and demo accounts."""
+    from station_portal.demo.city import build_demo_city, database_is_empty
+
+    config = _config()
+    database = _database(config)
+    migrate.check_current(database)
+    with database.read() as session:
+        empty = database_is_empty(session)
+    if not empty:
+        if if_empty:
+            click.echo("database already holds data; demo seed skipped")
+            return
+        raise click.ClickException("the database is not empty; seed-demo needs an empty one")
+    if not config.is_demo:
+        click.echo("production mode: the organisation is seeded without demo accounts")
+    steps = ["units", "territories", "staff and crews", "parks and clients", "demo accounts"]
+    with (
+        click.progressbar(length=len(steps), label="seeding demo city", show_pos=True) as bar,
+        database.write() as session,
+    ):
+        report = build_demo_city(session, seed=seed, demo_mode=config.is_demo,
+                                 progress=lambda _step: bar.update(1))
+    click.echo(f"{report.units} units, {report.staff} staff, {report.crews} crews, "
+               f"{report.parks} parks, {report.clients} clients")
+    if report.users:
+        click.echo("demo accounts (password portal-demo): " + ", ".join(report.users))
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "company_manager", "station_head", "grid_manager",
+                                 "account_manager", "crew"]))
+@click.option("--display-name", help="Defaults to the username.")
+@click.option("--unit", "unit_code", help="Scope unit code, e.g. JL-CY-S.")
+@click.option("--staff", "employee_no", help="Employee number of the linked staff member.")
+@click.option("--client", "client_codes", multiple=True, help="Client code (repeatable).")
+@click.option("--email")
+@click.password_option(help="Prompted for when not given.")
+def create_user_cmd(username: str, role: str, display_name: str | None, unit_code: str | None,
+                    employee_no: str | None, client_codes: tuple[str, ...], email: str | None,
+                    password: str) -> None:
+    """Create an account (for example the first administrator)."""
+    from station_portal.org.models import Client, Staff, Unit
+    from station_portal.services.users import UserInput, create_user
+
+    config = _config()
+    database = _database(config)
+    migrate.check_current(database)
+    try:
+        with database.write() as session:
+            unit_id = staff_id = None
+            if unit_code:
+                unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
+                if unit_id is None:
+                    raise click.ClickException(f"no unit with code {unit_code}")
+            if employee_no:
+                staff_id = session.scalar(select(Staff.id).where(Staff.employee_no == employee_no))
+                if staff_id is None:
+                    raise click.ClickException(f"no staff member {employee_no}")
+            client_ids = tuple(session.scalars(select(Client.id).where(Client.code.in_(client_codes))))
+            if len(client_ids) != len(set(client_codes)):
+                raise click.ClickException("unknown client code among " + ", ".join(client_codes))
+            user = create_user(
+                session, None, username=username, password=password,
+                data=UserInput(display_name=display_name or username, role=role,
+                               scope_unit_id=unit_id, staff_id=staff_id, client_ids=client_ids,
+                               email=email),
+                allow_demo_password=config.is_demo,
+            )
+            click.echo(f"created {user.username} ({user.role})")
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from exc
+
+
+@main.command("reset-password")
+@click.argument("username")
+def reset_password_cmd(username: str) -> None:
+    """Give an account a one-time password, printed once."""
+    from station_portal.auth.models import User
+    from station_portal.services.users import reset_password
+
+    database = _database(_config())
+    migrate.check_current(database)
+    try:
+        with database.write() as session:
+            user_id = session.scalar(select(User.id).where(User.username == username.lower()))
+            user, temporary = reset_password(session, None, user_id, None)
+    except PortalError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"one-time password for {user.username}: {temporary}")
+
+
+@main.command("serve")
+@click.option("--host", help="Default: PORTAL_HOST or 127.0.0.1.")
+@click.option("--port", type=int, help="Default: PORTAL_PORT or 8050.")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the portal with the built-in threaded server (demo, development).
+
+    Production runs gunicorn instead: gunicorn -w 4 -b 0.0.0.0:8050 wsgi:app
+    """
+    from werkzeug.serving import run_simple
+
+    from station_portal import create_app
+
+    config = _config()
+    try:
+        app = create_app(config)
+    except (ConfigError, migrate.SchemaNotCurrent) as exc:
+        raise click.ClickException(str(exc)) from exc
+    host, port = host or config.host, port or config.port
+    click.echo(f"Station Portal ({config.env}) on http://{host}:{port}  (Ctrl+C stops it)")
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@main.group()
+def i18n() -> None:
+    """Translation catalogs (zh_CN, en)."""
+
+
+@i18n.command("update")
+def i18n_update() -> None:
+    """Extract messages from the code and merge them into both catalogs."""
+    from station_portal.i18n.catalogs import update
+
+    for locale, untranslated in update().items():
+        click.echo(f"{locale}: {untranslated} untranslated")
+
+
+@i18n.command("check")
+def i18n_check() -> None:
+    """Exit 1 if a message lacks a translation."""
+    from station_portal.i18n.catalogs import missing
+
+    gaps = missing()
+    for locale, messages in gaps.items():
+        for message in messages:
+            click.echo(f"{locale}: {message}")
+    if any(gaps.values()):
+        sys.exit(1)
+    click.echo("catalogs complete")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Security and change log (admin only): sign-ins, lockouts, account changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from station_portal.auth.queries import AuditRow
+from station_portal.auth.roles import ADMIN_ONLY
+from station_portal.i18n import _, _l
+from station_portal.labels import AUDIT_ACTIONS, label
+from station_portal.pages import Page
+from station_portal.pages.grid import data_grid
+from station_portal.pages.ui import page_header
+from station_portal.timefmt import format_local
+
+ACTION = "audit-action"
+TEXT = "audit-text"
+DATES = "audit-dates"
+TABLE = "audit-table"
+COUNT = "audit-count"
+LIMIT = 1000
+
+
+def layout(user: Any, query: dict[str, str]) -> html.Div:
+    return html.Div([
+        page_header(_("Security log"),
+                    _("Every sign-in, failure, lockout and account change, newest first.")),
+        dbc.Row([
+            dbc.Col(dcc.Dropdown(
+                id=ACTION, placeholder=_("All events"),
+                options=[{"label": str(text), "value": code} for code, text in AUDIT_ACTIONS.items()],
+            ), md=4, className="mb-2"),
+            dbc.Col(dbc.Input(id=TEXT, type="search", debounce=True,
+                              placeholder=_("Account or address")), md=4, className="mb-2"),
+            dbc.Col(dcc.DatePickerRange(id=DATES, display_format="YYYY-MM-DD",
+                                        clearable=True), md=4, className="mb-2"),
+        ]),
+        html.Div(id=COUNT, className="small text-body-secondary mb-2"),
+        data_grid(TABLE, (
+            ("at", _("Time")), ("event", _("Event")), ("subject", _("Account")),
+            ("actor", _("By")), ("ip", _("Address")), ("details", _("Details"))), page_size=25),
+    ])
+
+
+PAGE = Page(path="/admin/audit", title=_l("Security log"), roles=ADMIN_ONLY, layout=layout,
+            icon="bi-journal-text")
+
+
+def rows(events: Sequence[AuditRow]) -> list[dict[str, Any]]:
+    def details(event: AuditRow) -> str:
+        if not event.details:
+            return ""
+        return "; ".join(f"{k}: {v}" for k, v in event.details.items())
+
+    return [{
+        "id": e.id,
+        "at": format_local(e.at, seconds=True),
+        "event": label(AUDIT_ACTIONS, e.action),
+        "subject": e.subject or "",
+        "actor": e.actor or "",
+        "ip": e.ip or "",
+        "details": details(e),
+    } for e in events]

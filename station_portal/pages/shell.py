@@ -1,0 +1,99 @@
+"""The frame around every page: navigation bar, language switch, user menu, page slot."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask_login import current_user
+
+from station_portal import i18n
+from station_portal.i18n import _
+from station_portal.labels import ROLES, label
+from station_portal.pages import nav_pages
+from station_portal.web.context import portal
+from station_portal.web.signin import csrf_token
+
+URL = "url"
+RELOAD = "reload-signal"
+RELOADED = "reload-done"
+PAGE = "page-content"
+NAV_TOGGLE = "nav-toggle"
+NAV_COLLAPSE = "nav-collapse"
+LANG_ZH = "lang-zh_CN"
+LANG_EN = "lang-en"
+LANG_BUTTONS = {"zh_CN": LANG_ZH, "en": LANG_EN}
+TOAST = "global-toast"
+
+
+def navbar() -> dbc.Navbar:
+    user = current_user
+    locale = i18n.get_locale()
+    links = [
+        dbc.NavItem(dbc.NavLink(
+            [html.I(className=f"bi {p.icon} me-1"), str(p.title)],
+            href=p.path, active="exact", id=f"nav-{p.path.strip('/').replace('/', '-') or 'home'}",
+        ))
+        for p in nav_pages(user.role)
+    ]
+    language = dbc.ButtonGroup(
+        [
+            dbc.Button(name, id=LANG_BUTTONS[code], size="sm",
+                       color="light" if code == locale else "outline-light",
+                       n_clicks=0, title=_("Switch the interface language"))
+            for code, name in i18n.LOCALE_NAMES.items()
+        ],
+        className="me-lg-3 my-2 my-lg-0",
+    )
+    user_menu = dbc.DropdownMenu(
+        [
+            dbc.DropdownMenuItem(label(ROLES, user.role), header=True),
+            dbc.DropdownMenuItem([html.I(className="bi bi-person-gear me-2"), _("My account")],
+                                 href="/account"),
+            dbc.DropdownMenuItem(divider=True),
+            html.Form(
+                [
+                    dcc.Input(type="hidden", name="csrf", value=csrf_token()),
+                    html.Button([html.I(className="bi bi-box-arrow-right me-2"), _("Sign out")],
+                                type="submit", className="dropdown-item", id="sign-out"),
+                ],
+                action="/logout", method="POST",
+            ),
+        ],
+        label=[html.I(className="bi bi-person-circle me-1"), user.display_name],
+        nav=True, align_end=True, id="user-menu",
+    )
+    demo = dbc.Badge(_("Demo"), color="warning", text_color="dark", className="ms-2") \
+        if portal().config.is_demo else None
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand([html.I(className="bi bi-lightning-charge-fill me-1"),
+                                 _("Station Portal"), demo], href="/"),
+                dbc.NavbarToggler(id=NAV_TOGGLE, n_clicks=0),
+                dbc.Collapse(
+                    [dbc.Nav(links, navbar=True, className="me-auto"),
+                     language, dbc.Nav([user_menu], navbar=True)],
+                    id=NAV_COLLAPSE, is_open=False, navbar=True,
+                ),
+            ],
+            fluid=True,
+        ),
+        color="primary", dark=True, expand="lg", className="portal-navbar mb-3",
+    )
+
+
+def layout() -> html.Div:
+    """Evaluated per page load; the guard has made sure someone is signed in."""
+    if not current_user.is_authenticated:
+        return html.Div()
+    return html.Div(
+        [
+            dcc.Location(id=URL, refresh="callback-nav"),
+            dcc.Store(id=RELOAD),
+            dcc.Store(id=RELOADED),
+            navbar(),
+            dbc.Container(html.Div(id=PAGE), fluid=True, className="portal-main pb-5"),
+            html.Div(id=TOAST, className="portal-toast-slot"),
+        ],
+        lang="zh-CN" if i18n.get_locale() == "zh_CN" else "en",
+    )

@@ -1,0 +1,69 @@
+"""Small layout pieces shared by pages (headers, empty states, badges, tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from station_portal.i18n import _
+
+
+def page_header(title: str, subtitle: str | None = None, actions: Any = None) -> html.Div:
+    return html.Div(
+        [
+            html.Div([
+                html.H1(title, className="h3 mb-1"),
+                html.P(subtitle, className="text-body-secondary mb-0") if subtitle else None,
+            ]),
+            html.Div(actions, className="ms-auto") if actions is not None else None,
+        ],
+        className="d-flex flex-wrap align-items-end gap-2 mb-3 portal-page-header",
+    )
+
+
+def empty_state(message: str, hint: str | None = None, icon: str = "bi-inbox") -> html.Div:
+    """Shown instead of a blank table or chart, saying why there is nothing."""
+    return html.Div(
+        [
+            html.I(className=f"bi {icon} fs-2 d-block mb-2"),
+            html.Div(message, className="fw-semibold"),
+            html.Div(hint, className="small") if hint else None,
+        ],
+        className="text-center text-body-secondary py-4 portal-empty",
+    )
+
+
+def out_of_scope() -> dbc.Alert:
+    return dbc.Alert(
+        [html.I(className="bi bi-shield-lock me-2"),
+         _("This is outside your area of responsibility, so nothing is shown.")],
+        color="warning", className="portal-out-of-scope",
+    )
+
+
+def stat(label: str, value: Any, icon: str, id_: str | None = None) -> dbc.Card:
+    props = {"id": id_} if id_ else {}
+    return dbc.Card(
+        dbc.CardBody([
+            html.Div([html.I(className=f"bi {icon} me-2"), label],
+                     className="text-body-secondary small"),
+            html.Div(value, className="fs-4 fw-semibold", **props),
+        ]),
+        className="h-100 portal-stat",
+    )
+
+
+def simple_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], **kwargs: Any) -> dbc.Table:
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in headers])),
+         html.Tbody([html.Tr([html.Td(c) for c in row]) for row in rows])],
+        striped=True, hover=True, size="sm", responsive=True, className="align-middle", **kwargs,
+    )
+
+
+def badges(values: Sequence[str], color: str = "light") -> list[dbc.Badge]:
+    return [dbc.Badge(v, color=color, text_color="dark" if color == "light" else None,
+                      className="me-1 fw-normal border") for v in values]

@@ -1,0 +1,74 @@
+"""Assembling the web application: Flask server, guard, sign-in pages, Dash portal."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from station_portal import migrate
+from station_portal.config import Config, ConfigError
+from station_portal.db import Database
+from station_portal.services.users import demo_accounts_present
+from station_portal.web import errors, guard, signin
+from station_portal.web.context import EXTENSION, Portal
+
+log = logging.getLogger(__name__)
+
+
+def check_production_ready(config: Config, db: Database) -> None:
+    """Production refuses to start while demo passwords can still sign in."""
+    if config.is_demo:
+        return
+    with db.read() as session:
+        demo = demo_accounts_present(session)
+    if demo:
+        raise ConfigError(
+            "Production mode refuses to start: these accounts still have the demo password: "
+            + ", ".join(demo)
+            + ". Disable them or set new passwords (station-portal reset-password USER)."
+        )
+
+
+def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
+    if not isinstance(config, Config):
+        config = Config.from_env(config)
+    server = Flask("station_portal", static_folder=None)
+    server.config.update(
+        SECRET_KEY=config.effective_secret_key(),
+        SESSION_COOKIE_NAME="portal_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.session_max_hours),
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    if config.trusted_proxies:
+        hops = config.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db = Database(config.database_url, echo=config.sql_echo)
+    migrate.check_current(db)
+    check_production_ready(config, db)
+    server.extensions[EXTENSION] = Portal(config=config, db=db)
+
+    guard.init_app(server)
+    errors.init_app(server)
+    server.register_blueprint(signin.bp)
+
+    @server.get("/healthz")
+    def healthz():
+        with db.read() as session:
+            session.execute(text("SELECT 1"))
+        return jsonify({"status": "ok", "env": config.env})
+
+    from station_portal.dash_app import build_dash  # Dash is the heaviest import; keep it here
+
+    build_dash(server, config)
+    log.info("Station Portal ready (%s, %s)", config.env, db.backend)
+    return server

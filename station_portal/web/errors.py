@@ -1,0 +1,64 @@
+"""Error responses: JSON for Dash and API calls, a short page for browsers.
+
+An unexpected error is logged with a reference the user can quote; its
+details never reach the browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from station_portal import i18n
+from station_portal.errors import PortalError
+from station_portal.i18n import _
+from station_portal.web.guard import wants_json
+
+log = logging.getLogger(__name__)
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("This request is malformed."),
+        401: _("Please sign in first."),
+        403: _("You may not do this."),
+        404: _("This page does not exist."),
+        405: _("This method is not allowed here."),
+        409: _("Someone else changed this first."),
+        413: _("The upload is too large."),
+        422: _("Some fields need correcting."),
+        429: _("Too many requests. Wait a moment and try again."),
+        500: _("Something went wrong on our side."),
+    }
+
+
+def _respond(status: int, code: str, message: str) -> tuple[Response | str, int]:
+    if wants_json(request.path):
+        return jsonify({"error": code, "message": message}), status
+    page = render_template("error.html", _=_, locale=i18n.get_locale(), status=status,
+                           message=message)
+    return page, status
+
+
+def init_app(server: Flask) -> None:
+    @server.errorhandler(PortalError)
+    def _portal_error(exc: PortalError):
+        return _respond(exc.status, type(exc).__name__, exc.message)
+
+    @server.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        # Our own aborts carry a translated description; werkzeug's defaults do not.
+        custom = exc.description if exc.description != type(exc).description else None
+        return _respond(status, (exc.name or "error").lower().replace(" ", "_"),
+                        custom or _titles().get(status, exc.name or ""))
+
+    @server.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        ref = secrets.token_hex(4)
+        log.exception("unexpected error, reference %s, %s %s", ref, request.method, request.path)
+        return _respond(500, "internal_error",
+                        _("Something went wrong on our side (reference %(ref)s).", ref=ref))

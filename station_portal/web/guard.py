@@ -1,0 +1,187 @@
+"""Deny by default: one guard in front of every route.
+
+Public: the sign-in page, the health check, static assets and Dash's
+JavaScript bundles. Everything else needs a live server-side session;
+anonymous JSON calls (Dash callbacks, the API) get 401, pages redirect to
+sign-in. A Dash callback request is also checked against the roles its
+callback declared (``callbacks/_secure.py``) before Dash runs it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, g, jsonify, redirect, request, session, url_for
+from flask_login import LoginManager, current_user
+from sqlalchemy.orm import Session
+
+from station_portal import i18n
+from station_portal.auth.models import User
+from station_portal.auth.signin import check_session, end_session, expired_reason, touch
+from station_portal.i18n import _
+from station_portal.web.context import (
+    SignedInUser,
+    client_ip,
+    close_request_session,
+    portal,
+    read_session,
+    write_session,
+)
+
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/_favicon.ico", "/favicon.ico"})
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
+JSON_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
+DASH_UPDATE = "/_dash-update-component"
+
+login_manager = LoginManager()
+
+
+def init_app(server: Flask) -> None:
+    login_manager.init_app(server)
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    server.before_request(guard)
+    server.after_request(protect_response)
+    server.teardown_appcontext(close_request_session)
+
+
+def _timeouts() -> tuple[timedelta, timedelta]:
+    cfg = portal().config
+    return timedelta(minutes=cfg.idle_timeout_minutes), timedelta(hours=cfg.session_max_hours)
+
+
+def is_user_activity() -> bool:
+    """False for a Dash callback fired only by a polling interval (it must not keep a session alive)."""
+    if request.path != DASH_UPDATE:
+        return True
+    body = request.get_json(silent=True)
+    changed = body.get("changedPropIds") if isinstance(body, dict) else None
+    if not isinstance(changed, list) or not changed:
+        return True
+    return not all(isinstance(p, str) and p.endswith(".n_intervals") for p in changed)
+
+
+def load_user(token: str) -> SignedInUser | None:
+    idle, max_age = _timeouts()
+    reader: Session = read_session()
+    active = check_session(reader, token, idle_timeout=idle, max_age=max_age)
+    if active is None:
+        reason = expired_reason(reader, token, idle_timeout=idle, max_age=max_age)
+        if reason is not None:
+            with write_session() as writer:
+                end_session(writer, token, reason, ip=client_ip())
+            g.session_end_reason = reason.value
+        return None
+    user = reader.get(User, active.user_id)
+    if user is None:
+        return None
+    if active.needs_touch and is_user_activity():
+        with write_session() as writer:
+            touch(writer, active.session_id)
+    return SignedInUser(user, token)
+
+
+def set_request_locale() -> None:
+    locale = current_user.locale if current_user.is_authenticated else None
+    locale = (
+        locale
+        or i18n.normalise_locale(session.get("locale"))
+        or i18n.negotiate(request.headers.get("Accept-Language"))
+        or portal().config.default_locale
+    )
+    i18n.set_locale(locale)
+
+
+def wants_json(path: str) -> bool:
+    return path.startswith(JSON_PREFIXES) or request.method != "GET"
+
+
+def json_error(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify({"error": code, "message": message}), status
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path may be a redirect target after sign-in."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target:
+        return "/"
+    return target
+
+
+def guard() -> Any:
+    path = request.path
+    set_request_locale()
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        return None
+    if not current_user.is_authenticated:
+        if wants_json(path):
+            return json_error(401, "unauthenticated", _("Please sign in first."))
+        target = request.full_path if request.query_string else path
+        return redirect(url_for("signin.login", next=safe_next(target),
+                                reason=g.get("session_end_reason")))
+    if path == DASH_UPDATE:
+        return check_callback_request()
+    return None
+
+
+def _is_dep(value: object) -> bool:
+    """A callback input/output reference: {"id": ..., "property": ...} (or a list of them)."""
+    if isinstance(value, list):
+        return all(_is_dep(v) for v in value)
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("id"), str | dict)
+        and isinstance(value.get("property"), str)
+    )
+
+
+def output_count(callback_id: str) -> int:
+    """Dash names a multi-output callback "..a.children...b.figure.."."""
+    if not callback_id.startswith(".."):
+        return 1
+    return len([part for part in callback_id.strip(".").split("...") if part])
+
+
+def check_callback_request() -> Any:
+    """Refuse malformed callback calls, unknown callbacks and callers outside their roles."""
+    body = request.get_json(silent=True)
+    well_formed = (
+        isinstance(body, dict)
+        and isinstance(body.get("output"), str)
+        and isinstance(body.get("inputs", []), list)
+        and all(_is_dep(i) for i in body.get("inputs", []))
+        and isinstance(body.get("state", []), list)
+        and all(_is_dep(s) for s in body.get("state", []))
+        and _is_dep(body.get("outputs"))
+        and isinstance(body.get("changedPropIds", []), list)
+    )
+    if not well_formed:
+        return json_error(400, "bad_request", _("This request is malformed."))
+    policy = portal().callback_policies.get(body["output"])
+    if policy is None or policy.clientside:
+        return json_error(404, "not_found", _("No such callback."))
+    if not policy.allows(current_user):
+        return json_error(403, "forbidden", _("You may not do this."))
+    declared = portal().dash.callback_map[body["output"]]
+    outputs = body["outputs"] if isinstance(body["outputs"], list) else [body["outputs"]]
+    if (len(body.get("inputs", [])) != len(declared["inputs"])
+            or len(body.get("state", [])) != len(declared.get("state", []))
+            or len(outputs) != output_count(body["output"])):
+        return json_error(400, "bad_request", _("This request is malformed."))
+    return None
+
+
+def protect_response(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.path.startswith(PUBLIC_PREFIXES):
+        # Pages and data of a signed-in user must not outlive the session in a cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response

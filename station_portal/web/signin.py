@@ -1,0 +1,141 @@
+"""Sign-in and sign-out pages (plain HTML forms with a CSRF token).
+
+Signing in clears the old cookie session first (no session fixation) and
+opens a server-side session; signing out ends that row, so a copy of the
+cookie taken before is worthless afterwards.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from station_portal import i18n
+from station_portal.auth.models import User
+from station_portal.auth.signin import EndReason, Outcome, ThrottlePolicy, authenticate, end_session
+from station_portal.db import utcnow
+from station_portal.i18n import _
+from station_portal.web.context import SignedInUser, client_ip, portal, read_session, write_session
+from station_portal.web.guard import safe_next
+
+bp = Blueprint("signin", __name__)
+
+DEMO_USERS = ("admin", "manager", "head", "gridmgr", "account", "crew")
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        session["csrf"] = token
+    return token
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(str(sent), str(expected)):
+        abort(400, description=_("The form expired. Reload the page and try again."))
+
+
+def _policy() -> ThrottlePolicy:
+    cfg = portal().config
+    return ThrottlePolicy(
+        max_failures_per_account=cfg.login_max_failures_per_account,
+        max_failures_per_address=cfg.login_max_failures_per_address,
+        window=timedelta(minutes=cfg.login_window_minutes),
+        lock=timedelta(minutes=cfg.login_lock_minutes),
+    )
+
+
+def _render(message: str | None = None, status: int = 200, username: str = "",
+            level: str = "danger") -> tuple[str, int]:
+    reason = request.args.get("reason")
+    notice = None
+    if reason == "idle":
+        notice = _("You were signed out after a period without activity.")
+    elif reason == "expired":
+        notice = _("Your session reached its maximum length; please sign in again.")
+    elif request.args.get("bye"):
+        notice = _("You are signed out.")
+    html = render_template(
+        "login.html",
+        _=_,
+        locale=i18n.get_locale(),
+        locales=i18n.LOCALE_NAMES,
+        csrf=csrf_token(),
+        message=message,
+        level=level,
+        notice=notice,
+        username=username,
+        next=safe_next(request.values.get("next")),
+        demo=portal().config.is_demo,
+        demo_users=DEMO_USERS,
+    )
+    return html, status
+
+
+@bp.get("/login")
+def login() -> Response | tuple[str, int]:
+    lang = i18n.normalise_locale(request.args.get("lang"))
+    if lang:
+        session["locale"] = lang
+        i18n.set_locale(lang)
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    return _render()
+
+
+@bp.post("/login")
+def login_post() -> Response | tuple[str, int]:
+    check_csrf()
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    if not username.strip() or not password:
+        return _render(_("Enter your username and password."), 400, username)
+    with write_session() as writer:
+        result = authenticate(
+            writer, username, password, ip=client_ip(),
+            user_agent=request.headers.get("User-Agent"), demo_mode=portal().config.is_demo,
+            policy=_policy(),
+        )
+    if result.outcome is Outcome.OK:
+        user = read_session().get(User, result.user_id)
+        assert user is not None and result.token is not None
+        locale = session.get("locale")
+        session.clear()  # a fresh cookie session: nothing carried over from before sign-in
+        if locale and not user.locale:
+            session["locale"] = locale
+        login_user(SignedInUser(user, result.token))
+        target = "/account" if user.must_change_password else request.form.get("next")
+        return redirect(safe_next(target))
+    if result.outcome in (Outcome.LOCKED_ACCOUNT, Outcome.LOCKED_ADDRESS):
+        wait = max(1, math.ceil((result.locked_until - utcnow()).total_seconds() / 60))
+        text = (
+            _("Too many failed sign-ins for this account. Try again in %(n)s minutes.", n=wait)
+            if result.outcome is Outcome.LOCKED_ACCOUNT
+            else _("Too many failed sign-ins from your address. Try again in %(n)s minutes.", n=wait)
+        )
+        html, status = _render(text, 429, username)
+        return Response(html, status, headers={"Retry-After": str(wait * 60)})
+    if result.outcome is Outcome.DEMO_PASSWORD_REFUSED:
+        return _render(_("Demo passwords are not accepted on this portal. "
+                         "Ask an administrator for your password."), 401, username)
+    return _render(_("Wrong username or password."), 401, username)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    check_csrf()
+    if current_user.is_authenticated:
+        token = current_user.get_id()
+        with write_session() as writer:
+            end_session(writer, token, EndReason.SIGN_OUT, ip=client_ip())
+    logout_user()
+    session.clear()
+    return redirect(url_for("signin.login", bye=1))
