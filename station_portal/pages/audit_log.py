@@ -14,7 +14,7 @@ from station_portal.i18n import _, _l
 from station_portal.labels import AUDIT_ACTIONS, label
 from station_portal.pages import Page
 from station_portal.pages.grid import data_grid
-from station_portal.pages.ui import page_header
+from station_portal.pages.ui import dropdown, page_header
 from station_portal.timefmt import format_local
 
 ACTION = "audit-action"
@@ -30,14 +30,16 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
         page_header(_("Security log"),
                     _("Every sign-in, failure, lockout and account change, newest first.")),
         dbc.Row([
-            dbc.Col(dcc.Dropdown(
-                id=ACTION, placeholder=_("All events"),
+            dbc.Col(dropdown(
+                ACTION, placeholder=_("All events"),
                 options=[{"label": str(text), "value": code} for code, text in AUDIT_ACTIONS.items()],
             ), md=4, className="mb-2"),
             dbc.Col(dbc.Input(id=TEXT, type="search", debounce=True,
                               placeholder=_("Account or address")), md=4, className="mb-2"),
-            dbc.Col(dcc.DatePickerRange(id=DATES, display_format="YYYY-MM-DD",
-                                        clearable=True), md=4, className="mb-2"),
+            dbc.Col(dcc.DatePickerRange(
+                id=DATES, display_format="YYYY-MM-DD", month_format="YYYY-MM", clearable=True,
+                first_day_of_week=1, start_date_placeholder_text=_("From"),
+                end_date_placeholder_text=_("To")), md=4, className="mb-2"),
         ]),
         html.Div(id=COUNT, className="small text-body-secondary mb-2"),
         data_grid(TABLE, (

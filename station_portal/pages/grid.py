@@ -30,7 +30,7 @@ def locale_text() -> dict[str, str]:
 
 def data_grid(id_: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]] = (),
               *, page_size: int = 15, clickable: bool = False, **options: Any) -> dag.AgGrid:
-    """A sortable, filterable, paged grid; rows need an ``id`` field when ``clickable``."""
+    """A sortable, filterable, paged grid; rows need a string ``id`` field when ``clickable``."""
     grid_options = {
         "pagination": True,
         "paginationPageSize": page_size,
@@ -49,7 +49,7 @@ def data_grid(id_: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[
                        "resizable": True, "flex": 1, "minWidth": 110, "wrapText": True,
                        "autoHeight": True},
         dashGridOptions=grid_options,
-        getRowId="String(params.data.id)" if clickable else None,
+        getRowId="params.data.id" if clickable else None,
         className="portal-grid" + (" portal-grid-clickable" if clickable else ""),
         **options,
     )

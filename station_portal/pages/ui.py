@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from station_portal.i18n import _
 
@@ -67,3 +67,15 @@ def simple_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], **kwargs
 def badges(values: Sequence[str], color: str = "light") -> list[dbc.Badge]:
     return [dbc.Badge(v, color=color, text_color="dark" if color == "light" else None,
                       className="me-1 fw-normal border") for v in values]
+
+
+def dropdown(id_: str, **kwargs: Any) -> dcc.Dropdown:
+    """A Dash dropdown whose own texts (search, select all …) are in the user's language."""
+    labels = {
+        "search": _("Search"), "clear_search": _("Clear search"),
+        "clear_selection": _("Clear selection"), "select_all": _("Select all"),
+        "deselect_all": _("Deselect all"), "no_options_found": _("No options found"),
+        # {num_selected} is filled in by the component itself
+        "selected_count": _("{num_selected} selected"),
+    }
+    return dcc.Dropdown(id=id_, labels=labels, **kwargs)

@@ -14,7 +14,7 @@ from station_portal.i18n import _, _l
 from station_portal.labels import ROLES, label
 from station_portal.pages import Page
 from station_portal.pages.grid import data_grid
-from station_portal.pages.ui import page_header
+from station_portal.pages.ui import dropdown, page_header
 
 SEARCH = "users-search"
 ROLE_FILTER = "users-role-filter"
@@ -89,11 +89,11 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
                    "username"),
             _field(_("Display name"), dbc.Input(id=F_DISPLAY, maxLength=80), "display_name"),
             _field(_("Role"), dbc.Select(id=F_ROLE, options=role_options()), "role"),
-            _field(_("Area"), dcc.Dropdown(id=F_SCOPE, clearable=True), "scope_unit_id",
+            _field(_("Area"), dropdown(F_SCOPE, clearable=True), "scope_unit_id",
                    html.Span(id=SCOPE_HELP)),
-            html.Div(_field(_("Clients"), dcc.Dropdown(id=F_CLIENTS, multi=True), "client_ids"),
+            html.Div(_field(_("Clients"), dropdown(F_CLIENTS, multi=True), "client_ids"),
                      id=CLIENTS_ROW),
-            _field(_("Staff member"), dcc.Dropdown(id=F_STAFF, clearable=True), "staff_id",
+            _field(_("Staff member"), dropdown(F_STAFF, clearable=True), "staff_id",
                    _("Links the account to a person of the organisation.")),
             _field(_("E-mail"), dbc.Input(id=F_EMAIL, type="email", maxLength=120), "email"),
             html.Div(_field(_("Password"), dbc.Input(id=F_PASSWORD, type="password",
@@ -136,7 +136,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
         dbc.Row([
             dbc.Col(dbc.Input(id=SEARCH, placeholder=_("Search by name or username"),
                               debounce=True, type="search"), md=6, className="mb-2"),
-            dbc.Col(dcc.Dropdown(id=ROLE_FILTER, options=role_options(),
+            dbc.Col(dropdown(ROLE_FILTER, options=role_options(),
                                  placeholder=_("All roles")), md=4, className="mb-2"),
         ]),
         dcc.Store(id=REFRESH, data=0),
@@ -170,7 +170,7 @@ def scope_text(user: User, locale: str) -> str:
 
 def table_rows(users: Sequence[User], locale: str, tz_format: Any) -> list[dict[str, Any]]:
     return [{
-        "id": u.id,
+        "id": str(u.id),
         "username": u.username,
         "display_name": u.display_name,
         "role": label(ROLES, u.role),
