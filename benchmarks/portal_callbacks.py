@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from station_portal import create_app, migrate  # noqa: E402
-from station_portal.db import Database  # noqa: E402
-from station_portal.demo.city import build_demo_city  # noqa: E402
-from tests.dash_calls import DASH_UPDATE, body_for, callback_id_for  # noqa: E402
+from station_portal import create_app, migrate
+from station_portal.db import Database
+from station_portal.demo.city import build_demo_city
+from tests.dash_calls import DASH_UPDATE, body_for, callback_id_for
 
 CASES = {  # role → [(label, output id, property, input values, state values)]
     "head": [("home", "home-content", "children", ["station_head"], None),
