@@ -10,12 +10,13 @@ Nothing connects at import time. This module must not import Flask or Dash.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -64,6 +65,20 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def serialize_on(session: Session, *keys: str) -> None:
+    """Make concurrent transactions that name the same key run one after the other.
+
+    PostgreSQL: transaction-level advisory locks (taken in the order given).
+    SQLite: write transactions are already serial (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in keys:
+        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big",
+                                signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
 
 
 def normalise_url(url: str) -> str:

@@ -8,13 +8,21 @@ out-of-range number.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MAX_ID = 2**31 - 1
+# C0 controls (NUL included: PostgreSQL refuses it in text) and DEL; tab and newline stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def has_control_chars(value: str) -> bool:
+    return bool(_CONTROL.search(value))
 
 
 def text(value: Any, max_len: int = 200) -> str:
-    return value[:max_len] if isinstance(value, str) else ""
+    """A string from the browser, cut to ``max_len``, without control characters."""
+    return _CONTROL.sub("", value)[:max_len] if isinstance(value, str) else ""
 
 
 def as_id(value: Any) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -144,3 +145,37 @@ def as_user(app):
 
 def unique(prefix: str = "u") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+class LiveServer:
+    """An app served over real HTTP by a threaded werkzeug server on a free port."""
+
+    def __init__(self, flask_app: Flask) -> None:
+        from werkzeug.serving import make_server
+
+        self._server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_app(app) -> Iterator[LiveServer]:
+    """The session's app (SQLite, and PostgreSQL when configured) over real HTTP."""
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+def http_sign_in(base_url: str, username: str, password: str = "portal-demo", ip: str | None = None):
+    """A requests.Session signed in over real HTTP."""
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{base_url}/login", timeout=30)
+    response = session.post(f"{base_url}/login", timeout=60, allow_redirects=False, data={
+        "username": username, "password": password, "csrf": csrf_of(page.text)})
+    return session, response

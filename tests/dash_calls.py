@@ -8,6 +8,7 @@ from dash import Dash
 from flask import Flask
 
 from station_portal.web.context import EXTENSION
+from station_portal.web.guard import output_specs as guard_output_specs
 
 DASH_UPDATE = "/_dash-update-component"
 
@@ -18,13 +19,7 @@ def dash_app_of(app: Flask) -> Dash:
 
 def output_specs(callback_id: str) -> list[dict[str, str]]:
     """``"..a.children...b.figure.."`` → [{"id": "a", "property": "children"}, …]."""
-    parts = [p for p in callback_id.strip(".").split("...") if p] \
-        if callback_id.startswith("..") else [callback_id]
-    specs = []
-    for part in parts:
-        component, prop = part.rsplit(".", 1)
-        specs.append({"id": component, "property": prop})
-    return specs
+    return [{"id": cid, "property": prop} for cid, prop in guard_output_specs(callback_id)]
 
 
 def _dep(spec: dict[str, Any], value: Any) -> dict[str, Any]:

@@ -38,14 +38,14 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
-    # Optimistic concurrency: an edit carries the version it saw.
+    # Optimistic concurrency for administrators' edits: an edit carries the version
+    # it saw and claims the next one (services/users.py). Sign-ins and a user's own
+    # settings do not count as edits and leave it alone.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     scope_unit: Mapped[Unit | None] = relationship()
     staff: Mapped[Staff | None] = relationship()
     clients: Mapped[list[Client]] = relationship(secondary=user_clients, order_by=Client.code)
-
-    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

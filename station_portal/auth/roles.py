@@ -3,7 +3,7 @@
 | role            | scope                                               |
 |-----------------|-----------------------------------------------------|
 | admin           | everything                                          |
-| company_manager | the whole company, or one county company            |
+| company_manager | the city company (all of it), or one county company |
 | station_head    | one urban service station (站长)                    |
 | grid_manager    | one supply office and its grids, or one grid        |
 | account_manager | a list of clients (客户经理)                         |
@@ -39,8 +39,9 @@ SCOPE_UNIT_KINDS: dict[Role, tuple[UnitKind, ...]] = {
     Role.ACCOUNT_MANAGER: (),
     Role.CREW: (),
 }
-# Roles that cannot work without a scope unit.
-UNIT_SCOPE_REQUIRED = frozenset({Role.STATION_HEAD, Role.GRID_MANAGER})
+# Roles that cannot work without a scope unit. A company manager names the city
+# company for the whole company: an empty field never widens anyone's view.
+UNIT_SCOPE_REQUIRED = frozenset({Role.COMPANY_MANAGER, Role.STATION_HEAD, Role.GRID_MANAGER})
 # Roles that must be linked to a staff member.
 STAFF_LINK_REQUIRED = frozenset({Role.CREW, Role.ACCOUNT_MANAGER})
 

@@ -29,7 +29,9 @@ from station_portal.auth.passwords import (
     needs_rehash,
     verify_password,
 )
-from station_portal.db import utcnow
+from station_portal.config import Config
+from station_portal.db import serialize_on, utcnow
+from station_portal.validate import has_control_chars, text
 
 SIGN_IN = "sign_in"
 SIGN_IN_FAILED = "sign_in_failed"
@@ -64,6 +66,15 @@ class ThrottlePolicy:
     window: timedelta = timedelta(minutes=15)
     lock: timedelta = timedelta(minutes=15)
 
+    @classmethod
+    def from_config(cls, config: Config) -> ThrottlePolicy:
+        return cls(
+            max_failures_per_account=config.login_max_failures_per_account,
+            max_failures_per_address=config.login_max_failures_per_address,
+            window=timedelta(minutes=config.login_window_minutes),
+            lock=timedelta(minutes=config.login_lock_minutes),
+        )
+
 
 @dataclass(frozen=True)
 class SignInResult:
@@ -78,7 +89,10 @@ def token_hash(token: str) -> str:
 
 
 def normalise_username(username: object) -> str:
-    return username.strip().lower()[:64] if isinstance(username, str) else ""
+    """Lower-case and trimmed; empty for anything that cannot be a username."""
+    if not isinstance(username, str) or has_control_chars(username):
+        return ""
+    return username.strip().lower()[:64]
 
 
 def _lock_until(
@@ -125,7 +139,10 @@ def authenticate(
     now = now or utcnow()
     name = normalise_username(username)
     password = password if isinstance(password, str) else ""
-    ip_value = (ip or "")[:64] or None
+    ip_value = text(ip, 64) or None
+    # Attempts on one account or from one address are counted one at a time,
+    # so parallel guesses cannot slip past the limit.
+    serialize_on(session, f"sign-in:user:{name}", f"sign-in:ip:{ip_value}")
 
     locked = None
     if ip_value:
@@ -166,14 +183,15 @@ def authenticate(
                      details={"reason": "demo_password"}, at=now)
         return SignInResult(Outcome.DEMO_PASSWORD_REFUSED)
 
+    changes: dict = {"last_sign_in_at": now}
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        changes["password_hash"] = hash_password(password)
+    session.execute(update(User).where(User.id == user.id).values(**changes))
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(
         token_hash=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
-        ip=ip_value, user_agent=(user_agent or "")[:200] or None,
+        ip=ip_value, user_agent=(text(user_agent, 200) or None),
     ))
-    user.last_sign_in_at = now
     audit.record(session, SIGN_IN, subject=name, ip=ip_value, actor_id=user.id, at=now)
     return SignInResult(Outcome.OK, token=token, user_id=user.id)
 
@@ -254,11 +272,36 @@ def end_session(
     return True
 
 
-def end_all_sessions(session: Session, user_id: int, reason: EndReason) -> int:
-    """End every open session of a user (disabled, password reset); returns how many."""
-    result = session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.ended_at.is_(None))
-        .values(ended_at=utcnow(), end_reason=reason.value)
-    )
-    return result.rowcount or 0
+def end_all_sessions(session: Session, user_id: int, reason: EndReason,
+                     keep_token: str | None = None) -> int:
+    """End every open session of a user (disabled, password changed), except ``keep_token``'s."""
+    stmt = (update(AuthSession)
+            .where(AuthSession.user_id == user_id, AuthSession.ended_at.is_(None))
+            .values(ended_at=utcnow(), end_reason=reason.value))
+    if keep_token:
+        stmt = stmt.where(AuthSession.token_hash != token_hash(keep_token))
+    return session.execute(stmt).rowcount or 0
+
+
+def reverify(
+    session: Session, user: User, password: object, *, ip: str | None,
+    policy: ThrottlePolicy | None = None, now: datetime | None = None,
+) -> Outcome:
+    """Check a signed-in user's password again (before changing it).
+
+    Counts like a sign-in: a wrong password is a failure in the audit trail, and
+    a locked account is refused, so a stolen session cannot guess the password.
+    """
+    policy = policy or ThrottlePolicy()
+    now = now or utcnow()
+    serialize_on(session, f"sign-in:user:{user.username}")
+    locked = _lock_until(session, AuditEvent.subject, user.username,
+                         policy.max_failures_per_account, policy, now,
+                         since=_last_success(session, user.username))
+    if locked:
+        return Outcome.LOCKED_ACCOUNT
+    if verify_password(user.password_hash, password if isinstance(password, str) else ""):
+        return Outcome.OK
+    audit.record(session, SIGN_IN_FAILED, subject=user.username, actor_id=user.id,
+                 ip=(ip or "")[:64] or None, details={"reason": "password_check"}, at=now)
+    return Outcome.BAD_CREDENTIALS

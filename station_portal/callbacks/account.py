@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, html
+from dash import Dash, Input, Output, State, html, no_update
 
 from station_portal.auth.roles import ALL_STAFF
+from station_portal.auth.signin import ThrottlePolicy
 from station_portal.callbacks._secure import secure_callback
 from station_portal.errors import ValidationFailed
 from station_portal.i18n import _, get_locale
@@ -58,14 +59,16 @@ def register(app: Dash) -> None:
     def change_password(_clicks: Any, current: Any, new: Any, repeat: Any):
         user = signed_in_user()
         if not isinstance(new, str) or new != repeat:
-            return (None, False, "", True, _("The two new passwords differ."), current, new, "")
-        try:
-            with write_session() as session:
-                change_own_password(session, user.model(session), current, new,
-                                    allow_demo_password=portal().config.is_demo, ip=client_ip())
-        except ValidationFailed as exc:
-            return (None, "current" in exc.fields, exc.fields.get("current", ""),
-                    "new" in exc.fields, exc.fields.get("new", ""), "", "", "")
+            return (None, False, "", True, _("The two new passwords differ."), no_update,
+                    no_update, "")
+        with write_session() as session:
+            problems = change_own_password(
+                session, user.model(session), current, new,
+                allow_demo_password=portal().config.is_demo, keep_session=user.get_id(),
+                policy=ThrottlePolicy.from_config(portal().config), ip=client_ip())
+        if problems:
+            return (None, "current" in problems, problems.get("current", ""),
+                    "new" in problems, problems.get("new", ""), "", "", "")
         done = dbc.Alert([_("Your password is changed. "),
                           html.A(_("Continue to the start page"), href="/")],
                          color="success", id="account-changed")

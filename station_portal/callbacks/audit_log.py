@@ -14,6 +14,7 @@ from station_portal.i18n import _
 from station_portal.labels import AUDIT_ACTIONS
 from station_portal.pages import audit_log as page
 from station_portal.timefmt import SHANGHAI
+from station_portal.validate import text
 from station_portal.web.context import read_session
 
 
@@ -22,9 +23,10 @@ def parse_day(value: Any) -> date | None:
     if not isinstance(value, str):
         return None
     try:
-        return date.fromisoformat(value[:10])
+        day = date.fromisoformat(value[:10])
     except ValueError:
         return None
+    return day if date(2000, 1, 1) <= day <= date(2100, 12, 31) else None
 
 
 def register(app: Dash) -> None:
@@ -32,13 +34,13 @@ def register(app: Dash) -> None:
                      Input(page.ACTION, "value"), Input(page.TEXT, "value"),
                      Input(page.DATES, "start_date"), Input(page.DATES, "end_date"),
                      roles=ADMIN_ONLY)
-    def filter_log(action: Any, text: Any, start: Any, end: Any):
-        action = action if action in AUDIT_ACTIONS else None
-        text = text[:80] if isinstance(text, str) and text.strip() else None
+    def filter_log(action: Any, search_text: Any, start: Any, end: Any):
+        action = action if isinstance(action, str) and action in AUDIT_ACTIONS else None
+        search = text(search_text, 80).strip() or None
         first, last = parse_day(start), parse_day(end)
         since = datetime.combine(first, time(), SHANGHAI) if first else None
         until = datetime.combine(last + timedelta(days=1), time(), SHANGHAI) if last else None
-        events = audit_rows(read_session(), action=action, text=text, since=since, until=until,
+        events = audit_rows(read_session(), action=action, text=search, since=since, until=until,
                             limit=page.LIMIT)
         count = _("%(n)s events", n=len(events)) if len(events) < page.LIMIT \
             else _("The newest %(n)s events; narrow the filter to see older ones.", n=page.LIMIT)

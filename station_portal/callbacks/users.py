@@ -44,6 +44,11 @@ FORM = [
     (page.F_STAFF, "value"), (page.F_EMAIL, "value"), (page.F_PASSWORD, "value"),
     (page.PASSWORD_ROW, "hidden"), (page.ACTIONS_ROW, "hidden"), (page.TOGGLE, "children"),
 ]
+# What the chosen role decides: the areas on offer, whether clients are asked for …
+OPTIONS = [
+    (page.F_SCOPE, "options"), (page.F_SCOPE, "disabled"), (page.SCOPE_HELP, "children"),
+    (page.CLIENTS_ROW, "hidden"), (page.F_CLIENTS, "options"), (page.F_STAFF, "options"),
+]
 ERRORS = [(page.error_id(fid), "children") for fid in page.FIELDS.values()]
 INVALID = [(fid, "invalid") for fid in page.INVALIDATABLE]
 
@@ -52,12 +57,41 @@ def _outputs(pairs: list[tuple[str, str]], duplicate: bool) -> list[Output]:
     return [Output(cid, prop, allow_duplicate=duplicate) for cid, prop in pairs]
 
 
+def role_options(role_value: Any) -> list[Any]:
+    """Values for OPTIONS, for a role."""
+    role = parse_role(role_value)
+    session, locale = read_session(), get_locale()
+    kinds = tuple(k.value for k in SCOPE_UNIT_KINDS[role]) if role else ()
+    units = [{"label": f"{zh if locale.startswith('zh') else en} · {label(UNIT_KINDS, kind)}",
+              "value": uid} for uid, kind, zh, en in unit_options(session, kinds)]
+    help_text = {
+        Role.ADMIN: _("Administrators see everything."),
+        Role.COMPANY_MANAGER: _("The city company for all of it, or one county company."),
+        Role.STATION_HEAD: _("The service station this head runs."),
+        Role.GRID_MANAGER: _("A supply office with all its grids, or a single grid."),
+        Role.ACCOUNT_MANAGER: _("Account managers see the clients chosen below."),
+        Role.CREW: _("Crew members see their own crew and orders."),
+    }.get(role, "")
+    clients = [{"label": f"{c.name(locale)} ({c.code})", "value": c.id}
+               for c in session.scalars(select(Client).order_by(Client.code))]
+    staff = [
+        {"label": f"{s.name(locale)} · {label(POSITIONS, s.position)} · {uname}", "value": s.id}
+        for s, uname in session.execute(
+            select(Staff, Unit.name_zh if locale.startswith("zh") else Unit.name_en)
+            .join(Unit).where(Staff.active.is_(True)).order_by(Unit.path, Staff.employee_no))
+    ]
+    return [units, not kinds, help_text, role is not Role.ACCOUNT_MANAGER, clients, staff]
+
+
 def form_state(user: User | None) -> list[Any]:
-    """Values for FORM: a blank form for a new account, or the account's current state."""
+    """Values for FORM and OPTIONS: a blank form, or the account's current state.
+
+    The options travel with the values: a dropdown drops a value it has no option for.
+    """
     if user is None:
         return [_("New account"), {"id": None, "version": None, "active": True},
                 "", False, "", Role.STATION_HEAD.value, None, [], None, "", "",
-                False, True, ""]
+                False, True, "", *role_options(Role.STATION_HEAD)]
     toggle = [html.I(className="bi bi-person-slash me-1"), _("Disable account")] if user.active \
         else [html.I(className="bi bi-person-check me-1"), _("Enable account")]
     return [
@@ -65,7 +99,7 @@ def form_state(user: User | None) -> list[Any]:
         {"id": user.id, "version": user.version, "active": user.active},
         user.username, True, user.display_name, user.role, user.scope_unit_id,
         [c.id for c in user.clients], user.staff_id, user.email or "", "",
-        True, False, toggle,
+        True, False, toggle, *role_options(user.role),
     ]
 
 
@@ -90,37 +124,14 @@ def register(app: Dash) -> None:
         users = list_users(read_session(), signed_in_user().model(), text(search, 80), text(role))
         return page.table_rows(users, get_locale(), format_local)
 
-    @secure_callback(app, Output(page.F_SCOPE, "options"), Output(page.F_SCOPE, "disabled"),
-                     Output(page.SCOPE_HELP, "children"), Output(page.CLIENTS_ROW, "hidden"),
-                     Output(page.F_CLIENTS, "options"), Output(page.F_STAFF, "options"),
-                     Input(page.F_ROLE, "value"), roles=ADMIN_ONLY)
+    @secure_callback(app, *_outputs(OPTIONS, False), Input(page.F_ROLE, "value"),
+                     roles=ADMIN_ONLY)
     def role_changed(role_value: Any):
-        role = parse_role(role_value)
-        session, locale = read_session(), get_locale()
-        kinds = tuple(k.value for k in SCOPE_UNIT_KINDS[role]) if role else ()
-        units = [{"label": f"{zh if locale.startswith('zh') else en} · {label(UNIT_KINDS, kind)}",
-                  "value": uid} for uid, kind, zh, en in unit_options(session, kinds)]
-        help_text = {
-            Role.ADMIN: _("Administrators see everything."),
-            Role.COMPANY_MANAGER: _("Empty: the whole company; or one county company."),
-            Role.STATION_HEAD: _("The service station this head runs."),
-            Role.GRID_MANAGER: _("A supply office with all its grids, or a single grid."),
-            Role.ACCOUNT_MANAGER: _("Account managers see the clients chosen below."),
-            Role.CREW: _("Crew members see their own crew and orders."),
-        }.get(role, "")
-        clients = [{"label": f"{c.name(locale)} ({c.code})", "value": c.id}
-                   for c in session.scalars(select(Client).order_by(Client.code))]
-        staff = [
-            {"label": f"{s.name(locale)} · {label(POSITIONS, s.position)} · {uname}",
-             "value": s.id}
-            for s, uname in session.execute(
-                select(Staff, Unit.name_zh if locale.startswith("zh") else Unit.name_en)
-                .join(Unit).where(Staff.active.is_(True)).order_by(Unit.path, Staff.employee_no))
-        ]
-        return units, not kinds, help_text, role is not Role.ACCOUNT_MANAGER, clients, staff
+        return role_options(role_value)
 
     @secure_callback(app, Output(page.EDITOR, "is_open"), *_outputs(FORM, False),
-                     Output(page.FEEDBACK, "children"), *_outputs(ERRORS + INVALID, False),
+                     *_outputs(OPTIONS, True), Output(page.FEEDBACK, "children"),
+                     *_outputs(ERRORS + INVALID, False),
                      Input(page.TABLE, "cellClicked"), Input(page.NEW, "n_clicks"),
                      roles=ADMIN_ONLY, prevent_initial_call=True)
     def open_editor(clicked: Any, _new: Any):
@@ -133,8 +144,8 @@ def register(app: Dash) -> None:
             raise PreventUpdate
         return [True, *form_state(user), None, *clean]
 
-    @secure_callback(app, *_outputs(FORM, True), Output(page.FEEDBACK, "children",
-                                                        allow_duplicate=True),
+    @secure_callback(app, *_outputs(FORM + OPTIONS, True),
+                     Output(page.FEEDBACK, "children", allow_duplicate=True),
                      Output(page.REFRESH, "data", allow_duplicate=True),
                      *_outputs(ERRORS + INVALID, True),
                      Input(page.SAVE, "n_clicks"), State(page.EDITING, "data"),
@@ -164,7 +175,7 @@ def register(app: Dash) -> None:
                     message = _("Changes to %(name)s saved.", name=user.username)
                 state = form_state(user)
         except ValidationFailed as exc:
-            return [no_update] * len(FORM) + [
+            return [no_update] * len(FORM + OPTIONS) + [
                 _alert(_("Some fields need correcting."), "danger"), no_update,
                 *field_errors(exc.fields)]
         except Conflict as exc:
@@ -172,11 +183,11 @@ def register(app: Dash) -> None:
             return [*form_state(fresh), _alert(exc.message, "warning"), count,
                     *field_errors({})]
         except PortalError as exc:
-            return [no_update] * len(FORM) + [_alert(exc.message, "danger"), no_update,
+            return [no_update] * len(FORM + OPTIONS) + [_alert(exc.message, "danger"), no_update,
                                               *field_errors({})]
         return [*state, _alert(message, "success"), count, *field_errors({})]
 
-    @secure_callback(app, *_outputs(FORM, True),
+    @secure_callback(app, *_outputs(FORM + OPTIONS, True),
                      Output(page.FEEDBACK, "children", allow_duplicate=True),
                      Output(page.REFRESH, "data", allow_duplicate=True),
                      Output(page.TEMP_MODAL, "is_open"), Output(page.TEMP_BODY, "children"),
@@ -210,7 +221,7 @@ def register(app: Dash) -> None:
             fresh = read_session().get(User, as_id(editing.get("id")))
             return [*form_state(fresh), _alert(exc.message, "warning"), count, False, None]
         except PortalError as exc:
-            return [no_update] * len(FORM) + [_alert(exc.message, "danger"), no_update,
+            return [no_update] * len(FORM + OPTIONS) + [_alert(exc.message, "danger"), no_update,
                                               False, None]
         body = None
         if temporary:

@@ -406,7 +406,7 @@ class _Generator:
         account_clients = tuple(first_park_clients + vips[:2]) or tuple(clients[:6])
         accounts = [
             ("admin", "系统管理员", Role.ADMIN, None, None, ()),
-            ("manager", self.city_managers[0].name_zh, Role.COMPANY_MANAGER, None,
+            ("manager", self.city_managers[0].name_zh, Role.COMPANY_MANAGER, self.city.id,
              self.city_managers[0].id, ()),
             ("head", self.station_heads[0].name_zh, Role.STATION_HEAD, first_station.id,
              self.station_heads[0].id, ()),

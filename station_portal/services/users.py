@@ -12,8 +12,10 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from station_portal import audit
 from station_portal.auth.models import User
@@ -21,7 +23,6 @@ from station_portal.auth.passwords import (
     DEMO_PASSWORD,
     hash_password,
     password_problem,
-    verify_password,
 )
 from station_portal.auth.roles import (
     SCOPE_UNIT_KINDS,
@@ -30,12 +31,19 @@ from station_portal.auth.roles import (
     Role,
     parse_role,
 )
-from station_portal.auth.signin import EndReason, end_all_sessions, normalise_username
+from station_portal.auth.signin import (
+    EndReason,
+    Outcome,
+    ThrottlePolicy,
+    end_all_sessions,
+    normalise_username,
+    reverify,
+)
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from station_portal.i18n import LOCALES, _, normalise_locale
 from station_portal.org.matrix import require_action
 from station_portal.org.models import Client, Staff, Unit
-from station_portal.validate import as_id
+from station_portal.validate import as_id, has_control_chars
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -67,7 +75,7 @@ def _validate(session: Session, data: UserInput, user_id: int | None) -> tuple[d
     errors: dict[str, str] = {}
     clean: dict = {}
     name = (data.display_name or "").strip() if isinstance(data.display_name, str) else ""
-    if not 1 <= len(name) <= 80:
+    if not 1 <= len(name) <= 80 or has_control_chars(name):
         errors["display_name"] = _("Enter a display name of at most 80 characters.")
     clean["display_name"] = name
 
@@ -124,7 +132,7 @@ def _validate(session: Session, data: UserInput, user_id: int | None) -> tuple[d
     clean["staff_id"] = staff_id
 
     email = (data.email or "").strip() if isinstance(data.email, str) else ""
-    if email and (len(email) > 120 or not EMAIL_RE.match(email)):
+    if email and (len(email) > 120 or not EMAIL_RE.match(email) or has_control_chars(email)):
         errors["email"] = _("Enter a valid e-mail address.")
     clean["email"] = email or None
     return errors, clean
@@ -185,23 +193,57 @@ def create_user(
     if clean["client_ids"]:
         user.clients = list(session.scalars(select(Client).where(Client.id.in_(clean["client_ids"]))))
     session.add(user)
-    session.flush()
+    _flush(session)
     audit.record(session, "user_created", actor_id=actor.id if actor else None, subject=name,
                  entity_type="user", entity_id=user.id, ip=ip, details=_snapshot(user))
     return user
 
 
-def _load(session: Session, user_id: object, expected_version: object) -> User:
+def _conflict() -> Conflict:
+    return Conflict(_(
+        "Someone else changed this account while you were editing it. "
+        "The form now shows the current values; make your change again."
+    ))
+
+
+def _load(session: Session, actor: User | None, user_id: object, expected_version: object) -> User:
+    """The account, if the editor saw its current version (the command line need not say)."""
     uid = as_id(user_id)
     user = session.get(User, uid) if uid is not None else None
     if user is None:
         raise NotFound(_("This account does not exist."))
-    if expected_version is not None and as_id(expected_version) != user.version:
-        raise Conflict(_(
-            "Someone else changed this account while you were editing it. "
-            "The form now shows the current values; make your change again."
-        ))
+    seen = as_id(expected_version)
+    if actor is not None and seen is None:
+        raise _conflict()  # a form without its version cannot prove it is current
+    if seen is not None and seen != user.version:
+        raise _conflict()
     return user
+
+
+def _claim_next_version(session: Session, user: User) -> None:
+    """Compare-and-set the version: of two concurrent edits exactly one gets it.
+
+    On PostgreSQL the UPDATE also locks the row until commit, so the loser waits,
+    then finds the version moved on.
+    """
+    seen = user.version
+    claimed = session.execute(
+        update(User).where(User.id == user.id, User.version == seen).values(version=seen + 1)
+    ).rowcount
+    if claimed != 1:
+        raise _conflict()
+    set_committed_value(user, "version", seen + 1)
+
+
+def _flush(session: Session) -> None:
+    """Flush, turning a lost race on a unique column into a message."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise ValidationFailed({"username": _("This username is taken.")}
+                               if "username" in str(exc.orig)
+                               else {"staff_id": _("This staff member already has an account.")}
+                               ) from exc
 
 
 def update_user(
@@ -209,7 +251,7 @@ def update_user(
     data: UserInput, *, ip: str | None = None,
 ) -> User:
     _check_actor(actor)
-    user = _load(session, user_id, expected_version)
+    user = _load(session, actor, user_id, expected_version)
     errors, clean = _validate(session, data, user.id)
     if actor is not None and user.id == actor.id and clean["role"] not in (None, Role.ADMIN):
         errors["role"] = _("You cannot take the administrator role from yourself.")
@@ -225,8 +267,10 @@ def update_user(
     after = _snapshot(user)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if not changes:
+        session.expire(user)
         return user
-    session.flush()  # bumps the version; a concurrent edit fails here
+    _claim_next_version(session, user)  # client-list changes count too
+    _flush(session)
     if before["role"] != after["role"] or before["scope_unit_id"] != after["scope_unit_id"]:
         # A narrower scope must take effect now, not at the next sign-in.
         end_all_sessions(session, user.id, EndReason.DISABLED)
@@ -241,11 +285,12 @@ def set_active(
     active: bool, *, ip: str | None = None,
 ) -> User:
     _check_actor(actor)
-    user = _load(session, user_id, expected_version)
+    user = _load(session, actor, user_id, expected_version)
     if actor is not None and user.id == actor.id and not active:
         raise ValidationFailed({"active": _("You cannot disable your own account.")})
     if user.active == active:
         return user
+    _claim_next_version(session, user)
     user.active = active
     session.flush()
     ended = 0 if active else end_all_sessions(session, user.id, EndReason.DISABLED)
@@ -261,7 +306,8 @@ def reset_password(
 ) -> tuple[User, str]:
     """Give the account a one-time password (returned once) to change at the next sign-in."""
     _check_actor(actor)
-    user = _load(session, user_id, expected_version)
+    user = _load(session, actor, user_id, expected_version)
+    _claim_next_version(session, user)
     temporary = "-".join(secrets.token_hex(3) for _i in range(3))  # e.g. 3f9a1c-0b7d22-9e4f01
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
@@ -275,24 +321,33 @@ def reset_password(
 
 
 def change_own_password(
-    session: Session, user: User, current: str, new: str, *, allow_demo_password: bool,
-    ip: str | None = None,
-) -> None:
-    errors = {}
-    if not verify_password(user.password_hash, current if isinstance(current, str) else ""):
-        errors["current"] = _("The current password is wrong.")
+    session: Session, user: User, current: object, new: object, *, allow_demo_password: bool,
+    keep_session: str | None, policy: ThrottlePolicy | None = None, ip: str | None = None,
+) -> dict[str, str]:
+    """Change one's own password; returns the problems per field (empty when done).
+
+    It does not raise for a wrong current password: that check counts as a failed
+    sign-in in the audit trail, which must be committed like any other attempt.
+    The user's other sessions end; ``keep_session`` (the caller's token) stays.
+    """
     problem = password_problem(new, user.username, allow_demo=allow_demo_password)
     if problem:
-        errors["new"] = problem
-    elif isinstance(current, str) and new == current:
-        errors["new"] = _("Choose a password different from the current one.")
-    if errors:
-        raise ValidationFailed(errors)
-    user.password_hash = hash_password(new)
-    user.must_change_password = False
-    user.password_is_demo = new == DEMO_PASSWORD
+        return {"new": problem}
+    if new == current:
+        return {"new": _("Choose a password different from the current one.")}
+    outcome = reverify(session, user, current, ip=ip, policy=policy)
+    if outcome is Outcome.LOCKED_ACCOUNT:
+        return {"current": _("Too many wrong passwords. Wait a while, then try again.")}
+    if outcome is not Outcome.OK:
+        return {"current": _("The current password is wrong.")}
+    assert isinstance(new, str)
+    session.execute(update(User).where(User.id == user.id).values(
+        password_hash=hash_password(new), must_change_password=False,
+        password_is_demo=new == DEMO_PASSWORD))
+    ended = end_all_sessions(session, user.id, EndReason.PASSWORD_CHANGED, keep_token=keep_session)
     audit.record(session, "password_changed", actor_id=user.id, subject=user.username,
-                 entity_type="user", entity_id=user.id, ip=ip)
+                 entity_type="user", entity_id=user.id, ip=ip, details={"sessions_ended": ended})
+    return {}
 
 
 def set_locale(session: Session, user: User, locale: object) -> str:
@@ -300,7 +355,7 @@ def set_locale(session: Session, user: User, locale: object) -> str:
     if value not in LOCALES:
         raise ValidationFailed({"locale": _("Choose Chinese or English.")})
     if user.locale != value:
-        user.locale = value
+        session.execute(update(User).where(User.id == user.id).values(locale=value))
         audit.record(session, "locale_changed", actor_id=user.id, subject=user.username,
                      entity_type="user", entity_id=user.id, details={"locale": value})
     return value

@@ -49,12 +49,17 @@ def read_session() -> Session:
 
 @contextmanager
 def write_session() -> Iterator[Session]:
-    """A write transaction, committed when the block ends."""
-    with portal().db.write() as session:
-        yield session
+    """A write transaction, committed when the block ends.
+
+    The request's read session first gives its connection back (ending its
+    snapshot), so a request never holds two pooled connections at once and
+    later reads see what was just written.
+    """
     reader = g.get("_portal_session")
     if reader is not None:
-        reader.rollback()  # start a new snapshot: later reads see what was just written
+        reader.rollback()
+    with portal().db.write() as session:
+        yield session
 
 
 def close_request_session(_exc: BaseException | None = None) -> None:

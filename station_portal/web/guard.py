@@ -30,7 +30,9 @@ from station_portal.web.context import (
     write_session,
 )
 
-PUBLIC_PATHS = frozenset({"/login", "/healthz", "/_favicon.ico", "/favicon.ico"})
+# /logout is public so that signing out of an already expired session still lands
+# on the sign-in page (the view handles an anonymous caller).
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/_favicon.ico", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 JSON_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
 DASH_UPDATE = "/_dash-update-component"
@@ -104,8 +106,8 @@ def json_error(status: int, code: str, message: str) -> tuple[Response, int]:
 
 def safe_next(target: str | None) -> str:
     """Only a local path may be a redirect target after sign-in."""
-    if not target:
-        return "/"
+    if not target or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target):
+        return "/"  # whitespace or control characters (CR/LF would split the header)
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
@@ -130,38 +132,33 @@ def guard() -> Any:
     return None
 
 
-def _is_dep(value: object) -> bool:
-    """A callback input/output reference: {"id": ..., "property": ...} (or a list of them)."""
-    if isinstance(value, list):
-        return all(_is_dep(v) for v in value)
-    return (
-        isinstance(value, dict)
-        and isinstance(value.get("id"), str | dict)
-        and isinstance(value.get("property"), str)
-    )
+def output_specs(callback_id: str) -> list[tuple[str, str]]:
+    """Dash names a multi-output callback "..a.children...b.figure.."; → [(id, property)]."""
+    parts = [p for p in callback_id.strip(".").split("...") if p] \
+        if callback_id.startswith("..") else [callback_id]
+    return [tuple(part.rsplit(".", 1)) for part in parts]  # type: ignore[misc]
 
 
-def output_count(callback_id: str) -> int:
-    """Dash names a multi-output callback "..a.children...b.figure.."."""
-    if not callback_id.startswith(".."):
-        return 1
-    return len([part for part in callback_id.strip(".").split("...") if part])
+def _same_ref(sent: object, component: object, prop: str) -> bool:
+    """A reference in the request names the component and property the callback declared.
+
+    Pattern-matching ids (dicts, or a JSON text in an output name) are only checked
+    for shape; ``@…`` marks Dash's duplicate-output suffix.
+    """
+    if isinstance(component, dict) or (isinstance(component, str) and component.startswith("{")):
+        items = sent if isinstance(sent, list) else [sent]
+        return all(isinstance(i, dict) and isinstance(i.get("id"), dict)
+                   and isinstance(i.get("property"), str) for i in items)
+    return (isinstance(sent, dict) and sent.get("id") == component
+            and isinstance(sent.get("property"), str)
+            and sent["property"].split("@")[0] == prop.split("@")[0])
 
 
 def check_callback_request() -> Any:
-    """Refuse malformed callback calls, unknown callbacks and callers outside their roles."""
+    """Refuse unknown callbacks, callers outside their roles, and requests that do not
+    match the callback's declared inputs, state and outputs (Dash would fail on them)."""
     body = request.get_json(silent=True)
-    well_formed = (
-        isinstance(body, dict)
-        and isinstance(body.get("output"), str)
-        and isinstance(body.get("inputs", []), list)
-        and all(_is_dep(i) for i in body.get("inputs", []))
-        and isinstance(body.get("state", []), list)
-        and all(_is_dep(s) for s in body.get("state", []))
-        and _is_dep(body.get("outputs"))
-        and isinstance(body.get("changedPropIds", []), list)
-    )
-    if not well_formed:
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
         return json_error(400, "bad_request", _("This request is malformed."))
     policy = portal().callback_policies.get(body["output"])
     if policy is None or policy.clientside:
@@ -169,10 +166,25 @@ def check_callback_request() -> Any:
     if not policy.allows(current_user):
         return json_error(403, "forbidden", _("You may not do this."))
     declared = portal().dash.callback_map[body["output"]]
-    outputs = body["outputs"] if isinstance(body["outputs"], list) else [body["outputs"]]
-    if (len(body.get("inputs", [])) != len(declared["inputs"])
-            or len(body.get("state", [])) != len(declared.get("state", []))
-            or len(outputs) != output_count(body["output"])):
+    declared_inputs, declared_state = declared["inputs"], declared.get("state", [])
+    inputs, state = body.get("inputs", []), body.get("state", [])
+    specs = output_specs(body["output"])
+    outputs = body.get("outputs") if len(specs) > 1 else [body.get("outputs")]
+    input_names = {f"{d['id']}.{d['property']}" for d in declared_inputs}
+    changed = body.get("changedPropIds", [])
+    well_formed = (
+        isinstance(inputs, list) and len(inputs) == len(declared_inputs)
+        and all(_same_ref(i, d["id"], d["property"])
+                for i, d in zip(inputs, declared_inputs, strict=True))
+        and isinstance(state, list) and len(state) == len(declared_state)
+        and all(_same_ref(i, d["id"], d["property"])
+                for i, d in zip(state, declared_state, strict=True))
+        and isinstance(outputs, list) and len(outputs) == len(specs)
+        and all(_same_ref(o, cid, prop) for o, (cid, prop) in zip(outputs, specs, strict=True))
+        and isinstance(changed, list)
+        and all(isinstance(c, str) and (c in input_names or c.startswith("{")) for c in changed)
+    )
+    if not well_formed:
         return json_error(400, "bad_request", _("This request is malformed."))
     return None
 

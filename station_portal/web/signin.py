@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
-from datetime import timedelta
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -41,16 +40,6 @@ def check_csrf() -> None:
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(str(sent), str(expected)):
         abort(400, description=_("The form expired. Reload the page and try again."))
-
-
-def _policy() -> ThrottlePolicy:
-    cfg = portal().config
-    return ThrottlePolicy(
-        max_failures_per_account=cfg.login_max_failures_per_account,
-        max_failures_per_address=cfg.login_max_failures_per_address,
-        window=timedelta(minutes=cfg.login_window_minutes),
-        lock=timedelta(minutes=cfg.login_lock_minutes),
-    )
 
 
 def _render(message: str | None = None, status: int = 200, username: str = "",
@@ -102,7 +91,7 @@ def login_post() -> Response | tuple[str, int]:
         result = authenticate(
             writer, username, password, ip=client_ip(),
             user_agent=request.headers.get("User-Agent"), demo_mode=portal().config.is_demo,
-            policy=_policy(),
+            policy=ThrottlePolicy.from_config(portal().config),
         )
     if result.outcome is Outcome.OK:
         user = read_session().get(User, result.user_id)
@@ -131,11 +120,11 @@ def login_post() -> Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
+    if not current_user.is_authenticated:  # already signed out (idle timeout, elsewhere)
+        return redirect(url_for("signin.login", bye=1))
     check_csrf()
-    if current_user.is_authenticated:
-        token = current_user.get_id()
-        with write_session() as writer:
-            end_session(writer, token, EndReason.SIGN_OUT, ip=client_ip())
+    with write_session() as writer:
+        end_session(writer, current_user.get_id(), EndReason.SIGN_OUT, ip=client_ip())
     logout_user()
     session.clear()
     return redirect(url_for("signin.login", bye=1))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +14,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
 from station_portal import create_app
 from station_portal.demo.city import build_demo_city
-from tests.conftest import app_config, fresh_database
+from tests.conftest import LiveServer, app_config, fresh_database
 
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
@@ -34,12 +32,9 @@ def live_url(tmp_path_factory) -> Iterator[str]:
     database = fresh_database("sqlite", tmp_path_factory.mktemp("browser"))
     with database.write() as session:
         build_demo_city(session, seed=7)
-    app = create_app(app_config(database, default_locale="zh_CN"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    server = LiveServer(create_app(app_config(database, default_locale="zh_CN")))
+    yield server.url
+    server.stop()
     database.dispose()
 
 

@@ -16,6 +16,7 @@ from tests.dash_calls import DASH_UPDATE, body_for, call, dash_app_of, text_of
 # The only routes an anonymous caller may use, and why.
 PUBLIC = {
     "/login": "the sign-in page",
+    "/logout": "signing out an expired session must still land on the sign-in page",
     "/healthz": "load balancer health check, reveals nothing",
     "/assets/<path:filename>": "CSS, fonts, icons",
     "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": "library JS",
@@ -46,7 +47,7 @@ def test_every_route_refuses_an_anonymous_caller(app, client):
             else:
                 assert response.status_code == 401, (method, url, response.status_code)
                 assert response.json["error"] == "unauthenticated"
-    assert checked >= 7
+    assert checked >= 6
 
 
 def test_the_public_list_is_exactly_what_the_app_serves_publicly(app):
@@ -87,6 +88,11 @@ def test_unknown_and_malformed_callback_calls_are_refused_not_crashed(app, as_us
         {}, [], "x", {"output": 5}, {**good, "output": "nope.children"},
         {**good, "inputs": "x"}, {**good, "inputs": [{"id": 1}]}, {**good, "inputs": []},
         {**good, "outputs": None}, {**good, "state": [{"id": "a", "property": "b"}] * 9},
+        {**good, "changedPropIds": [{"x": 1}]}, {**good, "changedPropIds": [7]},
+        {**good, "changedPropIds": ["someone-else.value"]},
+        {**good, "outputs": [good["outputs"]]},  # a list for a single output
+        {**good, "outputs": {"id": "users-table", "property": "rowData"}},  # another output
+        {**good, "inputs": [{**i, "id": "other"} for i in good["inputs"]]},
     ]
     for bad in bad_bodies:
         response = head.post(DASH_UPDATE, json=bad)
@@ -96,7 +102,8 @@ def test_unknown_and_malformed_callback_calls_are_refused_not_crashed(app, as_us
 
 
 GARBAGE = [None, "", "x" * 500, -1, 0, 2**40, 3.5, True, [], [1, "a", None], {"a": 1},
-           {"row_id": "1 OR 1=1"}, "?unit=1'--", "../../etc/passwd", "<script>", "\x00"]
+           {"rowId": "1 OR 1=1"}, {"rowId": 2**40}, "?unit=1'--", "?unit=99999999999",
+           "../../etc/passwd", "<script>", "a\x00b", "0001-01-01", "9999-12-31", "中文"]
 
 
 @pytest.mark.parametrize("username", ["admin", "head", "crew"])
@@ -155,3 +162,17 @@ def test_roles_only_reach_their_pages(app, as_user):
             forbidden = "page-forbidden" in response.text
             role = Role({"admin": "admin", "head": "station_head", "crew": "crew"}[username])
             assert forbidden == (role not in page.roles), (username, page.path)
+
+
+def test_the_editor_sends_a_users_area_with_the_areas_of_their_role(app, db, as_user):
+    """The area dropdown drops a value it has no option for: both must arrive together."""
+    from station_portal.auth.models import User
+
+    with db.read() as s:
+        manager = s.scalar(select(User).where(User.username == "manager"))
+        uid, scope = manager.id, manager.scope_unit_id
+    response = call(as_user("admin"), app, "users-editor", "is_open",
+                    [{"rowId": str(uid)}, None])
+    answer = response.json["response"]
+    assert answer["users-f-scope"]["value"] == scope
+    assert scope in [o["value"] for o in answer["users-f-scope"]["options"]]

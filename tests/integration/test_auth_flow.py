@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from station_portal import create_app
 from station_portal.audit import AuditEvent
@@ -213,3 +213,53 @@ def test_a_reset_account_must_change_its_password_before_anything_else(app, db):
     assert "account-must-change" in page.text
     blocked = call(client, app, "users-table", "rowData", [None, None, 0])
     assert blocked.status_code == 403
+
+
+def test_changing_ones_password_ends_the_other_sessions_but_not_this_one(app, db):
+    name = make_user(db)
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in(here, name, PASSWORD, ip="10.3.6.1")
+    sign_in(elsewhere, name, PASSWORD, ip="10.3.6.2")
+    new = "another long passphrase"
+    response = call(here, app, "account-feedback", "children", [1], [PASSWORD, new, new])
+    assert "account-changed" in response.text
+    assert here.get("/").status_code == 200
+    assert elsewhere.get("/").status_code == 302
+
+
+def test_guessing_the_current_password_counts_like_failed_sign_ins(app, db):
+    name = make_user(db)
+    client = app.test_client()
+    sign_in(client, name, PASSWORD, ip="10.3.7.1")
+    new = "another long passphrase"
+    for _i in range(5):
+        wrong = call(client, app, "account-feedback", "children", [1], ["guess", new, new])
+        assert "current password is wrong" in wrong.text or "Too many" in wrong.text
+    locked = call(client, app, "account-feedback", "children", [1], [PASSWORD, new, new])
+    assert "Too many wrong passwords" in locked.text  # even the right one, while locked
+    with db.read() as s:
+        failures = s.scalar(select(func.count()).where(
+            AuditEvent.action == "sign_in_failed", AuditEvent.subject == name))
+    assert failures == 5
+
+
+def test_a_username_with_control_characters_is_just_wrong(app):
+    client = app.test_client()
+    page = client.get("/login")
+    response = client.post("/login", data={"username": "adm\x00in", "password": "portal-demo",
+                                           "csrf": csrf_of(page.text)},
+                           environ_base={"REMOTE_ADDR": "10.3.8.1"})
+    assert response.status_code == 401
+
+
+def test_a_next_address_with_line_breaks_is_ignored(app):
+    client = app.test_client()
+    sign_in(client, "head")
+    response = client.get("/login?next=/a%0D%0ASet-Cookie:x=1")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_signing_out_of_an_expired_session_lands_on_sign_in(app):
+    client = app.test_client()
+    response = client.post("/logout", data={"csrf": "whatever"})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

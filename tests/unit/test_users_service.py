@@ -143,7 +143,7 @@ def test_disabling_an_account_ends_its_sessions(db):
         uid, name = user.id, user.username
     assert _sign_in(db, name, PASSWORD).token
     with db.write() as s:
-        set_active(s, admin(s), uid, None, False)
+        set_active(s, admin(s), uid, s.get(User, uid).version, False)
     with db.read() as s:
         assert s.scalar(select(func.count()).where(AuthSession.user_id == uid,
                                                    AuthSession.ended_at.is_(None))) == 0
@@ -153,7 +153,7 @@ def test_disabling_an_account_ends_its_sessions(db):
 def test_an_admin_cannot_disable_themselves(db):
     with db.write() as s, pytest.raises(ValidationFailed):
         me = admin(s)
-        set_active(s, me, me.id, None, False)
+        set_active(s, me, me.id, me.version, False)
 
 
 def test_a_reset_gives_a_one_time_password_that_must_be_changed(db):
@@ -161,13 +161,14 @@ def test_a_reset_gives_a_one_time_password_that_must_be_changed(db):
         user = new_head(s)
         uid, name = user.id, user.username
     with db.write() as s:
-        _user, temporary = reset_password(s, admin(s), uid, None)
+        _user, temporary = reset_password(s, admin(s), uid, s.get(User, uid).version)
     assert _sign_in(db, name, PASSWORD).token is None
     assert _sign_in(db, name, temporary).token
     with db.write() as s:
         user = s.get(User, uid)
         assert user.must_change_password
-        change_own_password(s, user, temporary, "a brand new passphrase", allow_demo_password=False)
+        assert change_own_password(s, user, temporary, "a brand new passphrase",
+                                   allow_demo_password=False, keep_session=None) == {}
     with db.read() as s:
         assert not s.get(User, uid).must_change_password
         assert audit_count(s, "password_reset", uid) == 1
@@ -182,3 +183,68 @@ def test_a_staff_member_has_at_most_one_account(db):
     assert "crew" in caught.value.fields["staff_id"]
     with db.read() as s:
         assert s.get(Staff, taken) is not None
+
+
+def test_a_change_of_the_client_list_alone_claims_a_new_version(db):
+    with db.write() as s:
+        staff = s.scalar(select(Staff.id).where(Staff.position == "account_manager",
+                                                Staff.id.not_in(select(User.staff_id).where(
+                                                    User.staff_id.is_not(None)))))
+        user = create_user(s, None, username=unique("am"), password=PASSWORD,
+                           data=UserInput(display_name="AM", role="account_manager",
+                                          staff_id=staff, client_ids=(1,)),
+                           allow_demo_password=False)
+        uid, seen = user.id, user.version
+    data_a = UserInput(display_name="AM", role="account_manager", staff_id=staff,
+                       client_ids=(1, 2))
+    data_b = UserInput(display_name="AM", role="account_manager", staff_id=staff, client_ids=())
+    with db.write() as s:
+        update_user(s, admin(s), uid, seen, data_a)
+    with db.write() as s, pytest.raises(Conflict):
+        update_user(s, admin(s), uid, seen, data_b)  # B saw the same version as A
+    with db.read() as s:
+        assert [c.id for c in s.get(User, uid).clients] == [1, 2]
+
+
+def test_signing_in_does_not_make_an_open_edit_form_stale(db):
+    with db.write() as s:
+        user = new_head(s)
+        uid, name, seen = user.id, user.username, user.version
+    assert _sign_in(db, name, PASSWORD).token
+    with db.write() as s:
+        update_user(s, admin(s), uid, seen, UserInput(
+            display_name="Edited", role="station_head", scope_unit_id=station(s)))
+
+
+def test_a_web_edit_without_its_version_is_refused(db):
+    with db.write() as s:
+        uid = new_head(s).id
+    with db.write() as s, pytest.raises(Conflict):
+        update_user(s, admin(s), uid, None, UserInput(
+            display_name="X", role="station_head", scope_unit_id=station(s)))
+
+
+def test_a_company_manager_needs_an_explicit_area(db):
+    with db.write() as s, pytest.raises(ValidationFailed) as caught:
+        create_user(s, admin(s), username=unique(), password=PASSWORD,
+                    data=UserInput(display_name="X", role="company_manager"),
+                    allow_demo_password=False)
+    assert "scope_unit_id" in caught.value.fields
+
+
+def test_two_admins_creating_the_same_username_at_once_get_a_message(db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = unique("twin")
+
+    def create(_i):
+        try:
+            with db.write() as s:
+                new_head(s, name)
+            return "created"
+        except ValidationFailed as exc:
+            return sorted(exc.fields)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(create, range(2)))
+    assert sorted(map(str, results)) == ["['username']", "created"]
