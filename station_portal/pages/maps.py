@@ -69,6 +69,20 @@ def base_layout(points: Sequence[tuple[float, float]], tile_url: str = "",
     }
 
 
+def _polygons(features: Sequence[TerritoryFeature], colour: str, **trace: Any) -> go.Choroplethmap:
+    """One single-colour layer of territories."""
+    return go.Choroplethmap(
+        geojson={"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": f.unit_id, "geometry": f.geometry, "properties": {}}
+            for f in features]},
+        locations=[f.unit_id for f in features],
+        z=[1] * len(features),
+        colorscale=[[0, colour], [1, colour]],
+        showscale=False,
+        **trace,
+    )
+
+
 def territory_figure(
     features: Sequence[TerritoryFeature],
     *,
@@ -84,15 +98,8 @@ def territory_figure(
         group = [f for f in features if (f.area_type or "urban") == area]
         if not group:
             continue
-        colour = AREA_COLOURS[area]
-        fig.add_trace(go.Choroplethmap(
-            geojson={"type": "FeatureCollection", "features": [
-                {"type": "Feature", "id": f.unit_id, "geometry": f.geometry, "properties": {}}
-                for f in group]},
-            locations=[f.unit_id for f in group],
-            z=[1] * len(group),
-            colorscale=[[0, colour], [1, colour]],
-            showscale=False,
+        fig.add_trace(_polygons(
+            group, AREA_COLOURS[area],
             marker={"opacity": 0.35, "line": {"width": 1, "color": "#ffffff"}},
             name=label(AREA_TYPES, area),
             showlegend=True,
@@ -102,14 +109,8 @@ def territory_figure(
         ))
     chosen = [f for f in features if f.unit_id in selected_ids]
     if chosen:
-        fig.add_trace(go.Choroplethmap(
-            geojson={"type": "FeatureCollection", "features": [
-                {"type": "Feature", "id": f.unit_id, "geometry": f.geometry, "properties": {}}
-                for f in chosen]},
-            locations=[f.unit_id for f in chosen],
-            z=[1] * len(chosen),
-            colorscale=[[0, SELECTED_COLOUR], [1, SELECTED_COLOUR]],
-            showscale=False,
+        fig.add_trace(_polygons(
+            chosen, SELECTED_COLOUR,
             marker={"opacity": 0.15, "line": {"width": 3, "color": SELECTED_COLOUR}},
             name=_("Selected"),
             hoverinfo="skip",

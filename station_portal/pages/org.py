@@ -205,36 +205,30 @@ def crew_table(crews: Sequence[CrewRow], locale: str, base: str = "") -> Any:
                                ("skills", _("Skills")), ("vehicle", _("Vehicle"))], rows)
 
 
+def _grid_table(id_: str, corner: str, columns: list[str], rows: list[tuple[str, list[Any]]]) -> Any:
+    """A table with row headers and centred cells (the responsibility matrix)."""
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(corner)] + [html.Th(c, className="text-center small")
+                                                  for c in columns])),
+         html.Tbody([html.Tr([html.Th(head, scope="row")]
+                             + [html.Td(cell, className="text-center") for cell in cells])
+                     for head, cells in rows])],
+        bordered=True, size="sm", responsive=True, className="portal-matrix", id=id_,
+    )
+
+
 def matrix_component(matrix: ResponsibilityMatrix, locale: str) -> Any:
     kinds = [k.value for k in UnitKind]
     marks = {LEAD: dbc.Badge(_("Lead"), color="primary"),
              SUPPORT: dbc.Badge(_("Support"), color="light", text_color="dark", className="border")}
-    business_rows = [
-        html.Tr([html.Th(b.name(locale), scope="row")]
-                + [html.Td(marks.get(b.part_of(k)), className="text-center") for k in kinds])
-        for b in matrix.businesses
-    ]
-    businesses = dbc.Table(
-        [html.Thead(html.Tr([html.Th(_("Business"))]
-                            + [html.Th(label(UNIT_KINDS, k), className="text-center small")
-                               for k in kinds])),
-         html.Tbody(business_rows)],
-        bordered=True, size="sm", responsive=True, className="portal-matrix", id="matrix-business",
-    )
+    businesses = _grid_table(
+        "matrix-business", _("Business"), [label(UNIT_KINDS, k) for k in kinds],
+        [(b.name(locale), [marks.get(b.part_of(k)) for k in kinds]) for b in matrix.businesses])
     roles = list(Role)
-    action_rows = [
-        html.Tr([html.Th(a.name(locale), scope="row")]
-                + [html.Td(html.I(className="bi bi-check-lg text-success") if r in a.roles else "",
-                           className="text-center") for r in roles])
-        for a in matrix.actions
-    ]
-    actions = dbc.Table(
-        [html.Thead(html.Tr([html.Th(_("Action"))]
-                            + [html.Th(label(ROLES, r), className="text-center small")
-                               for r in roles])),
-         html.Tbody(action_rows)],
-        bordered=True, size="sm", responsive=True, className="portal-matrix", id="matrix-actions",
-    )
+    tick = html.I(className="bi bi-check-lg text-success")
+    actions = _grid_table(
+        "matrix-actions", _("Action"), [label(ROLES, r) for r in roles],
+        [(a.name(locale), [tick if r in a.roles else "" for r in roles]) for a in matrix.actions])
     return html.Div([
         html.P(_("Which unit type handles which business:"), className="fw-semibold"),
         businesses,
