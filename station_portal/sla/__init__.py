@@ -1,0 +1,1 @@
+"""The time-limit engine: working-day calendar, rule sets, stage clocks."""

@@ -1,0 +1,259 @@
+"""The Chinese working-day calendar and Civil Code counting of periods.
+
+Working days are Monday–Friday, minus statutory holidays, plus the make-up
+working days (调休) on weekends. Years come from the ``chinese-calendar``
+package and from ``data/calendar/overrides.toml`` (an administrator adds the
+State Council's schedule for a year the package does not know yet, or a local
+change). A year nothing covers falls back to Monday–Friday; deadlines that
+depend on such a day are *provisional* and say so.
+
+Counting (Civil Code arts. 201–203): the day the clock starts does not count;
+a period of n working days ends at 24:00 Asia/Shanghai of the n-th working day
+after the start day.
+
+Everything is built on a *working-time ordinal*: the number of working days
+(fractional) elapsed since the calendar's first day, counting only time inside
+working days. A deadline is ordinal arithmetic, a pause adds its working time,
+and a million deadlines are one vectorised lookup (``*_many`` methods).
+
+    from station_portal.sla.calendar import WorkCalendar
+    cal = WorkCalendar.default()
+    cal.is_workday(date)                  -> bool
+    cal.add_workdays(start, n)            -> datetime (tz-aware, 24:00 Shanghai)
+    cal.workdays_between(start, end)      -> float (working days)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from station_portal.resources import data_path
+from station_portal.timefmt import SHANGHAI
+
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2060, 12, 31)
+SECONDS_PER_DAY = 86_400
+# Midnight Shanghai of FIRST_DAY as a Unix timestamp (Shanghai has no DST since 1991).
+_EPOCH = datetime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day, tzinfo=SHANGHAI).timestamp()
+
+
+class CalendarError(ValueError):
+    """A date outside the calendar's range, or a malformed override file."""
+
+
+@dataclass(frozen=True)
+class YearSource:
+    year: int
+    source: str  # "chinese-calendar", "override: <note>", or "fallback (Mon–Fri)"
+
+    @property
+    def covered(self) -> bool:
+        return not self.source.startswith("fallback")
+
+
+def _day_index(d: date) -> int:
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise CalendarError(f"{d} is outside the calendar ({FIRST_DAY} to {LAST_DAY})")
+    return (d - FIRST_DAY).days
+
+
+def _load_overrides(path: Path) -> tuple[dict[date, bool], dict[int, str]]:
+    """Day overrides (True: working day) and the years they fully describe."""
+    if not path.exists():
+        return {}, {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CalendarError(f"{path}: {exc}") from exc
+    days: dict[date, bool] = {}
+    years: dict[int, str] = {}
+    for key, spec in (raw.get("year") or {}).items():
+        try:
+            year = int(key)
+        except ValueError as exc:
+            raise CalendarError(f"{path}: [year.{key}] is not a year") from exc
+        source = str(spec.get("source", "")).strip()
+        if not source:
+            raise CalendarError(f"{path}: [year.{key}] needs a 'source' (the official notice)")
+        years[year] = source
+        for kind, value in (("holidays", False), ("workdays", True)):
+            for item in spec.get(kind, []):
+                day = item if isinstance(item, date) else None
+                if day is None or day.year != year:
+                    raise CalendarError(f"{path}: [year.{key}] {kind} has {item!r}, not a {year} date")
+                days[day] = value
+    for entry in raw.get("day", []):
+        day, kind = entry.get("date"), entry.get("kind")
+        if not isinstance(day, date) or kind not in ("holiday", "workday"):
+            raise CalendarError(f"{path}: [[day]] needs date = YYYY-MM-DD and kind = holiday|workday")
+        days[day] = kind == "workday"
+    return days, years
+
+
+class WorkCalendar:
+    """Working days from FIRST_DAY to LAST_DAY, as arrays for fast arithmetic."""
+
+    def __init__(self, holidays: set[date], makeup_workdays: set[date],
+                 covered_years: dict[int, str], overrides: dict[date, bool] | None = None) -> None:
+        n_days = (LAST_DAY - FIRST_DAY).days + 1
+        days = np.arange(n_days)
+        weekday = (days + FIRST_DAY.weekday()) % 7  # 0 = Monday
+        work = weekday < 5
+        for d in holidays:
+            if FIRST_DAY <= d <= LAST_DAY:
+                work[_day_index(d)] = False
+        for d in makeup_workdays:
+            if FIRST_DAY <= d <= LAST_DAY:
+                work[_day_index(d)] = True
+        for d, is_work in (overrides or {}).items():
+            if FIRST_DAY <= d <= LAST_DAY:
+                work[_day_index(d)] = is_work
+        self._work = work
+        # cum[i] = working days strictly before day i; cum[n_days] = all of them.
+        self._cum = np.concatenate([[0], np.cumsum(work, dtype=np.int64)])
+        covered = np.zeros(n_days, dtype=bool)
+        years = {}
+        for year in range(FIRST_DAY.year, LAST_DAY.year + 1):
+            source = covered_years.get(year)
+            years[year] = YearSource(year, source or "fallback (Mon–Fri)")
+            if source:
+                start = _day_index(date(year, 1, 1))
+                covered[start:_day_index(date(year, 12, 31)) + 1] = True
+        self._covered = covered
+        # Uncovered days before day i, to test a range for provisional days in O(1).
+        self._uncovered_cum = np.concatenate([[0], np.cumsum(~covered, dtype=np.int64)])
+        self.years = years
+
+    # -- construction ------------------------------------------------------
+    @classmethod
+    def default(cls) -> WorkCalendar:
+        """chinese-calendar plus ``data/calendar/overrides.toml`` (re-read when it changes)."""
+        path = data_path("calendar", "overrides.toml")
+        mtime = path.stat().st_mtime_ns if path.exists() else 0
+        return _default(str(path), mtime)
+
+    @classmethod
+    def from_sources(cls, override_path: Path | None = None) -> WorkCalendar:
+        import chinese_calendar
+        from chinese_calendar import constants
+
+        package_years = {d.year for d in constants.holidays} | {d.year for d in constants.workdays}
+        covered = {}
+        for year in range(min(package_years), max(package_years) + 1):
+            try:
+                chinese_calendar.is_workday(date(year, 6, 1))
+            except NotImplementedError:
+                continue
+            covered[year] = f"chinese-calendar {getattr(chinese_calendar, '__version__', '')}".strip()
+        overrides, override_years = _load_overrides(override_path) if override_path else ({}, {})
+        for year, source in override_years.items():
+            covered[year] = f"override: {source}"
+        return cls(set(constants.holidays), set(constants.workdays), covered, overrides)
+
+    # -- days ----------------------------------------------------------------
+    def is_workday(self, d: date) -> bool:
+        return bool(self._work[_day_index(d)])
+
+    def is_covered(self, d: date) -> bool:
+        """True if an official schedule (package or override) covers the day's year."""
+        return bool(self._covered[_day_index(d)])
+
+    def provisional_between(self, start: datetime, end: datetime) -> bool:
+        """True if any day from start's to end's falls in a year nothing covers."""
+        a = _day_index(_local_date(start))
+        b = _day_index(_local_date(end))
+        if b < a:
+            a, b = b, a
+        return bool(self._uncovered_cum[b + 1] - self._uncovered_cum[a] > 0)
+
+    # -- instants <-> working-time ordinals ----------------------------------
+    def ordinal(self, instant: datetime) -> float:
+        """Working days elapsed from FIRST_DAY 00:00 Shanghai to ``instant``."""
+        return float(self.ordinals(np.array([_timestamp(instant)]))[0])
+
+    def instant(self, ordinal: float) -> datetime:
+        """The instant when ``ordinal`` working days have elapsed (24:00 for a whole number)."""
+        seconds = float(self.instants(np.array([ordinal], dtype=float))[0])
+        return datetime.fromtimestamp(seconds, tz=UTC).astimezone(SHANGHAI)
+
+    def ordinals(self, timestamps: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`ordinal` over Unix timestamps (seconds)."""
+        offset = np.asarray(timestamps, dtype=float) - _EPOCH
+        day = np.floor(offset / SECONDS_PER_DAY).astype(np.int64)
+        if day.size and (day.min() < 0 or day.max() >= len(self._work)):
+            raise CalendarError("an instant lies outside the calendar's range")
+        fraction = offset / SECONDS_PER_DAY - day
+        return self._cum[day] + np.where(self._work[day], fraction, 0.0)
+
+    def instants(self, ordinals: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`instant`: Unix timestamps (seconds) for working-time ordinals.
+
+        A whole number k maps to 24:00 of the day on which the k-th working day
+        ends (not to 00:00 of the next working day, which may be days later).
+        """
+        ords = np.asarray(ordinals, dtype=float)
+        whole = np.ceil(ords).astype(np.int64)  # the working day that is in progress (1-based)
+        if whole.size and (whole.min() < 1 or whole.max() > self._cum[-1]):
+            raise CalendarError("a working-time ordinal lies outside the calendar's range")
+        # The day index d of the whole-th working day: cum[d] == whole - 1 and work[d].
+        day = np.searchsorted(self._cum, whole, side="left") - 1
+        fraction = ords - (whole - 1)
+        return _EPOCH + (day + fraction) * SECONDS_PER_DAY
+
+    # -- the interface other parts rely on -----------------------------------
+    def add_workdays(self, start: datetime, n: int) -> datetime:
+        """24:00 Shanghai of the n-th working day after ``start``'s day (the start day not counted)."""
+        if n < 0:
+            raise ValueError("n must not be negative")
+        seconds = float(self.add_workdays_many(np.array([_timestamp(start)]), np.array([n]))[0])
+        return datetime.fromtimestamp(seconds, tz=UTC).astimezone(SHANGHAI)
+
+    def add_workdays_many(self, starts: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`add_workdays` over Unix timestamps; returns Unix timestamps."""
+        offset = np.asarray(starts, dtype=float) - _EPOCH
+        day = np.floor(offset / SECONDS_PER_DAY).astype(np.int64)
+        if day.size and (day.min() < 0 or day.max() >= len(self._work)):
+            raise CalendarError("a start lies outside the calendar's range")
+        # Working days up to and including the start day, then n more.
+        target = self._cum[day + 1] + np.asarray(n, dtype=np.int64)
+        zero = target == self._cum[day + 1]
+        ends = self.instants(np.maximum(target, 1).astype(float))
+        # n = 0: the period ends with the start day itself.
+        return np.where(zero, _EPOCH + (day + 1) * SECONDS_PER_DAY, ends)
+
+    def workdays_between(self, start: datetime, end: datetime) -> float:
+        """Working time between two instants, in working days (negative if end < start)."""
+        return self.ordinal(end) - self.ordinal(start)
+
+
+def _timestamp(instant: datetime) -> float:
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: give instants with a time zone")
+    return instant.timestamp()
+
+
+def _local_date(instant: datetime) -> date:
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: give instants with a time zone")
+    return instant.astimezone(SHANGHAI).date()
+
+
+@lru_cache(maxsize=2)
+def _default(path: str, mtime: int) -> WorkCalendar:
+    return WorkCalendar.from_sources(Path(path))
+
+
+def local_midnight(d: date) -> datetime:
+    """00:00 Shanghai of a date."""
+    return datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
+
+
+def end_of_day(d: date) -> datetime:
+    """24:00 Shanghai of a date (00:00 of the next day)."""
+    return local_midnight(d) + timedelta(days=1)

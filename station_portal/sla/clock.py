@@ -1,0 +1,110 @@
+"""Stage clocks: due time, warning time and status, with pauses (pure functions).
+
+A clock starts at an instant, has a limit (working days or clock minutes, or
+none), may be paused for reasons outside the utility's hands, and ends when
+its stage is done. Paused time extends the due time by exactly the time
+paused, measured the way the limit is (working time for working-day limits).
+While a pause is still open, the due time is shown as if it ended now.
+
+Statuses: ``on_track`` → ``at_risk`` (past the warning share of the limit) →
+``overdue``; once ended, ``met`` or ``missed``. A clock without a published
+limit is ``no_limit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.rules import MINUTE, WORKDAY, Limit
+
+ON_TRACK = "on_track"
+AT_RISK = "at_risk"
+OVERDUE = "overdue"
+MET = "met"
+MISSED = "missed"
+NO_LIMIT = "no_limit"
+STATUSES = (ON_TRACK, AT_RISK, OVERDUE, MET, MISSED, NO_LIMIT)
+OPEN_STATUSES = (ON_TRACK, AT_RISK, OVERDUE)
+
+
+@dataclass(frozen=True)
+class Pause:
+    start: datetime
+    end: datetime | None  # None: still paused
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClockState:
+    due: datetime | None
+    warn: datetime | None
+    status: str
+    paused: bool  # a pause is open now
+    paused_amount: float  # in the limit's unit (working days or minutes)
+    provisional: bool  # the due time depends on a year no official calendar covers
+
+
+def overlap(pause: Pause, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """The part of a pause inside [start, end], if any."""
+    a = max(pause.start, start)
+    b = min(pause.end or end, end)
+    return (a, b) if b > a else None
+
+
+def paused_amount(limit_unit: str | None, pauses: Sequence[Pause], start: datetime,
+                  end: datetime, calendar: WorkCalendar) -> float:
+    """Paused time within [start, end], in working days or minutes."""
+    total = 0.0
+    for pause in pauses:
+        part = overlap(pause, start, end)
+        if part is None:
+            continue
+        if limit_unit == WORKDAY:
+            total += calendar.workdays_between(*part)
+        else:
+            total += (part[1] - part[0]).total_seconds() / 60
+    return total
+
+
+def compute_clock(
+    *,
+    start: datetime,
+    limit: Limit,
+    pauses: Sequence[Pause] = (),
+    ended: datetime | None = None,
+    now: datetime,
+    calendar: WorkCalendar,
+    warn_share: float = 0.8,
+) -> ClockState:
+    """Where a clock stands at ``now``."""
+    horizon = ended or now
+    is_paused = ended is None and any(p.start <= now and p.end is None for p in pauses)
+    if not limit.exists:
+        return ClockState(None, None, NO_LIMIT, is_paused, 0.0, False)
+    amount = paused_amount(limit.unit, pauses, start, max(horizon, start), calendar)
+    if limit.unit == WORKDAY:
+        base = calendar.add_workdays(start, int(limit.amount))
+        due_ordinal = calendar.ordinal(base) + amount
+        due = calendar.instant(due_ordinal)
+        start_ordinal = calendar.ordinal(start)
+        warn = (calendar.instant(start_ordinal + warn_share * (due_ordinal - start_ordinal))
+                if due_ordinal > start_ordinal else due)
+        provisional = calendar.provisional_between(start, due)
+    elif limit.unit == MINUTE:
+        due = start + timedelta(minutes=limit.amount + amount)
+        warn = start + (due - start) * warn_share
+        provisional = False
+    else:
+        raise ValueError(f"unknown limit unit {limit.unit!r}")
+    if ended is not None:
+        status = MET if ended <= due else MISSED
+    elif now >= due:
+        status = OVERDUE
+    elif now >= warn:
+        status = AT_RISK
+    else:
+        status = ON_TRACK
+    return ClockState(due, warn, status, is_paused, amount, provisional)
