@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -65,6 +66,25 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def claim_next_version(session: Session, obj: Any) -> bool:
+    """Compare-and-set ``obj.version`` to the next number; False if someone else did first.
+
+    ``UPDATE … SET version = v + 1 WHERE id = :id AND version = v``: of two
+    concurrent edits exactly one gets it, and on PostgreSQL the row stays locked
+    until commit, so the loser waits and then finds the version moved on.
+    """
+    model = type(obj)
+    seen = obj.version
+    claimed = session.execute(
+        update(model).where(model.id == obj.id, model.version == seen).values(version=seen + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        return False
+    set_committed_value(obj, "version", seen + 1)
+    return True
 
 
 def serialize_on(session: Session, *keys: str) -> None:

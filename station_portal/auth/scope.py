@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from station_portal.auth.models import User, user_clients
 from station_portal.auth.roles import Role
-from station_portal.org.models import Client, Staff, Unit, UnitKind
+from station_portal.org.models import Client, CrewMember, Staff, Unit, UnitKind
 from station_portal.org.tree import subtree_ids
 
 
@@ -28,6 +28,7 @@ class Scope:
     # The units at the top of what the user sees (tree and map roots).
     root_unit_ids: tuple[int, ...]
     staff_id: int | None = None
+    crew_id: int | None = None  # a crew member's own crew
 
     @property
     def is_global(self) -> bool:
@@ -92,10 +93,12 @@ def scope_for(session: Session, user: User) -> Scope:
         if own is not None:
             units.add(own)
         return Scope(user.id, role, frozenset(units), clients, tuple(sorted(units)), user.staff_id)
-    # Role.CREW: their own unit (group or grid) and their own orders.
+    # Role.CREW: their own unit (group or grid) and their own crew's orders.
     own = _staff_unit(session, user.staff_id)
     units = frozenset({own}) if own is not None else frozenset()
-    return Scope(user.id, role, units, frozenset(), tuple(units), user.staff_id)
+    crew = session.scalar(select(CrewMember.crew_id).where(CrewMember.staff_id == user.staff_id)) \
+        if user.staff_id is not None else None
+    return Scope(user.id, role, units, frozenset(), tuple(units), user.staff_id, crew)
 
 
 def _roots(session: Session) -> tuple[int, ...]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from station_portal import audit
 from station_portal.auth.models import User
@@ -39,6 +38,7 @@ from station_portal.auth.signin import (
     normalise_username,
     reverify,
 )
+from station_portal.db import claim_next_version
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from station_portal.i18n import LOCALES, _, normalise_locale
 from station_portal.org.matrix import require_action
@@ -221,18 +221,8 @@ def _load(session: Session, actor: User | None, user_id: object, expected_versio
 
 
 def _claim_next_version(session: Session, user: User) -> None:
-    """Compare-and-set the version: of two concurrent edits exactly one gets it.
-
-    On PostgreSQL the UPDATE also locks the row until commit, so the loser waits,
-    then finds the version moved on.
-    """
-    seen = user.version
-    claimed = session.execute(
-        update(User).where(User.id == user.id, User.version == seen).values(version=seen + 1)
-    ).rowcount
-    if claimed != 1:
+    if not claim_next_version(session, user):
         raise _conflict()
-    set_committed_value(user, "version", seen + 1)
 
 
 def _flush(session: Session) -> None:

@@ -1,0 +1,778 @@
+"""Use cases of the three kinds of work: create, move along, pause, note.
+
+Every change:
+- checks the actor's role (responsibility matrix) and scope, unless ``actor``
+  is None (the system: demo seed, scheduler, command line);
+- claims the order's next version (a stale edit is a Conflict, nothing
+  overwritten);
+- recomputes the clocks, and writes a timeline event in the same transaction.
+Invalid transitions and bad values raise with a message and change nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, selectinload
+
+from station_portal.auth.models import User
+from station_portal.auth.roles import Role
+from station_portal.auth.scope import Scope, scope_for
+from station_portal.db import claim_next_version, utcnow
+from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from station_portal.i18n import _
+from station_portal.org.matrix import load_matrix
+from station_portal.org.models import Client, Crew, Unit, UnitKind
+from station_portal.org.territory import InvalidLocation, TerritoryIndex
+from station_portal.org.tree import ancestor_ids
+from station_portal.sla.rules import START_ACCEPTED, RuleError, RuleSet
+from station_portal.sla.stages import CUSTOMER, stage_book
+from station_portal.timefmt import local
+from station_portal.validate import as_id, has_control_chars
+from station_portal.workorders import clocks
+from station_portal.workorders.access import sees_order
+from station_portal.workorders.models import (
+    PARK_MILESTONES,
+    PAUSE_HOLDER,
+    ApplicationStatus,
+    BusinessType,
+    ClockPause,
+    Kind,
+    ParkStatus,
+    ParkVisit,
+    PauseReason,
+    RepairCategory,
+    RepairSource,
+    StageClock,
+    WorkOrder,
+    WorkOrderEvent,
+)
+from station_portal.workorders.models import RepairStatus as RS
+from station_portal.workorders.states import REPAIR_STEP_ACTION, InvalidTransition, repair_step
+
+PHONE_RE = re.compile(r"^[0-9+\- ()]{5,20}$")
+# A time reported from the field may lag (a bad connection) but not run ahead.
+CLOCK_SKEW = timedelta(minutes=2)
+CODE_PREFIX = {Kind.REPAIR: "R", Kind.APPLICATION: "A", Kind.PARK_CASE: "P"}
+
+
+# -- shared helpers -------------------------------------------------------------------
+
+def _actor_scope(session: Session, actor: User | None) -> Scope | None:
+    return scope_for(session, actor) if actor is not None else None
+
+
+def _require_action(actor: User | None, action: str) -> None:
+    if actor is not None and not load_matrix().may(actor.role, action):
+        raise Forbidden(_("Your role may not do this."))
+
+
+def _load_order(session: Session, actor: User | None, order_id: object, kind: Kind | None = None,
+                *, lock_version: object = None, need_version: bool = True) -> WorkOrder:
+    """The order if it exists and is in the actor's scope (same answer otherwise: NotFound)."""
+    oid = as_id(order_id)
+    order = session.get(WorkOrder, oid, options=[selectinload(WorkOrder.clocks),
+                                                 selectinload(WorkOrder.pauses)]) \
+        if oid is not None else None
+    scope = _actor_scope(session, actor)
+    if order is None or (kind is not None and order.kind != kind) or \
+            (scope is not None and not sees_order(scope, order)):
+        raise NotFound(_("There is no such work order in your area."))
+    if need_version:
+        seen = as_id(lock_version)
+        if actor is not None and seen is None:
+            raise _conflict()
+        if seen is not None and seen != order.version:
+            raise _conflict()
+    return order
+
+
+def _conflict() -> Conflict:
+    return Conflict(_("Someone else changed this work order a moment ago. "
+                      "The page now shows its current state; check it and try again."))
+
+
+def _claim(session: Session, order: WorkOrder) -> None:
+    if not claim_next_version(session, order):
+        raise _conflict()
+
+
+def _when(at: object, now: datetime, earliest: datetime | None) -> datetime:
+    """The time a step happened: given (from the field) or now; never ahead, never before the last step."""
+    if at is None:
+        when = now
+    elif isinstance(at, datetime) and at.tzinfo is not None:
+        when = at
+    else:
+        raise ValidationFailed({"at": _("Give the time with its time zone.")})
+    if when > now + CLOCK_SKEW:
+        raise ValidationFailed({"at": _("This time lies in the future.")})
+    if earliest is not None and when < earliest:
+        raise ValidationFailed({"at": _("This time lies before the previous step.")})
+    return when
+
+
+def _text(value: object, field: str, max_len: int, errors: dict[str, str], *,
+          required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or has_control_chars(value) or len(value.strip()) > max_len:
+        errors[field] = _("At most %(n)s characters of plain text.", n=max_len)
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors[field] = _("This field is required.")
+    return value
+
+
+def _choice(value: object, options: type, field: str, errors: dict[str, str]) -> str:
+    allowed = {o.value for o in options}
+    if value not in allowed:
+        errors[field] = _("Choose one of the listed values.")
+        return ""
+    return str(value)
+
+
+def _event(session: Session, order: WorkOrder, actor: User | None, action: str, at: datetime, *,
+           from_value: object = None, to_value: object = None, reason: str = "",
+           details: dict[str, Any] | None = None) -> None:
+    session.add(WorkOrderEvent(
+        work_order_id=order.id, at=at, actor_id=actor.id if actor else None, action=action,
+        from_value=None if from_value is None else str(from_value)[:64],
+        to_value=None if to_value is None else str(to_value)[:64],
+        reason=reason[:300], details=details,
+    ))
+
+
+def _refresh(order: WorkOrder, now: datetime) -> None:
+    clocks.refresh_now(order, now)
+    order.updated_at = now
+
+
+@dataclass(frozen=True)
+class Site:
+    unit_id: int
+    area_type: str
+    rural: bool
+
+
+def _route(session: Session, lat: object, lon: object, errors: dict[str, str],
+           index: TerritoryIndex | None = None) -> Site | None:
+    try:
+        routed = (index or TerritoryIndex.load(session)).route_location(lat, lon)
+    except InvalidLocation:
+        errors["location"] = _("Give the location as latitude and longitude.")
+        return None
+    if routed is None:
+        errors["location"] = _("This location lies outside the service territory.")
+        return None
+    return Site(routed.unit_id, routed.area_type or "urban", routed.kind == UnitKind.GRID)
+
+
+def _check_site_in_scope(session: Session, actor: User | None, site: Site) -> None:
+    scope = _actor_scope(session, actor)
+    if scope is not None and scope.role is not Role.ACCOUNT_MANAGER and not scope.sees_unit(site.unit_id):
+        raise ValidationFailed({"location": _("This location lies outside your area.")})
+
+
+def _new_code(session: Session, order: WorkOrder, when: datetime) -> None:
+    session.flush()  # the id makes the code unique
+    order.code = f"{CODE_PREFIX[Kind(order.kind)]}{local(when).strftime('%Y%m%d')}{order.id:07d}"
+
+
+def holder_unit(session: Session, territory_unit_id: int, kinds: tuple[str, ...]) -> int | None:
+    """The unit of one of ``kinds`` nearest the territory unit: itself, its groups, then up."""
+    unit = session.get(Unit, territory_unit_id)
+    if unit is None:
+        return None
+    chain = [session.get(Unit, i) for i in reversed(ancestor_ids(unit.path))]  # self first
+    for kind in kinds:
+        for level in chain:
+            if level is None:
+                continue
+            if level.kind == kind:
+                return level.id
+            for child in level.children:
+                if child.kind == kind:
+                    return child.id
+    return None
+
+
+# -- fault repairs ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RepairInput:
+    source: str
+    category: str
+    urgency: int
+    lat: float
+    lon: float
+    address: str = ""
+    customer_name: str = ""
+    customer_phone: str = ""
+    description: str = ""
+    reported_at: datetime | None = None
+    client_id: int | None = None
+
+
+def create_repair(session: Session, actor: User | None, data: RepairInput, *,
+                  now: datetime | None = None, index: TerritoryIndex | None = None) -> WorkOrder:
+    """A reported fault: routed to its station or grid, its arrival clock running."""
+    _require_action(actor, "create_repair")
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    source = _choice(data.source, RepairSource, "source", errors)
+    category = _choice(data.category, RepairCategory, "category", errors)
+    if data.urgency not in (1, 2, 3):
+        errors["urgency"] = _("Choose one of the listed values.")
+    address = _text(data.address, "address", 200, errors, required=True)
+    name = _text(data.customer_name, "customer_name", 80, errors)
+    phone = _text(data.customer_phone, "customer_phone", 32, errors)
+    if phone and not PHONE_RE.match(phone):
+        errors["customer_phone"] = _("Enter a phone number.")
+    description = _text(data.description, "description", 500, errors)
+    reported = now
+    if data.reported_at is not None:
+        try:
+            reported = _when(data.reported_at, now, None)
+        except ValidationFailed as exc:
+            errors["reported_at"] = exc.fields["at"]
+    site = _route(session, data.lat, data.lon, errors, index)
+    client_id = _client(session, data.client_id, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    assert site is not None
+    _check_site_in_scope(session, actor, site)
+    rules = RuleSet.in_force(local(reported).date())
+    order = WorkOrder(
+        code="", kind=Kind.REPAIR.value, status=RS.REPORTED.value, unit_id=site.unit_id,
+        holder="unit", holder_unit_id=holder_unit(session, site.unit_id, (
+            UnitKind.LV_REPAIR_GROUP, UnitKind.GRID)) or site.unit_id,
+        area_type=site.area_type, lat=float(data.lat), lon=float(data.lon), address=address,
+        customer_name=name, customer_phone=phone, description=description, client_id=client_id,
+        created_at=reported, updated_at=now, ruleset_id=rules.id, source=source,
+        category=category, urgency=data.urgency,
+    )
+    arrival = rules.limit(site.area_type, "arrival")
+    restoration = rules.limit(site.area_type, "restoration")
+    order.clocks = [
+        StageClock(seq=1, stage="arrival", holder="unit", holder_unit_id=order.holder_unit_id,
+                   entered_at=reported, started_at=reported, limit_amount=arrival.amount,
+                   limit_unit=arrival.unit, limit_source=arrival.source),
+        StageClock(seq=2, stage="restoration", holder="unit", holder_unit_id=order.holder_unit_id,
+                   limit_amount=restoration.amount, limit_unit=restoration.unit,
+                   limit_source=restoration.source),
+    ]
+    session.add(order)
+    _new_code(session, order, reported)
+    _refresh(order, now)
+    _event(session, order, actor, "created", reported, to_value=RS.REPORTED.value,
+           details={"source": source, "category": category, "urgency": data.urgency})
+    return order
+
+
+def _client(session: Session, client_id: object, errors: dict[str, str]) -> int | None:
+    if client_id in (None, ""):
+        return None
+    cid = as_id(client_id)
+    if cid is None or session.get(Client, cid) is None:
+        errors["client_id"] = _("Choose a client from the list.")
+        return None
+    return cid
+
+
+def repair_action(session: Session, actor: User | None, order_id: object, version: object,
+                  action: str, *, crew_id: object = None, unit_id: object = None,
+                  reason: str = "", at: object = None, now: datetime | None = None) -> WorkOrder:
+    """One step of a repair's life cycle (dispatch, accept, depart, arrive, restore, close,
+    cancel, transfer)."""
+    now = now or utcnow()
+    if action not in REPAIR_STEP_ACTION:
+        raise ValidationFailed({"action": _("Unknown action.")})
+    _require_action(actor, REPAIR_STEP_ACTION[action])
+    order = _load_order(session, actor, order_id, Kind.REPAIR, lock_version=version)
+    try:
+        step = repair_step(order.status, action)
+    except InvalidTransition as exc:
+        raise ValidationFailed({"action": _(
+            "This repair is %(status)s; it cannot be changed that way now.",
+            status=order.status)}) from exc
+    errors: dict[str, str] = {}
+    reason = _text(reason, "reason", 300, errors)
+    if action in ("cancel", "transfer") and not reason:
+        errors["reason"] = _("Say why.")
+    latest = max(t for t in (order.created_at, order.dispatched_at, order.accepted_at,
+                             order.en_route_at, order.on_site_at, order.restored_at) if t)
+    when = _when(at, now, latest)
+    details: dict[str, Any] = {}
+    if action == "dispatch":
+        crew = session.get(Crew, as_id(crew_id)) if as_id(crew_id) else None
+        if crew is None or not crew.active:
+            errors["crew_id"] = _("Choose a crew.")
+        elif actor is not None and not scope_for(session, actor).sees_unit(crew.unit_id):
+            errors["crew_id"] = _("This crew is outside your area.")
+        else:
+            details = {"crew": crew.code, "previous_crew": order.crew_id}
+    target_unit = None
+    if action == "transfer":
+        target_unit = session.get(Unit, as_id(unit_id)) if as_id(unit_id) else None
+        if target_unit is None or target_unit.kind not in (UnitKind.SERVICE_STATION, UnitKind.GRID) \
+                or target_unit.id == order.unit_id:
+            errors["unit_id"] = _("Choose the station or grid to hand the repair to.")
+    if errors:
+        raise ValidationFailed(errors)
+    _claim(session, order)
+    before = order.status
+    if action == "dispatch":
+        order.crew_id = crew.id
+        order.accepted_at = order.en_route_at = None  # a new crew accepts afresh
+    if action == "transfer":
+        assert target_unit is not None
+        details = {"from_unit": order.unit_id, "to_unit": target_unit.id}
+        order.unit_id = target_unit.id
+        order.holder_unit_id = holder_unit(session, target_unit.id, (
+            UnitKind.LV_REPAIR_GROUP, UnitKind.GRID)) or target_unit.id
+        order.crew_id = None
+        order.dispatched_at = order.accepted_at = order.en_route_at = None
+        for clock in order.clocks:
+            if clock.ended_at is None:
+                clock.holder_unit_id = order.holder_unit_id
+    if step.stamp:
+        setattr(order, step.stamp, when)
+    order.status = step.to.value
+    arrival, restoration = order.clocks[0], order.clocks[1]
+    if action == "arrive":
+        arrival.ended_at = when
+        restoration.entered_at = restoration.started_at = when
+    elif action == "restore":
+        restoration.ended_at = when
+    elif action == "cancel":
+        for clock in order.clocks:
+            if clock.started_at is not None and clock.ended_at is None:
+                clock.ended_at = when
+    _refresh(order, now)
+    _event(session, order, actor, action, when, from_value=before, to_value=order.status,
+           reason=reason, details=details or None)
+    return order
+
+
+# -- connection applications ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ApplicationInput:
+    business_type: str
+    customer_class: str
+    capacity_kva: float
+    customer_name: str
+    lat: float
+    lon: float
+    address: str = ""
+    customer_phone: str = ""
+    important: bool = False
+    description: str = ""
+    client_id: int | None = None
+    applied_at: datetime | None = None
+
+
+def create_application(session: Session, actor: User | None, data: ApplicationInput, *,
+                       accept: bool = True, now: datetime | None = None,
+                       index: TerritoryIndex | None = None) -> WorkOrder:
+    """A connection application with its stage path; accepted at once when taken at a counter."""
+    _require_action(actor, "create_application")
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    business = _choice(data.business_type, BusinessType, "business_type", errors)
+    customer_class = data.customer_class if data.customer_class in (
+        "lv_resident", "lv_non_resident", "hv_single", "hv_dual") else ""
+    if not customer_class:
+        errors["customer_class"] = _("Choose one of the listed values.")
+    capacity = data.capacity_kva
+    if not isinstance(capacity, int | float) or isinstance(capacity, bool) \
+            or not 0 < capacity <= 100_000:
+        errors["capacity_kva"] = _("Give the capacity in kVA (more than 0, at most 100,000).")
+    name = _text(data.customer_name, "customer_name", 80, errors, required=True)
+    phone = _text(data.customer_phone, "customer_phone", 32, errors)
+    if phone and not PHONE_RE.match(phone):
+        errors["customer_phone"] = _("Enter a phone number.")
+    address = _text(data.address, "address", 200, errors, required=True)
+    description = _text(data.description, "description", 500, errors)
+    applied = now
+    if data.applied_at is not None:
+        try:
+            applied = _when(data.applied_at, now, None)
+        except ValidationFailed as exc:
+            errors["applied_at"] = exc.fields["at"]
+    site = _route(session, data.lat, data.lon, errors, index)
+    client_id = _client(session, data.client_id, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    assert site is not None
+    _check_site_in_scope(session, actor, site)
+    book = stage_book()
+    path = book.path_for(customer_class, important=bool(data.important), capacity_kva=capacity)
+    high_voltage = customer_class.startswith("hv")
+    order = WorkOrder(
+        code="", kind=Kind.APPLICATION.value, status=ApplicationStatus.PENDING.value,
+        unit_id=site.unit_id, area_type=site.area_type, lat=float(data.lat), lon=float(data.lon),
+        address=address, customer_name=name, customer_phone=phone, description=description,
+        client_id=client_id, created_at=applied, updated_at=now, business_type=business,
+        customer_class=customer_class, important=bool(data.important),
+        capacity_kva=float(capacity), current_stage=path[0],
+    )
+    stage_clocks = []
+    for seq, code in enumerate(path, start=1):
+        stage = book.stage(code)
+        unit = None if stage.holder == CUSTOMER else holder_unit(
+            session, site.unit_id, stage.unit_kinds(high_voltage=high_voltage, rural=site.rural))
+        stage_clocks.append(StageClock(seq=seq, stage=code,
+                                       holder="customer" if stage.holder == CUSTOMER else "unit",
+                                       holder_unit_id=unit))
+    stage_clocks.append(StageClock(seq=len(path) + 1, stage="total", holder="unit",
+                                   holder_unit_id=None))
+    first = stage_clocks[0]
+    first.entered_at = first.started_at = applied
+    order.clocks = stage_clocks
+    order.holder, order.holder_unit_id = first.holder, first.holder_unit_id
+    session.add(order)
+    _new_code(session, order, applied)
+    _refresh(order, now)
+    _event(session, order, actor, "created", applied, to_value=order.status,
+           details={"class": customer_class, "business": business, "path": path})
+    if accept:
+        accept_application(session, actor, order.id, order.version, at=applied, now=now)
+    return order
+
+
+def _apply_rule_set(order: WorkOrder, rules: RuleSet, accepted: datetime) -> None:
+    """Limits from the rule set in force at acceptance; clocks that start at acceptance start."""
+    order.ruleset_id = rules.id
+    for clock in order.clocks:
+        limit = rules.limit(order.customer_class, clock.stage)
+        clock.limit_amount, clock.limit_unit, clock.limit_source = \
+            limit.amount, limit.unit, limit.source
+        if clock.stage == "total" or (limit.exists and limit.start == START_ACCEPTED):
+            clock.started_at = accepted
+
+
+def accept_application(session: Session, actor: User | None, order_id: object, version: object,
+                       *, note: str = "", at: object = None, now: datetime | None = None) -> WorkOrder:
+    """Acceptance (受理): the rule set in force today is fixed, the clocks start."""
+    _require_action(actor, "accept_application")
+    now = now or utcnow()
+    order = _load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
+    if order.status != ApplicationStatus.PENDING:
+        raise ValidationFailed({"action": _("This application is already accepted.")})
+    when = _when(at, now, order.created_at)
+    try:
+        rules = RuleSet.in_force(local(when).date())
+    except RuleError as exc:
+        raise ValidationFailed({"at": _("No time-limit rules are in force on that date.")}) from exc
+    _claim(session, order)
+    order.accepted_at = when
+    order.status = ApplicationStatus.IN_PROGRESS.value
+    _apply_rule_set(order, rules, when)
+    _event(session, order, actor, "accepted", when, from_value=ApplicationStatus.PENDING.value,
+           to_value=ApplicationStatus.IN_PROGRESS.value, reason=_clean_note(note),
+           details={"rule_set": rules.id})
+    _finish_stage(session, order, actor, when, note="", now=now)
+    return order
+
+
+def _clean_note(note: object) -> str:
+    errors: dict[str, str] = {}
+    value = _text(note, "note", 300, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return value
+
+
+def _current_clock(order: WorkOrder) -> StageClock:
+    for clock in order.clocks:
+        if clock.stage == order.current_stage and clock.ended_at is None:
+            return clock
+    raise ValidationFailed({"action": _("This application has no open stage.")})
+
+
+def _finish_stage(session: Session, order: WorkOrder, actor: User | None, when: datetime,
+                  note: str, now: datetime) -> None:
+    """Close the current stage and open the next (or complete the application)."""
+    current = _current_clock(order)
+    current.ended_at = when
+    book = stage_book()
+    if current.stage == book.total_ends_with:
+        for clock in order.clocks:
+            if clock.stage == "total":
+                clock.ended_at = when
+    stages = [c for c in order.clocks if c.stage != "total"]
+    following = [c for c in stages if c.seq > current.seq]
+    _event(session, order, actor, "stage_done", when, from_value=current.stage,
+           to_value=following[0].stage if following else ApplicationStatus.COMPLETED.value,
+           reason=note)
+    if following:
+        nxt = following[0]
+        nxt.entered_at = when
+        if nxt.started_at is None:
+            nxt.started_at = when
+        order.current_stage = nxt.stage
+        order.holder, order.holder_unit_id = nxt.holder, nxt.holder_unit_id
+    else:
+        order.current_stage = None
+        order.status = ApplicationStatus.COMPLETED.value
+        order.closed_at = when
+        order.holder, order.holder_unit_id = "unit", None
+    _refresh(order, now)
+
+
+def advance_stage(session: Session, actor: User | None, order_id: object, version: object, *,
+                  note: str = "", at: object = None, now: datetime | None = None) -> WorkOrder:
+    """The current stage is done; the next one starts (its clock as the rules say)."""
+    _require_action(actor, "advance_stage")
+    now = now or utcnow()
+    order = _load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
+    if order.status == ApplicationStatus.PENDING:
+        return accept_application(session, actor, order.id, version, note=note, at=at, now=now)
+    if order.status != ApplicationStatus.IN_PROGRESS:
+        raise ValidationFailed({"action": _("This application is closed.")})
+    if order.paused:
+        raise ValidationFailed({"action": _("Resume the paused clock first.")})
+    current = _current_clock(order)
+    if actor is not None and actor.role not in stage_book().stage(current.stage).roles:
+        raise Forbidden(_("Your role may not complete this stage."))
+    when = _when(at, now, current.entered_at)
+    note = _clean_note(note)
+    _claim(session, order)
+    _finish_stage(session, order, actor, when, note, now)
+    return order
+
+
+def pause(session: Session, actor: User | None, order_id: object, version: object, reason: str, *,
+          note: str = "", at: object = None, now: datetime | None = None) -> WorkOrder:
+    """Stop the application's clocks for a reason outside the utility's hands."""
+    _require_action(actor, "advance_stage")
+    now = now or utcnow()
+    order = _load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
+    errors: dict[str, str] = {}
+    reason_value = _choice(reason, PauseReason, "reason", errors)
+    note = _text(note, "note", 300, errors)
+    if order.status != ApplicationStatus.IN_PROGRESS:
+        errors["action"] = _("Only an application in progress can be paused.")
+    elif order.paused:
+        errors["action"] = _("The clock is already paused.")
+    if errors:
+        raise ValidationFailed(errors)
+    when = _when(at, now, _current_clock(order).entered_at)
+    _claim(session, order)
+    order.pauses.append(ClockPause(reason=reason_value, started_at=when, note=note))
+    order.holder, order.holder_unit_id = PAUSE_HOLDER[PauseReason(reason_value)], None
+    _refresh(order, now)
+    _event(session, order, actor, "paused", when, to_value=reason_value, reason=note)
+    return order
+
+
+def resume(session: Session, actor: User | None, order_id: object, version: object, *,
+           note: str = "", at: object = None, now: datetime | None = None) -> WorkOrder:
+    _require_action(actor, "advance_stage")
+    now = now or utcnow()
+    order = _load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
+    open_pause = next((p for p in order.pauses if p.ended_at is None), None)
+    if open_pause is None:
+        raise ValidationFailed({"action": _("The clock is not paused.")})
+    note = _clean_note(note)
+    when = _when(at, now, open_pause.started_at)
+    _claim(session, order)
+    open_pause.ended_at = when
+    current = _current_clock(order)
+    order.holder, order.holder_unit_id = current.holder, current.holder_unit_id
+    _refresh(order, now)
+    _event(session, order, actor, "resumed", when, from_value=open_pause.reason, reason=note)
+    return order
+
+
+def cancel_application(session: Session, actor: User | None, order_id: object, version: object,
+                       reason: str, *, now: datetime | None = None) -> WorkOrder:
+    _require_action(actor, "accept_application")
+    now = now or utcnow()
+    order = _load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
+    errors: dict[str, str] = {}
+    reason = _text(reason, "reason", 300, errors, required=True)
+    if order.status in (ApplicationStatus.COMPLETED, ApplicationStatus.CANCELLED):
+        errors["action"] = _("This application is closed.")
+    if errors:
+        raise ValidationFailed(errors)
+    _claim(session, order)
+    before = order.status
+    for p in order.pauses:
+        if p.ended_at is None:
+            p.ended_at = now
+    for clock in order.clocks:
+        if clock.started_at is not None and clock.ended_at is None:
+            clock.ended_at = now
+    order.status, order.closed_at, order.current_stage = ApplicationStatus.CANCELLED.value, now, None
+    _refresh(order, now)
+    _event(session, order, actor, "cancelled", now, from_value=before, to_value=order.status,
+           reason=reason)
+    return order
+
+
+# -- notes (any kind) ------------------------------------------------------------------
+
+def add_note(session: Session, actor: User | None, order_id: object, note: str, *,
+             now: datetime | None = None) -> WorkOrder:
+    """A remark on the timeline; it changes no field, so it needs no version."""
+    _require_action(actor, "add_note")
+    now = now or utcnow()
+    order = _load_order(session, actor, order_id, need_version=False)
+    errors: dict[str, str] = {}
+    text = _text(note, "note", 300, errors, required=True)
+    if errors:
+        raise ValidationFailed(errors)
+    _event(session, order, actor, "note", now, reason=text)
+    return order
+
+
+# -- industrial-park cases -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ParkCaseInput:
+    client_id: int
+    projected_load_kw: float
+    projected_date: date
+    description: str = ""
+    visit_planned_for: datetime | None = None
+    milestone_plan: dict[str, datetime] | None = None
+
+
+def create_park_case(session: Session, actor: User | None, data: ParkCaseInput, *,
+                     now: datetime | None = None) -> WorkOrder:
+    """Early engagement with a park or VIP client: milestones planned, the first visit set."""
+    _require_action(actor, "manage_park_cases")
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    client = session.get(Client, as_id(data.client_id)) if as_id(data.client_id) else None
+    scope = _actor_scope(session, actor)
+    if client is None or (scope is not None and not scope.sees_client(client.id)):
+        errors["client_id"] = _("Choose one of your clients.")
+    load = data.projected_load_kw
+    if not isinstance(load, int | float) or isinstance(load, bool) or not 0 < load <= 1_000_000:
+        errors["projected_load_kw"] = _("Give the projected load in kW (more than 0).")
+    if not isinstance(data.projected_date, date) or data.projected_date < now.date() - timedelta(days=3650):
+        errors["projected_date"] = _("Give the date the load is expected.")
+    description = _text(data.description, "description", 500, errors)
+    plan = data.milestone_plan or {}
+    if set(plan) - set(PARK_MILESTONES) or not all(isinstance(v, datetime) and v.tzinfo
+                                                   for v in plan.values()):
+        errors["milestone_plan"] = _("Plan the milestones with dates.")
+    if errors:
+        raise ValidationFailed(errors)
+    assert client is not None
+    order = WorkOrder(
+        code="", kind=Kind.PARK_CASE.value, status=ParkStatus.OPEN.value, unit_id=client.unit_id,
+        holder="unit", holder_unit_id=holder_unit(session, client.unit_id,
+                                                  (UnitKind.COUNTY_COMPANY,)),
+        area_type="urban", lat=client.lat, lon=client.lon, address=client.name_zh,
+        customer_name=client.name_zh, customer_phone=client.contact_phone, client_id=client.id,
+        park_id=client.park_id, owner_user_id=actor.id if actor else None,
+        description=description, created_at=now, updated_at=now,
+        projected_load_kw=float(load), projected_date=data.projected_date,
+    )
+    order.clocks = [
+        StageClock(seq=i, stage=code, holder="unit", holder_unit_id=order.holder_unit_id,
+                   planned_at=plan.get(code), started_at=now if plan.get(code) else None,
+                   entered_at=now if i == 1 else None)
+        for i, code in enumerate(PARK_MILESTONES, start=1)
+    ]
+    order.current_stage = PARK_MILESTONES[0]
+    session.add(order)
+    _new_code(session, order, now)
+    if data.visit_planned_for is not None:
+        session.add(ParkVisit(work_order_id=order.id, planned_for=data.visit_planned_for,
+                              user_id=order.owner_user_id))
+    _refresh(order, now)
+    _event(session, order, actor, "created", now, to_value=order.status,
+           details={"client": client.code, "load_kw": float(load)})
+    return order
+
+
+def complete_milestone(session: Session, actor: User | None, order_id: object, version: object,
+                       milestone: str, *, note: str = "", application_id: object = None,
+                       at: object = None, now: datetime | None = None) -> WorkOrder:
+    """A milestone of a park case is done; the formal application links the case to it."""
+    _require_action(actor, "manage_park_cases")
+    now = now or utcnow()
+    order = _load_order(session, actor, order_id, Kind.PARK_CASE, lock_version=version)
+    clock = next((c for c in order.clocks if c.stage == milestone), None)
+    errors: dict[str, str] = {}
+    if clock is None:
+        errors["milestone"] = _("Choose one of the listed values.")
+    elif clock.ended_at is not None:
+        errors["milestone"] = _("This milestone is already done.")
+    note = _text(note, "note", 300, errors)
+    linked = None
+    if milestone == "formal_application":
+        linked = session.get(WorkOrder, as_id(application_id)) if as_id(application_id) else None
+        if linked is None or linked.kind != Kind.APPLICATION or linked.client_id != order.client_id:
+            errors["application_id"] = _("Choose this client's connection application.")
+    if order.status == ParkStatus.CLOSED:
+        errors["action"] = _("This case is closed.")
+    if errors:
+        raise ValidationFailed(errors)
+    assert clock is not None
+    when = _when(at, now, order.created_at)
+    _claim(session, order)
+    clock.ended_at = when
+    if clock.started_at is None:
+        clock.started_at = when
+    clock.entered_at = clock.entered_at or when
+    if linked is not None:
+        order.application_id = linked.id
+        order.status = ParkStatus.APPLIED.value
+    remaining = [c for c in order.clocks if c.ended_at is None]
+    order.current_stage = remaining[0].stage if remaining else None
+    if remaining and remaining[0].entered_at is None:
+        remaining[0].entered_at = when
+    _refresh(order, now)
+    _event(session, order, actor, "milestone_done", when, to_value=milestone, reason=note,
+           details={"application": linked.code} if linked else None)
+    return order
+
+
+def plan_visit(session: Session, actor: User | None, order_id: object, planned_for: object, *,
+               note: str = "", now: datetime | None = None) -> ParkVisit:
+    _require_action(actor, "manage_park_cases")
+    now = now or utcnow()
+    order = _load_order(session, actor, order_id, Kind.PARK_CASE, need_version=False)
+    errors: dict[str, str] = {}
+    if not isinstance(planned_for, datetime) or planned_for.tzinfo is None:
+        errors["planned_for"] = _("Give the date of the visit.")
+    note = _text(note, "note", 500, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    visit = ParkVisit(work_order_id=order.id, planned_for=planned_for,
+                      user_id=actor.id if actor else order.owner_user_id, note=note)
+    session.add(visit)
+    _event(session, order, actor, "visit_planned", now, to_value=planned_for.isoformat()[:16],
+           reason=note)
+    return visit
+
+
+def record_visit(session: Session, actor: User | None, order_id: object, visit_id: object, *,
+                 note: str = "", at: object = None, now: datetime | None = None) -> ParkVisit:
+    _require_action(actor, "manage_park_cases")
+    now = now or utcnow()
+    order = _load_order(session, actor, order_id, Kind.PARK_CASE, need_version=False)
+    visit = session.get(ParkVisit, as_id(visit_id)) if as_id(visit_id) else None
+    if visit is None or visit.work_order_id != order.id:
+        raise NotFound(_("There is no such visit."))
+    if visit.done_at is not None:
+        raise ValidationFailed({"visit": _("This visit is already recorded.")})
+    errors: dict[str, str] = {}
+    note = _text(note, "note", 500, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    visit.done_at = _when(at, now, None)
+    visit.note = note or visit.note
+    _event(session, order, actor, "visit_done", visit.done_at, reason=note)
+    return visit

@@ -1,0 +1,1 @@
+"""Work orders: the three kinds of work, their clocks and timelines."""

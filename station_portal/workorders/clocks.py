@@ -1,0 +1,94 @@
+"""Keeping a work order's clocks and its SLA summary current.
+
+``refresh`` recomputes every clock from its start, limit and the order's
+pauses (so a pause or a new rule set never leaves a stale due time), then the
+order's summary: the earliest running due time and the worst status.
+No queries here: it works on the objects it is given.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.clock import (
+    AT_RISK,
+    MET,
+    MISSED,
+    NO_LIMIT,
+    ON_TRACK,
+    OVERDUE,
+    Pause,
+    compute_clock,
+)
+from station_portal.sla.rules import Limit, RuleSet
+from station_portal.workorders.models import StageClock, WorkOrder
+
+# Worst first: the order shows the worst of its clocks.
+SEVERITY = {OVERDUE: 0, MISSED: 1, AT_RISK: 2, ON_TRACK: 3, MET: 4, NO_LIMIT: 5}
+# Repair clocks run 24/7 and are not stopped by an application's pauses.
+UNPAUSED_STAGES = ("arrival", "restoration")
+
+
+def limit_of(clock: StageClock) -> Limit:
+    return Limit(clock.limit_amount, clock.limit_unit, clock.limit_source)
+
+
+def pauses_of(order: WorkOrder) -> list[Pause]:
+    return [Pause(p.started_at, p.ended_at, p.reason) for p in order.pauses]
+
+
+def refresh_clock(clock: StageClock, pauses: list[Pause], now: datetime,
+                  calendar: WorkCalendar, warn_share: float) -> None:
+    if clock.started_at is None:  # not started yet
+        clock.due_at = clock.warn_at = clock.status = None
+        clock.provisional = False
+        clock.paused_amount = 0.0
+        return
+    if clock.planned_at is not None and clock.limit_amount is None:  # a planned milestone
+        clock.due_at, clock.warn_at = clock.planned_at, None
+        if clock.ended_at is not None:
+            clock.status = MET if clock.ended_at <= clock.planned_at else MISSED
+        else:
+            clock.status = OVERDUE if now >= clock.planned_at else ON_TRACK
+        return
+    applicable = [] if clock.stage in UNPAUSED_STAGES else pauses
+    state = compute_clock(start=clock.started_at, limit=limit_of(clock), pauses=applicable,
+                          ended=clock.ended_at, now=now, calendar=calendar,
+                          warn_share=warn_share)
+    clock.due_at, clock.warn_at, clock.status = state.due, state.warn, state.status
+    clock.provisional = state.provisional
+    clock.paused_amount = round(state.paused_amount, 6)
+
+
+def customer_stage_pauses(order: WorkOrder) -> list[Pause]:
+    """Stages the customer holds (their construction): the whole-process clock stops then."""
+    return [Pause(c.entered_at, c.ended_at, "customer_stage") for c in order.clocks
+            if c.holder == "customer" and c.entered_at is not None]
+
+
+def refresh(order: WorkOrder, now: datetime, calendar: WorkCalendar, warn_share: float) -> None:
+    """Recompute all clocks of ``order`` and its SLA summary."""
+    pauses = pauses_of(order)
+    total_pauses = pauses + customer_stage_pauses(order)
+    for clock in order.clocks:
+        refresh_clock(clock, total_pauses if clock.stage == "total" else pauses, now, calendar,
+                      warn_share)
+    order.paused = any(p.end is None for p in pauses)
+    running = [c for c in order.clocks
+               if c.started_at is not None and c.ended_at is None and c.due_at is not None]
+    if running:
+        first = min(running, key=lambda c: c.due_at)
+        order.due_at, order.warn_at = first.due_at, first.warn_at
+    else:
+        order.due_at = order.warn_at = None
+    # An open order shows its worst running clock; a closed one its worst result.
+    considered = running if order.closed_at is None else order.clocks
+    statuses = [c.status for c in considered if c.status and c.status != NO_LIMIT]
+    order.sla_status = min(statuses, key=SEVERITY.__getitem__) if statuses else None
+
+
+def refresh_now(order: WorkOrder, now: datetime) -> None:
+    """:func:`refresh` with the default calendar and the order's own rule set."""
+    rule_set = RuleSet.by_id(order.ruleset_id) if order.ruleset_id else None
+    refresh(order, now, WorkCalendar.default(), rule_set.warn_share if rule_set else 0.8)

@@ -1,0 +1,403 @@
+"""The three kinds of work: life cycles, clocks against the limits, pauses, conflicts, scope."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from station_portal.auth.models import User
+from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from station_portal.org.models import Crew, Unit
+from station_portal.services import workorders as wo
+from station_portal.sla.clock import AT_RISK, MET, MISSED, ON_TRACK, OVERDUE
+from station_portal.timefmt import SHANGHAI
+from station_portal.workorders.clocks import refresh_now
+from station_portal.workorders.models import StageClock, WorkOrder, WorkOrderEvent
+from station_portal.workorders.states import CLOSED_STAMPS
+
+CHANGYI = (43.8817, 126.5744)  # urban: Changyi service station
+GUDIANZI = (43.9730, 126.4580)  # rural: a Gudianzi grid
+BEIDAHU = (43.4480, 126.5750)  # remote
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+def user(s, name) -> User:
+    return s.scalar(select(User).where(User.username == name))
+
+
+def crew_of(s, code) -> Crew:
+    return s.scalar(select(Crew).where(Crew.code == code))
+
+
+MONDAY_9 = at(2026, 3, 2, 9)
+MONDAY_10 = at(2026, 3, 2, 10)
+
+
+def repair(s, where=CHANGYI, reported=MONDAY_9, actor="head", **extra) -> WorkOrder:
+    data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                          lat=where[0], lon=where[1], address="吉林市昌邑区通江路12号",
+                          customer_name="王先生", customer_phone="13900000000",
+                          reported_at=reported, **extra)
+    return wo.create_repair(s, user(s, actor) if actor else None, data, now=reported)
+
+
+def clock(order, stage) -> StageClock:
+    return next(c for c in order.clocks if c.stage == stage)
+
+
+def events(s, order) -> list[str]:
+    return list(s.scalars(select(WorkOrderEvent.action).where(
+        WorkOrderEvent.work_order_id == order.id).order_by(WorkOrderEvent.id)))
+
+
+# -- repairs ---------------------------------------------------------------------------
+
+def test_a_repair_is_routed_and_its_arrival_clock_runs(db):
+    with db.write() as s:
+        order = repair(s)
+        station = s.scalar(select(Unit.id).where(Unit.code == "JL-CY-S"))
+        assert order.unit_id == station and order.area_type == "urban"
+        assert order.code.startswith("R20260302")
+        assert clock(order, "arrival").due_at == at(2026, 3, 2, 9, 45)
+        assert clock(order, "restoration").started_at is None
+        assert order.sla_status == ON_TRACK and order.due_at == at(2026, 3, 2, 9, 45)
+        assert events(s, order) == ["created"]
+
+
+@pytest.mark.parametrize(("where", "minutes"), [(GUDIANZI, 90), (BEIDAHU, 120)])
+def test_rural_and_remote_repairs_get_longer_arrival_limits(db, where, minutes):
+    with db.write() as s:
+        order = repair(s, where=where, actor=None)
+        assert clock(order, "arrival").due_at == at(2026, 3, 2, 9) + timedelta(minutes=minutes)
+
+
+def test_a_full_repair_stamps_every_step_and_meets_its_limits(db):
+    with db.write() as s:
+        head, crew = user(s, "head"), crew_of(s, "JL-CY-S-R2")
+        order = repair(s)
+        steps = [("dispatch", at(2026, 3, 2, 9, 3)), ("accept", at(2026, 3, 2, 9, 4)),
+                 ("depart", at(2026, 3, 2, 9, 5)), ("arrive", at(2026, 3, 2, 9, 40)),
+                 ("restore", at(2026, 3, 2, 11, 0)), ("close", at(2026, 3, 2, 11, 30))]
+        for action, when in steps:
+            order = wo.repair_action(s, head, order.id, order.version, action, crew_id=crew.id,
+                                     at=when, now=when)
+        assert order.status == "closed"
+        assert all(getattr(order, stamp) for stamp in CLOSED_STAMPS)
+        assert clock(order, "arrival").status == MET
+        assert clock(order, "restoration").started_at == at(2026, 3, 2, 9, 40)
+        assert clock(order, "restoration").due_at == at(2026, 3, 2, 12, 40)
+        assert clock(order, "restoration").status == MET
+        assert events(s, order) == ["created", "dispatch", "accept", "depart", "arrive",
+                                    "restore", "close"]
+
+
+def test_a_late_arrival_is_missed(db):
+    with db.write() as s:
+        head, crew = user(s, "head"), crew_of(s, "JL-CY-S-R2")
+        order = repair(s)
+        for action, when in [("dispatch", at(2026, 3, 2, 9, 30)), ("accept", at(2026, 3, 2, 9, 31)),
+                             ("depart", at(2026, 3, 2, 9, 32)), ("arrive", at(2026, 3, 2, 10, 5))]:
+            order = wo.repair_action(s, head, order.id, order.version, action, crew_id=crew.id,
+                                     at=when, now=when)
+        assert clock(order, "arrival").status == MISSED
+
+
+def test_an_unanswered_repair_becomes_at_risk_then_overdue(db):
+    with db.write() as s:
+        order = repair(s)
+        refresh_now(order, at(2026, 3, 2, 9, 40))
+        assert order.sla_status == AT_RISK  # past 80 % of 45 minutes
+        refresh_now(order, at(2026, 3, 2, 10))
+        assert order.sla_status == OVERDUE and clock(order, "arrival").status == OVERDUE
+
+
+@pytest.mark.parametrize("action", ["close", "restore", "arrive", "accept", "fly"])
+def test_invalid_transitions_are_refused_and_change_nothing(db, action):
+    with db.write() as s:
+        order = repair(s)
+        version = order.version
+        with pytest.raises(ValidationFailed):
+            wo.repair_action(s, user(s, "head"), order.id, version, action,
+                             now=at(2026, 3, 2, 9, 10))
+        s.refresh(order)
+        assert order.status == "reported" and order.version == version
+        assert events(s, order) == ["created"]
+
+
+def test_times_from_the_field_cannot_run_ahead_or_backwards(db):
+    with db.write() as s:
+        head, crew = user(s, "head"), crew_of(s, "JL-CY-S-R2")
+        order = repair(s)
+        with pytest.raises(ValidationFailed, match="future"):
+            wo.repair_action(s, head, order.id, order.version, "dispatch", crew_id=crew.id,
+                             at=at(2026, 3, 2, 10), now=at(2026, 3, 2, 9, 5))
+        with pytest.raises(ValidationFailed, match="before"):
+            wo.repair_action(s, head, order.id, order.version, "dispatch", crew_id=crew.id,
+                             at=at(2026, 3, 2, 8), now=at(2026, 3, 2, 9, 5))
+
+
+def test_dispatch_needs_a_crew_of_the_heads_own_area(db):
+    with db.write() as s:
+        order = repair(s)
+        other = crew_of(s, "JL-CH-S-R1")
+        with pytest.raises(ValidationFailed) as caught:
+            wo.repair_action(s, user(s, "head"), order.id, order.version, "dispatch",
+                             crew_id=other.id, now=at(2026, 3, 2, 9, 5))
+        assert "crew_id" in caught.value.fields
+
+
+def test_a_transfer_hands_the_repair_over_and_the_customer_clock_keeps_running(db):
+    with db.write() as s:
+        order = repair(s, actor=None)
+        target = s.scalar(select(Unit).where(Unit.code == "JL-LT-S"))
+        order = wo.repair_action(s, None, order.id, order.version, "transfer", unit_id=target.id,
+                                 reason="属龙潭站辖区", now=at(2026, 3, 2, 9, 10))
+        assert order.status == "transferred" and order.unit_id == target.id
+        assert clock(order, "arrival").due_at == at(2026, 3, 2, 9, 45)
+        with pytest.raises(NotFound):  # the Changyi head no longer sees it
+            wo.add_note(s, user(s, "head"), order.id, "x", now=at(2026, 3, 2, 9, 11))
+
+
+def test_a_crew_member_may_report_but_not_dispatch(db):
+    with db.write() as s:
+        crew_user = user(s, "crew")
+        order = repair(s)
+        with pytest.raises(Forbidden):
+            wo.repair_action(s, crew_user, order.id, order.version, "dispatch",
+                             crew_id=crew_user.staff.membership.crew_id, now=at(2026, 3, 2, 9, 5))
+        order = wo.repair_action(s, user(s, "head"), order.id, order.version, "dispatch",
+                                 crew_id=crew_user.staff.membership.crew_id,
+                                 now=at(2026, 3, 2, 9, 5))
+        order = wo.repair_action(s, crew_user, order.id, order.version, "accept",
+                                 now=at(2026, 3, 2, 9, 6))
+        assert order.status == "accepted"
+
+
+def test_another_station_cannot_see_or_touch_the_order(db):
+    with db.write() as s:
+        order = repair(s)
+        from station_portal.services.users import UserInput, create_user
+
+        stranger = create_user(s, None, username=f"ch{order.id}", password="long enough pass",
+                               data=UserInput(display_name="CH", role="station_head",
+                                              scope_unit_id=s.scalar(select(Unit.id).where(
+                                                  Unit.code == "JL-CH-S"))),
+                               allow_demo_password=False)
+        with pytest.raises(NotFound):
+            wo.repair_action(s, stranger, order.id, order.version, "cancel", reason="x",
+                             now=at(2026, 3, 2, 9, 5))
+
+
+def test_a_location_outside_the_territory_or_the_heads_area_is_refused(db):
+    with db.write() as s:
+        before = s.scalar(select(func.count()).select_from(WorkOrder))
+        with pytest.raises(ValidationFailed, match="service territory"):
+            repair(s, where=(39.9, 116.4))
+        with pytest.raises(ValidationFailed, match="your area"):
+            repair(s, where=GUDIANZI)  # the Changyi head, a rural location
+        with pytest.raises(ValidationFailed) as caught:
+            wo.create_repair(s, None, wo.RepairInput(source="fax", category="x", urgency=9,
+                                                     lat=CHANGYI[0], lon=CHANGYI[1]))
+        assert {"source", "category", "urgency", "address"} <= set(caught.value.fields)
+        assert s.scalar(select(func.count()).select_from(WorkOrder)) == before
+
+
+def test_a_stale_version_is_a_conflict_and_nothing_is_overwritten(db):
+    with db.write() as s:
+        head, crew = user(s, "head"), crew_of(s, "JL-CY-S-R2")
+        order = repair(s)
+        seen = order.version
+        wo.repair_action(s, head, order.id, seen, "dispatch", crew_id=crew.id,
+                         now=at(2026, 3, 2, 9, 5))
+        with pytest.raises(Conflict):
+            wo.repair_action(s, head, order.id, seen, "cancel", reason="dup",
+                             now=at(2026, 3, 2, 9, 6))
+        assert order.status == "dispatched"
+        assert events(s, order) == ["created", "dispatch"]
+
+
+# -- connection applications -----------------------------------------------------------
+
+def application(s, klass="hv_single", important=True, kva=800.0, when=MONDAY_10,
+                actor="head", where=CHANGYI, accept=True) -> WorkOrder:
+    data = wo.ApplicationInput(business_type="new_connection", customer_class=klass,
+                               capacity_kva=kva, customer_name="吉林松江化工有限公司",
+                               lat=where[0], lon=where[1], address="昌邑区化工路1号",
+                               important=important, applied_at=when)
+    return wo.create_application(s, user(s, actor) if actor else None, data, accept=accept,
+                                 now=when)
+
+
+def test_an_important_hv_application_has_the_full_path_and_the_2023_limits(db):
+    with db.write() as s:
+        order = application(s)
+        assert [c.stage for c in order.clocks] == [
+            "acceptance", "site_survey", "supply_plan", "design_review", "customer_construction",
+            "mid_inspection", "completion_inspection", "contract", "connection", "archiving",
+            "total"]
+        assert order.ruleset_id == "sgcc-2023" and order.current_stage == "site_survey"
+        # supply plan reply runs from acceptance: 15 working days from Mon 2 March
+        assert clock(order, "supply_plan").started_at == at(2026, 3, 2, 10)
+        assert clock(order, "supply_plan").due_at == at(2026, 3, 24)
+        assert clock(order, "total").due_at == at(2026, 4, 2)  # 22 working days, Qingming aside
+        assert clock(order, "site_survey").due_at is None  # no published limit
+        county = s.scalar(select(Unit.id).where(Unit.code == "JL-CY"))
+        assert clock(order, "supply_plan").holder_unit_id == county
+        metering = s.scalar(select(Unit.id).where(Unit.code == "JL-CY-MT"))
+        assert clock(order, "connection").holder_unit_id == metering
+
+
+def test_the_rule_set_is_the_one_in_force_on_the_acceptance_date(db):
+    with db.write() as s:
+        order = application(s, when=at(2023, 11, 1, 10), actor=None)
+        assert order.ruleset_id == "sgcc-older"
+        assert clock(order, "total").due_at is None  # the older set gives no total
+        assert clock(order, "supply_plan").limit_amount == 15
+
+
+def test_an_lv_resident_takes_the_short_path_held_by_the_station_groups(db):
+    with db.write() as s:
+        order = application(s, klass="lv_resident", important=False, kva=8)
+        assert [c.stage for c in order.clocks] == ["acceptance", "connection", "archiving", "total"]
+        assert order.current_stage == "connection"
+        repair_group = s.scalar(select(Unit.id).where(Unit.code == "JL-CY-S-LVR"))
+        assert clock(order, "connection").holder_unit_id == repair_group
+        assert clock(order, "connection").due_at == at(2026, 3, 6)  # 3 working days
+        assert clock(order, "total").due_at == at(2026, 3, 10)  # 5 working days
+
+
+def test_advancing_through_the_stages_completes_the_application(db):
+    with db.write() as s:
+        head = user(s, "head")
+        order = application(s, klass="lv_resident", important=False, kva=8)
+        order = wo.advance_stage(s, head, order.id, order.version, note="表计已装",
+                                 at=at(2026, 3, 4, 15), now=at(2026, 3, 4, 15))
+        assert clock(order, "connection").status == MET
+        assert clock(order, "total").status == MET and order.current_stage == "archiving"
+        order = wo.advance_stage(s, head, order.id, order.version, now=at(2026, 3, 5, 9))
+        assert order.status == "completed" and order.closed_at == at(2026, 3, 5, 9)
+        assert events(s, order) == ["created", "accepted", "stage_done", "stage_done",
+                                    "stage_done"]
+
+
+def test_a_pause_extends_the_deadlines_and_the_customer_holds_the_time(db):
+    with db.write() as s:
+        head = user(s, "head")
+        order = application(s, klass="lv_resident", important=False, kva=8)
+        order = wo.pause(s, head, order.id, order.version, "customer_documents",
+                         note="缺房产证明", at=at(2026, 3, 3, 10), now=at(2026, 3, 3, 10))
+        assert order.paused and order.holder == "customer"
+        with pytest.raises(ValidationFailed):  # a paused stage cannot be finished
+            wo.advance_stage(s, head, order.id, order.version, now=at(2026, 3, 4))
+        order = wo.resume(s, head, order.id, order.version, at=at(2026, 3, 5, 10),
+                          now=at(2026, 3, 5, 10))
+        assert not order.paused
+        # paused Tue 10:00 to Thu 10:00: two working days later than without the pause
+        assert clock(order, "connection").due_at == at(2026, 3, 10)
+        assert clock(order, "total").due_at == at(2026, 3, 12)
+        assert clock(order, "connection").paused_amount == pytest.approx(2.0)
+
+
+def test_customer_construction_does_not_count_against_the_utility(db):
+    with db.write() as s:
+        order = application(s, important=False, actor=None)
+        for stage, when in [("site_survey", at(2026, 3, 3, 10)), ("supply_plan", at(2026, 3, 9, 10))]:
+            assert order.current_stage == stage
+            order = wo.advance_stage(s, None, order.id, None, at=when, now=when)
+        assert order.current_stage == "customer_construction" and order.holder == "customer"
+        due_before = clock(order, "total").due_at
+        later = at(2026, 4, 20, 10)  # six weeks of the customer's works
+        order = wo.advance_stage(s, None, order.id, None, at=later, now=later)
+        shift = clock(order, "total").due_at - due_before
+        assert shift > timedelta(days=40)  # the customer's weeks were not the utility's
+
+
+def test_an_application_of_another_station_cannot_be_advanced(db):
+    with db.write() as s:
+        order = application(s, where=GUDIANZI, actor=None)
+        with pytest.raises(NotFound):
+            wo.advance_stage(s, user(s, "head"), order.id, order.version, now=at(2026, 3, 3))
+        wo.advance_stage(s, user(s, "gridmgr"), order.id, order.version, now=at(2026, 3, 3))
+
+
+def test_pause_reasons_and_notes_are_checked(db):
+    with db.write() as s:
+        order = application(s, klass="lv_resident", important=False, kva=8)
+        with pytest.raises(ValidationFailed) as caught:
+            wo.pause(s, user(s, "head"), order.id, order.version, "coffee", note="x" * 400,
+                     now=at(2026, 3, 3))
+        assert {"reason", "note"} <= set(caught.value.fields)
+
+
+# -- industrial-park cases ---------------------------------------------------------------
+
+def test_a_park_case_follows_its_milestones_into_a_formal_application(db):
+    with db.write() as s:
+        account = user(s, "account")
+        client = account.clients[0]
+        case = wo.create_park_case(s, account, wo.ParkCaseInput(
+            client_id=client.id, projected_load_kw=2500, projected_date=date(2027, 6, 1),
+            visit_planned_for=at(2026, 3, 10, 9),
+            milestone_plan={"first_contact": at(2026, 3, 5), "load_survey": at(2026, 3, 20)}),
+            now=at(2026, 3, 2, 9))
+        assert case.status == "open" and case.current_stage == "first_contact"
+        case = wo.complete_milestone(s, account, case.id, case.version, "first_contact",
+                                     note="已对接", now=at(2026, 3, 4, 9))
+        assert clock(case, "first_contact").status == MET
+        assert case.current_stage == "load_survey"
+        formal = application(s, klass="hv_single", actor=None, where=(client.lat, client.lon))
+        formal.client_id = client.id
+        with pytest.raises(ValidationFailed):  # another client's application will not do
+            wo.complete_milestone(s, account, case.id, case.version, "formal_application",
+                                  application_id=application(s, actor=None).id,
+                                  now=at(2026, 3, 25, 9))
+        case = wo.complete_milestone(s, account, case.id, case.version, "formal_application",
+                                     application_id=formal.id, now=at(2026, 3, 25, 9))
+        assert case.status == "applied" and case.application_id == formal.id
+        assert clock(case, "load_survey").status == OVERDUE  # planned for 20 March, not done
+        visit = case_visits(s, case)[0]
+        wo.record_visit(s, account, case.id, visit.id, note="看了现场", now=at(2026, 3, 10, 11))
+        assert case_visits(s, case)[0].done_at == at(2026, 3, 10, 11)
+
+
+def case_visits(s, case):
+    from station_portal.workorders.models import ParkVisit
+
+    return list(s.scalars(select(ParkVisit).where(ParkVisit.work_order_id == case.id)))
+
+
+# -- delay attribution -----------------------------------------------------------------
+
+def test_attribution_says_who_held_the_case_and_who_made_it_late(db):
+    from station_portal.sla.calendar import WorkCalendar
+    from station_portal.workorders.attribution import current_hold, holds, shares
+
+    cal = WorkCalendar.default()
+    with db.write() as s:
+        order = application(s, important=False, actor=None)  # hv_single, accepted Mon 2 March
+        county = s.scalar(select(Unit.id).where(Unit.code == "JL-CY"))
+        order = wo.advance_stage(s, None, order.id, None, at=at(2026, 3, 4, 10),
+                                 now=at(2026, 3, 4, 10))  # survey done
+        order = wo.pause(s, None, order.id, None, "grid_works", at=at(2026, 3, 5, 10),
+                         now=at(2026, 3, 5, 10))
+        order = wo.resume(s, None, order.id, None, at=at(2026, 3, 10, 10), now=at(2026, 3, 10, 10))
+        # supply plan due 24:00 Mon 23 March (15 working days) + 3 paused = Thu 26 March
+        assert clock(order, "supply_plan").due_at == at(2026, 3, 27)
+        now = at(2026, 3, 31, 10)  # still no plan: late all of Fri and Mon, and Tue until 10:00
+        pieces = holds(order, now)
+        # survey, plan (until the pause), grid works, plan again; acceptance took no time
+        assert [(p.holder, p.stage) for p in pieces] == [
+            ("unit", "site_survey"), ("unit", "supply_plan"), ("grid_works", "supply_plan"),
+            ("unit", "supply_plan")]
+        assert current_hold(order, now).unit_id == county
+        result = {(r.holder, r.unit_id): r for r in shares(order, now, cal)}
+        assert result[("grid_works", None)].held_workdays == pytest.approx(3.0)
+        late = result[("unit", county)]
+        assert late.late_workdays == pytest.approx(2 + 10 / 24, abs=1e-3)
+        assert "supply_plan" in late.stages
+        assert shares(order, now, cal)[0].unit_id == county  # the latest first
