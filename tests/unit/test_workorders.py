@@ -401,3 +401,38 @@ def test_attribution_says_who_held_the_case_and_who_made_it_late(db):
         assert late.late_workdays == pytest.approx(2 + 10 / 24, abs=1e-3)
         assert "supply_plan" in late.stages
         assert shares(order, now, cal)[0].unit_id == county  # the latest first
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+def test_two_concurrent_updates_one_wins_the_other_gets_the_conflict(db):
+    """Two station heads act on the same order with the version they both saw."""
+    import threading
+
+    with db.write() as s:
+        order = repair(s)
+        order_id, seen = order.id, order.version
+        crews = [crew_of(s, "JL-CY-S-R4").id, crew_of(s, "JL-CY-S-R5").id]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def act(crew_id: int) -> None:
+        barrier.wait()
+        try:
+            with db.write() as s:
+                wo.repair_action(s, user(s, "head"), order_id, seen, "dispatch", crew_id=crew_id,
+                                 now=at(2026, 3, 2, 9, 5))
+            outcomes.append("won")
+        except Conflict as exc:
+            outcomes.append(exc.message)
+
+    threads = [threading.Thread(target=act, args=(c,)) for c in crews]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes)[-1] == "won" and outcomes.count("won") == 1
+    assert "Someone else changed this work order" in next(o for o in outcomes if o != "won")
+    with db.read() as s:
+        assert events(s, s.get(WorkOrder, order_id)) == ["created", "dispatch"]
+        assert s.get(WorkOrder, order_id).version == seen + 1
