@@ -81,10 +81,13 @@ def db_revision(message: str) -> None:
 
 @main.command("seed-demo")
 @click.option("--seed", default=7, show_default=True, help="Same seed, same city.")
+@click.option("--orders", "n_orders", default=20_000, show_default=True,
+              type=click.IntRange(0, 5_000_000), help="Work orders of history over the past year.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database holds data.")
-def seed_demo(seed: int, if_empty: bool) -> None:
-    """Build the demo city (Jilin) with its organisation and demo accounts."""
+def seed_demo(seed: int, n_orders: int, if_empty: bool) -> None:
+    """Build the demo city (Jilin) with its organisation, demo accounts and a year of work."""
     from station_portal.demo.city import build_demo_city, database_is_empty
+    from station_portal.demo.orders import seed_history
 
     config = _config()
     database = _database(config)
@@ -107,6 +110,18 @@ def seed_demo(seed: int, if_empty: bool) -> None:
                                  progress=lambda _step: bar.update(1))
     click.echo(f"{report.units} units, {report.staff} staff, {report.crews} crews, "
                f"{report.parks} parks, {report.clients} clients")
+    if n_orders:
+        started = time.monotonic()
+        with (
+            click.progressbar(length=n_orders, label="seeding a year of work orders",
+                              show_pos=True) as bar,
+            database.write() as session,
+        ):
+            history = seed_history(session, n_orders=n_orders, seed=seed,
+                                   progress=lambda _what, n: bar.update(n))
+        click.echo(f"{history.repairs} repairs, {history.applications} applications, "
+                   f"{history.park_cases} park cases, {history.clocks} clocks, "
+                   f"{history.events} timeline events ({time.monotonic() - started:.0f} s)")
     if report.users:
         click.echo("demo accounts (password portal-demo): " + ", ".join(report.users))
 

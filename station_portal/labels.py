@@ -9,6 +9,7 @@ from station_portal.auth.roles import Role
 from station_portal.i18n import LazyString
 from station_portal.i18n import _l as _
 from station_portal.org.models import AreaType, Skill, StaffPosition, UnitKind
+from station_portal.sla.stages import stage_book
 
 ROLES: dict[str, LazyString] = {
     Role.ADMIN: _("Administrator"),
@@ -107,3 +108,134 @@ def label(table: dict[str, LazyString], code: str | None) -> str:
         return ""
     text = table.get(code)
     return str(text) if text is not None else code
+
+REPAIR_STATUSES: dict[str, LazyString] = {
+    "reported": _("Reported"),
+    "dispatched": _("Dispatched"),
+    "accepted": _("Accepted by crew"),
+    "en_route": _("En route"),
+    "on_site": _("On site"),
+    "restored": _("Restored"),
+    "closed": _("Closed"),
+    "cancelled": _("Cancelled"),
+    "transferred": _("Transferred"),
+}
+
+APPLICATION_STATUSES: dict[str, LazyString] = {
+    "pending_acceptance": _("Awaiting acceptance"),
+    "in_progress": _("In progress"),
+    "completed": _("Completed"),
+    "cancelled": _("Cancelled"),
+}
+
+PARK_STATUSES: dict[str, LazyString] = {
+    "open": _("Open"),
+    "applied": _("Formally applied"),
+    "closed": _("Closed"),
+}
+
+SLA_STATUSES: dict[str, LazyString] = {
+    "on_track": _("On track"),
+    "at_risk": _("At risk"),
+    "overdue": _("Overdue"),
+    "met": _("Met"),
+    "missed": _("Missed"),
+    "no_limit": _("No limit"),
+}
+
+REPAIR_SOURCES: dict[str, LazyString] = {
+    "hotline_95598": _("95598 hotline"),
+    "app": _("App"),
+    "counter": _("Counter"),
+    "patrol": _("Patrol"),
+}
+
+REPAIR_CATEGORIES: dict[str, LazyString] = {
+    "high_voltage": _("High voltage"),
+    "low_voltage": _("Low voltage"),
+    "power_quality": _("Power quality"),
+    "metering": _("Metering"),
+    "customer_internal": _("Customer installation"),
+    "non_power": _("Non-power"),
+}
+
+URGENCIES: dict[str, LazyString] = {"1": _("Urgent"), "2": _("Normal"), "3": _("Low")}
+
+CUSTOMER_CLASSES: dict[str, LazyString] = {
+    "lv_resident": _("LV resident"),
+    "lv_non_resident": _("LV non-resident"),
+    "hv_single": _("HV single source"),
+    "hv_dual": _("HV dual source"),
+}
+
+BUSINESS_TYPES: dict[str, LazyString] = {
+    "new_connection": _("New connection"),
+    "capacity_increase": _("Capacity increase"),
+    "capacity_reduction": _("Capacity reduction"),
+    "suspension": _("Suspension"),
+    "temporary_swap": _("Temporary transformer swap"),
+    "relocation": _("Relocation"),
+    "meter_move": _("Meter move"),
+    "temporary_removal": _("Temporary removal"),
+    "name_change": _("Name change"),
+    "transfer": _("Transfer of ownership"),
+    "split": _("Account split"),
+    "merge": _("Account merge"),
+    "closure": _("Closure"),
+    "voltage_change": _("Voltage change"),
+    "category_change": _("Tariff category change"),
+}
+
+PAUSE_REASONS: dict[str, LazyString] = {
+    "customer_documents": _("Waiting for the customer's documents"),
+    "customer_construction": _("Customer's construction"),
+    "customer_request": _("The customer asked to wait"),
+    "grid_works": _("Supporting grid works"),
+}
+
+# Clocks that are not application stages (those are named in data/stages.toml).
+CLOCKS: dict[str, LazyString] = {
+    "total": _("Whole process (utility's time)"),
+    "arrival": _("Arrival on site"),
+    "restoration": _("Restoration"),
+    "first_contact": _("First contact"),
+    "load_survey": _("Load survey"),
+    "supply_preplan": _("Supply pre-plan"),
+    "formal_application": _("Formal application"),
+}
+
+HOLDERS: dict[str, LazyString] = {
+    "customer": _("Customer"),
+    "grid_works": _("Grid works"),
+}
+
+EVENT_ACTIONS: dict[str, LazyString] = {
+    "created": _("Created"),
+    "dispatch": _("Dispatched"),
+    "accept": _("Accepted by crew"),
+    "depart": _("Set off"),
+    "arrive": _("Arrived on site"),
+    "restore": _("Power restored"),
+    "close": _("Closed"),
+    "cancel": _("Cancelled"),
+    "cancelled": _("Cancelled"),
+    "transfer": _("Transferred"),
+    "accepted": _("Application accepted"),
+    "stage_done": _("Stage done"),
+    "paused": _("Clock paused"),
+    "resumed": _("Clock resumed"),
+    "note": _("Note"),
+    "milestone_done": _("Milestone done"),
+    "visit_planned": _("Visit planned"),
+    "visit_done": _("Visit done"),
+}
+
+
+def stage_label(code: str | None) -> str:
+    """An application stage, a repair clock or a park milestone, by name."""
+    if code is None:
+        return ""
+    if code in CLOCKS:
+        return str(CLOCKS[code])
+    stages = stage_book().stages
+    return stages[code].name() if code in stages else code

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -17,3 +17,13 @@ def format_local(dt: datetime | None, *, seconds: bool = False) -> str:
     if dt is None:
         return ""
     return local(dt).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def format_deadline(dt: datetime | None) -> str:
+    """A deadline at midnight reads as 24:00 of the day before (Civil Code counting)."""
+    if dt is None:
+        return ""
+    shown = local(dt)
+    if (shown.hour, shown.minute, shown.second) == (0, 0, 0):
+        return (shown - timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
+    return shown.strftime("%Y-%m-%d %H:%M")

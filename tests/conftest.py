@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from station_portal import create_app, migrate
 from station_portal.db import Database
 from station_portal.demo.city import build_demo_city
+from station_portal.demo.orders import seed_history
 from station_portal.i18n import set_locale
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -80,12 +81,16 @@ def engine_name(request) -> str:
     return request.param
 
 
+HISTORY_ORDERS = 2000
+
+
 @pytest.fixture(scope="session")
 def db(engine_name, tmp_path_factory) -> Iterator[Database]:
-    """The demo city, seeded once per engine."""
+    """The demo city with a small year of work, seeded once per engine."""
     database = fresh_database(engine_name, tmp_path_factory.mktemp(engine_name))
     with database.write() as session:
         build_demo_city(session, seed=7)
+        seed_history(session, n_orders=HISTORY_ORDERS, seed=7)
     yield database
     database.dispose()
 

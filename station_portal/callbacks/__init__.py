@@ -6,7 +6,16 @@ from dash import Dash
 
 
 def register_all_callbacks(app: Dash) -> None:
-    from station_portal.callbacks import account, audit_log, home, org, shell, users
+    from station_portal.callbacks import (
+        account,
+        audit_log,
+        home,
+        order_detail,
+        orders,
+        org,
+        shell,
+        users,
+    )
 
-    for module in (shell, home, org, users, audit_log, account):
+    for module in (shell, home, orders, order_detail, org, users, audit_log, account):
         module.register(app)

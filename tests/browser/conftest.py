@@ -17,7 +17,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from station_portal import create_app
 from station_portal.demo.city import build_demo_city
-from tests.conftest import LiveServer, app_config, fresh_database
+from station_portal.demo.orders import seed_history
+from tests.conftest import HISTORY_ORDERS, LiveServer, app_config, fresh_database
 
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
@@ -32,6 +33,7 @@ def live_url(tmp_path_factory) -> Iterator[str]:
     database = fresh_database("sqlite", tmp_path_factory.mktemp("browser"))
     with database.write() as session:
         build_demo_city(session, seed=7)
+        seed_history(session, n_orders=HISTORY_ORDERS, seed=7)
     server = LiveServer(create_app(app_config(database, default_locale="zh_CN")))
     yield server.url
     server.stop()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from station_portal.auth.models import User
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from station_portal.i18n import set_locale
 from station_portal.org.models import Crew, Unit
 from station_portal.services import workorders as wo
 from station_portal.sla.clock import AT_RISK, MET, MISSED, ON_TRACK, OVERDUE
@@ -417,6 +418,7 @@ def test_two_concurrent_updates_one_wins_the_other_gets_the_conflict(db):
     outcomes: list[str] = []
 
     def act(crew_id: int) -> None:
+        set_locale("en")  # a new thread starts in the default language
         barrier.wait()
         try:
             with db.write() as s:
@@ -431,7 +433,7 @@ def test_two_concurrent_updates_one_wins_the_other_gets_the_conflict(db):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes)[-1] == "won" and outcomes.count("won") == 1
+    assert outcomes.count("won") == 1 and len(outcomes) == 2
     assert "Someone else changed this work order" in next(o for o in outcomes if o != "won")
     with db.read() as s:
         assert events(s, s.get(WorkOrder, order_id)) == ["created", "dispatch"]

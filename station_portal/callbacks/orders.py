@@ -1,0 +1,60 @@
+"""Work-order lists: rows on demand from the server, a click opens the order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Dash, Input, Output, State, no_update
+
+from station_portal.auth.roles import ALL_STAFF
+from station_portal.callbacks._secure import secure_callback
+from station_portal.db import utcnow
+from station_portal.labels import label
+from station_portal.pages import orders as page
+from station_portal.pages import shell
+from station_portal.validate import as_id, mapping
+from station_portal.web.context import read_session, signed_in_user
+from station_portal.workorders.models import Kind
+from station_portal.workorders.queries import GridRequest, list_orders
+
+
+def translate_filters(kind: Kind, filters: dict[str, Any]) -> dict[str, Any]:
+    """Filters on labelled columns (status, class …) typed in the user's language → codes."""
+    out = {}
+    for column, spec in filters.items():
+        table = page.LABELLED.get(column)
+        text = spec.get("filter") if isinstance(spec, dict) else None
+        if table is None or not isinstance(text, str):
+            out[column] = spec
+            continue
+        wanted = text.strip().lower()
+        codes = [code for code in table(kind)
+                 if wanted in label(table(kind), code).lower() or wanted in str(code).lower()]
+        if spec.get("type") == "equals":
+            codes = [code for code in table(kind)
+                     if wanted in (label(table(kind), code).lower(), str(code).lower())]
+        if column == "urgency":
+            codes = [int(c) for c in codes]
+        out[column] = {"type": "in", "values": codes}
+    return out
+
+
+def register(app: Dash) -> None:
+    @secure_callback(app, Output(page.GRID, "getRowsResponse"), Input(page.GRID, "getRowsRequest"),
+                     State(page.KIND, "children"), roles=ALL_STAFF)
+    def rows(request: Any, kind_value: Any):
+        try:
+            kind = Kind(kind_value)
+        except ValueError:
+            return no_update
+        parsed = GridRequest.parse(request)
+        parsed = GridRequest(parsed.start, parsed.end, parsed.sort,
+                             translate_filters(kind, parsed.filters))
+        data, total = list_orders(read_session(), signed_in_user().scope(), kind, parsed, utcnow())
+        return {"rowData": page.grid_rows(kind, data), "rowCount": total}
+
+    @secure_callback(app, Output(shell.URL, "href", allow_duplicate=True),
+                     Input(page.GRID, "cellClicked"), roles=ALL_STAFF, prevent_initial_call=True)
+    def open_order(clicked: Any):
+        order_id = as_id(mapping(clicked).get("rowId"))
+        return f"/order?id={order_id}" if order_id else no_update

@@ -1,0 +1,319 @@
+"""One work order: where it stands against its limits, who holds it, its timeline, actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from station_portal.auth.roles import ALL_STAFF
+from station_portal.i18n import _, _l, get_locale
+from station_portal.labels import (
+    APPLICATION_STATUSES,
+    BUSINESS_TYPES,
+    CUSTOMER_CLASSES,
+    EVENT_ACTIONS,
+    HOLDERS,
+    PARK_STATUSES,
+    PAUSE_REASONS,
+    REPAIR_CATEGORIES,
+    REPAIR_SOURCES,
+    REPAIR_STATUSES,
+    SLA_STATUSES,
+    URGENCIES,
+    label,
+    stage_label,
+)
+from station_portal.pages import Page
+from station_portal.pages.ui import dropdown, empty_state, page_header, simple_table
+from station_portal.sla.rules import RuleSet
+from station_portal.timefmt import format_deadline, format_local
+from station_portal.workorders.models import Kind, StageClock
+from station_portal.workorders.queries import OrderDetail
+
+ORDER_ID = "order-id"
+VERSION = "order-version"
+REFRESH = "order-refresh"
+CONTENT = "order-content"
+TITLE = "order-title"
+ACTION = "order-action"
+CREW = "order-crew"
+UNIT = "order-unit"
+PAUSE_REASON = "order-pause-reason"
+REASON = "order-reason"
+NOTE = "order-note"
+APPLICATION = "order-application"
+VISIT = "order-visit"
+VISIT_DATE = "order-visit-date"
+SUBMIT = "order-submit"
+FEEDBACK = "order-feedback"
+# Field groups shown only for the actions that need them.
+FIELD_ROWS = {CREW: "order-row-crew", UNIT: "order-row-unit", PAUSE_REASON: "order-row-pause",
+              REASON: "order-row-reason", APPLICATION: "order-row-application",
+              VISIT: "order-row-visit", VISIT_DATE: "order-row-visit-date", NOTE: "order-row-note"}
+FIELDS_FOR = {
+    "dispatch": {CREW}, "transfer": {UNIT, REASON}, "cancel": {REASON}, "pause": {PAUSE_REASON, NOTE},
+    "resume": {NOTE}, "advance": {NOTE}, "accept": {NOTE}, "note": {NOTE},
+    "milestone:formal_application": {APPLICATION, NOTE}, "plan_visit": {VISIT_DATE, NOTE},
+    "record_visit": {VISIT, NOTE},
+}
+ACTION_LABELS = {
+    "dispatch": _l("Dispatch to a crew"), "accept": _l("Accept"), "depart": _l("Set off"),
+    "arrive": _l("Arrived on site"), "restore": _l("Power restored"), "close": _l("Close"),
+    "cancel": _l("Cancel"), "transfer": _l("Hand over to another unit"),
+    "advance": _l("Complete the current stage"), "pause": _l("Pause the clock"),
+    "resume": _l("Resume the clock"), "note": _l("Add a note"), "plan_visit": _l("Plan a visit"),
+    "record_visit": _l("Record a visit"),
+}
+SLA_COLOURS = {"on_track": "success", "at_risk": "warning", "overdue": "danger", "met": "secondary",
+               "missed": "dark", "no_limit": "light"}
+
+
+def action_label(code: str) -> str:
+    if code.startswith("milestone:"):
+        return _("Milestone done: %(name)s", name=stage_label(code.split(":", 1)[1]))
+    return str(ACTION_LABELS.get(code, code))
+
+
+def _row(field_id: str, label_text: str, control: Any) -> html.Div:
+    return html.Div([dbc.Label(label_text, html_for=field_id, className="small mb-1"), control],
+                    id=FIELD_ROWS[field_id], className="mb-2", hidden=True)
+
+
+def layout(user: Any, query: dict[str, str]) -> html.Div:
+    actions = dbc.Card([
+        dbc.CardHeader(_("Actions")),
+        dbc.CardBody([
+            html.Div(id=FEEDBACK),
+            dbc.Select(id=ACTION, className="mb-2"),
+            _row(CREW, _("Crew"), dropdown(CREW)),
+            _row(UNIT, _("Hand over to"), dropdown(UNIT)),
+            _row(PAUSE_REASON, _("Reason for the pause"), dbc.Select(id=PAUSE_REASON, options=[
+                {"label": str(text), "value": code} for code, text in PAUSE_REASONS.items()])),
+            _row(REASON, _("Why"), dbc.Input(id=REASON, maxLength=300)),
+            _row(APPLICATION, _("Number of the formal application"),
+                 dbc.Input(id=APPLICATION, maxLength=24, placeholder="A20260301…")),
+            _row(VISIT, _("Visit"), dbc.Select(id=VISIT)),
+            _row(VISIT_DATE, _("Date of the visit"),
+                 dcc.DatePickerSingle(id=VISIT_DATE, display_format="YYYY-MM-DD",
+                                      first_day_of_week=1)),
+            _row(NOTE, _("Note"), dbc.Textarea(id=NOTE, maxLength=300, rows=2)),
+            dbc.Button(_("Submit"), id=SUBMIT, color="primary", className="mt-1"),
+        ]),
+    ], className="mb-3")
+    return html.Div([
+        dcc.Store(id=ORDER_ID, data=query.get("id")),
+        dcc.Store(id=VERSION),
+        dcc.Store(id=REFRESH, data=0),
+        dbc.Row([
+            dbc.Col(dcc.Loading(html.Div(id=CONTENT)), lg=8),
+            dbc.Col(actions, lg=4),
+        ]),
+    ])
+
+
+PAGE = Page(path="/order", title=_l("Work order"), roles=ALL_STAFF, layout=layout,
+            icon="bi-file-text", in_nav=False)
+
+
+def _name(unit: Any) -> str:
+    return unit.name() if unit is not None else ""
+
+
+def sla_badge(code: str | None) -> Any:
+    if not code:
+        return None
+    colour = SLA_COLOURS.get(code, "secondary")
+    return dbc.Badge(label(SLA_STATUSES, code), color=colour,
+                     text_color="dark" if colour in ("warning", "light") else None,
+                     className=f"portal-sla-badge portal-sla-{code} me-1")
+
+
+def _limit_text(clock: StageClock) -> str:
+    if clock.limit_amount is None:
+        return "–"
+    amount = f"{clock.limit_amount:g}"
+    if clock.limit_unit == "workday":
+        return _("%(n)s working days", n=amount)
+    return _("%(n)s minutes", n=amount)
+
+
+def holder_text(detail: OrderDetail, holder: str, unit_id: int | None) -> str:
+    if holder != "unit":
+        return label(HOLDERS, holder)
+    return _name(detail.units.get(unit_id)) if unit_id else ""
+
+
+def clocks_table(detail: OrderDetail) -> Any:
+    rows = []
+    for clock in detail.order.clocks:
+        pending = clock.started_at is None and clock.entered_at is None
+        is_current = clock.stage == detail.order.current_stage and clock.ended_at is None
+        name = [stage_label(clock.stage)]
+        if is_current:
+            name.append(dbc.Badge(_("now"), color="primary", className="ms-1"))
+        if clock.provisional:
+            name.append(html.Span(" *", title=_("Provisional: the calendar of that year is not "
+                                                "published yet"), className="text-danger"))
+        rows.append(html.Tr([
+            html.Td(name),
+            html.Td(holder_text(detail, clock.holder, clock.holder_unit_id)
+                    if clock.stage != "total" else _("Utility")),
+            html.Td(format_local(clock.entered_at or clock.started_at)),
+            html.Td(format_deadline(clock.planned_at if clock.planned_at and clock.limit_amount
+                                    is None else clock.due_at)),
+            html.Td(format_local(clock.ended_at)),
+            html.Td(sla_badge(clock.status)),
+            html.Td(html.Span(_limit_text(clock), title=clock.limit_source)),
+        ], className="text-body-secondary" if pending else None))
+    return dbc.Table([
+        html.Thead(html.Tr([html.Th(h) for h in (
+            _("Stage"), _("Held by"), _("Started"), _("Due"), _("Done"), _("Status"),
+            _("Limit"))])),
+        html.Tbody(rows),
+    ], size="sm", responsive=True, hover=True, className="align-middle", id="order-clocks")
+
+
+def attribution_table(detail: OrderDetail) -> Any:
+    if not detail.shares:
+        return None
+    rows = [(holder_text(detail, s.holder, s.unit_id), f"{s.held_workdays:.1f}",
+             html.Span(f"{s.late_workdays:.1f}", className="text-danger fw-semibold")
+             if s.late_workdays > 0 else "0",
+             "、".join(stage_label(x) for x in s.stages) if get_locale().startswith("zh")
+             else ", ".join(stage_label(x) for x in s.stages))
+            for s in detail.shares]
+    return dbc.Card([
+        dbc.CardHeader(_("Who held it, and who made it late")),
+        dbc.CardBody(simple_table([_("Holder"), _("Working days held"),
+                                   _("Working days late"), _("Stages")], rows,
+                                  id="order-attribution")),
+    ], className="mb-3")
+
+
+def timeline(detail: OrderDetail) -> Any:
+    items = []
+    for e in reversed(detail.events):
+        change = ""
+        if e.from_value or e.to_value:
+            change = " → ".join(x for x in (_value_text(detail, e.from_value),
+                                            _value_text(detail, e.to_value)) if x)
+        items.append(dbc.ListGroupItem([
+            html.Div([html.Strong(label(EVENT_ACTIONS, e.action)),
+                      html.Span(f" {change}" if change else ""),
+                      html.Small(format_local(e.at), className="ms-auto text-body-secondary")],
+                     className="d-flex gap-2"),
+            html.Div([html.Small(e.actor or _("system"), className="text-body-secondary"),
+                      html.Div(e.reason) if e.reason else None]),
+        ]))
+    return dbc.Card([dbc.CardHeader(_("Timeline")),
+                     dbc.ListGroup(items, flush=True, id="order-timeline")], className="mb-3")
+
+
+def _value_text(detail: OrderDetail, value: str | None) -> str:
+    if value is None:
+        return ""
+    for table in (REPAIR_STATUSES, APPLICATION_STATUSES, PARK_STATUSES, PAUSE_REASONS):
+        if value in table:
+            return label(table, value)
+    return stage_label(value)
+
+
+def facts(detail: OrderDetail) -> list[tuple[str, Any]]:
+    o = detail.order
+    common = [(_("Unit"), _name(detail.territory)), (_("Address"), o.address)]
+    if o.kind == Kind.REPAIR:
+        return [
+            (_("Reported"), format_local(o.created_at)),
+            (_("Source"), label(REPAIR_SOURCES, o.source)),
+            (_("Category"), label(REPAIR_CATEGORIES, o.category)),
+            (_("Urgency"), label(URGENCIES, str(o.urgency))),
+            (_("Customer"), f"{o.customer_name} {o.customer_phone}".strip()),
+            (_("Crew"), detail.crew.code if detail.crew else "–"),
+            *common,
+            (_("Description"), o.description or "–"),
+        ]
+    if o.kind == Kind.APPLICATION:
+        rules = RuleSet.by_id(o.ruleset_id).title(get_locale()) if o.ruleset_id else "–"
+        return [
+            (_("Applicant"), f"{o.customer_name} {o.customer_phone}".strip()),
+            (_("Business"), label(BUSINESS_TYPES, o.business_type)),
+            (_("Class"), label(CUSTOMER_CLASSES, o.customer_class)
+             + (" · " + _("important customer") if o.important else "")),
+            (_("Capacity"), f"{o.capacity_kva:g} kVA" if o.capacity_kva else "–"),
+            (_("Applied"), format_local(o.created_at)),
+            (_("Accepted"), format_local(o.accepted_at) or "–"),
+            (_("Time-limit rules"), rules),
+            *common,
+        ]
+    return [
+        (_("Client"), detail.client.name() if detail.client else "–"),
+        (_("Park"), detail.park.name() if detail.park else "–"),
+        (_("Projected load"), f"{o.projected_load_kw:g} kW" if o.projected_load_kw else "–"),
+        (_("Expected from"), o.projected_date.isoformat() if o.projected_date else "–"),
+        (_("Formal application"), dcc.Link(detail.linked_application.code,
+                                           href=f"/order?id={detail.linked_application.id}")
+         if detail.linked_application else "–"),
+        *common,
+    ]
+
+
+def standing(detail: OrderDetail, now: datetime) -> Any:
+    """Where the order stands: status, who holds it since when, the next due time."""
+    o = detail.order
+    statuses = {Kind.REPAIR: REPAIR_STATUSES, Kind.APPLICATION: APPLICATION_STATUSES,
+                Kind.PARK_CASE: PARK_STATUSES}[Kind(o.kind)]
+    holder = holder_text(detail, o.holder, o.holder_unit_id) if o.is_open else ""
+    parts = [
+        html.Div([dbc.Badge(label(statuses, o.status), color="primary", className="me-1"),
+                  sla_badge(o.sla_status),
+                  dbc.Badge(_("Paused"), color="info", className="me-1") if o.paused else None,
+                  html.Span(stage_label(o.current_stage), className="ms-1 fw-semibold")
+                  if o.current_stage else None], className="mb-2", id="order-standing"),
+    ]
+    if holder:
+        since = detail.holder_since or o.updated_at
+        parts.append(html.Div([html.I(className="bi bi-person-workspace me-2"),
+                               _("Held by %(holder)s since %(since)s", holder=holder,
+                                 since=format_local(since))], id="order-holder"))
+    if o.is_open and o.due_at:
+        hours = (o.due_at - now).total_seconds() / 3600
+        in_hours, in_days = f"{abs(hours):.1f}", f"{abs(hours) / 24:.1f}"
+        span = _("%(n)s hours", n=in_hours) if abs(hours) < 48 else _("%(n)s days", n=in_days)
+        text = _("due %(due)s (in %(span)s)", due=format_deadline(o.due_at), span=span) \
+            if hours >= 0 else _("due %(due)s (%(span)s ago)", due=format_deadline(o.due_at),
+                                 span=span)
+        parts.append(html.Div([html.I(className="bi bi-alarm me-2"), text], id="order-due"))
+    if any(c.provisional for c in o.clocks):
+        parts.append(dbc.Alert(_("A due time falls in a year whose holiday calendar is not "
+                                 "published yet: it counts Monday to Friday and may move."),
+                               color="warning", className="mt-2 mb-0 py-2", id="order-provisional"))
+    return parts
+
+
+def detail_component(detail: OrderDetail, now: datetime) -> Any:
+    o = detail.order
+    kind_names = {Kind.REPAIR: _("Fault repair"), Kind.APPLICATION: _("Connection application"),
+                  Kind.PARK_CASE: _("Industrial-park case")}
+    visits = None
+    if o.kind == Kind.PARK_CASE:
+        rows = [(format_local(v.planned_for), format_local(v.done_at) or "–", v.note)
+                for v in detail.visits]
+        visits = dbc.Card([dbc.CardHeader(_("Visits")), dbc.CardBody(
+            simple_table([_("Planned"), _("Done"), _("Note")], rows, id="order-visits")
+            if rows else empty_state(_("No visits planned.")))], className="mb-3")
+    return html.Div([
+        page_header(o.code, kind_names[Kind(o.kind)]),
+        dbc.Card(dbc.CardBody(standing(detail, now)), className="mb-3"),
+        dbc.Card([dbc.CardHeader(_("Time limits")), dbc.CardBody(clocks_table(detail))],
+                 className="mb-3"),
+        attribution_table(detail),
+        dbc.Card(dbc.CardBody(html.Dl([x for k, v in facts(detail)
+                                       for x in (html.Dt(k, className="col-sm-4"),
+                                                 html.Dd(v, className="col-sm-8"))],
+                                      className="row mb-0")), className="mb-3"),
+        visits,
+        timeline(detail),
+    ])

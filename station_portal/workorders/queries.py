@@ -1,0 +1,288 @@
+"""Reading work orders: the scoped, server-side paged list, and one order in full.
+
+The list sorts, filters and pages in SQL (``LIMIT``/``OFFSET`` on indexed
+columns), so it stays fast at a million orders. The SLA status of an open
+order is computed in the query from its due and warning times, so it is
+right at the moment of reading, not at the moment of the last change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from station_portal.auth.models import User
+from station_portal.auth.scope import Scope
+from station_portal.org.models import Client, Crew, IndustrialPark, Unit
+from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.clock import AT_RISK, OVERDUE
+from station_portal.timefmt import SHANGHAI
+from station_portal.validate import as_id
+from station_portal.workorders.access import order_filter, sees_order
+from station_portal.workorders.attribution import Share, current_hold, shares
+from station_portal.workorders.clocks import refresh_now
+from station_portal.workorders.models import (
+    Kind,
+    ParkVisit,
+    StageClock,
+    WorkOrder,
+    WorkOrderEvent,
+)
+
+MAX_PAGE = 500
+
+HOLDER_UNIT = aliased(Unit, name="holder_unit")
+TERRITORY = aliased(Unit, name="territory")
+
+
+def live_sla(now: datetime) -> ColumnElement[str]:
+    """The SLA status as of ``now``: open orders past their warning or due time move on."""
+    return case(
+        (and_(WorkOrder.closed_at.is_(None), WorkOrder.due_at <= now), literal(OVERDUE)),
+        (and_(WorkOrder.closed_at.is_(None), WorkOrder.warn_at <= now), literal(AT_RISK)),
+        else_=WorkOrder.sla_status,
+    )
+
+
+# Columns a grid may sort and filter on: name → (SQL expression factory, filter type).
+def _columns(now: datetime) -> dict[str, tuple[Any, str]]:
+    return {
+        "code": (WorkOrder.code, "text"),
+        "status": (WorkOrder.status, "text"),
+        "sla": (live_sla(now), "text"),
+        "created_at": (WorkOrder.created_at, "date"),
+        "due_at": (WorkOrder.due_at, "date"),
+        "closed_at": (WorkOrder.closed_at, "date"),
+        "unit": (TERRITORY.name_zh, "text"),
+        "holder": (HOLDER_UNIT.name_zh, "text"),
+        "category": (WorkOrder.category, "text"),
+        "source": (WorkOrder.source, "text"),
+        "urgency": (WorkOrder.urgency, "number"),
+        "address": (WorkOrder.address, "text"),
+        "customer_name": (WorkOrder.customer_name, "text"),
+        "customer_class": (WorkOrder.customer_class, "text"),
+        "business_type": (WorkOrder.business_type, "text"),
+        "current_stage": (WorkOrder.current_stage, "text"),
+        "capacity_kva": (WorkOrder.capacity_kva, "number"),
+        "crew": (Crew.code, "text"),
+        "client": (Client.name_zh, "text"),
+        "projected_load_kw": (WorkOrder.projected_load_kw, "number"),
+    }
+
+
+@dataclass(frozen=True)
+class GridRequest:
+    """What AG Grid's infinite row model asks for (sanitised)."""
+
+    start: int = 0
+    end: int = 100
+    sort: tuple[tuple[str, bool], ...] = ()  # (column, descending)
+    filters: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: object) -> GridRequest:
+        raw = raw if isinstance(raw, dict) else {}
+        start = raw.get("startRow") if isinstance(raw.get("startRow"), int) else 0
+        end = raw.get("endRow") if isinstance(raw.get("endRow"), int) else start + 100
+        start = max(0, min(start, 10_000_000))
+        end = max(start, min(end, start + MAX_PAGE))
+        sort = []
+        for item in raw.get("sortModel") or []:
+            if isinstance(item, dict) and isinstance(item.get("colId"), str):
+                sort.append((item["colId"], item.get("sort") == "desc"))
+        filters = {k: v for k, v in (raw.get("filterModel") or {}).items()
+                   if isinstance(k, str) and isinstance(v, dict)} \
+            if isinstance(raw.get("filterModel"), dict) else {}
+        return cls(start, end, tuple(sort[:3]), filters)
+
+
+def _condition(expr: Any, kind: str, spec: dict[str, Any]) -> ColumnElement[bool] | None:
+    """One AG Grid filter as SQL; None for what cannot be applied (it is ignored)."""
+    if "conditions" in spec and isinstance(spec["conditions"], list):
+        parts = [c for c in (_condition(expr, kind, s) for s in spec["conditions"]
+                             if isinstance(s, dict)) if c is not None]
+        if not parts:
+            return None
+        return or_(*parts) if spec.get("operator") == "OR" else and_(*parts)
+    op = spec.get("type")
+    if op == "in":  # a label filter the caller translated into codes
+        values = spec.get("values")
+        if isinstance(values, list) and all(isinstance(v, str | int) for v in values):
+            return expr.in_(values)
+        return None
+    if kind == "text":
+        value = spec.get("filter")
+        if op in ("blank", "notBlank"):
+            return expr.is_(None) if op == "blank" else expr.is_not(None)
+        if not isinstance(value, str) or not value or len(value) > 100 or "\x00" in value:
+            return None
+        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = {"contains": f"%{escaped}%", "notContains": f"%{escaped}%",
+                   "startsWith": f"{escaped}%", "endsWith": f"%{escaped}"}.get(op)
+        if op == "equals":
+            return expr == value
+        if op == "notEqual":
+            return expr != value
+        if pattern is None:
+            return None
+        like = expr.like(pattern, escape="\\")
+        return ~like if op == "notContains" else like
+    if kind == "number":
+        value = spec.get("filter")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        return {"equals": expr == value, "notEqual": expr != value, "lessThan": expr < value,
+                "lessThanOrEqual": expr <= value, "greaterThan": expr > value,
+                "greaterThanOrEqual": expr >= value}.get(op)
+    if kind == "date":
+        def parse(text: object) -> datetime | None:
+            if not isinstance(text, str):
+                return None
+            try:
+                value = datetime.fromisoformat(text[:19])
+            except ValueError:
+                return None
+            return value.replace(tzinfo=SHANGHAI) if 2000 <= value.year <= 2100 else None
+        lo, hi = parse(spec.get("dateFrom")), parse(spec.get("dateTo"))
+        if op == "inRange" and lo and hi:
+            return and_(expr >= lo, expr < hi)
+        if op == "lessThan" and lo:
+            return expr < lo
+        if op == "greaterThan" and lo:
+            return expr > lo
+        if op == "equals" and lo:
+            return and_(expr >= lo, expr < lo + timedelta(days=1))
+    return None
+
+
+def list_orders(session: Session, scope: Scope, kind: Kind, request: GridRequest,
+                now: datetime) -> tuple[list[dict[str, Any]], int]:
+    """One page of the caller's orders of a kind, and how many match in all."""
+    columns = _columns(now)
+    stmt = (
+        select(WorkOrder.id, WorkOrder.code, WorkOrder.status, live_sla(now).label("sla"),
+               WorkOrder.created_at, WorkOrder.due_at, WorkOrder.closed_at,
+               TERRITORY.name_zh.label("unit_zh"), TERRITORY.name_en.label("unit_en"),
+               HOLDER_UNIT.name_zh.label("holder_zh"), HOLDER_UNIT.name_en.label("holder_en"),
+               WorkOrder.holder, WorkOrder.category, WorkOrder.source, WorkOrder.urgency,
+               WorkOrder.address, WorkOrder.customer_name, WorkOrder.customer_class,
+               WorkOrder.business_type, WorkOrder.current_stage, WorkOrder.capacity_kva,
+               WorkOrder.paused, Crew.code.label("crew"), Client.name_zh.label("client_zh"),
+               Client.name_en.label("client_en"), WorkOrder.projected_load_kw,
+               WorkOrder.projected_date)
+        .join(TERRITORY, TERRITORY.id == WorkOrder.unit_id)
+        .outerjoin(HOLDER_UNIT, HOLDER_UNIT.id == WorkOrder.holder_unit_id)
+        .outerjoin(Crew, Crew.id == WorkOrder.crew_id)
+        .outerjoin(Client, Client.id == WorkOrder.client_id)
+        .where(WorkOrder.kind == kind.value, order_filter(scope))
+    )
+    conditions = []
+    for name, spec in request.filters.items():
+        if name in columns:
+            expr, filter_kind = columns[name]
+            condition = _condition(expr, filter_kind, spec)
+            if condition is not None:
+                conditions.append(condition)
+    if conditions:
+        stmt = stmt.where(*conditions)
+    count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+    total = session.scalar(count_stmt) or 0
+    order_by = []
+    for name, descending in request.sort:
+        if name in columns:
+            expr = columns[name][0]
+            order_by.append(expr.desc() if descending else expr.asc())
+    order_by.append(WorkOrder.created_at.desc())
+    order_by.append(WorkOrder.id.desc())
+    rows = session.execute(stmt.order_by(*order_by).offset(request.start)
+                           .limit(request.end - request.start)).mappings().all()
+    return [dict(r) for r in rows], total
+
+
+# -- one order in full -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventRow:
+    at: datetime
+    action: str
+    actor: str | None
+    from_value: str | None
+    to_value: str | None
+    reason: str
+    details: dict[str, Any] | None
+
+
+@dataclass
+class OrderDetail:
+    order: WorkOrder
+    territory: Unit
+    holder_unit: Unit | None
+    crew: Crew | None
+    client: Client | None
+    park: IndustrialPark | None
+    units: dict[int, Unit]  # every unit the clocks and events mention
+    events: list[EventRow]
+    shares: list[Share]
+    holder_since: datetime | None
+    visits: list[ParkVisit]
+    linked_application: WorkOrder | None
+
+
+def order_detail(session: Session, scope: Scope, order_id: object, now: datetime,
+                 calendar: WorkCalendar | None = None) -> OrderDetail | None:
+    """The order with clocks brought up to ``now`` (in memory only), or None if out of scope."""
+    oid = as_id(order_id)
+    if oid is None:
+        return None
+    order = session.get(WorkOrder, oid, options=[selectinload(WorkOrder.clocks),
+                                                 selectinload(WorkOrder.pauses)])
+    if order is None or not sees_order(scope, order):
+        return None
+    # Bring the clocks up to now for display only: detached, nothing is ever written back.
+    session.expunge(order)
+    refresh_now(order, now)
+    calendar = calendar or WorkCalendar.default()
+    unit_ids = {order.unit_id, order.holder_unit_id} | {c.holder_unit_id for c in order.clocks}
+    units = {u.id: u for u in session.scalars(select(Unit).where(
+        Unit.id.in_([i for i in unit_ids if i is not None])))}
+    actor = aliased(User)
+    events = [
+        EventRow(e.at, e.action, username, e.from_value, e.to_value, e.reason, e.details)
+        for e, username in session.execute(
+            select(WorkOrderEvent, actor.username)
+            .outerjoin(actor, actor.id == WorkOrderEvent.actor_id)
+            .where(WorkOrderEvent.work_order_id == order.id)
+            .order_by(WorkOrderEvent.at, WorkOrderEvent.id))
+    ]
+    hold = current_hold(order, now) if order.kind == Kind.APPLICATION else None
+    return OrderDetail(
+        order=order,
+        territory=units[order.unit_id],
+        holder_unit=units.get(order.holder_unit_id) if order.holder_unit_id else None,
+        crew=session.get(Crew, order.crew_id) if order.crew_id else None,
+        client=session.get(Client, order.client_id) if order.client_id else None,
+        park=session.get(IndustrialPark, order.park_id) if order.park_id else None,
+        units=units,
+        events=events,
+        shares=shares(order, now, calendar) if order.kind == Kind.APPLICATION else [],
+        holder_since=hold.start if hold else None,
+        visits=list(session.scalars(select(ParkVisit).where(ParkVisit.work_order_id == order.id)
+                                    .order_by(ParkVisit.planned_for))),
+        linked_application=session.get(WorkOrder, order.application_id)
+        if order.application_id else None,
+    )
+
+
+def crews_for_dispatch(session: Session, scope: Scope) -> Sequence[Crew]:
+    """Active crews in the caller's scope (to pick one when dispatching)."""
+    return session.scalars(select(Crew).where(Crew.active.is_(True), scope.unit_filter(Crew.unit_id))
+                           .order_by(Crew.code)).all()
+
+
+def stage_clocks(order: WorkOrder) -> list[StageClock]:
+    return [c for c in order.clocks if c.stage != "total"]

@@ -1,0 +1,98 @@
+"""Work-order lists and detail over HTTP: scoped, paged and filtered on the server."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from station_portal.org.models import Unit
+from station_portal.workorders.models import WorkOrder
+from tests.dash_calls import call, text_of
+
+
+def rows(client, app, kind: str, request: dict):
+    response = call(client, app, "orders-grid", "getRowsResponse", [request], [kind])
+    assert response.status_code == 200, response.text[:300]
+    return response.json["response"]["orders-grid"]["getRowsResponse"]
+
+
+def test_a_station_head_lists_only_their_stations_repairs(app, db, as_user):
+    with db.read() as s:
+        station = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
+        own = s.scalar(select(func.count()).where(WorkOrder.kind == "repair",
+                                                  WorkOrder.unit_id == station.id))
+        codes = set(s.scalars(select(WorkOrder.code).where(WorkOrder.kind == "repair",
+                                                           WorkOrder.unit_id == station.id)))
+    answer = rows(as_user("head"), app, "repair", {"startRow": 0, "endRow": 50})
+    assert answer["rowCount"] == own > 0
+    assert len(answer["rowData"]) == min(50, own)
+    assert {r["code"] for r in answer["rowData"]} <= codes
+
+
+def test_sorting_paging_and_filters_run_on_the_server(app, as_user):
+    client = as_user("manager")
+    first = rows(client, app, "repair", {"startRow": 0, "endRow": 20,
+                                        "sortModel": [{"colId": "code", "sort": "asc"}]})
+    second = rows(client, app, "repair", {"startRow": 20, "endRow": 40,
+                                         "sortModel": [{"colId": "code", "sort": "asc"}]})
+    codes = [r["code"] for r in first["rowData"] + second["rowData"]]
+    assert codes == sorted(codes) and len(set(codes)) == 40
+    missed = rows(client, app, "repair", {"startRow": 0, "endRow": 100, "filterModel": {
+        "sla": {"filterType": "text", "type": "contains", "filter": "Missed"}}})
+    assert 0 < missed["rowCount"] < first["rowCount"]
+    assert {r["sla_code"] for r in missed["rowData"]} == {"missed"}
+
+
+def test_filters_typed_in_chinese_find_the_codes(app, db, as_user):
+    from station_portal.auth.models import User
+    from station_portal.services.users import set_locale
+
+    client = as_user("manager")
+    with db.write() as s:
+        set_locale(s, s.scalar(select(User).where(User.username == "manager")), "zh_CN")
+    try:
+        urgent = rows(client, app, "repair", {"startRow": 0, "endRow": 10, "filterModel": {
+            "urgency": {"filterType": "text", "type": "contains", "filter": "紧急"}}})
+        assert urgent["rowCount"] > 0 and {r["urgency"] for r in urgent["rowData"]} == {"紧急"}
+    finally:
+        with db.write() as s:
+            set_locale(s, s.scalar(select(User).where(User.username == "manager")), "en")
+
+
+def test_the_detail_shows_clocks_holder_and_timeline_of_an_own_order(app, db, as_user):
+    with db.read() as s:
+        station = s.scalar(select(Unit.id).where(Unit.code == "JL-CY-S"))
+        order = s.scalar(select(WorkOrder).where(WorkOrder.kind == "application",
+                                                 WorkOrder.unit_id == station,
+                                                 WorkOrder.status == "in_progress").limit(1))
+        other = s.scalar(select(WorkOrder.id).where(WorkOrder.unit_id != station).limit(1))
+    head = as_user("head")
+    response = call(head, app, "order-content", "children", [str(order.id), 0])
+    text = text_of(response)
+    assert order.code in text and "order-clocks" in text and "order-timeline" in text
+    assert "Whole process" in text and "order-holder" in text
+    forged = call(head, app, "order-content", "children", [str(other), 0])
+    assert "portal-out-of-scope" in text_of(forged) and "order-clocks" not in text_of(forged)
+
+
+def test_acting_on_an_order_from_the_page_writes_the_timeline(app, db, as_user):
+    with db.read() as s:
+        station = s.scalar(select(Unit.id).where(Unit.code == "JL-CY-S"))
+        order = s.scalar(select(WorkOrder).where(
+            WorkOrder.kind == "application", WorkOrder.unit_id == station,
+            WorkOrder.status == "in_progress", WorkOrder.paused.is_(False)).limit(1))
+    head = as_user("head")
+    shown = call(head, app, "order-content", "children", [str(order.id), 0]).json["response"]
+    version = shown["order-version"]["data"]
+    assert "pause" in [o["value"] for o in shown["order-action"]["options"]]
+    fields = [None] * 8
+    fields[2] = "customer_documents"  # the pause reason field
+    fields[7] = "缺少产权证明"
+    done = call(head, app, "order-feedback", "children", [1],
+                ["pause", str(order.id), version, 0, *fields])
+    assert "Done" in done.text
+    stale = call(head, app, "order-feedback", "children", [1],
+                 ["resume", str(order.id), version, 0, *([None] * 8)])
+    assert "Someone else changed this work order" in stale.text
+    with db.read() as s:
+        refreshed = s.get(WorkOrder, order.id)
+        assert refreshed.paused and refreshed.holder == "customer"
