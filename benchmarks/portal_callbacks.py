@@ -10,19 +10,14 @@ dispatch), as a browser would. Prints the median and 95th percentile in ms.
 from __future__ import annotations
 
 import argparse
-import re
-import statistics
-import sys
 import tempfile
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _harness import signed_in, time_callback
 
 from station_portal import create_app, migrate
 from station_portal.db import Database
 from station_portal.demo.city import build_demo_city
-from tests.dash_calls import DASH_UPDATE, body_for, callback_id_for
+from tests.dash_calls import body_for, callback_id_for
 
 CASES = {  # role → [(label, output id, property, input values, state values)]
     "head": [("home", "home-content", "children", ["station_head"], None),
@@ -51,21 +46,11 @@ def run(url: str, repeat: int) -> list[tuple[str, str, float, float]]:
     app = create_app({"database_url": db.url, "secret_key": "b" * 40, "env": "demo"})
     rows = []
     for username, cases in CASES.items():
-        client = app.test_client()
-        page = client.get("/login")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        client.post("/login", data={"username": username, "password": "portal-demo", "csrf": csrf})
+        client = signed_in(app, username)
         for label, output, prop, values, state in cases:
             body = body_for(app, callback_id_for(app, output, prop), values, state)
-            timings = []
-            for _i in range(repeat + 3):
-                started = time.perf_counter()
-                response = client.post(DASH_UPDATE, json=body)
-                timings.append((time.perf_counter() - started) * 1000)
-                assert response.status_code == 200, (label, response.status_code)
-            timings = sorted(timings[3:])  # first calls warm caches
-            p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
-            rows.append((username, label, statistics.median(timings), p95))
+            median, p95 = time_callback(client, body, repeat)
+            rows.append((username, label, median, p95))
     db.dispose()
     return rows
 

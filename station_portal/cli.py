@@ -15,7 +15,7 @@ import sys
 import time
 
 import click
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from station_portal import migrate
 from station_portal.config import Config, ConfigError
@@ -118,7 +118,9 @@ def seed_demo(seed: int, n_orders: int, if_empty: bool) -> None:
             database.write() as session,
         ):
             history = seed_history(session, n_orders=n_orders, seed=seed,
-                                   progress=lambda _what, n: bar.update(n))
+                                   progress=lambda _what, n: bar.update(n), commit_batches=True)
+        with database.write() as session:  # fresh statistics for the query planner
+            session.execute(text("ANALYZE"))
         click.echo(f"{history.repairs} repairs, {history.applications} applications, "
                    f"{history.park_cases} park cases, {history.clocks} clocks, "
                    f"{history.events} timeline events ({time.monotonic() - started:.0f} s)")

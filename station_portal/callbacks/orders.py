@@ -9,6 +9,7 @@ from dash import Dash, Input, Output, State, no_update
 from station_portal.auth.roles import ALL_STAFF
 from station_portal.callbacks._secure import secure_callback
 from station_portal.db import utcnow
+from station_portal.i18n import get_locale
 from station_portal.labels import label
 from station_portal.pages import orders as page
 from station_portal.pages import shell
@@ -50,7 +51,8 @@ def register(app: Dash) -> None:
         parsed = GridRequest.parse(request)
         parsed = GridRequest(parsed.start, parsed.end, parsed.sort,
                              translate_filters(kind, parsed.filters))
-        data, total = list_orders(read_session(), signed_in_user().scope(), kind, parsed, utcnow())
+        data, total = list_orders(read_session(), signed_in_user().scope(), kind, parsed, utcnow(),
+                                  get_locale())
         return {"rowData": page.grid_rows(kind, data), "rowCount": total}
 
     @secure_callback(app, Output(shell.URL, "href", allow_duplicate=True),

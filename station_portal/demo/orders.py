@@ -616,8 +616,14 @@ def _batches(total: int, size: int) -> Iterator[int]:
 
 def seed_history(session: Session, *, n_orders: int, seed: int = 7,
                  now: datetime | None = None,
-                 progress: Callable[[str, int], None] | None = None) -> HistoryReport:
-    """Write ``n_orders`` work orders over the year before ``now`` (the caller commits)."""
+                 progress: Callable[[str, int], None] | None = None,
+                 commit_batches: bool = False) -> HistoryReport:
+    """Write ``n_orders`` work orders over the year before ``now``.
+
+    The caller commits; with ``commit_batches`` every batch of 50,000 orders is
+    committed as it is written (a million orders in one transaction would make
+    SQLite's write-ahead log grow to gigabytes).
+    """
     now = now or datetime.now(UTC)
     history = _History(session, seed, now, progress or (lambda _what, _n: None))
     history.full = n_orders <= FULL_TIMELINE_LIMIT
@@ -628,9 +634,13 @@ def seed_history(session: Session, *, n_orders: int, seed: int = 7,
     n_apps = rest - n_repairs
     for size in _batches(n_repairs, 50_000):
         history.repairs(size)
+        if commit_batches:
+            session.commit()
         history.progress("repairs", size)
     for size in _batches(n_apps, 50_000):
         history.applications(size)
+        if commit_batches:
+            session.commit()
         history.progress("applications", size)
     if parks:
         history.park_cases()

@@ -108,6 +108,7 @@ class WorkOrder(Base):
         Index("ix_work_orders_unit_kind_created", "unit_id", "kind", "created_at"),
         Index("ix_work_orders_kind_status", "kind", "status"),
         Index("ix_work_orders_open_due", "closed_at", "due_at"),
+        Index("ix_work_orders_kind_due", "kind", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

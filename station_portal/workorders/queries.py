@@ -20,7 +20,7 @@ from station_portal.auth.models import User
 from station_portal.auth.scope import Scope
 from station_portal.org.models import Client, Crew, IndustrialPark, Unit
 from station_portal.sla.calendar import WorkCalendar
-from station_portal.sla.clock import AT_RISK, OVERDUE
+from station_portal.sla.clock import AT_RISK, ON_TRACK, OVERDUE
 from station_portal.timefmt import SHANGHAI
 from station_portal.validate import as_id
 from station_portal.workorders.access import order_filter, sees_order
@@ -49,8 +49,9 @@ def live_sla(now: datetime) -> ColumnElement[str]:
     )
 
 
-# Columns a grid may sort and filter on: name → (SQL expression factory, filter type).
-def _columns(now: datetime) -> dict[str, tuple[Any, str]]:
+# Columns a grid may sort and filter on: name → (SQL expression, filter type).
+def _columns(now: datetime, locale: str = "zh_CN") -> dict[str, tuple[Any, str]]:
+    zh = locale.startswith("zh")
     return {
         "code": (WorkOrder.code, "text"),
         "status": (WorkOrder.status, "text"),
@@ -58,8 +59,8 @@ def _columns(now: datetime) -> dict[str, tuple[Any, str]]:
         "created_at": (WorkOrder.created_at, "date"),
         "due_at": (WorkOrder.due_at, "date"),
         "closed_at": (WorkOrder.closed_at, "date"),
-        "unit": (TERRITORY.name_zh, "text"),
-        "holder": (HOLDER_UNIT.name_zh, "text"),
+        "unit": (TERRITORY.name_zh if zh else TERRITORY.name_en, "text"),
+        "holder": (HOLDER_UNIT.name_zh if zh else HOLDER_UNIT.name_en, "text"),
         "category": (WorkOrder.category, "text"),
         "source": (WorkOrder.source, "text"),
         "urgency": (WorkOrder.urgency, "number"),
@@ -70,7 +71,7 @@ def _columns(now: datetime) -> dict[str, tuple[Any, str]]:
         "current_stage": (WorkOrder.current_stage, "text"),
         "capacity_kva": (WorkOrder.capacity_kva, "number"),
         "crew": (Crew.code, "text"),
-        "client": (Client.name_zh, "text"),
+        "client": (Client.name_zh if zh else Client.name_en, "text"),
         "projected_load_kw": (WorkOrder.projected_load_kw, "number"),
     }
 
@@ -160,48 +161,95 @@ def _condition(expr: Any, kind: str, spec: dict[str, Any]) -> ColumnElement[bool
     return None
 
 
+def sla_condition(codes: list[str], now: datetime) -> ColumnElement[bool]:
+    """Orders whose live SLA status is one of ``codes``, in terms indexes can serve."""
+    still_open = WorkOrder.closed_at.is_(None)
+    parts = []
+    for code in codes:
+        if code == OVERDUE:
+            parts.append(and_(still_open, WorkOrder.due_at <= now))
+        elif code == AT_RISK:
+            parts.append(and_(still_open, WorkOrder.due_at > now, WorkOrder.warn_at <= now))
+        elif code == ON_TRACK:
+            parts.append(and_(still_open, WorkOrder.sla_status == ON_TRACK,
+                              or_(WorkOrder.due_at.is_(None), WorkOrder.due_at > now),
+                              or_(WorkOrder.warn_at.is_(None), WorkOrder.warn_at > now)))
+        elif isinstance(code, str):  # met, missed, no_limit: results of closed orders
+            parts.append(and_(WorkOrder.closed_at.is_not(None), WorkOrder.sla_status == code))
+    return or_(*parts) if parts else literal(False)
+
+
+# Joined tables a column needs (for filtering or sorting on it).
+_NEEDS_JOIN = {"unit": "territory", "holder": "holder", "crew": "crew", "client": "client"}
+
+
+def _joined(stmt, names: set[str]):
+    if "territory" in names:
+        stmt = stmt.join(TERRITORY, TERRITORY.id == WorkOrder.unit_id)
+    if "holder" in names:
+        stmt = stmt.outerjoin(HOLDER_UNIT, HOLDER_UNIT.id == WorkOrder.holder_unit_id)
+    if "crew" in names:
+        stmt = stmt.outerjoin(Crew, Crew.id == WorkOrder.crew_id)
+    if "client" in names:
+        stmt = stmt.outerjoin(Client, Client.id == WorkOrder.client_id)
+    return stmt
+
+
 def list_orders(session: Session, scope: Scope, kind: Kind, request: GridRequest,
-                now: datetime) -> tuple[list[dict[str, Any]], int]:
-    """One page of the caller's orders of a kind, and how many match in all."""
-    columns = _columns(now)
-    stmt = (
-        select(WorkOrder.id, WorkOrder.code, WorkOrder.status, live_sla(now).label("sla"),
-               WorkOrder.created_at, WorkOrder.due_at, WorkOrder.closed_at,
-               TERRITORY.name_zh.label("unit_zh"), TERRITORY.name_en.label("unit_en"),
-               HOLDER_UNIT.name_zh.label("holder_zh"), HOLDER_UNIT.name_en.label("holder_en"),
-               WorkOrder.holder, WorkOrder.category, WorkOrder.source, WorkOrder.urgency,
-               WorkOrder.address, WorkOrder.customer_name, WorkOrder.customer_class,
-               WorkOrder.business_type, WorkOrder.current_stage, WorkOrder.capacity_kva,
-               WorkOrder.paused, Crew.code.label("crew"), Client.name_zh.label("client_zh"),
-               Client.name_en.label("client_en"), WorkOrder.projected_load_kw,
-               WorkOrder.projected_date)
-        .join(TERRITORY, TERRITORY.id == WorkOrder.unit_id)
-        .outerjoin(HOLDER_UNIT, HOLDER_UNIT.id == WorkOrder.holder_unit_id)
-        .outerjoin(Crew, Crew.id == WorkOrder.crew_id)
-        .outerjoin(Client, Client.id == WorkOrder.client_id)
-        .where(WorkOrder.kind == kind.value, order_filter(scope))
-    )
-    conditions = []
+                now: datetime, locale: str = "zh_CN") -> tuple[list[dict[str, Any]], int]:
+    """One page of the caller's orders of a kind, and how many match in all.
+
+    The count joins only what the filters need; the page is read with every join
+    but only for its own rows (the ORDER BY runs on indexed work-order columns).
+    """
+    columns = _columns(now, locale)
+    conditions = [WorkOrder.kind == kind.value, order_filter(scope)]
+    needed: set[str] = set()
     for name, spec in request.filters.items():
-        if name in columns:
+        if name not in columns:
+            continue
+        if name == "sla" and spec.get("type") == "in":
+            values = spec.get("values")
+            condition = sla_condition(values if isinstance(values, list) else [], now)
+        else:
             expr, filter_kind = columns[name]
             condition = _condition(expr, filter_kind, spec)
-            if condition is not None:
-                conditions.append(condition)
-    if conditions:
-        stmt = stmt.where(*conditions)
-    count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+        if condition is not None:
+            conditions.append(condition)
+            if name in _NEEDS_JOIN:
+                needed.add(_NEEDS_JOIN[name])
+    count_stmt = _joined(select(func.count()).select_from(WorkOrder), needed).where(*conditions)
     total = session.scalar(count_stmt) or 0
     order_by = []
     for name, descending in request.sort:
         if name in columns:
             expr = columns[name][0]
             order_by.append(expr.desc() if descending else expr.asc())
-    order_by.append(WorkOrder.created_at.desc())
-    order_by.append(WorkOrder.id.desc())
-    rows = session.execute(stmt.order_by(*order_by).offset(request.start)
-                           .limit(request.end - request.start)).mappings().all()
-    return [dict(r) for r in rows], total
+            if name in _NEEDS_JOIN:
+                needed.add(_NEEDS_JOIN[name])
+    order_by += [WorkOrder.created_at.desc(), WorkOrder.id.desc()]
+    page_ids = select(WorkOrder.id).where(*conditions).order_by(*order_by) \
+        .offset(request.start).limit(request.end - request.start)
+    ids = list(session.scalars(_joined(page_ids, needed)))
+    if not ids:
+        return [], total
+    rows = session.execute(
+        _joined(select(WorkOrder.id, WorkOrder.code, WorkOrder.status, live_sla(now).label("sla"),
+                       WorkOrder.created_at, WorkOrder.due_at, WorkOrder.closed_at,
+                       TERRITORY.name_zh.label("unit_zh"), TERRITORY.name_en.label("unit_en"),
+                       HOLDER_UNIT.name_zh.label("holder_zh"),
+                       HOLDER_UNIT.name_en.label("holder_en"), WorkOrder.holder,
+                       WorkOrder.category, WorkOrder.source, WorkOrder.urgency,
+                       WorkOrder.address, WorkOrder.customer_name, WorkOrder.customer_class,
+                       WorkOrder.business_type, WorkOrder.current_stage,
+                       WorkOrder.capacity_kva, WorkOrder.paused, Crew.code.label("crew"),
+                       Client.name_zh.label("client_zh"), Client.name_en.label("client_en"),
+                       WorkOrder.projected_load_kw, WorkOrder.projected_date),
+                {"territory", "holder", "crew", "client"})
+        .where(WorkOrder.id.in_(ids))
+    ).mappings().all()
+    by_id = {r["id"]: dict(r) for r in rows}
+    return [by_id[i] for i in ids], total
 
 
 # -- one order in full -------------------------------------------------------------------

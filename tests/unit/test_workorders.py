@@ -438,3 +438,24 @@ def test_two_concurrent_updates_one_wins_the_other_gets_the_conflict(db):
     with db.read() as s:
         assert events(s, s.get(WorkOrder, order_id)) == ["created", "dispatch"]
         assert s.get(WorkOrder, order_id).version == seen + 1
+
+
+def test_pauses_survive_a_change_of_rule_set(db):
+    """If an application is put under another rule set, its pauses still extend the clocks."""
+    from station_portal.services.workorders import _apply_rule_set
+    from station_portal.sla.rules import RuleSet
+
+    with db.write() as s:
+        order = application(s, klass="hv_single", important=False, actor=None)
+        order = wo.advance_stage(s, None, order.id, None, at=at(2026, 3, 3, 10),
+                                 now=at(2026, 3, 3, 10))
+        order = wo.pause(s, None, order.id, None, "grid_works", at=at(2026, 3, 4, 12),
+                         now=at(2026, 3, 4, 12))
+        order = wo.resume(s, None, order.id, None, at=at(2026, 3, 6, 12), now=at(2026, 3, 6, 12))
+        paused = clock(order, "supply_plan").paused_amount
+        assert paused == pytest.approx(2.0)
+        _apply_rule_set(order, RuleSet.by_id("sgcc-older"), order.accepted_at)
+        refresh_now(order, at(2026, 3, 6, 12))
+        assert clock(order, "supply_plan").paused_amount == pytest.approx(2.0)
+        assert clock(order, "supply_plan").due_at == at(2026, 3, 26)  # 15 + 2 working days
+        s.rollback()

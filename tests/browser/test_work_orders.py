@@ -1,0 +1,51 @@
+"""A station head opens the repair list, then an application, and pauses its clock."""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.browser.conftest import console_errors, sign_in, wait_for, wait_text, wait_visible
+
+
+def test_head_lists_repairs_opens_one_and_pauses_an_application(live_url, browser):
+    sign_in(browser, live_url, "head")
+    browser.get(live_url + "/orders/repairs")
+    first = wait_for(browser, (By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row")
+    assert len(rows) >= 10
+    first.click()
+    wait_for(browser, (By.ID, "order-clocks"))
+    assert "/order?id=" in browser.current_url
+    clocks = browser.find_element(By.ID, "order-clocks").text
+    assert "到达现场" in clocks and "恢复供电" in clocks
+
+    browser.get(live_url + "/orders/applications")
+    wait_for(browser, (By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row"))
+    # the floating filter on the status column narrows the list on the server
+    status_filter = browser.find_elements(By.CSS_SELECTOR,
+                                          "#orders-grid .ag-floating-filter input")[1]
+    status_filter.send_keys("办理中")
+
+    def only_in_progress(driver) -> bool:
+        cells = driver.find_elements(By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container "
+                                                      ".ag-row [col-id='status']")
+        return bool(cells) and all(c.text == "办理中" for c in cells)
+
+    WebDriverWait(browser, 20).until(only_in_progress)
+    browser.find_element(By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row").click()
+    wait_for(browser, (By.ID, "order-holder"))
+    options = [o.get_attribute("value") for o in
+               Select(browser.find_element(By.ID, "order-action")).options]
+    action = "pause" if "pause" in options else "resume"
+    Select(browser.find_element(By.ID, "order-action")).select_by_value(action)
+    if action == "pause":
+        Select(wait_visible(browser, (By.ID, "order-pause-reason"))).select_by_value("grid_works")
+    browser.find_element(By.ID, "order-note").send_keys("浏览器测试")
+    browser.find_element(By.ID, "order-submit").click()
+    wait_for(browser, (By.ID, "order-feedback-alert"))
+    assert "已完成" in browser.find_element(By.ID, "order-feedback").text
+    expected = "时限暂停" if action == "pause" else "时限恢复"
+    wait_text(browser, (By.ID, "order-timeline"), expected)
+    assert "浏览器测试" in browser.find_element(By.ID, "order-timeline").text
+    assert console_errors(browser) == []
