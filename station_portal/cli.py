@@ -193,6 +193,18 @@ def reset_password_cmd(username: str) -> None:
     click.echo(f"one-time password for {user.username}: {temporary}")
 
 
+@main.command("recompute-clocks")
+def recompute_clocks_cmd() -> None:
+    """Recompute the clocks of open orders (after editing the calendar or the rules)."""
+    from station_portal.services.workorders import recompute_open_clocks
+
+    database = _database(_config())
+    migrate.check_current(database)
+    with database.write() as session:
+        changed = recompute_open_clocks(session)
+    click.echo(f"{changed} open orders had their due times moved")
+
+
 @main.command("serve")
 @click.option("--host", help="Default: PORTAL_HOST or 127.0.0.1.")
 @click.option("--port", type=int, help="Default: PORTAL_PORT or 8050.")

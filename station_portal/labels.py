@@ -141,6 +141,7 @@ SLA_STATUSES: dict[str, LazyString] = {
     "met": _("Met"),
     "missed": _("Missed"),
     "no_limit": _("No limit"),
+    "cancelled": _("Cancelled"),
 }
 
 REPAIR_SOURCES: dict[str, LazyString] = {
@@ -228,6 +229,7 @@ EVENT_ACTIONS: dict[str, LazyString] = {
     "milestone_done": _("Milestone done"),
     "visit_planned": _("Visit planned"),
     "visit_done": _("Visit done"),
+    "clocks_recomputed": _("Time limits recomputed"),
 }
 
 

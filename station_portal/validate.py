@@ -12,8 +12,9 @@ import re
 from typing import Any
 
 MAX_ID = 2**31 - 1
-# C0 controls (NUL included: PostgreSQL refuses it in text) and DEL; tab and newline stay.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 controls (NUL included: PostgreSQL refuses it in text), DEL and lone UTF-16
+# surrogates (they cannot be encoded); tab and newline stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
 def has_control_chars(value: str) -> bool:

@@ -76,6 +76,12 @@ def _clean_postgres_schemas():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in tests read in English, whatever ran before in this thread."""
+    set_locale("en")
+
+
 @pytest.fixture(scope="session", params=ENGINES)
 def engine_name(request) -> str:
     return request.param

@@ -16,27 +16,48 @@ from station_portal.pages import shell
 from station_portal.validate import as_id, mapping
 from station_portal.web.context import read_session, signed_in_user
 from station_portal.workorders.models import Kind
-from station_portal.workorders.queries import GridRequest, list_orders
+from station_portal.workorders.queries import CODES, GridRequest, list_orders
+
+
+def _label_matches(op: str, label_text: str, code: str, wanted: str) -> bool | None:
+    """Whether a label (or its code) passes a text filter; None for an unknown operator."""
+    candidates = (label_text.lower(), code.lower())
+    if op == "contains":
+        return any(wanted in c for c in candidates)
+    if op == "notContains":
+        return all(wanted not in c for c in candidates)
+    if op == "equals":
+        return wanted in candidates
+    if op == "notEqual":
+        return wanted not in candidates
+    if op == "startsWith":
+        return any(c.startswith(wanted) for c in candidates)
+    if op == "endsWith":
+        return any(c.endswith(wanted) for c in candidates)
+    return None
 
 
 def translate_filters(kind: Kind, filters: dict[str, Any]) -> dict[str, Any]:
     """Filters on labelled columns (status, class …) typed in the user's language → codes."""
     out = {}
     for column, spec in filters.items():
-        table = page.LABELLED.get(column)
-        text = spec.get("filter") if isinstance(spec, dict) else None
-        if table is None or not isinstance(text, str):
+        table_of = page.LABELLED.get(column)
+        if table_of is None:
             out[column] = spec
             continue
-        wanted = text.strip().lower()
-        codes = [code for code in table(kind)
-                 if wanted in label(table(kind), code).lower() or wanted in str(code).lower()]
-        if spec.get("type") == "equals":
-            codes = [code for code in table(kind)
-                     if wanted in (label(table(kind), code).lower(), str(code).lower())]
+        op, text_value = spec.get("type"), spec.get("filter")
+        if op in ("blank", "notBlank"):
+            out[column] = {"type": op}
+            continue
+        if not isinstance(op, str) or not isinstance(text_value, str) or "conditions" in spec:
+            continue  # not a filter this column offers: ignored
+        table = table_of(kind)
+        wanted = text_value.strip().lower()
+        codes = [code for code in table
+                 if _label_matches(op, label(table, code), str(code), wanted)]
         if column == "urgency":
             codes = [int(c) for c in codes]
-        out[column] = {"type": "in", "values": codes}
+        out[column] = {CODES: codes}
     return out
 
 

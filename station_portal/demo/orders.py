@@ -37,6 +37,7 @@ from station_portal.sla.clock import AT_RISK, MET, MISSED, NO_LIMIT, ON_TRACK, O
 from station_portal.sla.rules import START_ACCEPTED, RuleSet
 from station_portal.sla.stages import CUSTOMER, stage_book
 from station_portal.timefmt import SHANGHAI
+from station_portal.workorders.clocks import CANCELLED
 from station_portal.workorders.models import (
     PARK_MILESTONES,
     ClockPause,
@@ -224,6 +225,9 @@ class _History:
         a_status = _status(arrival_due, a_warn, arrival_end, self.now_ts)
         r_status = _status(restore_due, r_warn, restore_end, self.now_ts)
         r_status[np.isnan(on_site)] = None
+        is_cancel = ~np.isnan(cancel_at)  # clocks stopped by a cancellation are no result
+        a_status[is_cancel & (arrival_end == cancel_at)] = CANCELLED
+        r_status[is_cancel & (restore_end == cancel_at)] = CANCELLED
         open_mask = np.isnan(closed)
         running_due = np.where(open_mask & np.isnan(arrival_end), arrival_due,
                                np.where(open_mask & np.isnan(restore_end) & ~np.isnan(on_site),
@@ -232,8 +236,9 @@ class _History:
                                 on_site + (restore_due - on_site) * warn)
         summary = _status(running_due, running_warn, np.full(n, np.nan), self.now_ts)
         summary[np.isnan(running_due)] = None
-        worst = np.where(np.isin(a_status, [MISSED]) | np.isin(r_status, [MISSED]), MISSED, MET)
-        summary = np.where(open_mask, summary, worst)
+        missed = (a_status == MISSED) | (r_status == MISSED)
+        met = (a_status == MET) | (r_status == MET)
+        summary = np.where(open_mask, summary, np.where(missed, MISSED, np.where(met, MET, None)))
         sources = rng.choice(["hotline_95598", "app", "counter", "patrol"], n, p=[.7, .2, .05, .05])
         categories = rng.choice(["low_voltage", "high_voltage", "metering", "customer_internal",
                                  "power_quality", "non_power"], n, p=[.55, .1, .1, .15, .05, .05])
@@ -424,12 +429,13 @@ class _History:
                 stage_pause = np.where(from_acceptance, paused_cum + so_far, so_far)
                 paused_cum += so_far
             done = began & (end <= now)
-            due = np.full(m, np.nan)
+            due, warn = np.full(m, np.nan), np.full(m, np.nan)
             limited = began & ~np.isnan(amount) & (pos > 0)
             if limited.any():
-                base_due = cal.add_workdays_many(start[limited], amount[limited].astype(int))
-                due[limited] = cal.instants(cal.ordinals(base_due) + stage_pause[limited])
-            warn = _warn_times(cal, start, due, rules.warn_share)
+                due[limited], warn[limited] = _due_and_warn(
+                    cal, start[limited], amount[limited], stage_pause[limited], rules.warn_share)
+            provisional = np.zeros(m, dtype=bool)
+            provisional[limited] = cal.provisional_many(start[limited], due[limited])
             status = _status(due, warn, np.where(done, end, np.nan), now)
             status[~began] = None
             for j in range(m):
@@ -445,7 +451,8 @@ class _History:
                     datetime.fromtimestamp(start[j], tz=UTC) if began[j] else None,
                     datetime.fromtimestamp(end[j], tz=UTC) if done[j] else None,
                     amount[j], "workday" if limits[j].exists else None, limits[j].source, due[j],
-                    status[j], warn[j], holder="customer" if stage.holder == CUSTOMER else "unit"))
+                    status[j], warn[j], holder="customer" if stage.holder == CUSTOMER else "unit",
+                    provisional=bool(provisional[j]), paused=stage_pause[j]))
                 if began[j] and not done[j]:
                     current[j] = code
             if code == book.total_ends_with:
@@ -454,12 +461,13 @@ class _History:
         finished = np.isfinite(enter)  # the last stage is done
         total = [rules.limit(klass[i], "total") for i in sel]
         t_amount = np.array([lim.amount if lim.exists else np.nan for lim in total])
-        t_due = np.full(m, np.nan)
+        t_due, t_warn = np.full(m, np.nan), np.full(m, np.nan)
+        t_provisional = np.zeros(m, dtype=bool)
         has = ~np.isnan(t_amount)
         if has.any():
-            t_due[has] = cal.instants(cal.ordinals(cal.add_workdays_many(
-                acc[has], t_amount[has].astype(int))) + paused_total[has])
-        t_warn = _warn_times(cal, acc, t_due, rules.warn_share)
+            t_due[has], t_warn[has] = _due_and_warn(cal, acc[has], t_amount[has],
+                                                    paused_total[has], rules.warn_share)
+            t_provisional[has] = cal.provisional_many(acc[has], t_due[has])
         t_status = _status(t_due, t_warn, ended_total, now)
         for j in range(m):
             i = sel[j]
@@ -469,7 +477,8 @@ class _History:
                                None if np.isnan(ended_total[j])
                                else datetime.fromtimestamp(ended_total[j], tz=UTC),
                                t_amount[j], "workday" if has[j] else None, total[j].source,
-                               t_due[j], t_status[j], t_warn[j]))
+                               t_due[j], t_status[j], t_warn[j],
+                               provisional=bool(t_provisional[j]), paused=paused_total[j]))
             clocks.extend(rows)
             running = [r for r in rows if r["started_at"] and r["ended_at"] is None and r["due_at"]]
             first = min(running, key=lambda r: r["due_at"]) if running else None
@@ -523,7 +532,12 @@ class _History:
         for client, oid in zip(clients, ids, strict=True):
             opened = self.now - timedelta(days=int(rng.integers(20, 300)))
             done_n = int(rng.integers(0, 4))
-            plan = [opened + timedelta(days=14 * (k + 1)) for k in range(len(PARK_MILESTONES))]
+            # Done milestones were planned through the months since opening; the next
+            # ones lie mostly ahead (a few are late, as in life).
+            elapsed = (self.now - opened).days
+            plan = [opened + timedelta(days=elapsed * (k + 1) // (done_n + 1)) if k < done_n
+                    else self.now + timedelta(days=int(rng.integers(-10, 25)) + 21 * (k - done_n))
+                    for k in range(len(PARK_MILESTONES))]
             stage = PARK_MILESTONES[done_n] if done_n < len(PARK_MILESTONES) else None
             holder = self.holder(client.unit_id, (UnitKind.COUNTY_COMPANY,))
             orders.append({
@@ -573,18 +587,19 @@ class _History:
         self.report.events += len(events)
 
 
-def _warn_times(cal: WorkCalendar, start: np.ndarray, due: np.ndarray, share: float) -> np.ndarray:
-    """Warning times of working-day clocks: the share of the working time from start to due."""
-    warn = np.full(len(start), np.nan)
-    ok = ~np.isnan(due)
-    if ok.any():
-        a, b = cal.ordinals(start[ok]), cal.ordinals(due[ok])
-        warn[ok] = np.where(b > a, cal.instants(np.maximum(a + share * (b - a), 1.0)), due[ok])
-    return warn
+def _due_and_warn(cal: WorkCalendar, start: np.ndarray, amount: np.ndarray, paused: np.ndarray,
+                  share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Due and warning times of working-day clocks, as sla.clock.compute_clock sets them."""
+    base = cal.ordinals(cal.add_workdays_many(start, amount.astype(int)))
+    begin = cal.ordinals(start)
+    due = cal.instants(base + paused)
+    warn = np.where(base > begin, cal.instants(begin + share * (base - begin) + paused), due)
+    return due, warn
 
 
 def _clock(order_id, seq, stage, holder_unit_id, entered, started, ended, amount, unit, source,
-           due, status, warn=np.nan, holder: str = "unit") -> dict:
+           due, status, warn=np.nan, holder: str = "unit", provisional: bool = False,
+           paused: float = 0.0) -> dict:
     def instant(value: object) -> datetime | None:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return None
@@ -598,7 +613,8 @@ def _clock(order_id, seq, stage, holder_unit_id, entered, started, ended, amount
         "ended_at": ended, "planned_at": None,
         "limit_amount": None if amount is None or np.isnan(amount) else float(amount),
         "limit_unit": unit, "limit_source": source or "", "due_at": due_dt, "warn_at": warn_dt,
-        "status": status, "provisional": False, "paused_amount": 0.0,
+        "status": status, "provisional": provisional,
+        "paused_amount": round(float(paused), 6) if due_dt is not None else 0.0,
     }
 
 

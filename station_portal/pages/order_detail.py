@@ -68,7 +68,7 @@ ACTION_LABELS = {
     "record_visit": _l("Record a visit"),
 }
 SLA_COLOURS = {"on_track": "success", "at_risk": "warning", "overdue": "danger", "met": "secondary",
-               "missed": "dark", "no_limit": "light"}
+               "missed": "dark", "no_limit": "light", "cancelled": "light"}
 
 
 def action_label(code: str) -> str:

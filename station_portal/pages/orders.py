@@ -83,6 +83,9 @@ def column_defs(kind: Kind) -> list[dict[str, Any]]:
         col: dict[str, Any] = {"field": field, "headerName": str(header)}
         if field in NUMBER_COLUMNS and field != "urgency":
             col["filter"] = "agNumberColumnFilter"
+            col["filterParams"] = {"filterOptions": ["equals", "lessThan", "greaterThan",
+                                                     "inRange", "blank", "notBlank"],
+                                   "maxNumConditions": 1}
         elif field in DATE_COLUMNS:
             col["filter"] = "agDateColumnFilter"
             col["minWidth"] = 150
@@ -90,8 +93,8 @@ def column_defs(kind: Kind) -> list[dict[str, Any]]:
                                    "maxNumConditions": 1}
         else:
             col["filter"] = "agTextColumnFilter"
-            col["filterParams"] = {"filterOptions": ["contains", "equals", "startsWith"],
-                                   "maxNumConditions": 1}
+            col["filterParams"] = {"filterOptions": ["contains", "notContains", "equals",
+                                                     "startsWith"], "maxNumConditions": 1}
         if field == "sla":
             col["cellClassRules"] = {
                 f"portal-sla portal-sla-{code}": f"params.data && params.data.sla_code == '{code}'"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from station_portal.auth.models import User
@@ -563,7 +564,8 @@ def pause(session: Session, actor: User | None, order_id: object, version: objec
         errors["action"] = _("The clock is already paused.")
     if errors:
         raise ValidationFailed(errors)
-    when = _when(at, now, _current_clock(order).entered_at)
+    last_pause_end = max((p.ended_at for p in order.pauses if p.ended_at), default=None)
+    when = _when(at, now, max(t for t in (_current_clock(order).entered_at, last_pause_end) if t))
     _claim(session, order)
     order.pauses.append(ClockPause(reason=reason_value, started_at=when, note=note))
     order.holder, order.holder_unit_id = PAUSE_HOLDER[PauseReason(reason_value)], None
@@ -766,13 +768,54 @@ def record_visit(session: Session, actor: User | None, order_id: object, visit_i
     visit = session.get(ParkVisit, as_id(visit_id)) if as_id(visit_id) else None
     if visit is None or visit.work_order_id != order.id:
         raise NotFound(_("There is no such visit."))
-    if visit.done_at is not None:
-        raise ValidationFailed({"visit": _("This visit is already recorded.")})
     errors: dict[str, str] = {}
     note = _text(note, "note", 500, errors)
     if errors:
         raise ValidationFailed(errors)
-    visit.done_at = _when(at, now, None)
-    visit.note = note or visit.note
-    _event(session, order, actor, "visit_done", visit.done_at, reason=note)
+    done_at = _when(at, now, None)
+    # Recorded once: of two people recording it at the same moment, one wins.
+    recorded = session.execute(
+        update(ParkVisit).where(ParkVisit.id == visit.id, ParkVisit.done_at.is_(None))
+        .values(done_at=done_at, note=note or visit.note)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if recorded != 1:
+        raise ValidationFailed({"visit": _("This visit is already recorded.")})
+    session.refresh(visit)
+    _event(session, order, actor, "visit_done", done_at, reason=note)
     return visit
+
+
+# -- the system ------------------------------------------------------------------------
+
+def recompute_open_clocks(session: Session, *, now: datetime | None = None,
+                          batch: int = 500) -> int:
+    """Recompute the clocks of every open order (after the calendar or a rule file changed).
+
+    An order whose due times moved claims a new version and gets a timeline event
+    saying so; the others are left untouched. Returns how many changed.
+    """
+    now = now or utcnow()
+    changed = 0
+    last_id = 0
+    while True:
+        orders = session.scalars(
+            select(WorkOrder).where(WorkOrder.closed_at.is_(None), WorkOrder.id > last_id)
+            .options(selectinload(WorkOrder.clocks), selectinload(WorkOrder.pauses))
+            .order_by(WorkOrder.id).limit(batch)).all()
+        if not orders:
+            return changed
+        for order in orders:
+            before = [(c.due_at, c.provisional) for c in order.clocks]
+            clocks.refresh_now(order, now)
+            after = [(c.due_at, c.provisional) for c in order.clocks]
+            if before != after:
+                _claim(session, order)
+                order.updated_at = now
+                _event(session, order, None, "clocks_recomputed", now,
+                       reason="calendar or time-limit rules changed",
+                       details={"moved": sum(1 for a, b in zip(before, after, strict=True)
+                                             if a != b)})
+                changed += 1
+        last_id = orders[-1].id
+        session.flush()

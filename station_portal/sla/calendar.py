@@ -84,13 +84,13 @@ def _load_overrides(path: Path) -> tuple[dict[date, bool], dict[int, str]]:
         years[year] = source
         for kind, value in (("holidays", False), ("workdays", True)):
             for item in spec.get(kind, []):
-                day = item if isinstance(item, date) else None
+                day = item if type(item) is date else None  # a datetime is not a day
                 if day is None or day.year != year:
                     raise CalendarError(f"{path}: [year.{key}] {kind} has {item!r}, not a {year} date")
                 days[day] = value
     for entry in raw.get("day", []):
         day, kind = entry.get("date"), entry.get("kind")
-        if not isinstance(day, date) or kind not in ("holiday", "workday"):
+        if type(day) is not date or kind not in ("holiday", "workday"):
             raise CalendarError(f"{path}: [[day]] needs date = YYYY-MM-DD and kind = holiday|workday")
         days[day] = kind == "workday"
     return days, years
@@ -165,12 +165,23 @@ class WorkCalendar:
         return bool(self._covered[_day_index(d)])
 
     def provisional_between(self, start: datetime, end: datetime) -> bool:
-        """True if any day from start's to end's falls in a year nothing covers."""
-        a = _day_index(_local_date(start))
-        b = _day_index(_local_date(end))
-        if b < a:
-            a, b = b, a
-        return bool(self._uncovered_cum[b + 1] - self._uncovered_cum[a] > 0)
+        """True if any day from start's to end's falls in a year nothing covers.
+
+        ``end`` is exclusive: a deadline at 24:00 of 31 December does not touch
+        the next year.
+        """
+        return bool(self.provisional_many(np.array([_timestamp(start)]),
+                                          np.array([_timestamp(end)]))[0])
+
+    def provisional_many(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`provisional_between` over Unix timestamps."""
+        a = np.floor((np.asarray(starts, dtype=float) - _EPOCH) / SECONDS_PER_DAY).astype(np.int64)
+        b = np.floor((np.asarray(ends, dtype=float) - 1e-6 - _EPOCH) / SECONDS_PER_DAY) \
+            .astype(np.int64)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        if lo.size and (lo.min() < 0 or hi.max() >= len(self._work)):
+            raise CalendarError("an instant lies outside the calendar's range")
+        return self._uncovered_cum[hi + 1] - self._uncovered_cum[lo] > 0
 
     # -- instants <-> working-time ordinals ----------------------------------
     def ordinal(self, instant: datetime) -> float:

@@ -54,18 +54,27 @@ def overlap(pause: Pause, start: datetime, end: datetime) -> tuple[datetime, dat
     return (a, b) if b > a else None
 
 
+def merged(pauses: Sequence[Pause], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The pauses clipped to [start, end] and merged where they overlap (time stops once)."""
+    parts = sorted(p for p in (overlap(pause, start, end) for pause in pauses) if p is not None)
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in parts:
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def paused_amount(limit_unit: str | None, pauses: Sequence[Pause], start: datetime,
                   end: datetime, calendar: WorkCalendar) -> float:
     """Paused time within [start, end], in working days or minutes."""
     total = 0.0
-    for pause in pauses:
-        part = overlap(pause, start, end)
-        if part is None:
-            continue
+    for a, b in merged(pauses, start, end):
         if limit_unit == WORKDAY:
-            total += calendar.workdays_between(*part)
+            total += calendar.workdays_between(a, b)
         else:
-            total += (part[1] - part[0]).total_seconds() / 60
+            total += (b - a).total_seconds() / 60
     return total
 
 
@@ -85,17 +94,18 @@ def compute_clock(
     if not limit.exists:
         return ClockState(None, None, NO_LIMIT, is_paused, 0.0, False)
     amount = paused_amount(limit.unit, pauses, start, max(horizon, start), calendar)
+    # The warning comes when the share of the *utility's* time is used up, so a
+    # pause moves it exactly as it moves the due time.
     if limit.unit == WORKDAY:
-        base = calendar.add_workdays(start, int(limit.amount))
-        due_ordinal = calendar.ordinal(base) + amount
-        due = calendar.instant(due_ordinal)
+        base_ordinal = calendar.ordinal(calendar.add_workdays(start, int(limit.amount)))
         start_ordinal = calendar.ordinal(start)
-        warn = (calendar.instant(start_ordinal + warn_share * (due_ordinal - start_ordinal))
-                if due_ordinal > start_ordinal else due)
+        due = calendar.instant(base_ordinal + amount)
+        span = base_ordinal - start_ordinal
+        warn = calendar.instant(start_ordinal + warn_share * span + amount) if span > 0 else due
         provisional = calendar.provisional_between(start, due)
     elif limit.unit == MINUTE:
         due = start + timedelta(minutes=limit.amount + amount)
-        warn = start + (due - start) * warn_share
+        warn = start + timedelta(minutes=warn_share * limit.amount + amount)
         provisional = False
     else:
         raise ValueError(f"unknown limit unit {limit.unit!r}")

@@ -24,8 +24,10 @@ from station_portal.sla.clock import (
 from station_portal.sla.rules import Limit, RuleSet
 from station_portal.workorders.models import StageClock, WorkOrder
 
+# A clock stopped because its order was cancelled: neither met nor missed.
+CANCELLED = "cancelled"
 # Worst first: the order shows the worst of its clocks.
-SEVERITY = {OVERDUE: 0, MISSED: 1, AT_RISK: 2, ON_TRACK: 3, MET: 4, NO_LIMIT: 5}
+SEVERITY = {OVERDUE: 0, MISSED: 1, AT_RISK: 2, ON_TRACK: 3, MET: 4, NO_LIMIT: 5, CANCELLED: 6}
 # Repair clocks run 24/7 and are not stopped by an application's pauses.
 UNPAUSED_STAGES = ("arrival", "restoration")
 
@@ -74,6 +76,9 @@ def refresh(order: WorkOrder, now: datetime, calendar: WorkCalendar, warn_share:
     for clock in order.clocks:
         refresh_clock(clock, total_pauses if clock.stage == "total" else pauses, now, calendar,
                       warn_share)
+        if order.status == CANCELLED and clock.ended_at is not None \
+                and clock.ended_at == order.closed_at:
+            clock.status = CANCELLED  # stopped by the cancellation, not a result
     order.paused = any(p.end is None for p in pauses)
     running = [c for c in order.clocks
                if c.started_at is not None and c.ended_at is None and c.due_at is not None]
@@ -84,7 +89,7 @@ def refresh(order: WorkOrder, now: datetime, calendar: WorkCalendar, warn_share:
         order.due_at = order.warn_at = None
     # An open order shows its worst running clock; a closed one its worst result.
     considered = running if order.closed_at is None else order.clocks
-    statuses = [c.status for c in considered if c.status and c.status != NO_LIMIT]
+    statuses = [c.status for c in considered if c.status and c.status not in (NO_LIMIT, CANCELLED)]
     order.sla_status = min(statuses, key=SEVERITY.__getitem__) if statuses else None
 
 

@@ -22,7 +22,7 @@ from station_portal.org.models import Client, Crew, IndustrialPark, Unit
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import AT_RISK, ON_TRACK, OVERDUE
 from station_portal.timefmt import SHANGHAI
-from station_portal.validate import as_id
+from station_portal.validate import as_id, has_control_chars
 from station_portal.workorders.access import order_filter, sees_order
 from station_portal.workorders.attribution import Share, current_hold, shares
 from station_portal.workorders.clocks import refresh_now
@@ -40,11 +40,20 @@ HOLDER_UNIT = aliased(Unit, name="holder_unit")
 TERRITORY = aliased(Unit, name="territory")
 
 
+def _running() -> ColumnElement[bool]:
+    """Open, and its clocks running: no pause open, the customer not holding it.
+
+    A stopped order keeps the status it had when it stopped: its stored due time
+    is where the clock would end if it ran again now, so it must not escalate.
+    """
+    return and_(WorkOrder.closed_at.is_(None), WorkOrder.holder == "unit")
+
+
 def live_sla(now: datetime) -> ColumnElement[str]:
-    """The SLA status as of ``now``: open orders past their warning or due time move on."""
+    """The SLA status as of ``now``: running orders past their warning or due time move on."""
     return case(
-        (and_(WorkOrder.closed_at.is_(None), WorkOrder.due_at <= now), literal(OVERDUE)),
-        (and_(WorkOrder.closed_at.is_(None), WorkOrder.warn_at <= now), literal(AT_RISK)),
+        (and_(_running(), WorkOrder.due_at <= now), literal(OVERDUE)),
+        (and_(_running(), WorkOrder.warn_at <= now), literal(AT_RISK)),
         else_=WorkOrder.sla_status,
     )
 
@@ -76,6 +85,12 @@ def _columns(now: datetime, locale: str = "zh_CN") -> dict[str, tuple[Any, str]]
     }
 
 
+# A filter the server built itself: the codes a label filter matched. A browser
+# cannot send it (GridRequest.parse drops the key).
+CODES = "__codes"
+MAX_NUMBER = 1e12
+
+
 @dataclass(frozen=True)
 class GridRequest:
     """What AG Grid's infinite row model asks for (sanitised)."""
@@ -88,94 +103,120 @@ class GridRequest:
     @classmethod
     def parse(cls, raw: object) -> GridRequest:
         raw = raw if isinstance(raw, dict) else {}
-        start = raw.get("startRow") if isinstance(raw.get("startRow"), int) else 0
-        end = raw.get("endRow") if isinstance(raw.get("endRow"), int) else start + 100
+        start = raw.get("startRow") if _is_int(raw.get("startRow")) else 0
+        end = raw.get("endRow") if _is_int(raw.get("endRow")) else start + 100
         start = max(0, min(start, 10_000_000))
         end = max(start, min(end, start + MAX_PAGE))
         sort = []
-        for item in raw.get("sortModel") or []:
+        sort_model = raw.get("sortModel")
+        for item in sort_model if isinstance(sort_model, list) else []:
             if isinstance(item, dict) and isinstance(item.get("colId"), str):
                 sort.append((item["colId"], item.get("sort") == "desc"))
-        filters = {k: v for k, v in (raw.get("filterModel") or {}).items()
-                   if isinstance(k, str) and isinstance(v, dict)} \
-            if isinstance(raw.get("filterModel"), dict) else {}
+        filter_model = raw.get("filterModel")
+        filters = {k: {key: value for key, value in v.items() if key != CODES}
+                   for k, v in (filter_model.items() if isinstance(filter_model, dict) else [])
+                   if isinstance(k, str) and isinstance(v, dict)}
         return cls(start, end, tuple(sort[:3]), filters)
 
 
-def _condition(expr: Any, kind: str, spec: dict[str, Any]) -> ColumnElement[bool] | None:
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value != value or abs(value) > MAX_NUMBER:  # NaN, or beyond any stored value
+        return None
+    return value
+
+
+def _condition(expr: Any, kind: str, spec: dict[str, Any], nested: bool = False
+               ) -> ColumnElement[bool] | None:
     """One AG Grid filter as SQL; None for what cannot be applied (it is ignored)."""
-    if "conditions" in spec and isinstance(spec["conditions"], list):
-        parts = [c for c in (_condition(expr, kind, s) for s in spec["conditions"]
-                             if isinstance(s, dict)) if c is not None]
+    conditions = spec.get("conditions")
+    if conditions is not None:
+        if nested or not isinstance(conditions, list) or not 0 < len(conditions) <= 2:
+            return None
+        parts = [c for c in (_condition(expr, kind, item, True) for item in conditions
+                             if isinstance(item, dict)) if c is not None]
         if not parts:
             return None
         return or_(*parts) if spec.get("operator") == "OR" else and_(*parts)
     op = spec.get("type")
-    if op == "in":  # a label filter the caller translated into codes
-        values = spec.get("values")
-        if isinstance(values, list) and all(isinstance(v, str | int) for v in values):
-            return expr.in_(values)
+    if not isinstance(op, str):
         return None
+    if op == "blank":
+        return expr.is_(None)
+    if op == "notBlank":
+        return expr.is_not(None)
     if kind == "text":
         value = spec.get("filter")
-        if op in ("blank", "notBlank"):
-            return expr.is_(None) if op == "blank" else expr.is_not(None)
-        if not isinstance(value, str) or not value or len(value) > 100 or "\x00" in value:
+        if not isinstance(value, str) or not value or len(value) > 100 or has_control_chars(value):
             return None
         escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = {"contains": f"%{escaped}%", "notContains": f"%{escaped}%",
-                   "startsWith": f"{escaped}%", "endsWith": f"%{escaped}"}.get(op)
         if op == "equals":
             return expr == value
         if op == "notEqual":
             return expr != value
+        pattern = {"contains": f"%{escaped}%", "notContains": f"%{escaped}%",
+                   "startsWith": f"{escaped}%", "endsWith": f"%{escaped}"}.get(op)
         if pattern is None:
             return None
         like = expr.like(pattern, escape="\\")
         return ~like if op == "notContains" else like
     if kind == "number":
-        value = spec.get("filter")
-        if not isinstance(value, int | float) or isinstance(value, bool):
+        value, upper = _number(spec.get("filter")), _number(spec.get("filterTo"))
+        if value is None:
             return None
+        if op == "inRange":
+            return and_(expr >= min(value, upper), expr <= max(value, upper)) \
+                if upper is not None else None
         return {"equals": expr == value, "notEqual": expr != value, "lessThan": expr < value,
                 "lessThanOrEqual": expr <= value, "greaterThan": expr > value,
                 "greaterThanOrEqual": expr >= value}.get(op)
     if kind == "date":
-        def parse(text: object) -> datetime | None:
-            if not isinstance(text, str):
-                return None
-            try:
-                value = datetime.fromisoformat(text[:19])
-            except ValueError:
-                return None
-            return value.replace(tzinfo=SHANGHAI) if 2000 <= value.year <= 2100 else None
-        lo, hi = parse(spec.get("dateFrom")), parse(spec.get("dateTo"))
+        lo, hi = _day(spec.get("dateFrom")), _day(spec.get("dateTo"))
         if op == "inRange" and lo and hi:
-            return and_(expr >= lo, expr < hi)
+            return and_(expr >= lo, expr < hi + timedelta(days=1))
         if op == "lessThan" and lo:
             return expr < lo
         if op == "greaterThan" and lo:
-            return expr > lo
+            return expr >= lo + timedelta(days=1)
         if op == "equals" and lo:
             return and_(expr >= lo, expr < lo + timedelta(days=1))
     return None
 
 
+def _day(text: object) -> datetime | None:
+    """Midnight Shanghai of the day AG Grid's date filter sends ("2026-03-02 00:00:00")."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text[:10])
+    except ValueError:
+        return None
+    return value.replace(tzinfo=SHANGHAI) if 2000 <= value.year <= 2100 else None
+
+
 def sla_condition(codes: list[str], now: datetime) -> ColumnElement[bool]:
     """Orders whose live SLA status is one of ``codes``, in terms indexes can serve."""
-    still_open = WorkOrder.closed_at.is_(None)
+    still_open, running = WorkOrder.closed_at.is_(None), _running()
+    stopped = and_(still_open, WorkOrder.holder != "unit")
     parts = []
     for code in codes:
         if code == OVERDUE:
-            parts.append(and_(still_open, WorkOrder.due_at <= now))
+            parts.append(and_(running, WorkOrder.due_at <= now))
         elif code == AT_RISK:
-            parts.append(and_(still_open, WorkOrder.due_at > now, WorkOrder.warn_at <= now))
+            parts.append(and_(running, WorkOrder.due_at > now, WorkOrder.warn_at <= now))
         elif code == ON_TRACK:
-            parts.append(and_(still_open, WorkOrder.sla_status == ON_TRACK,
+            parts.append(and_(running, WorkOrder.sla_status == ON_TRACK,
                               or_(WorkOrder.due_at.is_(None), WorkOrder.due_at > now),
                               or_(WorkOrder.warn_at.is_(None), WorkOrder.warn_at > now)))
-        elif isinstance(code, str):  # met, missed, no_limit: results of closed orders
+        else:  # met, missed, no_limit, cancelled: results of closed orders
             parts.append(and_(WorkOrder.closed_at.is_not(None), WorkOrder.sla_status == code))
+        if code in (OVERDUE, AT_RISK, ON_TRACK):
+            parts.append(and_(stopped, WorkOrder.sla_status == code))
     return or_(*parts) if parts else literal(False)
 
 
@@ -208,9 +249,9 @@ def list_orders(session: Session, scope: Scope, kind: Kind, request: GridRequest
     for name, spec in request.filters.items():
         if name not in columns:
             continue
-        if name == "sla" and spec.get("type") == "in":
-            values = spec.get("values")
-            condition = sla_condition(values if isinstance(values, list) else [], now)
+        if CODES in spec:  # a label filter, translated into codes by the server
+            codes = spec[CODES]
+            condition = sla_condition(codes, now) if name == "sla" else columns[name][0].in_(codes)
         else:
             expr, filter_kind = columns[name]
             condition = _condition(expr, filter_kind, spec)

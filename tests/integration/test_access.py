@@ -103,7 +103,8 @@ def test_unknown_and_malformed_callback_calls_are_refused_not_crashed(app, as_us
 
 GARBAGE = [None, "", "x" * 500, -1, 0, 2**40, 3.5, True, [], [1, "a", None], {"a": 1},
            {"rowId": "1 OR 1=1"}, {"rowId": 2**40}, "?unit=1'--", "?unit=99999999999",
-           "../../etc/passwd", "<script>", "a\x00b", "0001-01-01", "9999-12-31", "中文"]
+           "../../etc/passwd", "<script>", "a\x00b", "0001-01-01", "9999-12-31", "中文", "x\ud83d",
+           {"sortModel": 5, "filterModel": {"code": {"type": {}}}}]
 
 
 @pytest.mark.parametrize("username", ["admin", "head", "crew"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from station_portal.org.models import Unit
-from station_portal.workorders.models import WorkOrder
+from station_portal.workorders.models import Kind, WorkOrder
 from tests.dash_calls import call, text_of
 
 
@@ -96,3 +96,70 @@ def test_acting_on_an_order_from_the_page_writes_the_timeline(app, db, as_user):
     with db.read() as s:
         refreshed = s.get(WorkOrder, order.id)
         assert refreshed.paused and refreshed.holder == "customer"
+
+
+BAD_REQUESTS = [
+    {"sortModel": 5}, {"sortModel": True}, {"sortModel": [{"colId": 5}]},
+    {"filterModel": {"status": {"type": ["contains"], "filter": "x"}}},
+    {"filterModel": {"status": {"type": {}, "filter": "x"}}},
+    {"filterModel": {"capacity_kva": {"type": "equals", "filter": 10**30}}},
+    {"filterModel": {"urgency": {"type": "equals", "filter": 10**30}}},
+    {"filterModel": {"code": {"type": "in", "values": [1, 2]}}},
+    {"filterModel": {"code": {"__codes": ["x\x00"]}}},
+    {"filterModel": {"urgency": {"__codes": ["abc"] * 70_000}}},
+    {"filterModel": {"address": {"type": "contains", "filter": "a\ud800b"}}},
+    {"filterModel": {"address": {"operator": "AND", "conditions": [
+        {"operator": "AND", "conditions": [{"type": "contains", "filter": "x"}] * 2}] * 2}}},
+    {"filterModel": {"created_at": {"type": "inRange", "dateFrom": "0001-01-01",
+                                    "dateTo": "9999-12-31"}}},
+    {"startRow": -5, "endRow": 10**12},
+]
+
+
+def test_forged_grid_requests_are_answered_not_crashed(app, as_user):
+    client = as_user("manager")
+    for bad in BAD_REQUESTS:
+        for kind in ("repair", "application"):
+            response = call(client, app, "orders-grid", "getRowsResponse", [bad], [kind])
+            assert response.status_code == 200, (bad, response.text[:200])
+
+
+def test_label_filters_honour_their_operator_and_number_ranges_work(app, as_user):
+    client = as_user("manager")
+    base = {"startRow": 0, "endRow": 200}
+    en_route = rows(client, app, "repair", {**base, "filterModel": {
+        "status": {"filterType": "text", "type": "startsWith", "filter": "e"}}})
+    assert {r["status"] for r in en_route["rowData"]} <= {"En route"}
+    not_closed = rows(client, app, "repair", {**base, "filterModel": {
+        "status": {"filterType": "text", "type": "notContains", "filter": "closed"}}})
+    assert "Closed" not in {r["status"] for r in not_closed["rowData"]}
+    mid = rows(client, app, "application", {**base, "filterModel": {
+        "capacity_kva": {"filterType": "number", "type": "inRange", "filter": 100,
+                         "filterTo": 200}}})
+    assert mid["rowCount"] > 0
+    assert all(100 <= r["capacity_kva"] <= 200 for r in mid["rowData"])
+
+
+def test_a_paused_application_is_not_listed_as_overdue(app, db, as_user):
+    """Its stored due time is 'if it ran again now': time passing must not escalate it."""
+    from datetime import timedelta
+
+    from station_portal.db import utcnow
+    from station_portal.workorders.queries import GridRequest, list_orders
+
+    with db.read() as s:
+        paused = s.scalars(select(WorkOrder).where(WorkOrder.kind == "application",
+                                                   WorkOrder.paused.is_(True))).all()
+    assert paused
+    later = utcnow() + timedelta(days=400)
+    from station_portal.auth.models import User
+    from station_portal.auth.scope import scope_for
+
+    with db.read() as s:
+        scope = scope_for(s, s.scalar(select(User).where(User.username == "manager")))
+        data, _total = list_orders(s, scope, Kind.APPLICATION, GridRequest(
+            0, 500, (), {"code": {"type": "equals", "filter": paused[0].code}}), later)
+        assert data[0]["sla"] == paused[0].sla_status != "overdue"
+        overdue, _n = list_orders(s, scope, Kind.APPLICATION, GridRequest(
+            0, 500, (), {"sla": {"__codes": ["overdue"]}}), later)
+        assert paused[0].code not in {r["code"] for r in overdue}

@@ -101,6 +101,7 @@ def test_an_override_file_covers_a_new_year(tmp_path):
 
 
 @pytest.mark.parametrize("text", [
+    '[year.2027]\nsource = "x"\nholidays = [2027-01-01T00:00:00]\n',  # a datetime, not a day
     '[year.2027]\nholidays = [2027-01-01]\n',                     # no source
     '[year.2027]\nsource = "x"\nholidays = [2028-01-01]\n',       # wrong year
     '[[day]]\ndate = 2027-01-01\nkind = "party"\n',               # unknown kind

@@ -60,16 +60,21 @@ def test_stored_clocks_are_what_the_engine_computes(history):
             .where(WorkOrder.kind != "park_case").order_by(WorkOrder.id)).all()
         checked = 0
         for order in orders[::7]:
-            stored = [(c.stage, c.due_at, c.status) for c in order.clocks]
+            stored = [(c.stage, c.due_at, c.warn_at, c.status, c.provisional, c.paused_amount)
+                      for c in order.clocks]
             summary = (order.due_at, order.sla_status, order.holder, order.paused)
             s.expunge(order)
             refresh_now(order, NOW)
-            for (stage, due, status), clock in zip(stored, order.clocks, strict=True):
-                assert status == clock.status, (order.code, stage)
-                if due is None:
-                    assert clock.due_at is None, (order.code, stage)
-                else:
-                    assert abs((due - clock.due_at).total_seconds()) < 1, (order.code, stage)
+            for (stage, due, warn, status, provisional, paused), clock in zip(
+                    stored, order.clocks, strict=True):
+                where = (order.code, stage)
+                assert (status, provisional) == (clock.status, clock.provisional), where
+                assert paused == pytest.approx(clock.paused_amount, abs=1e-5), where
+                for mine, engine in ((due, clock.due_at), (warn, clock.warn_at)):
+                    if mine is None:
+                        assert engine is None, where
+                    else:
+                        assert abs((mine - engine).total_seconds()) < 1, where
             assert summary[1:] == (order.sla_status, order.holder, order.paused), order.code
             checked += 1
     assert checked > 500

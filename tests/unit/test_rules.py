@@ -90,7 +90,8 @@ def test_stage_paths_follow_the_class():
     important = book.path_for("hv_single", important=True, capacity_kva=800)
     assert "design_review" not in ordinary and "mid_inspection" not in ordinary
     assert important.index("design_review") < important.index("customer_construction") \
-        < important.index("mid_inspection") < important.index("completion_inspection")
+        < important.index("mid_inspection") < important.index("customer_finishing") \
+        < important.index("completion_inspection")
     assert book.stage("customer_construction").holder == "customer"
     assert book.stage("connection").unit_kinds(high_voltage=True, rural=False) == ("metering_team",)
 
@@ -164,8 +165,12 @@ def test_a_stage_without_a_limit_has_no_due_time():
 
 
 def test_a_deadline_in_an_uncovered_year_is_provisional():
-    state = compute_clock(start=at(2026, 12, 24, 10), limit=FIVE, now=at(2026, 12, 24, 10),
+    state = compute_clock(start=at(2026, 12, 28, 10), limit=FIVE, now=at(2026, 12, 28, 10),
                           calendar=CAL)
-    assert state.provisional
+    assert state.provisional and state.due == at(2027, 1, 5)
+    # ending at 24:00 on 31 December touches no day of the uncovered year
+    year_end = compute_clock(start=at(2026, 12, 24, 10), limit=FIVE, now=at(2026, 12, 24, 10),
+                             calendar=CAL)
+    assert year_end.due == at(2027, 1, 1) and not year_end.provisional
     assert not compute_clock(start=at(2026, 3, 2), limit=FIVE, now=at(2026, 3, 2),
                              calendar=CAL).provisional

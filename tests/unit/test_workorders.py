@@ -12,6 +12,7 @@ from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFaile
 from station_portal.i18n import set_locale
 from station_portal.org.models import Crew, Unit
 from station_portal.services import workorders as wo
+from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import AT_RISK, MET, MISSED, ON_TRACK, OVERDUE
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.clocks import refresh_now
@@ -239,8 +240,8 @@ def test_an_important_hv_application_has_the_full_path_and_the_2023_limits(db):
         order = application(s)
         assert [c.stage for c in order.clocks] == [
             "acceptance", "site_survey", "supply_plan", "design_review", "customer_construction",
-            "mid_inspection", "completion_inspection", "contract", "connection", "archiving",
-            "total"]
+            "mid_inspection", "customer_finishing", "completion_inspection", "contract",
+            "connection", "archiving", "total"]
         assert order.ruleset_id == "sgcc-2023" and order.current_stage == "site_survey"
         # supply plan reply runs from acceptance: 15 working days from Mon 2 March
         assert clock(order, "supply_plan").started_at == at(2026, 3, 2, 10)
@@ -459,3 +460,127 @@ def test_pauses_survive_a_change_of_rule_set(db):
         assert clock(order, "supply_plan").paused_amount == pytest.approx(2.0)
         assert clock(order, "supply_plan").due_at == at(2026, 3, 26)  # 15 + 2 working days
         s.rollback()
+
+
+# -- regressions from review -----------------------------------------------------------
+
+def test_a_pause_inside_the_customers_own_stage_is_not_counted_twice(db):
+    with db.write() as s:
+        order = application(s, important=False, actor=None)
+        for when in (at(2026, 3, 3, 10), at(2026, 3, 9, 10)):  # survey, plan
+            order = wo.advance_stage(s, None, order.id, None, at=when, now=when)
+        assert order.current_stage == "customer_construction"
+        plain = clock(order, "total").due_at
+        order = wo.pause(s, None, order.id, None, "customer_request", at=at(2026, 3, 16, 9),
+                         now=at(2026, 3, 16, 9))
+        order = wo.resume(s, None, order.id, None, at=at(2026, 3, 23, 9), now=at(2026, 3, 23, 9))
+        refresh_now(order, at(2026, 3, 23, 9))
+        customer_time = WorkCalendar.default().workdays_between(at(2026, 3, 9, 10),
+                                                                at(2026, 3, 23, 9))
+        # the pause lies inside the customer's stage: the clock stood still once, not twice
+        assert clock(order, "total").paused_amount == pytest.approx(customer_time)
+        assert clock(order, "total").due_at > plain
+
+
+def test_the_warning_moves_with_a_pause_like_the_due_time(db):
+    with db.write() as s:
+        order = application(s, klass="lv_resident", important=False, kva=8)
+        warn_before = clock(order, "connection").warn_at
+        due_before = clock(order, "connection").due_at
+        order = wo.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 3, 10),
+                         now=at(2026, 3, 3, 10))
+        order = wo.resume(s, None, order.id, None, at=at(2026, 3, 5, 10), now=at(2026, 3, 5, 10))
+        cal = WorkCalendar.default()
+        assert cal.workdays_between(due_before, clock(order, "connection").due_at) == \
+            pytest.approx(2.0)
+        assert cal.workdays_between(warn_before, clock(order, "connection").warn_at) == \
+            pytest.approx(2.0)
+
+
+def test_a_cancelled_order_counts_neither_met_nor_missed(db):
+    with db.write() as s:
+        order = repair(s)
+        order = wo.repair_action(s, user(s, "head"), order.id, order.version, "cancel",
+                                 reason="客户已自行恢复", now=at(2026, 3, 2, 9, 20))
+        assert clock(order, "arrival").status == "cancelled"
+        assert order.sla_status is None
+
+
+def test_an_important_application_without_a_client_can_be_walked_to_the_end(db):
+    """Every stage of every path can be completed by the station head who owns the site."""
+    with db.write() as s:
+        head = user(s, "head")
+        for klass in ("lv_non_resident", "hv_single", "hv_dual"):
+            order = application(s, klass=klass, important=True, kva=300.0)
+            when = MONDAY_10
+            while order.status == "in_progress":
+                when += timedelta(days=3)
+                order = wo.advance_stage(s, head, order.id, order.version, at=when, now=when)
+            assert order.status == "completed", klass
+
+
+def test_every_stage_can_be_completed_by_a_role_that_owns_territory():
+    from station_portal.org.matrix import load_matrix
+    from station_portal.sla.stages import stage_book
+
+    movers = load_matrix().action("advance_stage").roles
+    for stage in stage_book().stages.values():
+        assert stage.roles & movers & {"station_head", "grid_manager"}, stage.code
+
+
+def test_two_people_recording_the_same_visit_record_it_once(db):
+    import threading
+
+    with db.write() as s:
+        account = user(s, "account")
+        case = wo.create_park_case(s, account, wo.ParkCaseInput(
+            client_id=account.clients[0].id, projected_load_kw=900, projected_date=date(2027, 3, 1),
+            visit_planned_for=at(2026, 3, 10, 9)), now=at(2026, 3, 2, 9))
+        visit_id = case_visits(s, case)[0].id
+        case_id = case.id
+    barrier, results = threading.Barrier(2), []
+
+    def record(note):
+        set_locale("en")
+        barrier.wait()
+        try:
+            with db.write() as s:
+                wo.record_visit(s, user(s, "account"), case_id, visit_id, note=note,
+                                now=at(2026, 3, 10, 12))
+            results.append("ok")
+        except ValidationFailed:
+            results.append("refused")
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in ("甲", "乙")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["ok", "refused"]
+    with db.read() as s:
+        assert s.scalar(select(func.count()).where(WorkOrderEvent.work_order_id == case_id,
+                                                   WorkOrderEvent.action == "visit_done")) == 1
+
+
+def test_publishing_a_years_calendar_moves_open_deadlines(db, monkeypatch, tmp_path):
+    """Deadlines in an uncovered year are provisional; recompute-clocks firms them up."""
+    from station_portal.sla import calendar as calendar_module
+    from station_portal.workorders import clocks as clocks_module
+
+    with db.write() as s:
+        order = application(s, klass="lv_resident", important=False, kva=8,
+                            when=at(2026, 12, 30, 10), actor=None)
+        assert clock(order, "connection").provisional
+        assert clock(order, "connection").due_at == at(2027, 1, 5)  # Thu, Mon, Tue (Mon–Fri)
+        order_id = order.id
+    overrides = tmp_path / "overrides.toml"
+    overrides.write_text('[year.2027]\nsource = "test notice"\nholidays = [2027-01-01, 2027-01-04]\n')
+    published = calendar_module.WorkCalendar.from_sources(overrides)
+    monkeypatch.setattr(clocks_module.WorkCalendar, "default", classmethod(lambda cls: published))
+    with db.write() as s:
+        changed = wo.recompute_open_clocks(s, now=at(2027, 1, 2, 9))
+        order = s.get(WorkOrder, order_id)
+        assert changed >= 1
+        assert clock(order, "connection").due_at == at(2027, 1, 7)  # 1 and 4 January off
+        assert not clock(order, "connection").provisional
+        assert events(s, order)[-1] == "clocks_recomputed"
