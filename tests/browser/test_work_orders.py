@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -11,10 +12,12 @@ from tests.browser.conftest import console_errors, sign_in, wait_for, wait_text,
 def test_head_lists_repairs_opens_one_and_pauses_an_application(live_url, browser):
     sign_in(browser, live_url, "head")
     browser.get(live_url + "/orders/repairs")
-    first = wait_for(browser, (By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row"))
+    wait_for(browser, (By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row")
     assert len(rows) >= 10
-    first.click()
+    WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row")
+        .click() or True)
     wait_for(browser, (By.ID, "order-clocks"))
     assert "/order?id=" in browser.current_url
     clocks = browser.find_element(By.ID, "order-clocks").text
@@ -32,8 +35,15 @@ def test_head_lists_repairs_opens_one_and_pauses_an_application(live_url, browse
                                                       ".ag-row [col-id='status']")
         return bool(cells) and all(c.text == "办理中" for c in cells)
 
-    WebDriverWait(browser, 20).until(only_in_progress)
-    browser.find_element(By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row").click()
+    def click_first_row(driver) -> bool:
+        driver.find_element(By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row") \
+            .click()
+        return True
+
+    # the grid re-renders its rows as blocks arrive: retry on a row that went stale
+    patient = WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException])
+    patient.until(only_in_progress)
+    patient.until(click_first_row)
     wait_for(browser, (By.ID, "order-holder"))
     options = [o.get_attribute("value") for o in
                Select(browser.find_element(By.ID, "order-action")).options]
