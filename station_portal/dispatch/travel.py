@@ -1,0 +1,169 @@
+"""Travel time estimates and the dispatch settings (``data/dispatch.toml``).
+
+Travel is estimated from the straight-line (great-circle) distance times a
+detour factor, at an average speed that depends on the destination's area
+type (urban, rural, remote). This is a planning estimate: a road-network
+source (a routing engine or a table of measured drive times) can replace
+:class:`TravelModel` later, as long as it offers the same ``minutes`` and
+``minutes_matrix`` methods; nothing else in ``station_portal.dispatch`` looks
+inside it.
+
+Plain data in, plain data out: this module imports no Flask, Dash or database
+code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from station_portal.resources import data_path
+
+EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
+AREA_TYPES = ("urban", "rural", "remote")
+# The same codes as station_portal.org.models.Skill and workorders.models.RepairCategory
+# (repeated here so that this module stays free of the database models; a test checks).
+SKILLS = frozenset({"lv_line", "hv_line", "cable", "transformer", "metering", "live_working",
+                    "customer_internal", "inspection", "driving"})
+REPAIR_CATEGORIES = ("high_voltage", "low_voltage", "power_quality", "metering", "customer_internal",
+                     "non_power")
+URGENCIES = (1, 2, 3)  # 1 urgent, 2 normal, 3 low
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km; floats or numpy arrays (broadcast like numpy)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp = p2 - p1
+    dl = np.radians(lon2) - np.radians(lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return float(km) if np.ndim(km) == 0 else km
+
+
+@dataclass(frozen=True)
+class TravelModel:
+    """Road minutes = straight-line km × detour ÷ speed of the destination's area type × 60."""
+
+    detour: float
+    speed_kmh: dict[str, float]
+
+    def speed(self, area_type: str) -> float:
+        try:
+            return self.speed_kmh[area_type]
+        except KeyError:
+            raise ValueError(f"no travel speed for area type {area_type!r}") from None
+
+    def minutes(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float,
+                area_type: str) -> float:
+        """Driving minutes from one point to another lying in an area of ``area_type``."""
+        km = haversine_km(from_lat, from_lon, to_lat, to_lon)
+        return km * self.detour / self.speed(area_type) * 60.0
+
+    def minutes_matrix(self, from_lats: Sequence[float] | np.ndarray, from_lons: Sequence[float] | np.ndarray,
+                       to_lats: Sequence[float] | np.ndarray, to_lons: Sequence[float] | np.ndarray,
+                       area_types: Sequence[str]) -> np.ndarray:
+        """Driving minutes, rows = from points, columns = to points (speed of each destination)."""
+        to_lats, to_lons = np.asarray(to_lats, dtype=float), np.asarray(to_lons, dtype=float)
+        if len(area_types) != len(to_lats):
+            raise ValueError("one area type per destination is needed")
+        speeds = np.array([self.speed(a) for a in area_types], dtype=float)
+        from_lats, from_lons = np.asarray(from_lats, dtype=float), np.asarray(from_lons, dtype=float)
+        km = haversine_km(from_lats[:, None], from_lons[:, None], to_lats[None, :], to_lons[None, :])
+        return np.asarray(km) * self.detour / speeds[None, :] * 60.0
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    """Everything the dispatch modules need from ``data/dispatch.toml``."""
+
+    travel: TravelModel
+    job_min: dict[str, float]  # repair category → expected minutes on site
+    skills: dict[str, frozenset[str]]  # repair category → skills a crew must hold
+    urgency_weight: dict[int, float]  # urgency (1 urgent … 3 low) → cost of a minute late
+
+    def weight(self, urgency: int) -> float:
+        try:
+            return self.urgency_weight[urgency]
+        except KeyError:
+            raise ValueError(f"unknown urgency {urgency!r}") from None
+
+    def job_minutes(self, category: str) -> float:
+        try:
+            return self.job_min[category]
+        except KeyError:
+            raise ValueError(f"unknown repair category {category!r}") from None
+
+    def required_skills(self, category: str) -> frozenset[str]:
+        try:
+            return self.skills[category]
+        except KeyError:
+            raise ValueError(f"unknown repair category {category!r}") from None
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> DispatchSettings:
+        """Read and check the settings file (``data/dispatch.toml`` unless told)."""
+        file = Path(path) if path is not None else data_path("dispatch.toml")
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{file}: {exc}") from exc
+        return parse_settings(raw, origin=str(file))
+
+
+def _table(raw: Mapping[str, Any], key: str, origin: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise ValueError(f"{origin}: table [{key}] is required")
+    return value
+
+
+def _positive(value: Any, key: str, origin: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{origin}: '{key}' must be a positive number, not {value!r}")
+    return float(value)
+
+
+def _exact_keys(table: Mapping[str, Any], expected: Sequence[str], key: str, origin: str) -> None:
+    missing = [k for k in expected if k not in table]
+    unknown = sorted(set(table) - set(expected))
+    if missing:
+        raise ValueError(f"{origin}: '{key}' lacks {missing}")
+    if unknown:
+        raise ValueError(f"{origin}: '{key}' has unknown entries {unknown}")
+
+
+def parse_settings(raw: Mapping[str, Any], origin: str = "<dispatch>") -> DispatchSettings:
+    """Settings from a parsed TOML document; a ValueError names the first bad key."""
+    travel = _table(raw, "travel", origin)
+    detour = _positive(travel.get("detour"), "travel.detour", origin)
+    if detour < 1.0:
+        raise ValueError(f"{origin}: 'travel.detour' must be at least 1 (roads are never shorter)")
+    speeds_raw = _table(travel, "speed_kmh", origin)
+    _exact_keys(speeds_raw, AREA_TYPES, "travel.speed_kmh", origin)
+    speeds = {a: _positive(speeds_raw[a], f"travel.speed_kmh.{a}", origin) for a in AREA_TYPES}
+
+    jobs_raw = _table(raw, "job_minutes", origin)
+    _exact_keys(jobs_raw, REPAIR_CATEGORIES, "job_minutes", origin)
+    jobs = {c: _positive(jobs_raw[c], f"job_minutes.{c}", origin) for c in REPAIR_CATEGORIES}
+
+    skills_raw = _table(raw, "skills", origin)
+    _exact_keys(skills_raw, REPAIR_CATEGORIES, "skills", origin)
+    skills: dict[str, frozenset[str]] = {}
+    for category in REPAIR_CATEGORIES:
+        value = skills_raw[category]
+        if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+            raise ValueError(f"{origin}: 'skills.{category}' must be a list of skill codes")
+        unknown = sorted(set(value) - SKILLS)
+        if unknown:
+            raise ValueError(f"{origin}: 'skills.{category}' has unknown skills {unknown}")
+        skills[category] = frozenset(value)
+
+    weights_raw = _table(raw, "urgency_weight", origin)
+    _exact_keys(weights_raw, [str(u) for u in URGENCIES], "urgency_weight", origin)
+    weights = {u: _positive(weights_raw[str(u)], f"urgency_weight.{u}", origin) for u in URGENCIES}
+    return DispatchSettings(TravelModel(detour, speeds), jobs, skills, weights)
