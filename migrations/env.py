@@ -15,14 +15,25 @@ def run_migrations_online() -> None:
         from station_portal.config import Config
 
         db = Database(Config.from_env().database_url)
-    with db.engine.begin() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=db.is_sqlite,  # SQLite cannot ALTER most things in place
-            compare_type=True,
-        )
-        context.run_migrations()
+    with db.engine.connect() as connection:
+        if db.is_sqlite:
+            # SQLite rebuilds a table to alter it (batch mode); other tables' foreign
+            # keys would refuse the drop. Checks are off while migrating and verified after.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        with connection.begin():
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=db.is_sqlite,  # SQLite cannot ALTER most things in place
+                compare_type=True,
+            )
+            context.run_migrations()
+        if db.is_sqlite:
+            raw = connection.connection.dbapi_connection
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            raw.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -1,11 +1,21 @@
 """Import every model module, so ``Base.metadata`` is complete (Alembic, tests)."""
 
 from station_portal.audit import AuditEvent
-from station_portal.auth.models import AuthSession, User, user_clients
+from station_portal.auth.models import ApiToken, AuthSession, User, user_clients
 from station_portal.db import Base
-from station_portal.org.models import Client, Crew, CrewMember, IndustrialPark, Staff, Unit
+from station_portal.org.models import (
+    Client,
+    Crew,
+    CrewMember,
+    CrewPing,
+    IndustrialPark,
+    Staff,
+    Unit,
+)
 from station_portal.workorders.models import (
+    Attachment,
     ClockPause,
+    OrderAssignment,
     ParkVisit,
     StageClock,
     WorkOrder,
@@ -13,6 +23,8 @@ from station_portal.workorders.models import (
 )
 
 __all__ = [
+    "ApiToken",
+    "Attachment",
     "AuditEvent",
     "AuthSession",
     "Base",
@@ -20,7 +32,9 @@ __all__ = [
     "ClockPause",
     "Crew",
     "CrewMember",
+    "CrewPing",
     "IndustrialPark",
+    "OrderAssignment",
     "ParkVisit",
     "Staff",
     "StageClock",

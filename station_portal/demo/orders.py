@@ -523,10 +523,10 @@ class _History:
                 events.append(_event(oid, started, "paused", None, open_pause[j]))
 
     # -- park cases -----------------------------------------------------------------
-    def park_cases(self) -> None:
+    def park_cases(self, count: int) -> None:
         rng = self.rng
         owners = dict(self.s.execute(select(user_clients.c.client_id, user_clients.c.user_id)).all())
-        clients = self.s.scalars(select(Client).order_by(Client.id)).all()
+        clients = self.s.scalars(select(Client).order_by(Client.id).limit(count)).all()
         orders, clocks, visits, events = [], [], [], []
         ids = self._ids(len(clients))
         for client, oid in zip(clients, ids, strict=True):
@@ -659,7 +659,7 @@ def seed_history(session: Session, *, n_orders: int, seed: int = 7,
             session.commit()
         history.progress("applications", size)
     if parks:
-        history.park_cases()
+        history.park_cases(parks)
         history.progress("park cases", parks)
     if session.get_bind().dialect.name == "postgresql":
         for table in ("work_orders", "stage_clocks", "work_order_events", "clock_pauses",

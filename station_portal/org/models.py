@@ -9,13 +9,14 @@ Plain SQLAlchemy models; no Flask or Dash here.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from station_portal.db import Base
+from station_portal.db import Base, utcnow
 from station_portal.i18n import BilingualName, get_locale
 
 
@@ -134,6 +135,11 @@ class Crew(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     vehicle: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The last position a member's phone reported (a CrewPing), for the dispatch board.
+    last_lat: Mapped[float | None] = mapped_column(Float)
+    last_lon: Mapped[float | None] = mapped_column(Float)
+    last_seen_at: Mapped[datetime | None]
 
     unit: Mapped[Unit] = relationship()
     members: Mapped[list[CrewMember]] = relationship(
@@ -152,6 +158,22 @@ class CrewMember(Base):
 
     crew: Mapped[Crew] = relationship(back_populates="members")
     staff: Mapped[Staff] = relationship(back_populates="membership")
+
+
+class CrewPing(Base):
+    """A position reported by a crew member's phone (kept as the crew's track)."""
+
+    __tablename__ = "crew_pings"
+    __table_args__ = (Index("ix_crew_pings_crew_at", "crew_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crew_id: Mapped[int] = mapped_column(ForeignKey("crews.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IndustrialPark(BilingualName, Base):

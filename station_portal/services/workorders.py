@@ -139,13 +139,40 @@ def _choice(value: object, options: type, field: str, errors: dict[str, str]) ->
 
 def _event(session: Session, order: WorkOrder, actor: User | None, action: str, at: datetime, *,
            from_value: object = None, to_value: object = None, reason: str = "",
-           details: dict[str, Any] | None = None) -> None:
+           details: dict[str, Any] | None = None, client_key: str | None = None) -> None:
     session.add(WorkOrderEvent(
         work_order_id=order.id, at=at, actor_id=actor.id if actor else None, action=action,
         from_value=None if from_value is None else str(from_value)[:64],
         to_value=None if to_value is None else str(to_value)[:64],
-        reason=reason[:300], details=details,
+        reason=reason[:300], details=details, client_key=client_key,
     ))
+
+
+CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def _client_key(value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not CLIENT_KEY_RE.match(value):
+        raise ValidationFailed({"client_key": _(
+            "The action key has 8 to 64 letters, digits, '-' or '_'.")})
+    return value
+
+
+def already_applied(session: Session, actor: User | None, order_id: object,
+                    client_key: str | None) -> WorkOrder | None:
+    """The order, if the action with this key was applied before (a phone retrying)."""
+    if client_key is None:
+        return None
+    done = session.scalar(select(WorkOrderEvent.work_order_id)
+                          .where(WorkOrderEvent.client_key == client_key))
+    if done is None:
+        return None
+    order = _load_order(session, actor, order_id, need_version=False)
+    if done != order.id:
+        raise ValidationFailed({"client_key": _("This action key belongs to another order.")})
+    return order
 
 
 def _refresh(order: WorkOrder, now: datetime) -> None:
@@ -287,14 +314,24 @@ def _client(session: Session, client_id: object, errors: dict[str, str]) -> int 
 
 def repair_action(session: Session, actor: User | None, order_id: object, version: object,
                   action: str, *, crew_id: object = None, unit_id: object = None,
-                  reason: str = "", at: object = None, now: datetime | None = None) -> WorkOrder:
+                  reason: str = "", at: object = None, now: datetime | None = None,
+                  client_key: object = None) -> WorkOrder:
     """One step of a repair's life cycle (dispatch, accept, depart, arrive, restore, close,
-    cancel, transfer)."""
+    cancel, transfer).
+
+    A step reported from the field may carry a ``client_key`` instead of a version:
+    sent again after a lost answer, it is recognised and not applied twice.
+    """
     now = now or utcnow()
     if action not in REPAIR_STEP_ACTION:
         raise ValidationFailed({"action": _("Unknown action.")})
     _require_action(actor, REPAIR_STEP_ACTION[action])
-    order = _load_order(session, actor, order_id, Kind.REPAIR, lock_version=version)
+    key = _client_key(client_key)
+    repeated = already_applied(session, actor, order_id, key)
+    if repeated is not None:
+        return repeated
+    order = _load_order(session, actor, order_id, Kind.REPAIR, lock_version=version,
+                        need_version=key is None or version is not None)
     try:
         step = repair_step(order.status, action)
     except InvalidTransition as exc:
@@ -356,7 +393,7 @@ def repair_action(session: Session, actor: User | None, order_id: object, versio
                 clock.ended_at = when
     _refresh(order, now)
     _event(session, order, actor, action, when, from_value=before, to_value=order.status,
-           reason=reason, details=details or None)
+           reason=reason, details=details or None, client_key=key)
     return order
 
 

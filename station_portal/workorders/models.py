@@ -235,6 +235,8 @@ class WorkOrderEvent(Base):
     to_value: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(300), default="")
     details: Mapped[dict[str, Any] | None]
+    # A phone's key for the action: sent again after a lost answer, it is not applied twice.
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class ParkVisit(Base):
@@ -249,3 +251,38 @@ class ParkVisit(Base):
     done_at: Mapped[datetime | None]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class OrderAssignment(Base):
+    """Who works on an order: the lead crew and any support crews or single staff."""
+
+    __tablename__ = "order_assignments"
+    __table_args__ = (Index("ix_order_assignments_crew_open", "crew_id", "released_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    crew_id: Mapped[int | None] = mapped_column(ForeignKey("crews.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    role: Mapped[str] = mapped_column(String(8), default="lead")  # lead | support
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None]
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Attachment(Base):
+    """A photo or document kept outside any served folder under a random name."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("work_order_events.id"))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(120), default="")
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
