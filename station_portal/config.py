@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from station_portal.resources import instance_dir
+from station_portal.resources import instance_dir, repo_root, resource_dir
 
 DEMO = "demo"
 PRODUCTION = "production"
@@ -21,6 +21,7 @@ PRODUCTION = "production"
 # instance/secret_key (git-ignored), so every worker and restart shares it.
 # Production refuses to start without a real key (see Config.validate).
 _PLACEHOLDER_SECRETS = {"", "change-me", "dev", "secret", "changeme"}
+MAX_API_TOKEN_HOURS = 24 * 366
 
 
 class ConfigError(RuntimeError):
@@ -31,6 +32,11 @@ def default_database_url() -> str:
     """SQLite file under ``instance/`` beside the repository (git-ignored)."""
     instance = instance_dir()
     return f"sqlite:///{instance / 'station_portal.sqlite3'}"
+
+
+def default_upload_dir() -> str:
+    """Photos and documents: ``instance/uploads``, outside every folder the portal serves."""
+    return str(instance_dir() / "uploads")
 
 
 def _as_bool(value: str) -> bool:
@@ -60,6 +66,10 @@ class Config:
     secure_cookies: bool = False  # PORTAL_SECURE_COOKIES (true behind HTTPS)
     trusted_proxies: int = 0  # PORTAL_TRUSTED_PROXIES (X-Forwarded-For hops to trust)
     sql_echo: bool = False  # PORTAL_SQL_ECHO
+    # REST API: bearer tokens expire after this many hours.
+    api_token_hours: int = 12  # PORTAL_API_TOKEN_HOURS
+    # Uploaded photos (kept outside every served folder, under random names).
+    upload_dir: str = field(default_factory=default_upload_dir)  # PORTAL_UPLOAD_DIR
 
     _ENV_NAMES = {
         "env": "PORTAL_ENV",
@@ -79,6 +89,8 @@ class Config:
         "secure_cookies": "PORTAL_SECURE_COOKIES",
         "trusted_proxies": "PORTAL_TRUSTED_PROXIES",
         "sql_echo": "PORTAL_SQL_ECHO",
+        "api_token_hours": "PORTAL_API_TOKEN_HOURS",
+        "upload_dir": "PORTAL_UPLOAD_DIR",
     }
 
     @classmethod
@@ -129,6 +141,10 @@ class Config:
             raise ConfigError("PORTAL_IDLE_TIMEOUT_MINUTES must be at least 1")
         if self.default_locale not in ("zh_CN", "en"):
             raise ConfigError("PORTAL_DEFAULT_LOCALE must be 'zh_CN' or 'en'")
+        if not 1 <= self.api_token_hours <= MAX_API_TOKEN_HOURS:
+            raise ConfigError(
+                f"PORTAL_API_TOKEN_HOURS must be between 1 and {MAX_API_TOKEN_HOURS}")
+        self._validate_upload_dir()
         if self.env == PRODUCTION:
             weak = self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS
             if weak or len(self.secret_key) < 32:
@@ -136,6 +152,21 @@ class Config:
                     "Production needs a real SECRET_KEY (at least 32 random characters), "
                     "for example: python -c 'import secrets; print(secrets.token_hex(32))'"
                 )
+
+    def _validate_upload_dir(self) -> None:
+        if not self.upload_dir.strip():
+            raise ConfigError("PORTAL_UPLOAD_DIR must name a folder")
+        target = Path(self.upload_dir).expanduser().resolve()
+        package = repo_root() / "station_portal"
+        for served in (resource_dir("assets"), package):
+            if target == served or served in target.parents:
+                raise ConfigError(
+                    f"PORTAL_UPLOAD_DIR must lie outside {served}: uploads must never be served "
+                    "as static files")
+
+    def upload_path(self) -> Path:
+        """The upload folder as an absolute path (created on first upload)."""
+        return Path(self.upload_dir).expanduser().resolve()
 
     def effective_secret_key(self) -> str:
         """The key that signs cookies: the configured one, or the demo instance's own."""

@@ -67,6 +67,10 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
             session.execute(text("SELECT 1"))
         return jsonify({"status": "ok", "env": config.env})
 
+    from station_portal.api import init_api
+
+    init_api(server)  # before Dash, whose catch-all page route must not answer /api/ paths
+
     from station_portal.dash_app import build_dash  # Dash is the heaviest import; keep it here
 
     build_dash(server, config)

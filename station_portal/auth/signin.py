@@ -133,8 +133,13 @@ def authenticate(
     demo_mode: bool,
     policy: ThrottlePolicy | None = None,
     now: datetime | None = None,
+    open_session: bool = True,
 ) -> SignInResult:
-    """Check the credentials and open a server-side session; run in a write transaction."""
+    """Check the credentials and open a server-side session; run in a write transaction.
+
+    With ``open_session=False`` (the REST API, which issues a bearer token instead)
+    the checks, throttling and audit rows are the same, but no web session is opened.
+    """
     policy = policy or ThrottlePolicy()
     now = now or utcnow()
     name = normalise_username(username)
@@ -187,6 +192,10 @@ def authenticate(
     if needs_rehash(user.password_hash):
         changes["password_hash"] = hash_password(password)
     session.execute(update(User).where(User.id == user.id).values(**changes))
+    if not open_session:
+        audit.record(session, SIGN_IN, subject=name, ip=ip_value, actor_id=user.id, at=now,
+                     details={"channel": "api"})
+        return SignInResult(Outcome.OK, user_id=user.id)
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(
         token_hash=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now,

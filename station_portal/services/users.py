@@ -38,6 +38,7 @@ from station_portal.auth.signin import (
     normalise_username,
     reverify,
 )
+from station_portal.auth.tokens import revoke_all_tokens
 from station_portal.db import claim_next_version
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from station_portal.i18n import LOCALES, _, normalise_locale
@@ -284,9 +285,11 @@ def set_active(
     user.active = active
     session.flush()
     ended = 0 if active else end_all_sessions(session, user.id, EndReason.DISABLED)
+    revoked = 0 if active else revoke_all_tokens(session, user.id)
     audit.record(session, "user_enabled" if active else "user_disabled",
                  actor_id=actor.id if actor else None, subject=user.username,
-                 entity_type="user", entity_id=user.id, ip=ip, details={"sessions_ended": ended})
+                 entity_type="user", entity_id=user.id, ip=ip,
+                 details={"sessions_ended": ended, "tokens_revoked": revoked})
     return user
 
 
@@ -304,9 +307,10 @@ def reset_password(
     user.password_is_demo = False
     session.flush()
     ended = end_all_sessions(session, user.id, EndReason.PASSWORD_CHANGED)
+    revoked = revoke_all_tokens(session, user.id)
     audit.record(session, "password_reset", actor_id=actor.id if actor else None,
                  subject=user.username, entity_type="user", entity_id=user.id, ip=ip,
-                 details={"sessions_ended": ended})
+                 details={"sessions_ended": ended, "tokens_revoked": revoked})
     return user, temporary
 
 
@@ -335,8 +339,10 @@ def change_own_password(
         password_hash=hash_password(new), must_change_password=False,
         password_is_demo=new == DEMO_PASSWORD))
     ended = end_all_sessions(session, user.id, EndReason.PASSWORD_CHANGED, keep_token=keep_session)
+    revoked = revoke_all_tokens(session, user.id)  # a token got with the old password dies too
     audit.record(session, "password_changed", actor_id=user.id, subject=user.username,
-                 entity_type="user", entity_id=user.id, ip=ip, details={"sessions_ended": ended})
+                 entity_type="user", entity_id=user.id, ip=ip,
+                 details={"sessions_ended": ended, "tokens_revoked": revoked})
     return {}
 
 

@@ -274,7 +274,11 @@ def create_repair(session: Session, actor: User | None, data: RepairInput, *,
         raise ValidationFailed(errors)
     assert site is not None
     _check_site_in_scope(session, actor, site)
-    rules = RuleSet.in_force(local(reported).date())
+    try:
+        rules = RuleSet.in_force(local(reported).date())
+    except RuleError as exc:
+        raise ValidationFailed({"reported_at": _(
+            "No time-limit rules are in force on that date.")}) from exc
     order = WorkOrder(
         code="", kind=Kind.REPAIR.value, status=RS.REPORTED.value, unit_id=site.unit_id,
         holder="unit", holder_unit_id=holder_unit(session, site.unit_id, (
@@ -659,16 +663,23 @@ def cancel_application(session: Session, actor: User | None, order_id: object, v
 # -- notes (any kind) ------------------------------------------------------------------
 
 def add_note(session: Session, actor: User | None, order_id: object, note: str, *,
-             now: datetime | None = None) -> WorkOrder:
-    """A remark on the timeline; it changes no field, so it needs no version."""
+             now: datetime | None = None, client_key: object = None) -> WorkOrder:
+    """A remark on the timeline; it changes no field, so it needs no version.
+
+    Sent again with the same ``client_key`` (a phone retrying), it is not added twice.
+    """
     _require_action(actor, "add_note")
     now = now or utcnow()
+    key = _client_key(client_key)
+    repeated = already_applied(session, actor, order_id, key)
+    if repeated is not None:
+        return repeated
     order = _load_order(session, actor, order_id, need_version=False)
     errors: dict[str, str] = {}
     text = _text(note, "note", 300, errors, required=True)
     if errors:
         raise ValidationFailed(errors)
-    _event(session, order, actor, "note", now, reason=text)
+    _event(session, order, actor, "note", now, reason=text, client_key=key)
     return order
 
 

@@ -1,7 +1,8 @@
 """Error responses: JSON for Dash and API calls, a short page for browsers.
 
-An unexpected error is logged with a reference the user can quote; its
-details never reach the browser.
+Under ``/api/`` the REST API's format is used (``api/errors.py``: error code,
+message and a message per field). An unexpected error is logged with a
+reference the user can quote; its details never reach the browser.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from station_portal import i18n
 from station_portal.errors import PortalError
 from station_portal.i18n import _
-from station_portal.web.guard import wants_json
+from station_portal.web.guard import is_api_path, wants_json
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,18 @@ def _respond(status: int, code: str, message: str) -> tuple[Response | str, int]
 def init_app(server: Flask) -> None:
     @server.errorhandler(PortalError)
     def _portal_error(exc: PortalError):
+        if is_api_path(request.path):
+            from station_portal.api.errors import portal_error_response
+
+            return portal_error_response(exc)
         return _respond(exc.status, type(exc).__name__, exc.message)
 
     @server.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if is_api_path(request.path):
+            from station_portal.api.errors import http_error_response
+
+            return http_error_response(exc)
         status = exc.code or 500
         # Our own aborts carry a translated description; werkzeug's defaults do not.
         custom = exc.description if exc.description != type(exc).description else None
@@ -60,5 +69,10 @@ def init_app(server: Flask) -> None:
     def _unexpected(exc: Exception):
         ref = secrets.token_hex(4)
         log.exception("unexpected error, reference %s, %s %s", ref, request.method, request.path)
+        if is_api_path(request.path):
+            from station_portal.api.errors import body
+
+            return body(500, "internal_error",
+                        _("Something went wrong on our side (reference %(ref)s).", ref=ref))
         return _respond(500, "internal_error",
                         _("Something went wrong on our side (reference %(ref)s).", ref=ref))

@@ -1,10 +1,22 @@
 """Deny by default: one guard in front of every route.
 
 Public: the sign-in page, the health check, static assets and Dash's
-JavaScript bundles. Everything else needs a live server-side session;
-anonymous JSON calls (Dash callbacks, the API) get 401, pages redirect to
-sign-in. A Dash callback request is also checked against the roles its
-callback declared (``callbacks/_secure.py``) before Dash runs it.
+JavaScript bundles, and of the REST API its OpenAPI document, its docs page and
+the token exchange. Everything else needs a live server-side session or, under
+``/api/v1/``, a bearer token; anonymous JSON calls (Dash callbacks, the API)
+get 401, pages redirect to sign-in. A Dash callback request is also checked
+against the roles its callback declared (``callbacks/_secure.py``) before Dash
+runs it.
+
+REST API calls authenticate in one of two ways:
+
+- ``Authorization: Bearer <token>`` (mobile terminals, integrations). A bearer
+  header wins over a cookie; a bad, expired or revoked token is a 401, never a
+  fall-back to the cookie.
+- the portal's own session cookie (its pages call the API with ``fetch``). For
+  unsafe methods such a call must carry ``X-Requested-With: station-portal``,
+  which a cross-site form cannot send (CSRF defence); a GET by cookie is not
+  user activity, so polling does not keep a session alive.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from sqlalchemy.orm import Session
 from station_portal import i18n
 from station_portal.auth.models import User
 from station_portal.auth.signin import check_session, end_session, expired_reason, touch
+from station_portal.auth.tokens import TokenProblem, check_token, touch_token
 from station_portal.i18n import _
 from station_portal.web.context import (
     SignedInUser,
@@ -32,10 +45,19 @@ from station_portal.web.context import (
 
 # /logout is public so that signing out of an already expired session still lands
 # on the sign-in page (the view handles an anonymous caller).
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/_favicon.ico", "/favicon.ico"})
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
-JSON_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
+API_PREFIX = "/api/"
+API_V1 = "/api/v1"
+API_DOCS_STATIC = f"{API_V1}/docs/static/"
+# The OpenAPI document, its docs page and the token exchange need no sign-in.
+API_PUBLIC_PATHS = frozenset({f"{API_V1}/openapi.json", f"{API_V1}/docs", f"{API_V1}/tokens"})
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/_favicon.ico", "/favicon.ico"}) \
+    | API_PUBLIC_PATHS
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", API_DOCS_STATIC)
+JSON_PREFIXES = ("/_dash-", "/_reload-hash", API_PREFIX)
 DASH_UPDATE = "/_dash-update-component"
+# Cookie-authenticated API calls with these methods must carry this header (CSRF defence).
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_HEADER, CSRF_HEADER_VALUE = "X-Requested-With", "station-portal"
 
 login_manager = LoginManager()
 
@@ -44,6 +66,7 @@ def init_app(server: Flask) -> None:
     login_manager.init_app(server)
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
+    login_manager.request_loader(load_user_from_request)
     server.before_request(guard)
     server.after_request(protect_response)
     server.teardown_appcontext(close_request_session)
@@ -54,8 +77,15 @@ def _timeouts() -> tuple[timedelta, timedelta]:
     return timedelta(minutes=cfg.idle_timeout_minutes), timedelta(hours=cfg.session_max_hours)
 
 
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIX)
+
+
 def is_user_activity() -> bool:
-    """False for a Dash callback fired only by a polling interval (it must not keep a session alive)."""
+    """False for a Dash callback fired only by a polling interval and for a GET of the API
+    (polling must not keep a session alive)."""
+    if is_api_path(request.path):
+        return request.method in UNSAFE_METHODS
     if request.path != DASH_UPDATE:
         return True
     body = request.get_json(silent=True)
@@ -65,7 +95,23 @@ def is_user_activity() -> bool:
     return not all(isinstance(p, str) and p.endswith(".n_intervals") for p in changed)
 
 
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer …`` header ("" if empty), None without one."""
+    scheme, _sep, value = request.headers.get("Authorization", "").strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+class TokenUser(SignedInUser):
+    """A user signed in by a bearer token of the REST API (no web session behind it)."""
+
+    def __init__(self, user: User, token_id: int) -> None:
+        super().__init__(user, f"api-token:{token_id}")
+        self.token_id = token_id
+
+
 def load_user(token: str) -> SignedInUser | None:
+    if is_api_path(request.path) and bearer_token() is not None:
+        return None  # the bearer header wins; Flask-Login asks load_user_from_request next
     idle, max_age = _timeouts()
     reader: Session = read_session()
     active = check_session(reader, token, idle_timeout=idle, max_age=max_age)
@@ -85,6 +131,29 @@ def load_user(token: str) -> SignedInUser | None:
     return SignedInUser(user, token)
 
 
+def load_user_from_request(_request: Any) -> TokenUser | None:
+    """The user behind a bearer token, for API paths only; why not, in ``g.api_token_problem``."""
+    if not is_api_path(request.path):
+        return None
+    token = bearer_token()
+    if token is None:
+        return None
+    reader: Session = read_session()
+    active = check_token(reader, token)
+    if isinstance(active, TokenProblem):
+        g.api_token_problem = active
+        return None
+    user = reader.get(User, active.user_id)
+    if user is None:
+        g.api_token_problem = TokenProblem.INVALID
+        return None
+    signed_in = TokenUser(user, active.token_id)
+    if active.needs_touch:
+        with write_session() as writer:
+            touch_token(writer, active.token_id)
+    return signed_in
+
+
 def set_request_locale() -> None:
     locale = current_user.locale if current_user.is_authenticated else None
     locale = (
@@ -101,7 +170,13 @@ def wants_json(path: str) -> bool:
 
 
 def json_error(status: int, code: str, message: str) -> tuple[Response, int]:
-    return jsonify({"error": code, "message": message}), status
+    body: dict[str, Any] = {"error": code, "message": message}
+    if is_api_path(request.path):
+        body["fields"] = {}
+    response = jsonify(body)
+    if status == 401 and is_api_path(request.path):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="station-portal"'
+    return response, status
 
 
 def safe_next(target: str | None) -> str:
@@ -122,6 +197,12 @@ def guard() -> Any:
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
     if not current_user.is_authenticated:
+        problem = g.get("api_token_problem")
+        if problem is TokenProblem.EXPIRED:
+            return json_error(401, "token_expired", _("Your token has expired. Get a new one."))
+        if problem is TokenProblem.INVALID:
+            return json_error(401, "token_invalid",
+                              _("This token is not valid (revoked, or not ours). Get a new one."))
         if wants_json(path):
             return json_error(401, "unauthenticated", _("Please sign in first."))
         target = request.full_path if request.query_string else path
@@ -129,6 +210,23 @@ def guard() -> Any:
                                 reason=g.get("session_end_reason")))
     if path == DASH_UPDATE:
         return check_callback_request()
+    if is_api_path(path):
+        return check_api_request()
+    return None
+
+
+def check_api_request() -> Any:
+    """A cookie-authenticated unsafe call must name the portal in X-Requested-With; a user
+    with a one-time password may only ask who they are."""
+    user = current_user
+    if not isinstance(user, TokenUser) and request.method in UNSAFE_METHODS \
+            and request.headers.get(CSRF_HEADER) != CSRF_HEADER_VALUE:
+        return json_error(403, "csrf_header_missing", _(
+            "Calls from the portal's pages must carry the header %(header)s: %(value)s.",
+            header=CSRF_HEADER, value=CSRF_HEADER_VALUE))
+    if user.must_change_password and request.path != f"{API_V1}/me":
+        return json_error(403, "password_change_required",
+                          _("Change your one-time password in the portal first."))
     return None
 
 

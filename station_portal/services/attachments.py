@@ -1,0 +1,191 @@
+"""Photos from the field: check, store, record, read back.
+
+A photo is accepted only if its first bytes say JPEG, PNG or WebP (the file
+name and the declared content type are ignored), and only up to
+:data:`MAX_BYTES`. It is written under a random name into the upload folder,
+which lies outside every folder the portal serves (``Config.upload_dir``), and
+recorded as an ``Attachment`` with its SHA-256, with a ``photo_added`` event on
+the order's timeline in the same transaction.
+
+Who may add one: whoever may add a note to the order (responsibility matrix)
+and sees it; who may read one back: whoever sees its order.
+
+No Flask here; the caller passes the bytes and the folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from station_portal.auth.models import User
+from station_portal.auth.scope import scope_for
+from station_portal.db import utcnow
+from station_portal.errors import NotFound, PortalError, ValidationFailed
+from station_portal.i18n import _
+from station_portal.services import workorders as wo
+from station_portal.validate import as_id, text
+from station_portal.workorders.access import sees_order
+from station_portal.workorders.models import Attachment, WorkOrder, WorkOrderEvent
+
+MAX_BYTES = 10 * 1024 * 1024
+PHOTO_ADDED = "photo_added"
+# Content type → file extension of the stored copy.
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+STORED_NAME_RE = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
+
+
+class TooLarge(PortalError):
+    status = 413
+
+
+class FileMissing(PortalError):
+    """The record exists but its file is gone from the upload folder."""
+
+    status = 404
+
+
+def sniff(data: bytes) -> str | None:
+    """The image type the bytes really are (magic numbers), or None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def clean_filename(name: object) -> str:
+    """The last part of a client's file name, plain text, at most 120 characters."""
+    if not isinstance(name, str):
+        return ""
+    base = re.split(r"[\\/]", name)[-1]
+    return text(base, 120).strip()
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    attachment: Attachment
+    created: bool  # False: the same photo was already on this order (a retried upload)
+    path: Path | None  # the file written by this call (to remove if the transaction fails)
+
+
+def _linked_event(session: Session, order: WorkOrder, key: object,
+                  errors: dict[str, str]) -> int | None:
+    """The id of the order's event sent with ``key`` (the step the photo documents)."""
+    if key in (None, ""):
+        return None
+    if not isinstance(key, str) or not wo.CLIENT_KEY_RE.match(key):
+        errors["event_client_key"] = _("The action key has 8 to 64 letters, digits, '-' or '_'.")
+        return None
+    event = session.scalar(select(WorkOrderEvent).where(WorkOrderEvent.client_key == key))
+    if event is None or event.work_order_id != order.id:
+        errors["event_client_key"] = _("No step of this order was sent with this key.")
+        return None
+    return event.id
+
+
+def store_photo(session: Session, actor: User | None, order_id: object, data: bytes, *,
+                filename: object, upload_dir: Path, note: object = "",
+                event_client_key: object = None, now: datetime | None = None) -> StoredPhoto:
+    """Check the photo, write it under a random name, record it and its timeline event."""
+    wo._require_action(actor, "add_note")
+    now = now or utcnow()
+    order = wo._load_order(session, actor, order_id, need_version=False)
+    if len(data) > MAX_BYTES:
+        raise TooLarge(_("A photo may be at most %(n)s MB.", n=MAX_BYTES // (1024 * 1024)))
+    errors: dict[str, str] = {}
+    content_type = sniff(data)
+    if not data:
+        errors["file"] = _("Choose a photo to upload.")
+    elif content_type is None:
+        errors["file"] = _("Only JPEG, PNG or WebP photos can be uploaded.")
+    note_text = wo._text(note, "note", 300, errors)
+    linked = _linked_event(session, order, event_client_key, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    assert content_type is not None
+    digest = hashlib.sha256(data).hexdigest()
+    same = session.scalar(select(Attachment).where(Attachment.work_order_id == order.id,
+                                                   Attachment.sha256 == digest))
+    if same is not None:
+        return StoredPhoto(same, created=False, path=None)
+
+    stored_name = secrets.token_hex(16) + EXTENSIONS[content_type]
+    path = _write(upload_dir, stored_name, data)
+    try:
+        attachment = Attachment(
+            work_order_id=order.id, stored_name=stored_name,
+            original_name=clean_filename(filename) or stored_name, content_type=content_type,
+            size=len(data), sha256=digest, uploaded_by=actor.id if actor else None,
+            uploaded_at=now)
+        session.add(attachment)
+        session.flush()
+        event = WorkOrderEvent(
+            work_order_id=order.id, at=now, actor_id=actor.id if actor else None,
+            action=PHOTO_ADDED, to_value=str(attachment.id), reason=note_text,
+            details={"attachment": attachment.id, "size": len(data), "type": content_type,
+                     "sha256": digest})
+        session.add(event)
+        session.flush()
+        attachment.event_id = linked or event.id
+        session.flush()
+    except BaseException:
+        discard(path)
+        raise
+    return StoredPhoto(attachment, created=True, path=path)
+
+
+def _write(upload_dir: Path, stored_name: str, data: bytes) -> Path:
+    upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = upload_dir / stored_name
+    tmp = upload_dir / f".{stored_name}.part"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return path
+
+
+def discard(path: Path | None) -> None:
+    """Remove a file written for an upload whose transaction did not commit."""
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def open_photo(session: Session, actor: User | None, attachment_id: object,
+               upload_dir: Path) -> tuple[Attachment, Path]:
+    """The attachment and its file, if the actor sees its order (NotFound otherwise)."""
+    aid = as_id(attachment_id)
+    attachment = session.get(Attachment, aid) if aid is not None else None
+    order = session.get(WorkOrder, attachment.work_order_id) if attachment is not None else None
+    if order is None or (actor is not None and not sees_order(scope_for(session, actor), order)):
+        raise NotFound(_("There is no such photo in your area."))
+    assert attachment is not None
+    path = upload_dir / attachment.stored_name
+    if not STORED_NAME_RE.match(attachment.stored_name) or not path.is_file():
+        raise FileMissing(_("The file of this photo is no longer stored."))
+    return attachment, path
+
+
+def photos_of(session: Session, order_id: int) -> list[Attachment]:
+    return list(session.scalars(select(Attachment).where(Attachment.work_order_id == order_id)
+                                .order_by(Attachment.uploaded_at, Attachment.id)))
