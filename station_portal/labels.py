@@ -230,6 +230,22 @@ EVENT_ACTIONS: dict[str, LazyString] = {
     "visit_planned": _("Visit planned"),
     "visit_done": _("Visit done"),
     "clocks_recomputed": _("Time limits recomputed"),
+    "support_added": _("Support crew added"),
+    "photo_added": _("Photo added"),
+}
+
+ORDER_KINDS: dict[str, LazyString] = {
+    "repair": _("Repair"),
+    "application": _("Connection application"),
+    "park_case": _("Park case"),
+}
+
+CREW_STATUSES: dict[str, LazyString] = {
+    "free": _("Free"),
+    "assigned": _("Has jobs waiting"),
+    "en_route": _("En route"),
+    "on_site": _("On site"),
+    "off_duty": _("Off duty"),
 }
 
 

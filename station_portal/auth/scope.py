@@ -29,6 +29,8 @@ class Scope:
     root_unit_ids: tuple[int, ...]
     staff_id: int | None = None
     crew_id: int | None = None  # a crew member's own crew
+    # Repairs the crew helps with as a support crew (the lead is another crew).
+    support_order_ids: frozenset[int] = frozenset()
 
     @property
     def is_global(self) -> bool:
@@ -98,7 +100,14 @@ def scope_for(session: Session, user: User) -> Scope:
     units = frozenset({own}) if own is not None else frozenset()
     crew = session.scalar(select(CrewMember.crew_id).where(CrewMember.staff_id == user.staff_id)) \
         if user.staff_id is not None else None
-    return Scope(user.id, role, units, frozenset(), tuple(units), user.staff_id, crew)
+    support: frozenset[int] = frozenset()
+    if crew is not None:
+        from station_portal.workorders.models import OrderAssignment  # the work-order layer builds on auth
+
+        support = frozenset(session.scalars(select(OrderAssignment.work_order_id).where(
+            OrderAssignment.crew_id == crew, OrderAssignment.role == "support",
+            OrderAssignment.released_at.is_(None))))
+    return Scope(user.id, role, units, frozenset(), tuple(units), user.staff_id, crew, support)
 
 
 def _roots(session: Session) -> tuple[int, ...]:

@@ -9,6 +9,8 @@ def register_all_callbacks(app: Dash) -> None:
     from station_portal.callbacks import (
         account,
         audit_log,
+        crew,
+        dispatch,
         home,
         order_detail,
         orders,
@@ -17,5 +19,5 @@ def register_all_callbacks(app: Dash) -> None:
         users,
     )
 
-    for module in (shell, home, orders, order_detail, org, users, audit_log, account):
+    for module in (shell, home, dispatch, crew, orders, order_detail, org, users, audit_log, account):
         module.register(app)

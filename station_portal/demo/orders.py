@@ -630,6 +630,25 @@ def _batches(total: int, size: int) -> Iterator[int]:
         total -= size
 
 
+def _place_crews(session: Session, now: datetime, rng: np.random.Generator) -> None:
+    """Crews on site or on the road have just reported where they are (the others never did)."""
+    units = {u.id: u for u in session.scalars(select(Unit))}
+    work = session.execute(
+        select(WorkOrder.crew_id, WorkOrder.status, WorkOrder.lat, WorkOrder.lon)
+        .where(WorkOrder.kind == "repair", WorkOrder.status.in_(["en_route", "on_site"]),
+               WorkOrder.crew_id.is_not(None)).order_by(WorkOrder.id)).all()
+    for crew_id, status, lat, lon in work:
+        crew = session.get(Crew, crew_id)
+        office = units.get(crew.unit_id)
+        while office is not None and office.lat is None:
+            office = units.get(office.parent_id) if office.parent_id else None
+        share = 1.0 if status == "on_site" or office is None else float(rng.uniform(0.3, 0.8))
+        base_lat, base_lon = (office.lat, office.lon) if office is not None else (lat, lon)
+        crew.last_lat = round(base_lat + (lat - base_lat) * share + float(rng.normal(0, 0.0002)), 6)
+        crew.last_lon = round(base_lon + (lon - base_lon) * share + float(rng.normal(0, 0.0002)), 6)
+        crew.last_seen_at = now - timedelta(minutes=float(rng.uniform(1, 12)))
+
+
 def seed_history(session: Session, *, n_orders: int, seed: int = 7,
                  now: datetime | None = None,
                  progress: Callable[[str, int], None] | None = None,
@@ -661,6 +680,7 @@ def seed_history(session: Session, *, n_orders: int, seed: int = 7,
     if parks:
         history.park_cases(parks)
         history.progress("park cases", parks)
+    _place_crews(session, now, np.random.default_rng(seed + 1))
     if session.get_bind().dialect.name == "postgresql":
         for table in ("work_orders", "stage_clocks", "work_order_events", "clock_pauses",
                       "park_visits"):

@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -63,6 +63,8 @@ RELOCATE_PASSES = 3  # passes of moving single orders between crews
 RELOCATE_CANDIDATES = 12  # crews tried per order when moving it (the nearest eligible ones)
 URGENCY_PULL_MIN = 30.0  # a start order for a crew's jobs: deadline minus this × urgency weight
 _EPS = 1e-9
+LOCAL_SEARCH_STEPS = 2_000_000  # about a second of local search at most; small cases use far less
+MOVE_WINDOW = 10  # a job moves at most this many places within its crew's sequence
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ class _Problem:
     weight: list[float]
     free: list[float]
     eligible: np.ndarray  # bool, n_o × n_c
+    # Simulator steps the local search may still spend (one per job walked). Counting steps
+    # instead of seconds keeps the optimiser deterministic and bounds it on big storms.
+    budget: list[int] = field(default_factory=lambda: [LOCAL_SEARCH_STEPS])
 
 
 def _problem(orders: Sequence[OrderState], crews: Sequence[CrewState],
@@ -134,6 +139,7 @@ def _problem(orders: Sequence[OrderState], crews: Sequence[CrewState],
 
 def _walk(p: _Problem, c: int, seq: Sequence[int]) -> tuple[list[float], float]:
     """The simulator: arrival times of crew c at its orders in sequence, and its travel minutes."""
+    p.budget[0] -= len(seq)
     t = p.free[c]
     row = p.t0_rows[c]
     arrivals = []
@@ -330,10 +336,10 @@ def _sequence(p: _Problem, c: int, seq: list[int]) -> list[int]:
     best = min(starts, key=lambda s: _route_cost(p, c, s))
     best_cost = _route_cost(p, c, best)
     improved = True
-    while improved:
+    while improved and p.budget[0] > 0:
         improved = False
         for a in range(len(best)):
-            for b in range(len(best)):
+            for b in range(max(0, a - MOVE_WINDOW), min(len(best), a + MOVE_WINDOW + 1)):
                 if a == b:
                     continue
                 trial = list(best)
@@ -359,6 +365,8 @@ def _relocate(p: _Problem, routes: dict[int, list[int]]) -> dict[int, list[int]]
         moved = False
         where = {i: c for c, seq in routes.items() for i in seq}
         for i in sorted(where):
+            if p.budget[0] <= 0:
+                break
             c_from = where[i]
             seq_from = routes[c_from]
             without = [j for j in seq_from if j != i]

@@ -29,10 +29,20 @@ class Page:
 
 @cache
 def registry() -> tuple[Page, ...]:
-    from station_portal.pages import account, audit_log, home, order_detail, orders, org, users
+    from station_portal.pages import (
+        account,
+        audit_log,
+        crew,
+        dispatch,
+        home,
+        order_detail,
+        orders,
+        org,
+        users,
+    )
 
-    return (home.PAGE, *orders.PAGES, order_detail.PAGE, org.PAGE, users.PAGE, audit_log.PAGE,
-            account.PAGE)
+    return (home.PAGE, dispatch.PAGE, crew.PAGE, *orders.PAGES, order_detail.PAGE, org.PAGE, users.PAGE,
+            audit_log.PAGE, account.PAGE)
 
 
 def resolve(path: str | None) -> Page | None:

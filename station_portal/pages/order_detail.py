@@ -226,7 +226,7 @@ def facts(detail: OrderDetail) -> list[tuple[str, Any]]:
     common = [(_("Unit"), _name(detail.territory)), (_("Address"), o.address)]
     if o.kind == Kind.REPAIR:
         return [
-            (_("Reported"), format_local(o.created_at)),
+            (_("Reported at"), format_local(o.created_at)),
             (_("Source"), label(REPAIR_SOURCES, o.source)),
             (_("Category"), label(REPAIR_CATEGORIES, o.category)),
             (_("Urgency"), label(URGENCIES, str(o.urgency))),

@@ -42,7 +42,7 @@ KIND = "orders-kind"
 COLUMNS: dict[Kind, list[tuple[str, LazyString]]] = {
     Kind.REPAIR: [
         ("code", _l("Number")), ("status", _l("Status")), ("sla", _l("Time limit")),
-        ("created_at", _l("Reported")), ("due_at", _l("Due")), ("category", _l("Category")),
+        ("created_at", _l("Reported at")), ("due_at", _l("Due")), ("category", _l("Category")),
         ("urgency", _l("Urgency")), ("address", _l("Address")), ("unit", _l("Unit")),
         ("crew", _l("Crew")), ("source", _l("Source")),
     ],

@@ -1,0 +1,81 @@
+"""Pure builders of the dispatch board: map features, fingerprints, deltas, reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from station_portal.dispatch.board import BoardCrew, BoardOrder
+from station_portal.dispatch.model import CrewState
+from station_portal.pages import dispatch as page
+
+NOW = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
+
+
+def order(**changes) -> BoardOrder:
+    base = dict(id=7, code="R2026070100007", kind="repair", status="reported", sla="at_risk", lat=43.85,
+                lon=126.56, unit_id=3, area_type="urban", address="<b>Jiefang Rd 1</b>",
+                due_at=NOW + timedelta(minutes=12), version=2, crew_id=None, urgency=1,
+                category="metering", current_stage=None, paused=False)
+    base.update(changes)
+    return BoardOrder(**base)
+
+
+def crew(**changes) -> BoardCrew:
+    state = CrewState(crew_id=4, code="JL-CY-S-R4", lat=43.8, lon=126.5, skills=frozenset({"lv_line"}))
+    base = dict(id=4, code="JL-CY-S-R4", unit_id=5, status="free", on_duty=True, members=("Li Ping",),
+                skills=frozenset({"lv_line"}), lat=43.8, lon=126.5, reported=False, last_seen_at=None,
+                order_ids=(), state=state)
+    base.update(changes)
+    return BoardCrew(**base)
+
+
+def test_an_order_feature_carries_kind_sla_place_and_plain_text():
+    feature = page.order_feature(order(), {})
+    assert feature["id"] == "o7"
+    assert feature["geometry"] == {"type": "Point", "coordinates": [126.56, 43.85]}
+    props = feature["properties"]
+    assert (props["k"], props["sla"], props["free"], props["u"]) == ("repair", "at_risk", True, 1)
+    assert props["due"] == int((NOW + timedelta(minutes=12)).timestamp() * 1000)
+    # Addresses are drawn with textContent by the browser: kept as typed, never as HTML.
+    assert "<b>Jiefang Rd 1</b>" in props["tip"]
+    assigned = page.order_feature(order(status="dispatched", crew_id=4, support_crew_ids=(5,)),
+                                  {4: "JL-CY-S-R4", 5: "JL-CY-S-R5"})["properties"]
+    assert assigned["free"] is False and assigned["crew"] == "JL-CY-S-R4"
+    assert any("JL-CY-S-R4, JL-CY-S-R5" in line for line in assigned["tip"])
+
+
+def test_a_crew_without_a_report_is_marked_as_shown_at_its_office():
+    props = page.crew_feature(crew())["properties"]
+    assert props["reported"] is False and props["seen"] is None and props["st"] == "free"
+    seen = NOW - timedelta(minutes=3)
+    props = page.crew_feature(crew(reported=True, last_seen_at=seen, status="en_route"))["properties"]
+    assert props["seen"] == int(seen.timestamp() * 1000) and props["st"] == "en_route"
+
+
+def test_the_delta_sends_new_and_changed_features_and_removes_gone_ones():
+    features = {"o7": page.order_feature(order(), {}), "c4": page.crew_feature(crew())}
+    first = page.delta(features, {})
+    assert {f["id"] for f in first["upsert"]} == {"o7", "c4"} and first["remove"] == []
+    known = first["prints"]
+    assert page.delta(features, known)["upsert"] == []
+    features["o7"] = page.order_feature(order(sla="overdue"), {})
+    changed = page.delta(features, known)
+    assert [f["id"] for f in changed["upsert"]] == ["o7"]
+    del features["c4"]
+    assert page.delta(features, known)["remove"] == ["c4"]
+    # Whatever the browser sends as its state, the answer is well-formed.
+    for junk in (None, [], "x", {"o7": 5, 3: "y"}):
+        assert {f["id"] for f in page.delta(features, junk)["upsert"]} == {"o7"}
+
+
+def test_fingerprints_are_stable_and_sensitive():
+    a = page.order_feature(order(), {})
+    assert page.fingerprint(a) == page.fingerprint(page.order_feature(order(), {}))
+    assert page.fingerprint(a) != page.fingerprint(page.order_feature(order(lat=43.86), {}))
+
+
+def test_reasons_read_as_words():
+    assert page.reason_text("eta", {"minutes": 7}) == "arrives in 7 min"
+    assert page.reason_text("late_by", {"minutes": 3}) == "3 min late"
+    assert page.reason_text("missing_skills", {"skills": ["hv_line"]}).startswith("lacks ")
+    assert page.reason_text("load", {"orders": 2}) == "2 open jobs"
