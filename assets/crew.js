@@ -15,16 +15,9 @@
   const HEADERS = {'Content-Type': 'application/json', 'X-Requested-With': 'station-portal'};
   const portal = (window.stationPortal = window.stationPortal || {});
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function fill(template, values) {
-    return String(template || '').replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
-  }
+  const util = function () { return portal.util; };  // assets/portal_util.js
+  const el = function (tag, className, text) { return util().el(tag, className, text); };
+  const fill = function (template, values) { return util().fill(template, values); };
 
   function texts() {
     const box = document.getElementById('crew-outbox');
@@ -37,11 +30,23 @@
     return 'k' + Array.from(bytes, function (b) { return b.toString(16).padStart(2, '0'); }).join('');
   }
 
-  function load() {
-    try { return JSON.parse(window.localStorage.getItem(OUTBOX_KEY)) || []; } catch (e) { return []; }
+  // One outbox per signed-in user, so steps never go out under someone else's name.
+  function outboxKey() {
+    const box = document.getElementById('crew-outbox');
+    const user = box ? box.getAttribute('data-user') : null;
+    return user ? OUTBOX_KEY + '.' + user : null;
   }
 
-  function save(items) { window.localStorage.setItem(OUTBOX_KEY, JSON.stringify(items)); }
+  function load() {
+    const key = outboxKey();
+    if (!key) return [];
+    try { return JSON.parse(window.localStorage.getItem(key)) || []; } catch (e) { return []; }
+  }
+
+  function save(items) {
+    const key = outboxKey();
+    if (key) window.localStorage.setItem(key, JSON.stringify(items));
+  }
 
   function refreshList() {
     if (window.dash_clientside && window.dash_clientside.set_props) {
@@ -77,13 +82,13 @@
     alert.appendChild(el('div', 'fw-semibold', fill(t.pending, {n: items.length})));
     const list = el('ul', 'small mb-1 ps-3');
     items.forEach(function (i) {
-      const when = new Date(i.at).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
+      const when = util().clock(Date.parse(i.at), t.locale);
       list.appendChild(el('li', '', i.code + ' · ' + i.label + ' · ' + when));
     });
     alert.appendChild(list);
     if (lastProblem) alert.appendChild(el('div', 'small mb-1', t[lastProblem]));
     if (lastProblem === 'signin') {
-      const link = el('a', 'btn btn-sm btn-outline-dark me-2', '→');
+      const link = el('a', 'btn btn-sm btn-outline-dark me-2', t.sign_in_again);
       link.href = '/login?next=' + encodeURIComponent('/crew');
       alert.appendChild(link);
     }
@@ -95,7 +100,9 @@
   }
 
   async function send(item) {
-    const body = {action: item.action, at: item.at, client_key: item.key};
+    // The age of the step by the phone's own clock: right even when that clock is not.
+    const body = {action: item.action, client_key: item.key,
+                  age_s: Math.min(86400, Math.max(0, (Date.now() - item.pressed) / 1000))};
     if (item.note) body.note = item.note;
     return fetch('/api/v1/work-orders/' + encodeURIComponent(item.order) + '/events', {
       method: 'POST', credentials: 'same-origin', headers: HEADERS, body: JSON.stringify(body),
@@ -107,8 +114,10 @@
     flushing = true;
     const t = texts();
     let sentAny = false;
+    const tried = new Set();
     try {
       for (const item of load()) {
+        tried.add(item.key);
         let response;
         try {
           response = await send(item);
@@ -142,7 +151,13 @@
     render();
     if (sentAny) refreshList();
     if (retryTimer) window.clearTimeout(retryTimer);
-    retryTimer = load().length ? window.setTimeout(flush, RETRY_MS) : null;
+    retryTimer = null;
+    const waiting = load();
+    if (!lastProblem && waiting.some(function (i) { return !tried.has(i.key); })) {
+      window.setTimeout(flush, 0);  // pressed while this round was sending: send it now
+    } else if (waiting.length) {
+      retryTimer = window.setTimeout(flush, RETRY_MS);
+    }
   }
 
   function queueStep(button) {
@@ -150,6 +165,7 @@
     const item = {
       key: newKey(), order: Number(button.dataset.order), action: button.dataset.action,
       code: button.dataset.code, label: button.dataset.label, at: new Date().toISOString(),
+      pressed: Date.now(),
       note: noteField ? noteField.value.slice(0, 300) : '',
     };
     const items = load();
@@ -214,25 +230,35 @@
     if (node) node.textContent = text;
   }
 
+  let pinging = false;
+
   async function sendPings() {
-    if (!pingBuffer.length) return;
+    if (pinging || !pingBuffer.length) return;  // one request at a time: never the same ping twice
+    pinging = true;
     const batch = pingBuffer.slice(0, 50);
+    let more = false;
     try {
       const response = await fetch('/api/v1/crews/me/pings', {
         method: 'POST', credentials: 'same-origin', headers: HEADERS, body: JSON.stringify({pings: batch}),
       });
       if (response.ok || (response.status >= 400 && response.status < 500 && response.status !== 401
                           && response.status !== 429)) {
-        pingBuffer = pingBuffer.slice(batch.length);  // sent, or refused for good
+        // sent, or refused for good: drop exactly these (new ones may have been added meanwhile)
+        pingBuffer = pingBuffer.filter(function (p) { return batch.indexOf(p) < 0; });
       }
       if (response.ok) {
+        more = pingBuffer.length > 0;  // a backlog from a time without connection
+        const t = texts();
         const last = batch[batch.length - 1];
-        shareStatus(fill(texts().share_sent, {time: new Date(last.at).toLocaleTimeString(),
-                                               m: Math.round(last.accuracy_m || 0)}));
+        shareStatus(fill(t.share_sent, {time: util().clock(Date.parse(last.at), t.locale),
+                                        m: Math.round(last.accuracy_m || 0)}));
       }
     } catch (e) {
       shareStatus(texts().network);
+    } finally {
+      pinging = false;
     }
+    if (more) window.setTimeout(sendPings, 1000);
   }
 
   function onPosition(position) {
@@ -275,8 +301,9 @@
     if (again) {
       const order = again.dataset.order;
       again.remove();
-      const waiting = failedPhotos.splice(0).filter(function (p) { return String(p.order) === order; });
-      waiting.forEach(function (p) { sendPhoto(p.order, p.file); });
+      for (let i = failedPhotos.length - 1; i >= 0; i--) {
+        if (String(failedPhotos[i].order) === order) sendPhoto(order, failedPhotos.splice(i, 1)[0].file);
+      }
     }
   });
   document.addEventListener('change', function (event) {

@@ -7,11 +7,15 @@
   const NO = () => window.dash_clientside.no_update;
   const STUCK_MS = 15000; // a poll without answer for this long is given up and tried again
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
+  const util = function () { return portal.util; };  // assets/portal_util.js
+  const el = function (tag, className, text) { return util().el(tag, className, text); };
+  const fill = function (template, values) { return util().fill(template, values); };
+
+  // A short fingerprint of a text (to notice that the crews changed).
+  function digest(text) {
+    let h = 5381;
+    for (let i = 0; i < text.length; i++) h = ((h * 33) ^ text.charCodeAt(i)) >>> 0;
+    return h.toString(36);
   }
 
   portal.board = {
@@ -34,7 +38,8 @@
     crewMarker: function (feature, latlng) {
       const p = feature.properties;
       const label = el('span', 'sp-crew-label', String(p.code).split('-').pop());
-      const icon = L.divIcon({className: 'sp-crew sp-crew-' + p.st + (p.reported ? '' : ' sp-crew-office'),
+      const where = p.reported ? (p.fresh ? '' : ' sp-crew-stale') : ' sp-crew-office';
+      const icon = L.divIcon({className: 'sp-crew sp-crew-' + p.st + where,
                               iconSize: null, html: label});
       return L.marker(latlng, {icon: icon, title: p.code, zIndexOffset: 800, keyboard: false});
     },
@@ -54,15 +59,6 @@
     const v = params.value;
     return (v < 0 ? '\u2212' + (-v) : String(v)) + ' ' + minLabel;
   };
-
-  function fill(template, values) {
-    return String(template).replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
-  }
-
-  function clock(ms) {
-    const d = new Date(ms);
-    return d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
-  }
 
   function seenText(texts, ms, now) {
     if (!ms) return texts.never;
@@ -110,16 +106,20 @@
           free: crews.filter(function (f) { return f.properties.st === 'free'; }).length,
           crews: crews.length,
         });
+        // The selected order's panel is drawn again when the order or any crew changed
+        // (the ranking depends on every crew's place and work).
         let print = NO();
         if (selected && selected.id) {
-          const current = known['o' + selected.id] || 'gone';
+          const crewPrints = Object.keys(known).filter(function (k) { return k.charAt(0) === 'c'; }).sort()
+            .map(function (k) { return known[k]; }).join('');
+          const current = (known['o' + selected.id] || 'gone') + ':' + digest(crewPrints);
           if (current !== selectedPrint) print = current;
         }
         return [
           changed ? {type: 'FeatureCollection', features: orders} : NO(),
           changed ? {type: 'FeatureCollection', features: crews} : NO(),
           queue, crewRows, known, features, 0,
-          fill(texts.live, {time: clock(delta.t || now)}), counts, print,
+          fill(texts.live, {time: util().clock(delta.t || now, texts.locale, true)}), counts, print,
         ];
       },
 
@@ -139,7 +139,7 @@
       // Shows "reconnecting" when polls have not been answered for a while.
       watch: function (n, inflight, texts, live) {
         if (inflight && Date.now() - inflight > STUCK_MS / 2 && texts) {
-          return fill(texts.stale, {time: clock(inflight)});
+          return fill(texts.stale, {time: util().clock(inflight, texts.locale, true)});
         }
         return NO();
       },

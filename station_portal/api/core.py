@@ -118,6 +118,8 @@ def write() -> Iterator[tuple[Session, User]]:
         with write_session() as session:
             yield session, caller().model(session)
     except IntegrityError as exc:
+        if "client_key" not in str(exc.orig).lower():
+            raise  # a real bug: let it surface, not hide as a conflict
         raise Conflict(_("Someone else changed this first. Reload and try again.")) from exc
 
 

@@ -46,7 +46,8 @@ def list_crews():
 @blp.response(200, CrewOrdersSchema)
 @blp.errors(401, 403)
 def my_work_orders():
-    """The caller's crew's open orders, most urgent first, then by due time (the phone view)."""
+    """The caller's crew's open repairs in working order: the job it is on, the one it drives to,
+    then the most urgent, then the earliest deadline (as on the phone view)."""
     scope = caller().scope()
     items = queries.crew_open_orders(read_session(), scope, utcnow()) if scope.crew_id else []
     return {"items": items}

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from station_portal.auth.roles import Role
 from station_portal.auth.scope import Scope
+from station_portal.dispatch.board import FRESH_POSITION, crew_jobs
 from station_portal.org.models import Client, Crew, CrewMember, Staff, Unit
 from station_portal.org.tree import subtree_ids
 from station_portal.services.attachments import photos_of
-from station_portal.services.dispatch import FRESH_POSITION
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.access import order_filter
 from station_portal.workorders.actions import available_actions
@@ -212,10 +212,8 @@ def crews_in_scope(session: Session, scope: Scope, now: datetime) -> list[dict[s
 
 
 def crew_open_orders(session: Session, scope: Scope, now: datetime) -> list[dict[str, Any]]:
-    """A crew member's open orders (those their scope shows: led or supported by their crew),
-    most urgent first, then by due time."""
-    orders = list(session.scalars(
-        select(WorkOrder).where(order_filter(scope), WorkOrder.closed_at.is_(None))
-        .order_by(WorkOrder.urgency.asc().nulls_last(), WorkOrder.due_at.asc().nulls_last(),
-                  WorkOrder.id)))
-    return summaries(session, orders, now)
+    """The caller's crew's open repairs, in the order the phone view shows them
+    (``dispatch.board.working_order``)."""
+    ids = [job.id for job in crew_jobs(session, scope, now)]
+    found = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)))} if ids else {}
+    return summaries(session, [found[i] for i in ids], now)

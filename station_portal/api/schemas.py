@@ -311,6 +311,9 @@ class AssignmentCreateSchema(ApiSchema):
 class EventCreateSchema(ApiSchema):
     action = Choice(EVENT_ACTIONS, required=True)
     at = Instant(metadata={"description": "When it happened, as the phone saw it (default: now)."})
+    age_s = Number(0, 86_400, description=(
+        "Instead of at: seconds since it happened, measured on the phone (right even when the "
+        "phone's clock is not)."))
     note = Text(300, description="A note (the text of a note; for other steps, the reason).")
     reason = Text(300, description="Why (needed to cancel or transfer).")
     client_key = _client_key("An idempotency key chosen by the client: the same key sent again "
@@ -323,6 +326,9 @@ class EventCreateSchema(ApiSchema):
         if data.get("client_key") is None and data.get("version") is None:
             message = Msg(_l("Send the version you saw or a client_key (or both)."))
             raise ma.ValidationError({"version": [message], "client_key": [message]})
+        if data.get("at") is not None and data.get("age_s") is not None:
+            message = Msg(_l("Send the time of the step or its age, not both."))
+            raise ma.ValidationError({"at": [message], "age_s": [message]})
 
 
 class EventResultSchema(ma.Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from station_portal.api import queries
@@ -188,11 +189,11 @@ def assign_crew(args: dict[str, Any], order_id: int):
     return order_after(order_id, changed)
 
 
-def _applied(order_id: int, key: str | None) -> bool:
+def _applied(order_id: int, key: str | None, action: str) -> bool:
     """Whether the step with this key is on the order's timeline (read afresh)."""
     if key is None:
         return False
-    return wo.already_applied(read_session(), caller().model(), order_id, key) is not None
+    return wo.already_applied(read_session(), caller().model(), order_id, key, action) is not None
 
 
 @blp.route("/work-orders/<int:order_id>/events", methods=["POST"])
@@ -213,19 +214,21 @@ def post_event(args: dict[str, Any], order_id: int):
     Send the version you saw, or a client_key (8–64 letters, digits, '-' or '_')
     chosen for this step: a phone that lost the answer sends the same request
     again and gets the order back with `replayed: true`, without the step being
-    applied twice. `at` is the time on the phone when the button was pressed.
+    applied twice. `at` is the time on the phone when the button was pressed; or send
+    `age_s`, the seconds since then by the phone's own clock, which stays right
+    when the phone's clock is wrong.
     """
     key = args.get("client_key")
     known: dict[str, Any] = {"id": order_id}
     with acting_on(order_id):
         try:
             with write() as (session, actor):
-                done = wo.already_applied(session, actor, order_id, key)
+                done = wo.already_applied(session, actor, order_id, key, args["action"])
                 replayed = done is not None
                 known = brief(done if done is not None else _apply_step(session, actor, order_id,
                                                                          args))
         except Conflict:
-            if not _applied(order_id, key):  # lost a race to the same key: it was applied
+            if not _applied(order_id, key, args["action"]):  # lost a race to the same key
                 raise
             replayed = True
     body = {"replayed": replayed, "order": order_after(order_id, known)}
@@ -240,7 +243,10 @@ def _apply_step(session, actor, order_id: int, args: dict[str, Any]) -> WorkOrde
     order = session.get(WorkOrder, as_id(order_id)) if as_id(order_id) else None
     if order is not None and order.kind != Kind.REPAIR and sees_order(caller().scope(), order):
         raise ValidationFailed({"action": _("Only a note can be added to this order here.")})
+    at = args.get("at")
+    if args.get("age_s") is not None:  # the phone's own clock may be wrong; elapsed time is not
+        at = utcnow() - timedelta(seconds=args["age_s"])
     return wo.repair_action(session, actor, order_id, args.get("version"), action,
                             unit_id=args.get("unit_id"),
-                            reason=args.get("reason") or args.get("note") or "", at=args.get("at"),
+                            reason=args.get("reason") or args.get("note") or "", at=at,
                             client_key=key)

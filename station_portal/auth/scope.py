@@ -102,11 +102,14 @@ def scope_for(session: Session, user: User) -> Scope:
         if user.staff_id is not None else None
     support: frozenset[int] = frozenset()
     if crew is not None:
-        from station_portal.workorders.models import OrderAssignment  # the work-order layer builds on auth
+        # the work-order layer builds on auth: imported here, not at the top
+        from station_portal.workorders.models import OrderAssignment, WorkOrder
 
-        support = frozenset(session.scalars(select(OrderAssignment.work_order_id).where(
-            OrderAssignment.crew_id == crew, OrderAssignment.role == "support",
-            OrderAssignment.released_at.is_(None))))
+        support = frozenset(session.scalars(
+            select(OrderAssignment.work_order_id)
+            .join(WorkOrder, WorkOrder.id == OrderAssignment.work_order_id)
+            .where(OrderAssignment.crew_id == crew, OrderAssignment.role == "support",
+                   OrderAssignment.released_at.is_(None), WorkOrder.closed_at.is_(None))))
     return Scope(user.id, role, units, frozenset(), tuple(units), user.staff_id, crew, support)
 
 

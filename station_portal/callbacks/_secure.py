@@ -28,6 +28,9 @@ class CallbackPolicy:
     before_password_change: bool = False
     # Runs in the browser only; the server never answers for it.
     clientside: bool = False
+    # Inputs ("id.prop") that change by themselves (a poll, a fingerprint): a call they
+    # trigger is not user activity and does not keep the session alive.
+    passive_inputs: frozenset[str] = frozenset()
 
     def allows(self, user: Any) -> bool:
         if self.clientside or not getattr(user, "is_authenticated", False):
@@ -42,10 +45,12 @@ def secure_callback(
     *dependencies: Any,
     roles: Iterable[Role],
     before_password_change: bool = False,
+    passive_inputs: Iterable[str] = (),
     **kwargs: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``app.callback`` with a declared policy: ``@secure_callback(app, Output…, roles=…)``."""
-    policy = CallbackPolicy(frozenset(roles), before_password_change)
+    policy = CallbackPolicy(frozenset(roles), before_password_change,
+                            passive_inputs=frozenset(passive_inputs))
     if not policy.roles:
         raise ValueError("a callback must serve at least one role")
 

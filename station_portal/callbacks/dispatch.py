@@ -16,7 +16,7 @@ from station_portal.callbacks._secure import clientside_callback, secure_callbac
 from station_portal.db import utcnow
 from station_portal.dispatch.board import Board, default_settings, load_board
 from station_portal.errors import Conflict, PortalError
-from station_portal.i18n import _
+from station_portal.i18n import _, get_locale
 from station_portal.org.models import Crew
 from station_portal.org.queries import territories
 from station_portal.pages import dispatch as page
@@ -35,9 +35,8 @@ def _board() -> Board:
     return load_board(read_session(), user.scope(), utcnow())
 
 
-def _alert(message: str, colour: str) -> dbc.Alert:
-    return dbc.Alert(message, color=colour, dismissable=True, className="py-2 mb-2",
-                     id="board-alert")
+def _alert(message: str, colour: str, id_: str = "board-alert") -> dbc.Alert:
+    return dbc.Alert(message, color=colour, dismissable=True, className="py-2 mb-2", id=id_)
 
 
 def _bump(value: Any) -> int:
@@ -70,7 +69,7 @@ def register(app: Dash) -> None:
     def show_territories(_texts: Any):
         user = signed_in_user()
         features = territories(read_session(), user.scope())
-        return page.territory_geojson(features, user.locale or "zh_CN"), page.territory_view(features)
+        return page.territory_geojson(features, get_locale()), page.territory_view(features)
 
     # One poll at a time: the gate lets the next one go only when the last answer
     # arrived (or it has been pending for long, e.g. the connection dropped).
@@ -81,7 +80,7 @@ def register(app: Dash) -> None:
     )
 
     @secure_callback(app, Output(page.DELTA, "data"), Input(page.POLL, "data"), State(page.KNOWN, "data"),
-                     roles=page.ROLES, prevent_initial_call=True)
+                     roles=page.ROLES, prevent_initial_call=True, passive_inputs=[f"{page.POLL}.data"])
     def poll(_go: Any, known: Any):
         board = _board()
         change = page.delta(page.board_features(board), known)
@@ -116,7 +115,8 @@ def register(app: Dash) -> None:
 
     @secure_callback(app, Output(page.PANEL, "children"), Output(page.PANEL_VERSION, "data"),
                      Input(page.SELECTED, "data"), Input(page.SELECTED_PRINT, "data"),
-                     roles=page.ROLES, prevent_initial_call=True)
+                     roles=page.ROLES, prevent_initial_call=True,
+                     passive_inputs=[f"{page.SELECTED_PRINT}.data"])
     def show_order(selected: Any, _print: Any):
         order_id = as_id(selected.get("id")) if isinstance(selected, dict) else None
         if order_id is None:
@@ -149,7 +149,8 @@ def register(app: Dash) -> None:
         if order_id is None:
             return _alert(_("Pick an order first."), "warning"), no_update
         role = trigger.get("role")
-        service = {"lead": dispatch_service.assign_lead, "support": dispatch_service.add_support}.get(role)
+        services = {"lead": dispatch_service.assign_lead, "support": dispatch_service.add_support}
+        service = services.get(role) if isinstance(role, str) else None
         if service is None:
             raise PreventUpdate
         user = signed_in_user()
@@ -238,7 +239,8 @@ def register(app: Dash) -> None:
         if not clicks:
             raise PreventUpdate
         if not isinstance(rows, list) or not isinstance(versions, dict) or len(rows) > MAX_PROPOSAL_ROWS:
-            return _alert(_("Make a proposal first."), "warning"), no_update, no_update
+            refused = _alert(_("Make a proposal first."), "warning", "board-proposal-alert")
+            return refused, no_update, no_update
         board = _board()
         crews = {c.code: c.id for c in board.crews}
         user = signed_in_user()

@@ -621,7 +621,8 @@ def _clock(order_id, seq, stage, holder_unit_id, entered, started, ended, amount
 def _event(order_id, at, action, from_value, to_value, reason: str = "",
            details: dict | None = None) -> dict:
     return {"work_order_id": int(order_id), "at": at, "actor_id": None, "action": action,
-            "from_value": from_value, "to_value": to_value, "reason": reason, "details": details}
+            "from_value": from_value, "to_value": to_value, "reason": reason, "details": details,
+            "recorded_at": at}
 
 
 def _batches(total: int, size: int) -> Iterator[int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import and_, or_, select
@@ -50,6 +50,11 @@ OPEN_STATUSES = {
     Kind.APPLICATION: (ApplicationStatus.PENDING, ApplicationStatus.IN_PROGRESS),
     Kind.PARK_CASE: (ParkStatus.OPEN, ParkStatus.APPLIED),
 }
+
+# A position reported longer ago than this is drawn as stale; one older than
+# PLANNING_POSITION is not used at all (the crew is placed at its office).
+FRESH_POSITION = timedelta(minutes=15)
+PLANNING_POSITION = timedelta(hours=2)
 
 # Crew statuses on the board.
 FREE, ASSIGNED, EN_ROUTE, ON_SITE, OFF_DUTY = "free", "assigned", "en_route", "on_site", "off_duty"
@@ -93,8 +98,9 @@ class BoardCrew:
     skills: frozenset[str]
     lat: float
     lon: float
-    reported: bool  # the position came from a phone (else: the office)
-    last_seen_at: datetime | None
+    reported: bool  # the position came from a phone, in the last PLANNING_POSITION (else: the office)
+    last_seen_at: datetime | None  # the last report, however old
+    fresh: bool  # reported in the last FRESH_POSITION
     order_ids: tuple[int, ...]  # open repairs it works on, in working order
     state: CrewState  # the planning record (position when free, minutes until free)
 
@@ -219,7 +225,9 @@ def load_board(session: Session, scope: Scope, now: datetime, settings: Dispatch
         staff = sorted(members.get(crew.id, []), key=lambda m: (not m[0], m[1].id))
         skills = frozenset(s for _leader, person in staff for s in (person.skills or []))
         office = _office(units, crew.unit_id) or (43.84, 126.55)
-        reported = crew.last_lat is not None and crew.last_lon is not None
+        seen = crew.last_seen_at if crew.last_lat is not None and crew.last_lon is not None else None
+        # A position of hours ago says little about where the crew is now: plan from its office.
+        reported = seen is not None and now - seen <= PLANNING_POSITION
         lat, lon = (crew.last_lat, crew.last_lon) if reported else office
         jobs = work.get(crew.id, [])
         free_in, plan_lat, plan_lon = _free_in(jobs, lat, lon, now, settings)
@@ -232,7 +240,8 @@ def load_board(session: Session, scope: Scope, now: datetime, settings: Dispatch
         board_crews.append(BoardCrew(
             id=crew.id, code=crew.code, unit_id=crew.unit_id, status=status, on_duty=crew.on_duty,
             members=tuple(person.name() for _leader, person in staff), skills=skills, lat=lat, lon=lon,
-            reported=reported, last_seen_at=crew.last_seen_at if reported else None,
+            reported=reported, last_seen_at=seen,
+            fresh=seen is not None and now - seen <= FRESH_POSITION,
             order_ids=tuple(j.id for j in jobs), state=state))
     return Board(now=now, orders=tuple(orders), crews=tuple(board_crews), settings=settings)
 
@@ -245,8 +254,18 @@ class _Job:
     lon: float
     area_type: str
     category: str | None
+    urgency: int | None
     on_site_at: datetime | None
     due_at: datetime | None
+
+
+def working_order(status: str, urgency: int | None, due_at: datetime | None, order_id: int) -> tuple:
+    """The order a crew works its repairs in, everywhere (board planning, phone, API): the job
+    it is on, the one it drives to, then the most urgent, then the earliest deadline;
+    restored ones (waiting to be closed) last."""
+    step = {RS.ON_SITE.value: 0, RS.EN_ROUTE.value: 1}.get(status, 2)
+    deadline = due_at.timestamp() if due_at is not None else float("inf")
+    return (status == RS.RESTORED.value, step, urgency or 9, deadline, order_id)
 
 
 def _crew_work(session: Session, crew_ids: list[int]) -> dict[int, list[_Job]]:
@@ -254,7 +273,7 @@ def _crew_work(session: Session, crew_ids: list[int]) -> dict[int, list[_Job]]:
     if not crew_ids:
         return {}
     columns = (WorkOrder.id, WorkOrder.status, WorkOrder.lat, WorkOrder.lon, WorkOrder.area_type,
-               WorkOrder.category, WorkOrder.on_site_at, WorkOrder.due_at)
+               WorkOrder.category, WorkOrder.urgency, WorkOrder.on_site_at, WorkOrder.due_at)
     open_work = [s.value for s in CREW_WORK]
     rows = [(r[0], _Job(*r[1:])) for r in session.execute(
         select(WorkOrder.crew_id, *columns).where(
@@ -271,10 +290,8 @@ def _crew_work(session: Session, crew_ids: list[int]) -> dict[int, list[_Job]]:
         if (crew_id, job.id) not in seen:
             seen.add((crew_id, job.id))
             out[crew_id].append(job)
-    rank = {s.value: i for i, s in enumerate(CREW_WORK)}
-    far = datetime.max
     for jobs in out.values():
-        jobs.sort(key=lambda j: (rank[j.status], j.due_at.replace(tzinfo=None) if j.due_at else far, j.id))
+        jobs.sort(key=lambda j: working_order(j.status, j.urgency, j.due_at, j.id))
     return out
 
 
@@ -316,8 +333,7 @@ class CrewJob:
 
 
 def crew_jobs(session: Session, scope: Scope, now: datetime) -> list[CrewJob]:
-    """The caller's crew's open repairs: the one it is on or driving to first, then the most
-    urgent, then the earliest deadline; restored ones (waiting to be closed) last."""
+    """The caller's crew's open repairs, in :func:`working_order`."""
     if scope.crew_id is None:
         return []
     open_work = [s.value for s in (*CREW_WORK, RS.RESTORED)]
@@ -328,7 +344,4 @@ def crew_jobs(session: Session, scope: Scope, now: datetime) -> list[CrewJob]:
                WorkOrder.due_at, live_sla(now), WorkOrder.version)
         .where(WorkOrder.kind == Kind.REPAIR, WorkOrder.status.in_(open_work), order_filter(scope))).all()
     jobs = [CrewJob(*r) for r in rows]
-    far = datetime.max.replace(tzinfo=now.tzinfo)
-    moving = {RS.ON_SITE.value, RS.EN_ROUTE.value}
-    return sorted(jobs, key=lambda j: (j.status == RS.RESTORED, j.status not in moving, j.urgency or 9,
-                                       j.due_at or far, j.id))
+    return sorted(jobs, key=lambda j: working_order(j.status, j.urgency, j.due_at, j.id))

@@ -20,7 +20,7 @@ from dash import dcc, html
 
 from station_portal.auth.roles import Role
 from station_portal.dispatch.board import CrewJob
-from station_portal.i18n import _, _l
+from station_portal.i18n import _, _l, get_locale
 from station_portal.labels import REPAIR_CATEGORIES, REPAIR_STATUSES, SLA_STATUSES, URGENCIES, label
 from station_portal.pages import Page
 from station_portal.pages.maps import view_of
@@ -52,6 +52,8 @@ PHOTO_STATUSES = {"en_route", "on_site", "restored"}
 def texts() -> dict[str, str]:
     """What crew.js says, in the user's language."""
     return {
+        "locale": "zh-CN" if get_locale() == "zh_CN" else "en",
+        "sign_in_again": _("Sign in again"),
         "sending": _("Sending…"),
         "pending": _("%(n)s steps wait to be sent. They keep the time you pressed them.", n="{n}"),
         "network": _("No connection: not sent yet. It is sent again by itself."),
@@ -81,7 +83,9 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
             dbc.Switch(id=SHARE, label=_("Share my location"), value=False, className="mb-1"),
             html.Div(_("Not sharing your location."), id=SHARE_STATUS, className="small text-body-secondary"),
         ], className="py-2"), className="mb-2"),
-        html.Div(id=OUTBOX, className="mb-2", **{"data-texts": json.dumps(texts(), ensure_ascii=False)}),
+        # The outbox is kept per user on the phone: steps never go out under someone else's name.
+        html.Div(id=OUTBOX, className="mb-2", **{"data-texts": json.dumps(texts(), ensure_ascii=False),
+                                                 "data-user": str(user.id)}),
         dl.Map([
             dl.GeoJSON(id=JOBS_LAYER, data={"type": "FeatureCollection", "features": []},
                        pointToLayer={"variable": "stationPortal.crew.jobMarker"},

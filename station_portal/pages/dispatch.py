@@ -26,7 +26,7 @@ from station_portal.auth.roles import Role
 from station_portal.dispatch.board import Board, BoardCrew, BoardOrder
 from station_portal.dispatch.optimise import Plan
 from station_portal.dispatch.suggest import Suggestion
-from station_portal.i18n import _, _l
+from station_portal.i18n import _, _l, get_locale
 from station_portal.labels import (
     APPLICATION_STATUSES,
     CREW_STATUSES,
@@ -81,8 +81,6 @@ SELECTED_PRINT = "board-selected-print"  # fingerprint of the selected order: re
 PANEL_VERSION = "board-panel-version"  # {"id", "version"} of the order the panel shows
 PROPOSAL_VERSIONS = "board-proposal-versions"  # order id → version the proposal saw
 
-KIND_SHAPES = {"repair": "circle", "application": "square", "park_case": "diamond"}
-
 
 # -- pure builders: features, fingerprints, deltas, proposal rows ---------------------------
 
@@ -113,12 +111,10 @@ def order_feature(order: BoardOrder, crew_codes: Mapping[int, str]) -> dict[str,
         "id": f"o{order.id}",
         "geometry": {"type": "Point", "coordinates": [round(order.lon, 6), round(order.lat, 6)]},
         "properties": {
-            "id": order.id, "k": order.kind, "code": order.code, "s": order.status,
-            "s_label": status_label(order), "sla": order.sla or "no_limit",
-            "sla_label": label(SLA_STATUSES, order.sla or "no_limit"),
-            "free": order.unassigned, "paused": order.paused, "u": order.urgency,
+            "id": order.id, "k": order.kind, "code": order.code, "sla": order.sla or "no_limit",
+            "free": order.unassigned, "paused": order.paused,
             "u_label": label(URGENCIES, str(order.urgency)) if order.urgency else "",
-            "what": what, "addr": order.address, "due": _ms(order.due_at), "crew": crew,
+            "what": what, "addr": order.address, "due": _ms(order.due_at),
             "tip": [t for t in tip if t],
         },
     }
@@ -128,8 +124,10 @@ def crew_feature(crew: BoardCrew) -> dict[str, Any]:
     skills = sorted(label(SKILLS, s) for s in crew.skills)
     tip = [f"{crew.code} · {label(CREW_STATUSES, crew.status)}", " · ".join(crew.members),
            _("%(n)s open jobs", n=len(crew.order_ids))]
-    if not crew.reported:
+    if crew.last_seen_at is None:
         tip.append(_("No position reported yet: shown at its office."))
+    elif not crew.reported:
+        tip.append(_("Last position is hours old: shown at its office."))
     return {
         "type": "Feature",
         "id": f"c{crew.id}",
@@ -139,7 +137,7 @@ def crew_feature(crew: BoardCrew) -> dict[str, Any]:
             "st_label": label(CREW_STATUSES, crew.status), "duty": crew.on_duty,
             "load": len(crew.order_ids), "skills": ", ".join(skills),
             "members": ", ".join(crew.members), "seen": _ms(crew.last_seen_at),
-            "reported": crew.reported, "tip": [t for t in tip if t],
+            "reported": crew.reported, "fresh": crew.fresh, "tip": [t for t in tip if t],
         },
     }
 
@@ -197,28 +195,27 @@ def suggestion_rows(suggestions: Sequence[Suggestion]) -> list[dict[str, Any]]:
 
 
 def proposal_rows(plan: Plan, board: Board) -> list[dict[str, Any]]:
-    """The optimiser's proposal, one row per order, for the station head to check and change."""
+    """The optimiser's proposal, one row per order, for the station head to check and change.
+
+    Orders no eligible crew can take come last, unticked and without a crew.
+    """
     crews = {c.id: c for c in board.crews}
-    rows = []
-    for a in sorted(plan.assignments, key=lambda a: (a.crew_id, a.sequence)):
-        order = board.order(a.order_id)
-        if order is None:
-            continue
-        rows.append({
-            "id": str(order.id), "code": order.code, "address": order.address,
-            "what": label(REPAIR_CATEGORIES, order.category),
-            "urgency": label(URGENCIES, str(order.urgency)) if order.urgency else "",
-            "crew": crews[a.crew_id].code, "sequence": a.sequence, "eta": round(a.eta_min),
-            "late": round(a.lateness_min), "apply": True,
-        })
-    for order_id in plan.unassigned:
+
+    def row(order_id: int, crew: str = "", eta: float | None = None,
+            late: float | None = None) -> dict[str, Any] | None:
         order = board.order(order_id)
-        if order is not None:
-            rows.append({"id": str(order.id), "code": order.code, "address": order.address,
-                         "what": label(REPAIR_CATEGORIES, order.category),
-                         "urgency": label(URGENCIES, str(order.urgency)) if order.urgency else "",
-                         "crew": "", "sequence": None, "eta": None, "late": None, "apply": False})
-    return rows
+        if order is None:
+            return None
+        return {"id": str(order.id), "code": order.code, "address": order.address,
+                "what": label(REPAIR_CATEGORIES, order.category),
+                "urgency": label(URGENCIES, str(order.urgency)) if order.urgency else "",
+                "crew": crew, "eta": None if eta is None else round(eta),
+                "late": None if late is None else round(late), "apply": bool(crew)}
+
+    rows = [row(a.order_id, crews[a.crew_id].code, a.eta_min, a.lateness_min)
+            for a in sorted(plan.assignments, key=lambda a: (a.crew_id, a.sequence))]
+    rows += [row(order_id) for order_id in plan.unassigned]
+    return [r for r in rows if r is not None]
 
 
 def territory_geojson(features: Iterable[TerritoryFeature], locale: str) -> dict[str, Any]:
@@ -232,7 +229,8 @@ def territory_geojson(features: Iterable[TerritoryFeature], locale: str) -> dict
 
 def texts() -> dict[str, str]:
     """Words the browser script needs, in the user's language."""
-    return {"min": _("min"), "ago": _("%(n)s min ago", n="{n}"),
+    return {"locale": "zh-CN" if get_locale() == "zh_CN" else "en",
+            "min": _("min"), "ago": _("%(n)s min ago", n="{n}"),
             "never": _("never"), "live": _("Live · updated %(time)s", time="{time}"),
             "stale": _("Reconnecting… last update %(time)s", time="{time}"),
             "now": _("just now"),
@@ -351,7 +349,6 @@ def proposal_grid(rows: list[dict[str, Any]], crew_codes: list[str]) -> dag.AgGr
             {"field": "crew", "headerName": _("Crew (click to change)"), "editable": True,
              "minWidth": 150, "cellEditor": "agSelectCellEditor",
              "cellEditorParams": {"values": crew_codes}, "cellClass": "sp-editable"},
-            {"field": "sequence", "headerName": _("Job no."), "maxWidth": 90},
             {"field": "eta", "headerName": _("Arrives in (min)"), "maxWidth": 130},
             {"field": "late", "headerName": _("Late by (min)"), "maxWidth": 130,
              "cellClassRules": {"portal-sla-overdue": "params.value > 0"}},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from station_portal.auth.models import User
@@ -24,8 +24,6 @@ from station_portal.services import workorders as wo
 from station_portal.validate import as_id
 from station_portal.workorders.models import Kind, OrderAssignment, RepairStatus, WorkOrder
 
-# A position older than this is shown as stale on the board.
-FRESH_POSITION = timedelta(minutes=15)
 OPEN_FOR_SUPPORT = {RepairStatus.DISPATCHED, RepairStatus.ACCEPTED, RepairStatus.EN_ROUTE,
                     RepairStatus.ON_SITE}
 
@@ -33,36 +31,22 @@ OPEN_FOR_SUPPORT = {RepairStatus.DISPATCHED, RepairStatus.ACCEPTED, RepairStatus
 def assign_lead(session: Session, actor: User | None, order_id: object, version: object,
                 crew_id: object, *, now: datetime | None = None) -> WorkOrder:
     """Dispatch (or re-dispatch) a repair to a crew; the previous lead is released."""
-    now = now or utcnow()
-    order = wo.repair_action(session, actor, order_id, version, "dispatch", crew_id=crew_id,
-                             now=now)
-    session.execute(
-        update(OrderAssignment)
-        .where(OrderAssignment.work_order_id == order.id, OrderAssignment.role == "lead",
-               OrderAssignment.released_at.is_(None))
-        .values(released_at=now).execution_options(synchronize_session=False))
-    session.add(OrderAssignment(work_order_id=order.id, crew_id=order.crew_id, role="lead",
-                                assigned_at=now, assigned_by=actor.id if actor else None))
-    return order
+    return wo.repair_action(session, actor, order_id, version, "dispatch", crew_id=crew_id, now=now)
 
 
 def add_support(session: Session, actor: User | None, order_id: object, version: object,
                 crew_id: object, *, now: datetime | None = None) -> WorkOrder:
-    """A second crew joins a repair that already has its lead crew."""
+    """A second crew joins a repair that already has its lead crew (until power is restored)."""
     now = now or utcnow()
     wo._require_action(actor, "dispatch_repair")
     order = wo._load_order(session, actor, order_id, Kind.REPAIR, lock_version=version)
-    crew = session.get(Crew, as_id(crew_id)) if as_id(crew_id) else None
     errors: dict[str, str] = {}
     if order.status not in OPEN_FOR_SUPPORT:
         errors["action"] = _("Support joins a repair that has its lead crew and is not done.")
-    if crew is None or not crew.active:
-        errors["crew_id"] = _("Choose a crew.")
-    elif actor is not None and not scope_for(session, actor).sees_unit(crew.unit_id):
-        errors["crew_id"] = _("This crew is outside your area.")
-    elif crew.id == order.crew_id or session.scalar(select(OrderAssignment.id).where(
+    crew = wo.dispatchable_crew(session, actor, crew_id, errors)
+    if crew is not None and (crew.id == order.crew_id or session.scalar(select(OrderAssignment.id).where(
             OrderAssignment.work_order_id == order.id, OrderAssignment.crew_id == crew.id,
-            OrderAssignment.released_at.is_(None))):
+            OrderAssignment.released_at.is_(None)))):
         errors["crew_id"] = _("This crew already works on this repair.")
     if errors:
         raise ValidationFailed(errors)

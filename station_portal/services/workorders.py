@@ -25,6 +25,7 @@ from station_portal.auth.scope import Scope, scope_for
 from station_portal.db import claim_next_version, utcnow
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from station_portal.i18n import _
+from station_portal.labels import REPAIR_STATUSES, label
 from station_portal.org.matrix import load_matrix
 from station_portal.org.models import Client, Crew, Unit, UnitKind
 from station_portal.org.territory import InvalidLocation, TerritoryIndex
@@ -42,6 +43,7 @@ from station_portal.workorders.models import (
     BusinessType,
     ClockPause,
     Kind,
+    OrderAssignment,
     ParkStatus,
     ParkVisit,
     PauseReason,
@@ -57,6 +59,8 @@ from station_portal.workorders.states import REPAIR_STEP_ACTION, InvalidTransiti
 PHONE_RE = re.compile(r"^[0-9+\- ()]{5,20}$")
 # A time reported from the field may lag (a bad connection) but not run ahead.
 CLOCK_SKEW = timedelta(minutes=2)
+# A step reported from the field may arrive late (no connection), but not this late.
+MAX_STEP_LAG = timedelta(days=1)
 CODE_PREFIX = {Kind.REPAIR: "R", Kind.APPLICATION: "A", Kind.PARK_CASE: "P"}
 
 
@@ -111,6 +115,8 @@ def _when(at: object, now: datetime, earliest: datetime | None) -> datetime:
         raise ValidationFailed({"at": _("Give the time with its time zone.")})
     if when > now + CLOCK_SKEW:
         raise ValidationFailed({"at": _("This time lies in the future.")})
+    if when < now - MAX_STEP_LAG:
+        raise ValidationFailed({"at": _("This time is not within the last day.")})
     if earliest is not None and when < earliest:
         raise ValidationFailed({"at": _("This time lies before the previous step.")})
     return when
@@ -161,17 +167,19 @@ def _client_key(value: object) -> str | None:
 
 
 def already_applied(session: Session, actor: User | None, order_id: object,
-                    client_key: str | None) -> WorkOrder | None:
-    """The order, if the action with this key was applied before (a phone retrying)."""
+                    client_key: str | None, action: str) -> WorkOrder | None:
+    """The order, if this very step was applied before with this key (a phone retrying)."""
     if client_key is None:
         return None
-    done = session.scalar(select(WorkOrderEvent.work_order_id)
-                          .where(WorkOrderEvent.client_key == client_key))
+    done = session.execute(select(WorkOrderEvent.work_order_id, WorkOrderEvent.action)
+                           .where(WorkOrderEvent.client_key == client_key)).first()
     if done is None:
         return None
     order = _load_order(session, actor, order_id, need_version=False)
-    if done != order.id:
+    if done.work_order_id != order.id:
         raise ValidationFailed({"client_key": _("This action key belongs to another order.")})
+    if done.action != action:
+        raise ValidationFailed({"client_key": _("This action key was used for another step.")})
     return order
 
 
@@ -331,17 +339,20 @@ def repair_action(session: Session, actor: User | None, order_id: object, versio
         raise ValidationFailed({"action": _("Unknown action.")})
     _require_action(actor, REPAIR_STEP_ACTION[action])
     key = _client_key(client_key)
-    repeated = already_applied(session, actor, order_id, key)
+    repeated = already_applied(session, actor, order_id, key, action)
     if repeated is not None:
         return repeated
     order = _load_order(session, actor, order_id, Kind.REPAIR, lock_version=version,
                         need_version=key is None or version is not None)
+    if actor is not None and actor.role == Role.CREW and REPAIR_STEP_ACTION[action] == "report_field_status" \
+            and scope_for(session, actor).crew_id != order.crew_id:
+        raise Forbidden(_("Only the lead crew reports the steps of this repair."))
     try:
         step = repair_step(order.status, action)
     except InvalidTransition as exc:
         raise ValidationFailed({"action": _(
             "This repair is %(status)s; it cannot be changed that way now.",
-            status=order.status)}) from exc
+            status=label(REPAIR_STATUSES, order.status))}) from exc
     errors: dict[str, str] = {}
     reason = _text(reason, "reason", 300, errors)
     if action in ("cancel", "transfer") and not reason:
@@ -351,12 +362,8 @@ def repair_action(session: Session, actor: User | None, order_id: object, versio
     when = _when(at, now, latest)
     details: dict[str, Any] = {}
     if action == "dispatch":
-        crew = session.get(Crew, as_id(crew_id)) if as_id(crew_id) else None
-        if crew is None or not crew.active:
-            errors["crew_id"] = _("Choose a crew.")
-        elif actor is not None and not scope_for(session, actor).sees_unit(crew.unit_id):
-            errors["crew_id"] = _("This crew is outside your area.")
-        else:
+        crew = dispatchable_crew(session, actor, crew_id, errors)
+        if crew is not None:
             details = {"crew": crew.code, "previous_crew": order.crew_id}
     target_unit = None
     if action == "transfer":
@@ -368,6 +375,7 @@ def repair_action(session: Session, actor: User | None, order_id: object, versio
         raise ValidationFailed(errors)
     _claim(session, order)
     before = order.status
+    _book_assignments(session, order, actor, action, crew.id if action == "dispatch" else None, when)
     if action == "dispatch":
         order.crew_id = crew.id
         order.accepted_at = order.en_route_at = None  # a new crew accepts afresh
@@ -399,6 +407,50 @@ def repair_action(session: Session, actor: User | None, order_id: object, versio
     _event(session, order, actor, action, when, from_value=before, to_value=order.status,
            reason=reason, details=details or None, client_key=key)
     return order
+
+
+def dispatchable_crew(session: Session, actor: User | None, crew_id: object,
+                      errors: dict[str, str]) -> Crew | None:
+    """An active crew in the actor's area, or None with the reason in ``errors``."""
+    crew = session.get(Crew, as_id(crew_id)) if as_id(crew_id) else None
+    if crew is None or not crew.active:
+        errors["crew_id"] = _("Choose a crew.")
+        return None
+    if actor is not None and not scope_for(session, actor).sees_unit(crew.unit_id):
+        errors["crew_id"] = _("This crew is outside your area.")
+        return None
+    return crew
+
+
+def release_assignments(session: Session, order_id: int, when: datetime, *,
+                        role: str | None = None, crew_id: int | None = None) -> None:
+    """End the open assignments of an order (of one role, or of one crew)."""
+    stmt = update(OrderAssignment).where(OrderAssignment.work_order_id == order_id,
+                                         OrderAssignment.released_at.is_(None))
+    if role is not None:
+        stmt = stmt.where(OrderAssignment.role == role)
+    if crew_id is not None:
+        stmt = stmt.where(OrderAssignment.crew_id == crew_id)
+    session.execute(stmt.values(released_at=when).execution_options(synchronize_session=False))
+
+
+def _book_assignments(session: Session, order: WorkOrder, actor: User | None, action: str,
+                      crew_id: int | None, when: datetime) -> None:
+    """Keep the assignment rows in step with a repair's life cycle.
+
+    A dispatch ends the previous lead's row (and the new lead's support row) and
+    opens a lead row; support crews leave when power is restored; a transfer, a
+    cancellation or the close end every assignment.
+    """
+    if action == "dispatch":
+        release_assignments(session, order.id, when, role="lead")
+        release_assignments(session, order.id, when, crew_id=crew_id)
+        session.add(OrderAssignment(work_order_id=order.id, crew_id=crew_id, role="lead",
+                                    assigned_at=when, assigned_by=actor.id if actor else None))
+    elif action == "restore":
+        release_assignments(session, order.id, when, role="support")
+    elif action in ("transfer", "cancel", "close"):
+        release_assignments(session, order.id, when)
 
 
 # -- connection applications ------------------------------------------------------------
@@ -671,7 +723,7 @@ def add_note(session: Session, actor: User | None, order_id: object, note: str, 
     _require_action(actor, "add_note")
     now = now or utcnow()
     key = _client_key(client_key)
-    repeated = already_applied(session, actor, order_id, key)
+    repeated = already_applied(session, actor, order_id, key, "note")
     if repeated is not None:
         return repeated
     order = _load_order(session, actor, order_id, need_version=False)

@@ -21,6 +21,7 @@ REST API calls authenticate in one of two ways:
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,7 +93,10 @@ def is_user_activity() -> bool:
     changed = body.get("changedPropIds") if isinstance(body, dict) else None
     if not isinstance(changed, list) or not changed:
         return True
-    return not all(isinstance(p, str) and p.endswith(".n_intervals") for p in changed)
+    policy = portal().callback_policies.get(body.get("output")) if isinstance(body.get("output"), str) \
+        else None
+    passive = policy.passive_inputs if policy is not None else frozenset()
+    return not all(isinstance(p, str) and (p.endswith(".n_intervals") or p in passive) for p in changed)
 
 
 def bearer_token() -> str | None:
@@ -252,6 +256,33 @@ def _same_ref(sent: object, component: object, prop: str) -> bool:
             and sent["property"].split("@")[0] == prop.split("@")[0])
 
 
+def _pattern_ref(changed: str, declared: list[dict[str, Any]]) -> bool:
+    """A changed pattern-matched input ('{"crew":3,"type":"x"}.n_clicks') that fits a declared
+    pattern input: the id parses to a flat object with the pattern's keys and type."""
+    id_text, _dot, prop = changed.rpartition(".")
+    if not id_text.startswith("{"):
+        return False
+    try:
+        sent = json.loads(id_text)
+    except ValueError:
+        return False
+    if not isinstance(sent, dict) or not all(
+            isinstance(v, str | int | float | bool) and not isinstance(v, dict) for v in sent.values()):
+        return False
+    for spec in declared:
+        pattern = spec["id"]
+        if isinstance(pattern, str) and pattern.startswith("{"):
+            try:
+                pattern = json.loads(pattern)
+            except ValueError:
+                continue
+        # Wildcards (ALL, MATCH …) are lists in Dash's JSON; other values must be equal.
+        if isinstance(pattern, dict) and spec["property"] == prop and set(pattern) == set(sent) \
+                and all(isinstance(v, list) or sent[k] == v for k, v in pattern.items()):
+            return True
+    return False
+
+
 def check_callback_request() -> Any:
     """Refuse unknown callbacks, callers outside their roles, and requests that do not
     match the callback's declared inputs, state and outputs (Dash would fail on them)."""
@@ -280,7 +311,8 @@ def check_callback_request() -> Any:
         and isinstance(outputs, list) and len(outputs) == len(specs)
         and all(_same_ref(o, cid, prop) for o, (cid, prop) in zip(outputs, specs, strict=True))
         and isinstance(changed, list)
-        and all(isinstance(c, str) and (c in input_names or c.startswith("{")) for c in changed)
+        and all(isinstance(c, str) and (c in input_names or _pattern_ref(c, declared_inputs))
+                for c in changed)
     )
     if not well_formed:
         return json_error(400, "bad_request", _("This request is malformed."))

@@ -237,6 +237,8 @@ class WorkOrderEvent(Base):
     details: Mapped[dict[str, Any] | None]
     # A phone's key for the action: sent again after a lost answer, it is not applied twice.
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # When the server wrote it (``at`` is when it happened, as reported from the field).
+    recorded_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
 
 class ParkVisit(Base):
@@ -254,7 +256,13 @@ class ParkVisit(Base):
 
 
 class OrderAssignment(Base):
-    """Who works on an order: the lead crew and any support crews or single staff."""
+    """Who works on an order: the lead crew and any support crews.
+
+    Kept in step with the repair's life cycle by ``services.workorders`` (a
+    dispatch opens a lead row and ends the previous one; support rows end when
+    power is restored; a transfer, cancellation or close ends them all).
+    ``staff_id`` is reserved for assigning single staff and not used yet.
+    """
 
     __tablename__ = "order_assignments"
     __table_args__ = (Index("ix_order_assignments_crew_open", "crew_id", "released_at"),)

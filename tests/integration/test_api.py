@@ -19,7 +19,7 @@ from station_portal.org.tree import subtree_ids
 from station_portal.resources import resource_dir
 from station_portal.services import workorders as wo
 from station_portal.services.users import UserInput, create_user, reset_password, set_active
-from station_portal.workorders.models import Attachment, WorkOrderEvent
+from station_portal.workorders.models import Attachment, OrderAssignment, WorkOrderEvent
 from tests.conftest import TEST_SECRET, app_config, fresh_database, unique
 
 API = "/api/v1"
@@ -730,7 +730,7 @@ def test_a_crew_reports_positions_one_at_a_time_or_in_a_batch(client, db, head):
     assert neither.status_code == 422 and set(neither.json["fields"]) == {"lat", "lon"}
 
 
-def test_the_crews_queue_is_ordered_by_urgency_then_due_time(client, db, head):
+def test_the_crews_queue_is_in_working_order(client, db, head):
     crew = token(client, "crew", "portal-demo")
     crew_id = crew_of_user(db, "crew")
     low, v_low = new_repair(db, urgency=3)
@@ -740,7 +740,10 @@ def test_the_crews_queue_is_ordered_by_urgency_then_due_time(client, db, head):
     queue = client.get(f"{API}/crews/me/work-orders", headers=bearer(crew)).json["items"]
     ids = [o["id"] for o in queue]
     assert ids.index(urgent) < ids.index(low)
-    keys = [(o["urgency"] or 9, o["due_at"] or "9") for o in queue]
+    # The job it is on, the one it drives to, then by urgency and deadline; restored ones last.
+    step = {"on_site": 0, "en_route": 1}
+    keys = [(o["status"] == "restored", step.get(o["status"], 2), o["urgency"] or 9, o["due_at"] or "9")
+            for o in queue]
     assert keys == sorted(keys)
     me = client.get(f"{API}/me", headers=bearer(crew)).json
     assert me["crew_id"] == crew_id and me["role"] == "crew"
@@ -781,3 +784,82 @@ def test_bad_bodies_are_refused_never_a_500(client, head, body, content_type):
     assert response.status_code in (400, 415, 422), response.json
     assert set(response.json) == {"error", "message", "fields"}
     assert "Missing data" not in response.text and "Not a valid" not in response.text
+
+
+# -- assignments follow the life cycle; support crews; step times -----------------------------
+
+def open_assignments(db, order_id: int) -> list[tuple[int, str]]:
+    with db.read() as s:
+        return sorted((a.crew_id, a.role) for a in s.scalars(select(OrderAssignment).where(
+            OrderAssignment.work_order_id == order_id, OrderAssignment.released_at.is_(None))))
+
+
+def test_a_support_crew_sees_the_repair_only_while_it_helps_and_never_drives_its_steps(client, db, head):
+    crew = token(client, "crew", "portal-demo")
+    mine = crew_of_user(db, "crew")
+    order_id, version = new_repair(db)
+    lead = next(c for c in crews_of(db) if c != mine)
+    assign(client, head, order_id, lead, version)
+    assert assign(client, head, order_id, mine, version + 1, role="support").status_code == 201
+    url = f"{API}/work-orders/{order_id}"
+    assert client.get(url, headers=bearer(crew)).status_code == 200
+    step = client.post(f"{url}/events", headers=bearer(crew),
+                       json={"action": "accept", "client_key": unique("support-")})
+    assert step.status_code == 403  # only the lead crew reports the steps
+    note = client.post(f"{url}/events", headers=bearer(crew),
+                       json={"action": "note", "note": "cable cut at the pole", "client_key": unique("n-")})
+    assert note.status_code == 201
+    # Handed to another station: every assignment ends, the support crew loses the order.
+    other = unit_of(db, CHANGBEI)
+    moved = client.post(f"{url}/events", headers=bearer(head), json={
+        "action": "transfer", "unit_id": other.id, "reason": "wrong territory", "version": version + 2})
+    assert moved.status_code == 201, moved.json
+    assert open_assignments(db, order_id) == []
+    assert client.get(url, headers=bearer(crew)).status_code == 403
+
+
+def test_a_support_crew_made_lead_has_one_open_assignment(client, db, head):
+    order_id, version = new_repair(db)
+    first, second = crews_of(db)[:2]
+    assign(client, head, order_id, first, version)
+    assign(client, head, order_id, second, version + 1, role="support")
+    assert open_assignments(db, order_id) == sorted([(first, "lead"), (second, "support")])
+    assert assign(client, head, order_id, second, version + 2).status_code == 201
+    assert open_assignments(db, order_id) == [(second, "lead")]
+
+
+def test_a_key_used_for_one_step_cannot_stand_for_another(client, db, head):
+    crew = token(client, "crew", "portal-demo")
+    order_id, version = new_repair(db)
+    assign(client, head, order_id, crew_of_user(db, "crew"), version)
+    url = f"{API}/work-orders/{order_id}/events"
+    key = unique("k-")
+    first = client.post(url, headers=bearer(crew), json={"action": "accept", "client_key": key})
+    assert first.status_code == 201
+    reused = client.post(url, headers=bearer(crew), json={"action": "depart", "client_key": key})
+    assert reused.status_code == 422 and "client_key" in reused.json["fields"]
+
+
+def test_the_age_of_a_step_sets_its_time_whatever_the_phones_clock(client, db, head):
+    crew = token(client, "crew", "portal-demo")
+    where = unit_of(db, CHANGYI)
+    with db.write() as s:  # reported ten minutes ago, dispatched five minutes ago
+        order = wo.create_repair(s, None, wo.RepairInput(
+            source="hotline_95598", category="low_voltage", urgency=2, lat=where.lat, lon=where.lon,
+            address="吉林市昌邑区测试路2号", reported_at=utcnow() - timedelta(minutes=10)))
+        wo.repair_action(s, None, order.id, order.version, "dispatch", crew_id=crew_of_user(db, "crew"),
+                         now=utcnow() - timedelta(minutes=5))
+        order_id = order.id
+    url = f"{API}/work-orders/{order_id}/events"
+    sent = client.post(url, headers=bearer(crew), json={"action": "accept", "client_key": unique("a-"),
+                                                         "age_s": 90})
+    assert sent.status_code == 201, sent.json
+    accepted = events_of(db, order_id, "accept")[0]
+    lag = (accepted.recorded_at - accepted.at).total_seconds()
+    assert 85 <= lag <= 120
+    both = client.post(url, headers=bearer(crew), json={"action": "depart", "client_key": unique("d-"),
+                                                         "age_s": 5, "at": utcnow().isoformat()})
+    assert both.status_code == 422 and {"at", "age_s"} <= set(both.json["fields"])
+    too_old = client.post(url, headers=bearer(crew), json={
+        "action": "depart", "client_key": unique("d-"), "at": (utcnow() - timedelta(days=2)).isoformat()})
+    assert too_old.status_code == 422 and "at" in too_old.json["fields"]

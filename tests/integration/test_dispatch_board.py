@@ -180,3 +180,39 @@ def test_the_crew_page_lists_the_crews_own_repairs(app, db, as_user):
     text = text_of(response)
     assert order.code in text and "Crew page road 3" in text and '"data-action": "accept"' in text
     assert call(as_user("head"), app, "crew-list", "children", [None, 0], [None]).status_code == 403
+
+
+def test_malformed_pattern_ids_are_refused_not_crashed_on(app, as_user):
+    head = as_user("head")
+    for changed in ("{bad.n_clicks", '{"crew":1}x.n_clicks', '{"crew":1,"role":"lead"}.n_clicks',
+                    '{"crew":1,"role":"lead","type":"other"}.n_clicks',
+                    '{"crew":{"a":1},"role":"lead","type":"board-assign"}.n_clicks'):
+        body = assign_body(app, 1, {"id": 1, "version": 1})
+        body["changedPropIds"] = [changed]
+        assert head.post("/_dash-update-component", json=body).status_code == 400, changed
+    body = assign_body(app, 1, {"id": 1, "version": 1})
+    body["inputs"][0][0]["id"]["role"] = ["lead"]  # a list where the button's role goes
+    body["changedPropIds"] = ['{"crew":1,"role":["lead"],"type":"board-assign"}.n_clicks']
+    assert head.post("/_dash-update-component", json=body).status_code in (200, 204, 400)
+
+
+def test_the_boards_polling_does_not_keep_the_session_alive(app, db, as_user):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from station_portal.auth.models import AuthSession
+
+    head = as_user("head")
+    with db.write() as s:
+        user_id = s.scalar(select(User.id).where(User.username == "head"))
+        stale = utcnow() - timedelta(minutes=5)
+        s.execute(update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.ended_at.is_(None))
+                  .values(last_seen_at=stale))
+    poll(head, app, {})
+    order = new_repair(db)
+    call(head, app, "board-panel", "children", [{"id": order.id}, "print"], changed=1)  # by the print
+    with db.read() as s:
+        seen = s.scalars(select(AuthSession.last_seen_at).where(AuthSession.user_id == user_id,
+                                                                AuthSession.ended_at.is_(None))).all()
+    assert seen and all(abs((t - stale).total_seconds()) < 1 for t in seen)

@@ -24,7 +24,7 @@ def crew(**changes) -> BoardCrew:
     state = CrewState(crew_id=4, code="JL-CY-S-R4", lat=43.8, lon=126.5, skills=frozenset({"lv_line"}))
     base = dict(id=4, code="JL-CY-S-R4", unit_id=5, status="free", on_duty=True, members=("Li Ping",),
                 skills=frozenset({"lv_line"}), lat=43.8, lon=126.5, reported=False, last_seen_at=None,
-                order_ids=(), state=state)
+                fresh=False, order_ids=(), state=state)
     base.update(changes)
     return BoardCrew(**base)
 
@@ -34,13 +34,14 @@ def test_an_order_feature_carries_kind_sla_place_and_plain_text():
     assert feature["id"] == "o7"
     assert feature["geometry"] == {"type": "Point", "coordinates": [126.56, 43.85]}
     props = feature["properties"]
-    assert (props["k"], props["sla"], props["free"], props["u"]) == ("repair", "at_risk", True, 1)
+    assert (props["k"], props["sla"], props["free"]) == ("repair", "at_risk", True)
+    assert props["u_label"] == "Urgent"
     assert props["due"] == int((NOW + timedelta(minutes=12)).timestamp() * 1000)
     # Addresses are drawn with textContent by the browser: kept as typed, never as HTML.
     assert "<b>Jiefang Rd 1</b>" in props["tip"]
     assigned = page.order_feature(order(status="dispatched", crew_id=4, support_crew_ids=(5,)),
                                   {4: "JL-CY-S-R4", 5: "JL-CY-S-R5"})["properties"]
-    assert assigned["free"] is False and assigned["crew"] == "JL-CY-S-R4"
+    assert assigned["free"] is False
     assert any("JL-CY-S-R4, JL-CY-S-R5" in line for line in assigned["tip"])
 
 
@@ -48,8 +49,9 @@ def test_a_crew_without_a_report_is_marked_as_shown_at_its_office():
     props = page.crew_feature(crew())["properties"]
     assert props["reported"] is False and props["seen"] is None and props["st"] == "free"
     seen = NOW - timedelta(minutes=3)
-    props = page.crew_feature(crew(reported=True, last_seen_at=seen, status="en_route"))["properties"]
-    assert props["seen"] == int(seen.timestamp() * 1000) and props["st"] == "en_route"
+    props = page.crew_feature(crew(reported=True, last_seen_at=seen, fresh=True,
+                                   status="en_route"))["properties"]
+    assert props["seen"] == int(seen.timestamp() * 1000) and props["st"] == "en_route" and props["fresh"]
 
 
 def test_the_delta_sends_new_and_changed_features_and_removes_gone_ones():
