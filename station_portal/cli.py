@@ -119,13 +119,47 @@ def seed_demo(seed: int, n_orders: int, if_empty: bool) -> None:
         ):
             history = seed_history(session, n_orders=n_orders, seed=seed,
                                    progress=lambda _what, n: bar.update(n), commit_batches=True)
-        with database.write() as session:  # fresh statistics for the query planner
-            session.execute(text("ANALYZE"))
         click.echo(f"{history.repairs} repairs, {history.applications} applications, "
                    f"{history.park_cases} park cases, {history.clocks} clocks, "
                    f"{history.events} timeline events ({time.monotonic() - started:.0f} s)")
+        _refresh_snapshots(database, rebuild=True)
+        with database.write() as session:  # fresh statistics for the query planner
+            session.execute(text("ANALYZE"))
     if report.users:
         click.echo("demo accounts (password portal-demo): " + ", ".join(report.users))
+
+
+def _refresh_snapshots(database: Database, rebuild: bool) -> None:
+    from station_portal.analytics.snapshots import refresh
+    from station_portal.db import utcnow
+
+    with (
+        click.progressbar(length=366, label="daily snapshots for the dashboards",
+                          show_pos=True) as bar,
+        database.write() as session,
+    ):
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        report = refresh(session, utcnow(), rebuild=rebuild, progress=advance)
+    click.echo(f"snapshots through {report.through or '-'}: {report.order_rows} order rows, "
+               f"{report.stage_rows} stage rows, {report.crew_rows} crew rows, "
+               f"{report.settled} finished clocks settled ({report.seconds:.1f} s)")
+
+
+@main.group()
+def snapshots() -> None:
+    """The dashboards' daily snapshot tables."""
+
+
+@snapshots.command("refresh")
+@click.option("--rebuild", is_flag=True, help="Write every day again, not only the missing ones.")
+def snapshots_refresh(rebuild: bool) -> None:
+    """Aggregate every finished day that the snapshot tables do not hold yet."""
+    database = _database(_config())
+    migrate.check_current(database)
+    _refresh_snapshots(database, rebuild)
 
 
 @main.command("create-user")

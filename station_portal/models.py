@@ -1,5 +1,6 @@
 """Import every model module, so ``Base.metadata`` is complete (Alembic, tests)."""
 
+from station_portal.analytics.models import CrewDay, OrderDay, SnapshotState, StageDay
 from station_portal.audit import AuditEvent
 from station_portal.auth.models import ApiToken, AuthSession, User, user_clients
 from station_portal.db import Base
@@ -31,13 +32,17 @@ __all__ = [
     "Client",
     "ClockPause",
     "Crew",
+    "CrewDay",
     "CrewMember",
     "CrewPing",
     "IndustrialPark",
     "OrderAssignment",
+    "OrderDay",
     "ParkVisit",
+    "SnapshotState",
     "Staff",
     "StageClock",
+    "StageDay",
     "Unit",
     "User",
     "WorkOrder",

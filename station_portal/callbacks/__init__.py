@@ -10,6 +10,7 @@ def register_all_callbacks(app: Dash) -> None:
         account,
         audit_log,
         crew,
+        dashboards,
         dispatch,
         home,
         order_detail,
@@ -19,5 +20,6 @@ def register_all_callbacks(app: Dash) -> None:
         users,
     )
 
-    for module in (shell, home, dispatch, crew, orders, order_detail, org, users, audit_log, account):
+    for module in (shell, home, dashboards, dispatch, crew, orders, order_detail, org, users,
+                   audit_log, account):
         module.register(app)

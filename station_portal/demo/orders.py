@@ -29,6 +29,7 @@ from shapely.geometry import shape
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from station_portal.analytics.snapshots import settle
 from station_portal.auth.models import user_clients
 from station_portal.org.models import Client, Crew, Unit, UnitKind
 from station_portal.services.workorders import holder_unit
@@ -318,7 +319,10 @@ class _History:
                                "capacity_reduction", "suspension", "transfer", "closure"], n,
                               p=[.55, .18, .06, .06, .05, .04, .04, .02])
         # Acceptance: at once at a counter, or within hours for online applications.
-        accepted = applied + np.where(rng.random(n) < 0.6, 0, rng.uniform(600, 6 * 3600, n))
+        at_counter = rng.random(n) < 0.6
+        accepted = applied + np.where(at_counter, 0, rng.uniform(600, 6 * 3600, n))
+        # A counter application is one visit; high voltage comes back to sign the contract.
+        counter_visits = at_counter * np.where(np.char.startswith(klass.astype(str), "hv"), 2, 1)
         accepted = np.minimum(accepted, self.now_ts - 30)
         ids = self._ids(n)
         orders: list[dict] = []
@@ -338,6 +342,7 @@ class _History:
                 "description": "", "created_at": created, "business_type": business[i],
                 "customer_class": klass[i], "important": bool(important[i]),
                 "capacity_kva": float(capacity[i]), "source": None, "category": None,
+                "counter_visits": int(counter_visits[i]),
                 "urgency": None, "crew_id": None,
             })
         clocks: list[dict] = []
@@ -682,6 +687,9 @@ def seed_history(session: Session, *, n_orders: int, seed: int = 7,
         history.park_cases(parks)
         history.progress("park cases", parks)
     _place_crews(session, now, np.random.default_rng(seed + 1))
+    settle(session, history.cal)  # what each finished clock used, for the dashboards
+    if commit_batches:
+        session.commit()
     if session.get_bind().dialect.name == "postgresql":
         for table in ("work_orders", "stage_clocks", "work_order_events", "clock_pauses",
                       "park_visits"):

@@ -33,6 +33,7 @@ def registry() -> tuple[Page, ...]:
         account,
         audit_log,
         crew,
+        dashboards,
         dispatch,
         home,
         order_detail,
@@ -41,8 +42,8 @@ def registry() -> tuple[Page, ...]:
         users,
     )
 
-    return (home.PAGE, dispatch.PAGE, crew.PAGE, *orders.PAGES, order_detail.PAGE, org.PAGE, users.PAGE,
-            audit_log.PAGE, account.PAGE)
+    return (home.PAGE, *dashboards.PAGES, dispatch.PAGE, crew.PAGE, *orders.PAGES,
+            order_detail.PAGE, org.PAGE, users.PAGE, audit_log.PAGE, account.PAGE)
 
 
 def resolve(path: str | None) -> Page | None:

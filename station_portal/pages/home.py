@@ -30,8 +30,14 @@ SUBTITLES = {
 
 
 def layout(user: Any, query: dict[str, str]) -> html.Div:
+    from station_portal.pages.dashboards import board_for
+
+    board = board_for(user.role)
+    action = dbc.Button([html.I(className=f"bi {board.icon} me-1"), str(board.title)],
+                        href=board.path, color="primary", id="home-dashboard") if board else None
     return html.Div([
-        page_header(_("Welcome, %(name)s", name=user.display_name), str(SUBTITLES[user.role])),
+        page_header(_("Welcome, %(name)s", name=user.display_name), str(SUBTITLES[user.role]),
+                    action),
         dcc.Store(id=LOAD, data=user.role.value),
         dcc.Loading(html.Div(id=CONTENT)),
     ])

@@ -24,7 +24,7 @@ GRAPH_CONFIG = {
     "displaylogo": False,
     "scrollZoom": True,
     "toImageButtonOptions": {"format": "png", "scale": 2},
-    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "sendChartToCloud"],
 }
 
 

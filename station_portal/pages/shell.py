@@ -23,18 +23,28 @@ LANG_ZH = "lang-zh_CN"
 LANG_EN = "lang-en"
 LANG_BUTTONS = {"zh_CN": LANG_ZH, "en": LANG_EN}
 TOAST = "global-toast"
+DASHBOARD_PREFIX = "/dashboards/"
 
 
 def navbar() -> dbc.Navbar:
     user = current_user
     locale = i18n.get_locale()
-    links = [
+    pages = nav_pages(user.role)
+    boards = [p for p in pages if p.path.startswith(DASHBOARD_PREFIX)]
+    links: list = [
         dbc.NavItem(dbc.NavLink(
             [html.I(className=f"bi {p.icon} me-1"), str(p.title)],
             href=p.path, active="exact", id=f"nav-{p.path.strip('/').replace('/', '-') or 'home'}",
         ))
-        for p in nav_pages(user.role)
+        for p in pages if not p.path.startswith(DASHBOARD_PREFIX)
     ]
+    if boards:  # the dashboards share one menu, after Home
+        links.insert(1, dbc.DropdownMenu(
+            [dbc.DropdownMenuItem([html.I(className=f"bi {p.icon} me-2"), str(p.title)],
+                                  href=p.path, id=f"nav-{p.path.strip('/').replace('/', '-')}")
+             for p in boards],
+            label=html.Span([html.I(className="bi bi-graph-up me-1"), _("Dashboards")]),
+            nav=True, in_navbar=True, id="nav-dashboards"))
     language = dbc.ButtonGroup(
         [
             dbc.Button(name, id=LANG_BUTTONS[code], size="sm",

@@ -152,6 +152,7 @@ def _event(session: Session, order: WorkOrder, actor: User | None, action: str, 
         to_value=None if to_value is None else str(to_value)[:64],
         reason=reason[:300], details=details, client_key=client_key,
     ))
+    order.updated_at = utcnow()  # every change in the timeline is a change the dashboards see
 
 
 CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import (
     AT_RISK,
@@ -40,12 +42,50 @@ def pauses_of(order: WorkOrder) -> list[Pause]:
     return [Pause(p.started_at, p.ended_at, p.reason) for p in order.pauses]
 
 
+def outcomes(started: np.ndarray, ended: np.ndarray, due: np.ndarray, paused: np.ndarray,
+             in_minutes: np.ndarray, calendar: WorkCalendar) -> tuple[np.ndarray, np.ndarray]:
+    """What finished clocks used and how late they were, vectorised over Unix seconds.
+
+    Repair clocks count clock minutes; application stages count working days
+    (their paused working time deducted), with or without a limit. ``due`` is
+    NaN for a clock without a limit (never late).
+    """
+    started, ended, due = (np.asarray(a, dtype=float) for a in (started, ended, due))
+    paused = np.asarray(paused, dtype=float)
+    in_minutes = np.asarray(in_minutes, dtype=bool)
+    has_due = ~np.isnan(due)
+    safe_due = np.where(has_due, due, ended)
+    used = (ended - started) / 60.0
+    late = np.maximum(ended - safe_due, 0.0) / 60.0
+    days = ~in_minutes
+    if days.any():
+        end_ord = calendar.ordinals(ended[days])
+        used[days] = np.maximum(end_ord - calendar.ordinals(started[days]) - paused[days], 0.0)
+        late[days] = np.maximum(end_ord - calendar.ordinals(safe_due[days]), 0.0)
+    return np.round(used, 6), np.round(late, 6)
+
+
+def settle_clock(clock: StageClock, calendar: WorkCalendar) -> None:
+    """Record what a finished clock used and how late it was (None while it runs)."""
+    if clock.ended_at is None or clock.started_at is None or \
+            (clock.planned_at is not None and clock.limit_amount is None):
+        clock.used = clock.late_by = None
+        return
+    used, late = outcomes(
+        np.array([clock.started_at.timestamp()]), np.array([clock.ended_at.timestamp()]),
+        np.array([clock.due_at.timestamp() if clock.due_at else np.nan]),
+        np.array([clock.paused_amount or 0.0]), np.array([clock.stage in UNPAUSED_STAGES]),
+        calendar)
+    clock.used, clock.late_by = float(used[0]), float(late[0])
+
+
 def refresh_clock(clock: StageClock, pauses: list[Pause], now: datetime,
                   calendar: WorkCalendar, warn_share: float) -> None:
     if clock.started_at is None:  # not started yet
         clock.due_at = clock.warn_at = clock.status = None
         clock.provisional = False
         clock.paused_amount = 0.0
+        clock.used = clock.late_by = None
         return
     if clock.planned_at is not None and clock.limit_amount is None:  # a planned milestone
         clock.due_at, clock.warn_at = clock.planned_at, None
@@ -53,6 +93,7 @@ def refresh_clock(clock: StageClock, pauses: list[Pause], now: datetime,
             clock.status = MET if clock.ended_at <= clock.planned_at else MISSED
         else:
             clock.status = OVERDUE if now >= clock.planned_at else ON_TRACK
+        clock.used = clock.late_by = None
         return
     applicable = [] if clock.stage in UNPAUSED_STAGES else pauses
     state = compute_clock(start=clock.started_at, limit=limit_of(clock), pauses=applicable,
@@ -61,6 +102,7 @@ def refresh_clock(clock: StageClock, pauses: list[Pause], now: datetime,
     clock.due_at, clock.warn_at, clock.status = state.due, state.warn, state.status
     clock.provisional = state.provisional
     clock.paused_amount = round(state.paused_amount, 6)
+    settle_clock(clock, calendar)
 
 
 def customer_stage_pauses(order: WorkOrder) -> list[Pause]:

@@ -109,6 +109,9 @@ class WorkOrder(Base):
         Index("ix_work_orders_kind_status", "kind", "status"),
         Index("ix_work_orders_open_due", "closed_at", "due_at"),
         Index("ix_work_orders_kind_due", "kind", "due_at"),
+        # the dashboards' change fingerprint: the latest change, overall and per unit
+        Index("ix_work_orders_updated", "updated_at"),
+        Index("ix_work_orders_unit_updated", "unit_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +159,8 @@ class WorkOrder(Base):
     important: Mapped[bool] = mapped_column(Boolean, default=False)
     capacity_kva: Mapped[float | None] = mapped_column(Float)
     current_stage: Mapped[str | None] = mapped_column(String(32))
+    # Times the applicant had to come to a counter (the "getting electricity" figure).
+    counter_visits: Mapped[int] = mapped_column(Integer, default=0)
 
     # Industrial-park case
     park_id: Mapped[int | None] = mapped_column(ForeignKey("industrial_parks.id"), index=True)
@@ -202,6 +207,10 @@ class StageClock(Base):
     status: Mapped[str | None] = mapped_column(String(12))
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_amount: Mapped[float] = mapped_column(Float, default=0.0)
+    # Once it ended: the time it used and how late it was, in working days (application
+    # stages, pauses deducted) or minutes (a repair's arrival and restoration).
+    used: Mapped[float | None] = mapped_column(Float)
+    late_by: Mapped[float | None] = mapped_column(Float)
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="clocks")
 

@@ -1,0 +1,1 @@
+"""Analytics: aggregates, snapshots and forecasts for the dashboards."""

@@ -1,0 +1,351 @@
+"""The dashboards' callbacks: fill on filter change, live patches, Excel export.
+
+For each board (``pages/dashboards.DASHBOARDS``):
+
+- ``fill`` runs when the page opens or a filter changes: it checks the filters
+  against the caller's scope, computes the board and sends every panel;
+- a clientside gate turns the interval's ticks into at most one poll in flight;
+  ``poll`` first compares a cheap fingerprint of the scoped orders with the
+  one the browser holds and answers "nothing changed" in a few bytes; when
+  something did change it recomputes and sends, per panel whose data hash
+  changed, a ``dash.Patch`` of the figure's trace data (the layout stays in
+  the browser) or the table's rows;
+- ``export`` writes the table the user sees to an .xlsx file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, dcc, no_update
+
+from station_portal.analytics import dashboards as data
+from station_portal.auth.scope import Scope
+from station_portal.callbacks._secure import clientside_callback, secure_callback
+from station_portal.db import utcnow
+from station_portal.i18n import _, get_locale
+from station_portal.labels import SLA_STATUSES
+from station_portal.pages import charts
+from station_portal.pages import dashboards as page
+from station_portal.timefmt import format_local
+from station_portal.web.context import read_session, signed_in_user
+
+Result = dict[str, Any]
+DATA_KEYS = ("x", "y", "z", "lat", "lon", "text", "customdata", "marker", "name", "values")
+
+
+# -- what each board shows ---------------------------------------------------------------------
+def _operations(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
+    ops = data.operations(session, filters, now, locale)
+    waiting = int(ops.waiting["waiting"].sum())
+    past = int(ops.waiting["past_limit"].sum())
+    return {
+        "stats": [(_("Open orders"), ops.sla_counts["open"], "bi-list-task", None),
+                  (str(SLA_STATUSES["at_risk"]), ops.sla_counts["at_risk"], "bi-hourglass-split",
+                   "warning"),
+                  (str(SLA_STATUSES["overdue"]), ops.sla_counts["overdue"],
+                   "bi-exclamation-octagon", "danger"),
+                  (_("Repairs waiting for a crew on site"), f"{waiting} / {past}",
+                   "bi-truck", "danger" if past else None)],
+        "map": charts.orders_map(ops.points, locale, ops.cells),
+        "status": charts.status_bars(ops.status_counts),
+        "risk": charts.at_risk_table(ops.at_risk, now),
+        "arrivals": charts.arrivals_figure(ops.arrivals),
+        "received": charts.received_bars(ops.received),
+    }
+
+
+def _workload(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
+    work = data.workload(session, filters, now, locale)
+    return {
+        "stats": [(_("Received"), int(work.per_unit["received"].sum()), "bi-inbox", None),
+                  (_("Closed"), int(work.per_unit["closed"].sum()), "bi-check2-circle", None),
+                  (_("Open now"), int(work.per_unit["backlog"].sum()), "bi-list-task", None),
+                  (_("Overdue now"), int(work.per_unit["overdue"].sum()), "bi-exclamation-octagon",
+                   "danger")],
+        "units": charts.unit_workload_table(work.per_unit),
+        "crews": charts.crew_workload_table(work.per_crew),
+        "days": charts.per_day_figure(work.per_day),
+        "categories": charts.category_figure(work.by_category),
+        "year": charts.year_figure(work.year, work.forecast),
+        "forecast": charts.forecast_note(work.forecast),
+    }
+
+
+def _clients(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
+    cl = data.clients(session, scope, filters, now, locale)
+    overdue = int((cl.visits["state"] == "overdue").sum()) if len(cl.visits) else 0
+    upcoming = int((cl.visits["state"] == "upcoming").sum()) if len(cl.visits) else 0
+    open_cases = cl.cases[cl.cases["closed_at"].isna()] if len(cl.cases) else cl.cases
+    return {
+        "stats": [(_("Clients"), cl.clients, "bi-briefcase", None),
+                  (_("Open cases"), len(open_cases), "bi-diagram-3", None),
+                  (_("Visits planned"), upcoming, "bi-calendar-event", None),
+                  (_("Visits overdue"), overdue, "bi-calendar-x", "danger" if overdue else None)],
+        "pipeline": charts.pipeline_figure(cl.pipeline),
+        "parks": charts.parks_map(cl.parks),
+        "visits": charts.visits_table(cl.visits),
+        "cases": charts.cases_table(cl.cases),
+    }
+
+
+def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
+    k = data.kpis(session, filters, now, locale)
+    arrival = k.repairs[k.repairs["stage"] == "arrival"]
+    done = arrival["done"].sum()
+    total = k.compliance[k.compliance["stage"] == "total"]
+    apps_done = total["done"].sum()
+    return {
+        "stats": [(_("Orders received"), k.received, "bi-inbox", None),
+                  (_("Arrivals on time"), f"{100 * (done - arrival['late'].sum()) / done:.1f} %"
+                   if done else "–", "bi-stopwatch", None),
+                  (_("Applications within the total limit"),
+                   f"{100 * (apps_done - total['late'].sum()) / apps_done:.1f} %"
+                   if apps_done else "–", "bi-plug", None),
+                  (_("Working days past the limits"), f"{k.attribution['late_by'].sum():.1f}",
+                   "bi-hourglass-bottom", "danger" if k.attribution["late_by"].sum() else None)],
+        "league": charts.league_table(k.league),
+        "compliance": charts.compliance_heatmap(k.compliance),
+        "stagedays": charts.stage_days_figure(k.compliance),
+        "attribution": charts.attribution_figure(k.attribution),
+        "repairs": charts.repairs_figure(k.repairs),
+        "electricity": charts.electricity_table(k.electricity),
+        "stages": charts.compliance_table(k.compliance),
+    }
+
+
+BUILDERS: dict[str, Callable[..., Result]] = {
+    "ops": _operations, "work": _workload, "clients": _clients, "kpi": _kpis}
+
+
+# -- turning results into outputs ------------------------------------------------------------------
+def _is_figure(value: Any) -> bool:
+    return isinstance(value, dict) and "data" in value and "layout" in value
+
+
+def _hash(value: Any) -> str:
+    if _is_figure(value):
+        text = json.dumps({"data": value["data"], "empty": charts.is_empty(value)}, default=str)
+    elif isinstance(value, charts.Table):
+        text = json.dumps(value.rows, default=str, sort_keys=True)
+    else:
+        text = json.dumps(value, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def figure_patch(fig: charts.Figure, known: dict[str, Any] | None) -> Any:
+    """Only the traces' data of a figure whose layout the browser already has.
+
+    A figure that changes between empty and not, or changes its number of
+    traces, is sent whole.
+    """
+    traces = fig["data"]
+    if not known or known.get("e") != charts.is_empty(fig) or known.get("n") != len(traces):
+        return fig
+    patch = Patch()
+    for i, trace in enumerate(traces):
+        for key in DATA_KEYS:
+            if key in trace:
+                patch["data"][i][key] = trace[key]
+    return patch
+
+
+def _stats(items: list[tuple[str, Any, str, str | None]]) -> Any:
+    return page.stats_row(items)
+
+
+def outputs_for(board: page.Board, result: Result, known: dict[str, Any], *,
+                patch: bool) -> tuple[list[Any], dict[str, Any]]:
+    """Panel outputs in declaration order, and the new known hashes."""
+    out: list[Any] = []
+    new_known: dict[str, Any] = {}
+    stats_hash = _hash(result["stats"])
+    new_known["stats"] = {"h": stats_hash}
+    out.append(no_update if patch and known.get("stats", {}).get("h") == stats_hash
+               else _stats(result["stats"]))
+    for panel in board.panels:
+        value = result.get(panel.id)
+        if value is None:  # filled by another callback (the case timeline)
+            if panel.kind == page.TABLE:
+                out += [no_update, no_update, no_update]
+            else:
+                out.append(no_update)
+            continue
+        digest = _hash(value)
+        before = known.get(panel.id) if isinstance(known, dict) else None
+        same = patch and isinstance(before, dict) and before.get("h") == digest
+        if panel.kind == page.GRAPH:
+            new_known[panel.id] = {"h": digest, "n": len(value["data"]),
+                                   "e": charts.is_empty(value)}
+            out.append(no_update if same else
+                       figure_patch(value, before if patch else None))
+        elif panel.kind == page.TABLE:
+            new_known[panel.id] = {"h": digest}
+            out.append(no_update if same else value.rows)
+            if patch and before:  # headers and texts are in the browser already
+                out += [no_update, no_update]
+            else:
+                grid_options = Patch()
+                grid_options["localeText"]["noRowsToShow"] = value.empty
+                out += [charts.column_defs(value.columns), grid_options]
+        else:
+            new_known[panel.id] = {"h": digest}
+            out.append(no_update if same else value)
+    return out, new_known
+
+
+def _output_list(board: page.Board, duplicate: bool) -> list[Output]:
+    extra = {"allow_duplicate": True} if duplicate else {}
+    outs = [Output(board.id("stats"), "children", **extra)]
+    for panel in board.panels:
+        if panel.kind == page.GRAPH:
+            outs.append(Output(board.id(panel.id), "figure", **extra))
+        elif panel.kind == page.TABLE:
+            outs += [Output(board.id(panel.id), "rowData", **extra),
+                     Output(board.id(panel.id), "columnDefs", **extra),
+                     Output(board.id(panel.id), "dashGridOptions", **extra)]
+        else:
+            outs.append(Output(board.id(panel.id), "children", **extra))
+    return outs
+
+
+def _blank(board: page.Board) -> list[Any]:
+    return [no_update] * len(_output_list(board, False))
+
+
+def compute(board: page.Board, start: Any, end: Any, unit: Any) -> tuple[Result, data.Filters]:
+    """The board for the signed-in caller; raises FilterError for bad filter values."""
+    user = signed_in_user()
+    session, scope, now = read_session(), user.scope(), utcnow()
+    filters = data.make_filters(session, scope, start, end, unit, now, board.default_days)
+    return BUILDERS[board.key](session, scope, filters, now, get_locale()), filters
+
+
+def register(app: Dash) -> None:
+    for board in page.DASHBOARDS:
+        _register_board(app, board)
+
+
+def _register_board(app: Dash, board: page.Board) -> None:
+    range_id, unit_id = board.id("range"), board.id("unit")
+
+    @secure_callback(app, Output(unit_id, "options"), Output(range_id, "start_date"),
+                     Output(range_id, "end_date"), Input(board.id("load"), "data"),
+                     roles=board.roles)
+    def options(_locale: Any):
+        user = signed_in_user()
+        session, scope = read_session(), user.scope()
+        zh = get_locale().startswith("zh")
+        units = data.unit_options(session, scope, board.unit_kinds)
+        start, end = data.default_range(utcnow(), board.default_days)
+        return ([{"label": name_zh if zh else name_en, "value": uid}
+                 for uid, name_zh, name_en in units], start.isoformat(), end.isoformat())
+
+    @secure_callback(app, *_output_list(board, False), Output(board.id("known"), "data"),
+                     Output(board.id("alert"), "children"),
+                     Input(range_id, "start_date"), Input(range_id, "end_date"),
+                     Input(unit_id, "value"), roles=board.roles, prevent_initial_call=True)
+    def fill(start: Any, end: Any, unit: Any):
+        try:
+            result, _filters = compute(board, start, end, unit)
+        except data.FilterError as exc:
+            return *_blank(board), no_update, _alert(page.filter_message(str(exc)))
+        out, known = outputs_for(board, result, {}, patch=False)
+        return *out, known, None
+
+    clientside_callback(
+        app, ClientsideFunction(namespace="portalLive", function_name="gate"),
+        Output(board.id("poll"), "data"), Output(board.id("inflight"), "data"),
+        Input(board.id("interval"), "n_intervals"), State(board.id("inflight"), "data"),
+        prevent_initial_call=True,
+    )
+
+    @secure_callback(app, *_output_list(board, True), Output(board.id("known"), "data",
+                                                              allow_duplicate=True),
+                     Output(board.id("inflight"), "data", allow_duplicate=True),
+                     Output(board.id("live"), "children"),
+                     Input(board.id("poll"), "data"), State(range_id, "start_date"),
+                     State(range_id, "end_date"), State(unit_id, "value"),
+                     State(board.id("known"), "data"),
+                     roles=board.roles, prevent_initial_call=True,
+                     passive_inputs=[f"{board.id('poll')}.data"])
+    def poll(_tick: Any, start: Any, end: Any, unit: Any, known: Any):
+        known = known if isinstance(known, dict) else {}
+        user = signed_in_user()
+        session, scope, now = read_session(), user.scope(), utcnow()
+        live = _("Live · checked %(time)s", time=format_local(now, seconds=True)[11:])
+        try:
+            filters = data.make_filters(session, scope, start, end, unit, now,
+                                        board.default_days)
+        except data.FilterError:
+            return *_blank(board), no_update, None, live
+        print_ = data.fingerprint(session, filters, now,
+                                  scope.client_ids if board.key == "clients" else None)
+        if not known or known.get("_print") == print_:
+            return *_blank(board), ({**known, "_print": print_} if not known.get("_print")
+                                    else no_update), None, live
+        result = BUILDERS[board.key](session, scope, filters, now, get_locale())
+        out, new_known = outputs_for(board, result, known, patch=True)
+        new_known["_print"] = print_
+        return *out, new_known, None, live
+
+    tables = board.tables
+    if tables:
+        @secure_callback(app, Output(board.id("download"), "data"),
+                         *[Input(board.id(f"{t.id}-xlsx"), "n_clicks") for t in tables],
+                         State(range_id, "start_date"), State(range_id, "end_date"),
+                         State(unit_id, "value"), roles=board.roles, prevent_initial_call=True)
+        def export(*args: Any):
+            start, end, unit = args[-3:]
+            clicked = ctx.triggered_id
+            panel = next((t for t in tables if board.id(f"{t.id}-xlsx") == clicked), None)
+            if panel is None or not any(args[:-3]):
+                return no_update
+            try:
+                result, filters = compute(board, start, end, unit)
+            except data.FilterError:
+                return no_update
+            table: charts.Table = result[panel.id]
+            name = f"{board.key}-{panel.id}-{filters.start}-{filters.end}.xlsx"
+            return dcc.send_bytes(xlsx_bytes(table, str(panel.title)), name)
+
+    if board.key == "clients":
+        @secure_callback(app, Output(board.id("timeline"), "figure"),
+                         Input(board.id("cases"), "selectedRows"), roles=board.roles)
+        def timeline(selected: Any):
+            order_id = selected[0].get("order_id") if isinstance(selected, list) and selected \
+                and isinstance(selected[0], dict) else None
+            user = signed_in_user()
+            frame = data.case_timeline(read_session(), user.scope(), order_id)
+            code = str(selected[0].get("code", "")) if order_id is not None else ""
+            return charts.timeline_figure(frame, code if len(frame) else "")
+
+
+def _alert(message: str) -> Any:
+    import dash_bootstrap_components as dbc
+
+    return dbc.Alert(message, color="warning", dismissable=True, className="py-2")
+
+
+def xlsx_bytes(table: charts.Table, title: str) -> Callable[[io.BytesIO], None]:
+    """A writer for dcc.send_bytes: one sheet with the table as the user sees it."""
+    def write(buffer: io.BytesIO) -> None:
+        import pandas as pd
+
+        frame = table.frame()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            sheet = (title[:31] or "Sheet1").replace("/", "-")
+            for bad in "[]:*?\\":
+                sheet = sheet.replace(bad, " ")
+            frame.to_excel(writer, index=False, sheet_name=sheet)
+            ws = writer.sheets[sheet]
+            for i, column in enumerate(frame.columns, start=1):
+                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
+                ws.column_dimensions[ws.cell(1, i).column_letter].width = min(60, width + 4)
+            ws.freeze_panes = "A2"
+    return write
+

@@ -1,0 +1,560 @@
+"""Dashboard figures and tables as pure functions: DataFrame in, figure or rows out.
+
+Every builder takes the frames of ``analytics.dashboards`` and returns a
+Plotly figure (or a :class:`Table`). A builder with nothing to show returns an
+empty-state figure that says why, never a blank chart. Tested without a
+browser in tests/unit/test_charts.py.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from station_portal.analytics.forecast import Forecast
+from station_portal.i18n import _
+from station_portal.labels import (
+    APPLICATION_STATUSES,
+    AREA_TYPES,
+    CUSTOMER_CLASSES,
+    HOLDERS,
+    ORDER_KINDS,
+    PARK_STATUSES,
+    REPAIR_CATEGORIES,
+    REPAIR_STATUSES,
+    SLA_STATUSES,
+    label,
+    stage_label,
+)
+from station_portal.pages.maps import base_layout
+from station_portal.timefmt import format_local
+
+SLA_COLOURS = {"on_track": "#2ca02c", "at_risk": "#ff9800", "overdue": "#d62728",
+               "no_limit": "#7f7f7f", None: "#7f7f7f"}
+KIND_COLOURS = {"repair": "#1f77b4", "application": "#9467bd", "park_case": "#17becf"}
+KIND_SIZES = {"repair": 9, "application": 12, "park_case": 15}
+STATUS_TABLES = {"repair": REPAIR_STATUSES, "application": APPLICATION_STATUSES,
+                 "park_case": PARK_STATUSES}
+RED_TO_GREEN = [[0, "#d73027"], [0.5, "#fee08b"], [1, "#1a9850"]]  # plotly.js has no "RdYlGn"
+DAY_AXIS = {"type": "date", "tickformat": "%m-%d", "minor": {"dtick": 86400000.0}}
+FONT = "system-ui, -apple-system, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif"
+
+
+Figure = dict[str, Any]  # {"data": [trace, …], "layout": {…}}: what dcc.Graph takes
+
+
+def trace(kind: str, **props: Any) -> dict[str, Any]:
+    """A trace as a plain dict (plotly's graph objects validate every property: too slow for a
+    dashboard that answers in milliseconds). ``marker_color`` style keys are nested."""
+    out: dict[str, Any] = {"type": kind}
+    for key, value in props.items():
+        if "_" in key and key.split("_", 1)[0] in ("marker", "line"):
+            outer, inner = key.split("_", 1)
+            out.setdefault(outer, {})[inner] = value
+        else:
+            out[key] = value
+    return out
+
+
+def new_figure(traces: list[dict[str, Any]] | None = None) -> Figure:
+    return {"data": list(traces or []), "layout": {}}
+
+
+def update_layout(fig: Figure, **layout: Any) -> None:
+    fig["layout"].update(layout)
+
+
+def _layout(**extra: Any) -> dict[str, Any]:
+    base = {"margin": {"l": 48, "r": 16, "t": 16, "b": 40}, "font": {"family": FONT, "size": 12},
+            "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff",
+            "legend": {"orientation": "h", "y": -0.18}, "uirevision": "keep", "height": 320}
+    base.update(extra)
+    return base
+
+
+def empty_figure(message: str, height: int = 320) -> Figure:
+    """A figure that explains why there is nothing to draw."""
+    fig = new_figure()
+    update_layout(fig, **_layout(height=height), xaxis={"visible": False},
+                  yaxis={"visible": False}, annotations=[{
+                          "text": message, "showarrow": False, "xref": "paper", "yref": "paper",
+                          "x": 0.5, "y": 0.5, "font": {"size": 14, "color": "#6c757d"}}])
+    return fig
+
+
+def is_empty(fig: Figure) -> bool:
+    return not fig["data"]
+
+
+def category_label(kind: str, code: str) -> str:
+    if kind == "repair":
+        return label(REPAIR_CATEGORIES, code)
+    if kind == "application":
+        return label(CUSTOMER_CLASSES, code)
+    return label(ORDER_KINDS, kind)
+
+
+def status_label(kind: str, code: str) -> str:
+    return label(STATUS_TABLES.get(kind, {}), code)
+
+
+def _pct(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else round(100 * float(value), 1)
+
+
+def _num(value: Any, digits: int = 1) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), digits)
+
+
+# -- tables ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str
+    kind: str = "text"  # text | number | percent
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[Column, ...]
+    rows: list[dict[str, Any]]
+    empty: str  # what to say when there are no rows
+
+    def frame(self) -> pd.DataFrame:
+        """The table as the user sees it (headers in their language), for Excel."""
+        data = pd.DataFrame(self.rows, columns=[c.field for c in self.columns])
+        return data.rename(columns={c.field: c.header for c in self.columns})
+
+
+def column_defs(columns: Sequence[Column]) -> list[dict[str, Any]]:
+    defs = []
+    for c in columns:
+        item: dict[str, Any] = {"field": c.field, "headerName": c.header}
+        if c.kind == "text":
+            item["flex"], item["minWidth"] = 2, 140  # names and addresses get the room
+        if c.kind in ("number", "percent"):
+            item["type"] = "rightAligned"
+            item["filter"] = "agNumberColumnFilter"
+        if c.kind == "percent":
+            item["cellClassRules"] = {"portal-sla-overdue": "params.value !== null && params.value < 90"}
+        defs.append(item)
+    return defs
+
+
+def at_risk_table(frame: pd.DataFrame, now: datetime) -> Table:
+    rows = []
+    for r in frame.itertuples():
+        left = (pd.Timestamp(r.due_at).to_pydatetime() - now).total_seconds() / 3600 \
+            if r.due_at is not None and not pd.isna(r.due_at) else None
+        holder = r.holder if r.holder not in HOLDERS else label(HOLDERS, r.holder)
+        rows.append({"code": r.code, "order_id": int(r.id), "kind": label(ORDER_KINDS, r.kind),
+                     "status": stage_label(r.stage) if r.kind == "application" and r.stage
+                     else status_label(r.kind, r.status),
+                     "sla": label(SLA_STATUSES, r.sla), "due": format_local(r.due_at)
+                     if r.due_at is not None and not pd.isna(r.due_at) else "",
+                     "hours_left": _num(left), "holder": holder or "", "address": r.address})
+    return Table((Column("code", _("Order")), Column("kind", _("Kind")),
+                  Column("status", _("Status or stage")), Column("sla", _("Time limit")),
+                  Column("due", _("Due at")), Column("hours_left", _("Hours left"), "number"),
+                  Column("holder", _("Held by")), Column("address", _("Address"))),
+                 rows, _("Nothing is at risk or overdue right now."))
+
+
+def unit_workload_table(frame: pd.DataFrame) -> Table:
+    rows = [{"unit": r.unit, "received": int(r.received), "closed": int(r.closed),
+             "backlog": int(r.backlog), "overdue": int(r.overdue)} for r in frame.itertuples()]
+    return Table((Column("unit", _("Grid or station")), Column("received", _("Received"), "number"),
+                  Column("closed", _("Closed"), "number"),
+                  Column("backlog", _("Open now"), "number"),
+                  Column("overdue", _("Overdue now"), "number")),
+                 rows, _("No work in this period."))
+
+
+def crew_workload_table(frame: pd.DataFrame) -> Table:
+    rows = [{"crew": r.crew, "group": r.group, "jobs": int(r.jobs),
+             "site_hours": _num(r.site_hours), "per_job": _num(r.site_hours / r.jobs)
+             if r.jobs else None, "open_jobs": int(r.open_jobs)} for r in frame.itertuples()]
+    return Table((Column("crew", _("Crew")), Column("group", _("Group or grid")),
+                  Column("jobs", _("Repairs restored"), "number"),
+                  Column("site_hours", _("Hours on site"), "number"),
+                  Column("per_job", _("Hours per repair"), "number"),
+                  Column("open_jobs", _("Open jobs now"), "number")),
+                 rows, _("No crew restored a repair in this period."))
+
+
+def cases_table(frame: pd.DataFrame) -> Table:
+    rows = [{"code": r.code, "order_id": int(r.id), "client": r.client, "park": r.park,
+             "milestone": stage_label(r.milestone) if r.milestone else "",
+             "status": status_label("park_case", r.status), "load_kw": _num(r.load_kw, 0),
+             "projected_date": r.projected_date.isoformat() if isinstance(r.projected_date, date)
+             else ""} for r in frame.itertuples()]
+    return Table((Column("code", _("Case")), Column("client", _("Client")),
+                  Column("park", _("Park")), Column("milestone", _("Milestone")),
+                  Column("status", _("Status")), Column("load_kw", _("Projected load (kW)"), "number"),
+                  Column("projected_date", _("Projected date"))),
+                 rows, _("No park cases for your clients yet."))
+
+
+def visits_table(frame: pd.DataFrame) -> Table:
+    states = {"done": _("Done"), "overdue": _("Overdue"), "upcoming": _("Planned")}
+    rows = [{"case": r.case, "order_id": int(r.order_id), "client": r.client,
+             "planned_for": format_local(r.planned_for),
+             "done_at": format_local(r.done_at) if r.done_at is not None and not pd.isna(r.done_at)
+             else "", "state": str(states[r.state]), "note": r.note} for r in frame.itertuples()]
+    return Table((Column("case", _("Case")), Column("client", _("Client")),
+                  Column("planned_for", _("Planned for")), Column("state", _("Visit")),
+                  Column("done_at", _("Done at")), Column("note", _("Note"))),
+                 rows, _("No visits planned in this period."))
+
+
+def league_table(frame: pd.DataFrame) -> Table:
+    rows = [{"rank": int(r.rank), "unit": r.unit, "arrival": _pct(r.arrival),
+             "restoration": _pct(r.restoration), "stages": _pct(r.stages),
+             "overdue": int(r.overdue), "score": _pct(r.score)} for r in frame.itertuples()]
+    return Table((Column("rank", _("Rank"), "number"), Column("unit", _("Station or supply office")),
+                  Column("arrival", _("Arrival on time (%)"), "percent"),
+                  Column("restoration", _("Restoration on time (%)"), "percent"),
+                  Column("stages", _("Application stages on time (%)"), "percent"),
+                  Column("overdue", _("Overdue now"), "number"),
+                  Column("score", _("Score (%)"), "percent")),
+                 rows, _("No finished work in this period."))
+
+
+def electricity_table(frame: pd.DataFrame) -> Table:
+    rows = [{"class": label(CUSTOMER_CLASSES, r.category), "procedures": int(r.procedures),
+             "completed": int(r.completed), "avg_workdays": _num(r.avg_workdays, 2),
+             "on_time": _pct(r.on_time), "counter_visits": _num(r.counter_visits, 2)}
+            for r in frame.itertuples()]
+    return Table((Column("class", _("Customer class")),
+                  Column("procedures", _("Procedures"), "number"),
+                  Column("completed", _("Applications connected"), "number"),
+                  Column("avg_workdays", _("Working days (utility's time)"), "number"),
+                  Column("on_time", _("Within the limit (%)"), "percent"),
+                  Column("counter_visits", _("Counter visits per application"), "number")),
+                 rows, _("No application was connected in this period."))
+
+
+def compliance_table(frame: pd.DataFrame) -> Table:
+    rows = [{"stage": stage_label(r.stage), "class": label(CUSTOMER_CLASSES, r.category),
+             "done": int(r.done), "late": int(r.late), "on_time": _pct(r.on_time),
+             "avg_used": _num(r.avg_used, 2)} for r in frame.itertuples()]
+    return Table((Column("stage", _("Stage")), Column("class", _("Customer class")),
+                  Column("done", _("Finished"), "number"), Column("late", _("Late"), "number"),
+                  Column("on_time", _("Within the limit (%)"), "percent"),
+                  Column("avg_used", _("Average working days"), "number")),
+                 rows, _("No application stage finished in this period."))
+
+
+# -- figures --------------------------------------------------------------------------------
+def orders_map(points: pd.DataFrame, locale: str, cells: bool = False) -> Figure:
+    """Open orders on a map: one layer per kind (by marker size), coloured by time limit.
+
+    With ``cells`` each point is a cell of about a kilometre holding ``n`` orders
+    of one kind and state (a whole company's open work stays a few thousand
+    markers). The legend explains both: the colours of the time-limit states,
+    and the kinds (clicking a kind hides its layer).
+    """
+    if not len(points):
+        return empty_figure(_("No open work orders in your area."), height=420)
+    fig = new_figure()
+    for kind in ("repair", "application", "park_case"):
+        part = points[points["kind"] == kind]
+        if not len(part):
+            continue
+        sla = [label(SLA_STATUSES, s) if s else "" for s in part["sla"]]
+        if cells:
+            size = [min(KIND_SIZES[kind] + 4 * math.sqrt(n - 1), 40) for n in part["n"]]
+            text = [_("Orders here: %(n)s", n=int(n)) for n in part["n"]]
+        else:
+            size = KIND_SIZES[kind]
+            text = [f"{code} · {status_label(kind, st)}"
+                    for code, st in zip(part["code"], part["status"], strict=True)]
+        fig["data"].append(trace(
+            "scattermap", lat=part["lat"].round(5).tolist(), lon=part["lon"].round(5).tolist(),
+            mode="markers", name=label(ORDER_KINDS, kind), legendgroup=kind, showlegend=False,
+            marker={"size": size, "color": [SLA_COLOURS.get(s, "#7f7f7f") for s in part["sla"]],
+                    "opacity": 0.85},
+            text=text, customdata=sla,
+            hovertemplate="<b>%{text}</b><br>%{customdata}<extra></extra>"))
+    # legend-only entries: the kinds in grey by size (a click hides the kind's layer, its
+    # legend group), then what the colours mean
+    for kind in dict.fromkeys(points["kind"]):
+        fig["data"].append(trace("scattermap", lat=[None], lon=[None], mode="markers",
+                                 name=label(ORDER_KINDS, kind), legendgroup=kind,
+                                 hoverinfo="skip",
+                                 marker={"size": KIND_SIZES.get(kind, 9), "color": "#6c757d"}))
+    for code in ("on_track", "at_risk", "overdue"):
+        fig["data"].append(trace("scattermap", lat=[None], lon=[None], mode="markers",
+                                 name=label(SLA_STATUSES, code), hoverinfo="skip",
+                                 marker={"size": 10, "color": SLA_COLOURS[code]},
+                                 legendgroup="sla"))
+    update_layout(fig, **base_layout(list(zip(points["lon"], points["lat"], strict=True))),
+                  height=420)
+    return fig
+
+
+def status_bars(counts: pd.DataFrame) -> Figure:
+    if not len(counts):
+        return empty_figure(_("No open work orders in your area."))
+    fig = new_figure()
+    for kind, part in counts.groupby("kind", sort=False):
+        fig["data"].append(trace("bar", y=[status_label(str(kind), s) for s in part["status"]],
+                             x=part["n"].tolist(), orientation="h",
+                             name=label(ORDER_KINDS, str(kind)),
+                             marker_color=KIND_COLOURS.get(str(kind))))
+    update_layout(fig, **_layout(barmode="stack", yaxis={"automargin": True},
+                                xaxis={"title": _("Open orders")}))
+    return fig
+
+
+def arrivals_figure(arrivals: pd.DataFrame) -> Figure:
+    """Average arrival time per area type against its commitment (45/90/120 minutes)."""
+    if not len(arrivals) or arrivals["done"].sum() == 0:
+        return empty_figure(_("No crew arrived on site in this period."))
+    names = [label(AREA_TYPES, a) for a in arrivals["area_type"]]
+    on_time = [(d - late) / d * 100 if d else None
+               for d, late in zip(arrivals["done"], arrivals["late"], strict=True)]
+    fig = new_figure([
+        trace("bar", x=names, y=[_num(v) for v in arrivals["avg_minutes"]], name=_("Average arrival (min)"),
+               marker_color="#1f77b4",
+               customdata=list(zip(arrivals["done"].astype(int), [_num(v) for v in on_time],
+                                   strict=True)),
+               hovertemplate="%{x}: %{y} min<br>" + _("Arrivals") + ": %{customdata[0]}<br>"
+               + _("On time") + ": %{customdata[1]} %<extra></extra>"),
+        trace("scatter", x=names, y=arrivals["limit"].tolist(), mode="markers", name=_("Commitment (min)"),
+                   marker={"symbol": "line-ew-open", "size": 40, "color": "#d62728",
+                           "line": {"width": 3}}),
+    ])
+    update_layout(fig, **_layout(yaxis={"title": _("Minutes")}))
+    return fig
+
+
+def received_bars(received: pd.DataFrame) -> Figure:
+    if not len(received) or received["received"].sum() == 0:
+        return empty_figure(_("No work orders were received in this period."))
+    fig = new_figure()
+    for kind, part in received.sort_values("day").groupby("kind", sort=False):
+        fig["data"].append(trace("bar", x=[str(d) for d in part["day"]],
+                                 y=part["received"].astype(int).tolist(),
+                                 name=label(ORDER_KINDS, str(kind)),
+                                 marker_color=KIND_COLOURS.get(str(kind))))
+    update_layout(fig, **_layout(barmode="stack", yaxis={"title": _("Received")}, xaxis=DAY_AXIS))
+    return fig
+
+
+def per_day_figure(per_day: pd.DataFrame) -> Figure:
+    """Orders per day with the weekly totals on a second axis."""
+    if not len(per_day) or per_day["received"].sum() == 0:
+        return empty_figure(_("No work orders were received in this period."))
+    days = pd.to_datetime(per_day["day"])
+    weeks = per_day.assign(week=(days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.date) \
+        .groupby("week", as_index=False)["received"].sum()
+    fig = new_figure([
+        trace("bar", x=[str(d) for d in per_day["day"]], y=per_day["received"].astype(int).tolist(),
+               name=_("Per day"), marker_color="#1f77b4"),
+        trace("scatter", x=[str(d) for d in weeks["week"]], y=weeks["received"].astype(int).tolist(),
+                   name=_("Per week (from Monday)"), mode="lines+markers", yaxis="y2",
+                   line={"color": "#ff7f0e", "shape": "hv"}),
+    ])
+    update_layout(fig, **_layout(yaxis={"title": _("Per day"), "rangemode": "tozero"},
+                                yaxis2={"title": _("Per week"), "overlaying": "y", "side": "right",
+                                        "rangemode": "tozero", "tickformat": ",d"},
+                                xaxis=DAY_AXIS))
+    return fig
+
+
+def year_figure(year: pd.DataFrame, forecast: Forecast) -> Figure:
+    """The last year per day, its 7-day mean, and the next four weeks with an 80 % band."""
+    if not len(year) or year["received"].sum() == 0:
+        return empty_figure(_("Not enough history for a trend yet."))
+    days = [str(d) for d in year["day"]]
+    mean7 = year["received"].rolling(7, min_periods=1).mean().round(2).tolist()
+    traces = [
+        trace("scatter", x=days, y=year["received"].astype(int).tolist(), name=_("Per day"),
+                   mode="lines", line={"color": "#9ecae1", "width": 1}),
+        trace("scatter", x=days, y=mean7, name=_("7-day mean"), mode="lines",
+                   line={"color": "#1f77b4", "width": 2}),
+    ]
+    if forecast.days:
+        f_days = [d.isoformat() for d in forecast.days]
+        traces += [
+            trace("scatter", x=f_days + f_days[::-1], y=[round(v, 2) for v in forecast.high]
+                       + [round(v, 2) for v in forecast.low[::-1]], fill="toself",
+                       fillcolor="rgba(255,127,14,0.2)", line={"width": 0}, hoverinfo="skip",
+                       name=_("80 % band")),
+            trace("scatter", x=f_days, y=[round(v, 2) for v in forecast.mean], name=_("Forecast"),
+                       mode="lines", line={"color": "#ff7f0e", "width": 2, "dash": "dot"}),
+        ]
+    fig = new_figure(traces)
+    update_layout(fig, **_layout(yaxis={"title": _("Orders per day")}, height=340))
+    return fig
+
+
+def forecast_note(forecast: Forecast) -> str:
+    """How the forecast is made and how good it was, in words."""
+    if not forecast.days:
+        return _("Not enough history for a forecast yet.")
+    method = _("Forecast: the mean of the last four weeks, a damped trend and each weekday's "
+               "share of the week; the band holds 80 % of the model's past errors.")
+    if forecast.weekly_mape is None:
+        return method + " " + _("Too little history to test it on held-out weeks yet.")
+    mape = round(forecast.weekly_mape)
+    naive = round(forecast.naive_mape) if forecast.naive_mape is not None else "–"
+    coverage = round(100 * (forecast.coverage or 0))
+    return method + " " + _(
+        "On the last %(weeks)s held-out weeks it was off by %(mape)s %% per week "
+        "(a naive forecast, last four weeks' average: %(naive)s %%); %(coverage)s %% of the "
+        "held-out days fell inside the band.",
+        weeks=forecast.holdout_weeks, mape=mape, naive=naive, coverage=coverage)
+
+
+def category_figure(by_category: pd.DataFrame) -> Figure:
+    if not len(by_category) or (by_category["received"].sum() == 0
+                                and by_category["overdue"].sum() == 0):
+        return empty_figure(_("No work orders were received in this period."))
+    frame = by_category.sort_values("received")
+    names = [category_label(k, c) for k, c in zip(frame["kind"], frame["category"], strict=True)]
+    fig = new_figure([
+        trace("bar", y=names, x=frame["received"].astype(int).tolist(), orientation="h",
+               name=_("Received"), marker_color="#1f77b4"),
+        trace("bar", y=names, x=frame["overdue"].astype(int).tolist(), orientation="h",
+               name=_("Overdue now"), marker_color="#d62728"),
+    ])
+    update_layout(fig, **_layout(barmode="group", yaxis={"automargin": True}))
+    return fig
+
+
+def pipeline_figure(pipeline: pd.DataFrame) -> Figure:
+    if not len(pipeline) or pipeline["n"].sum() == 0:
+        return empty_figure(_("No park cases for your clients yet."))
+    fig = new_figure([trace("funnel",
+        y=[stage_label(m) if m != "applied" else _("Application filed") for m in pipeline["milestone"]],
+        x=pipeline["n"].astype(int).tolist(), textinfo="value",
+        customdata=[_num(v, 0) for v in pipeline["load_kw"]],
+        hovertemplate="%{y}: %{x}<br>" + _("Projected load (kW)") + ": %{customdata}<extra></extra>",
+        marker={"color": "#17becf"})])
+    update_layout(fig, **_layout(yaxis={"automargin": True}))
+    return fig
+
+
+def parks_map(parks: pd.DataFrame) -> Figure:
+    if not len(parks):
+        return empty_figure(_("No open park cases with a projected load."), height=380)
+    biggest = max(float(parks["load_kw"].max()), 1.0)
+    fig = new_figure([trace("scattermap",
+        lat=parks["lat"].tolist(), lon=parks["lon"].tolist(), mode="markers",
+        marker={"size": [12 + 38 * (v / biggest) ** 0.5 for v in parks["load_kw"]],
+                "color": "#17becf", "opacity": 0.7},
+        customdata=list(zip(parks["park"], [_num(v, 0) for v in parks["load_kw"]],
+                            parks["cases"].astype(int), strict=True)),
+        hovertemplate="<b>%{customdata[0]}</b><br>" + _("Projected load (kW)")
+        + ": %{customdata[1]}<br>" + _("Open cases") + ": %{customdata[2]}<extra></extra>",
+        name=_("Projected load"))])
+    update_layout(fig, **base_layout(list(zip(parks["lon"], parks["lat"], strict=True))), height=380)
+    return fig
+
+
+def timeline_figure(frame: pd.DataFrame | None, code: str = "") -> Figure:
+    """A park case's milestones and visits: planned (hollow) and done (filled)."""
+    if frame is None or not len(frame):
+        return empty_figure(_("Pick a case in the table to see its timeline."))
+    names = [_("Visit") if w == "visit" else stage_label(w) for w in frame["what"]]
+    planned = [format_local(p)[:10] if p is not None and not pd.isna(p) else None
+               for p in frame["planned"]]
+    done = [format_local(d)[:10] if d is not None and not pd.isna(d) else None
+            for d in frame["done"]]
+    fig = new_figure([
+        trace("scatter", x=planned, y=names, mode="markers", name=_("Planned"),
+                   marker={"symbol": "circle-open", "size": 12, "color": "#6c757d"}),
+        trace("scatter", x=done, y=names, mode="markers", name=_("Done"),
+                   marker={"symbol": "circle", "size": 12, "color": "#2ca02c"}),
+    ])
+    update_layout(fig, **_layout(yaxis={"automargin": True, "autorange": "reversed"},
+                                title={"text": code, "x": 0.01, "font": {"size": 13}},
+                                margin={"l": 48, "r": 16, "t": 36, "b": 40}))
+    return fig
+
+
+def compliance_heatmap(compliance: pd.DataFrame) -> Figure:
+    """Share within the limit per stage and class (stages without a limit left out)."""
+    compliance = compliance[compliance["timed"] > 0] if len(compliance) else compliance
+    if not len(compliance):
+        return empty_figure(_("No application stage with a time limit finished in this period."))
+    stages = [s for s in dict.fromkeys(compliance["stage"]) if s != "total"] + ["total"]
+    classes = [c for c in ("lv_resident", "lv_non_resident", "hv_single", "hv_dual")
+               if c in set(compliance["category"])]
+    table = compliance.set_index(["stage", "category"])
+    z, text = [], []
+    for stage in stages:
+        row, row_text = [], []
+        for klass in classes:
+            if (stage, klass) in table.index:
+                rec = table.loc[(stage, klass)]
+                row.append(_pct(rec["on_time"]))
+                row_text.append(f"{_pct(rec['on_time'])} % · n={int(rec['done'])}")
+            else:
+                row.append(None)
+                row_text.append("")
+        z.append(row)
+        text.append(row_text)
+    fig = new_figure([trace("heatmap",
+        z=z, x=[label(CUSTOMER_CLASSES, c) for c in classes], y=[stage_label(s) for s in stages],
+        text=text, texttemplate="%{text}", zmin=50, zmax=100, colorscale=RED_TO_GREEN,
+        colorbar={"title": "%"}, hovertemplate="%{y} · %{x}: %{text}<extra></extra>")])
+    update_layout(fig, **_layout(yaxis={"automargin": True}, height=360))
+    return fig
+
+
+def stage_days_figure(compliance: pd.DataFrame) -> Figure:
+    """Average working days per stage, per class."""
+    if not len(compliance) or compliance["done"].sum() == 0:
+        return empty_figure(_("No application stage finished in this period."))
+    fig = new_figure()
+    for klass in ("lv_resident", "lv_non_resident", "hv_single", "hv_dual"):
+        part = compliance[(compliance["category"] == klass) & (compliance["stage"] != "total")]
+        if len(part):
+            fig["data"].append(trace("bar", x=[stage_label(s) for s in part["stage"]],
+                                 y=[_num(v, 2) for v in part["avg_used"]],
+                                 name=label(CUSTOMER_CLASSES, klass)))
+    update_layout(fig, **_layout(barmode="group", yaxis={"title": _("Working days")}))
+    return fig
+
+
+def attribution_figure(attribution: pd.DataFrame) -> Figure:
+    if not len(attribution) or attribution["late_by"].sum() == 0:
+        return empty_figure(_("No department held an application past its limit in this period."))
+    top = attribution.head(15).iloc[::-1]
+    fig = new_figure([trace("bar",
+        y=[h or _("Unknown") for h in top["holder"]], x=[_num(v, 1) for v in top["late_by"]],
+        orientation="h", marker_color="#d62728", customdata=top["late"].astype(int).tolist(),
+        hovertemplate="%{y}: %{x} " + _("working days late") + "<br>" + _("Late stages")
+        + ": %{customdata}<extra></extra>")])
+    update_layout(fig, **_layout(xaxis={"title": _("Working days past the limits")},
+                                yaxis={"automargin": True}, height=360))
+    return fig
+
+
+def repairs_figure(repairs: pd.DataFrame) -> Figure:
+    """Arrival and restoration: average minutes per area type against the commitments."""
+    if not len(repairs) or repairs["done"].sum() == 0:
+        return empty_figure(_("No repair was finished in this period."))
+    fig = new_figure()
+    for stage, colour in (("arrival", "#1f77b4"), ("restoration", "#2ca02c")):
+        part = repairs[repairs["stage"] == stage]
+        x = [label(AREA_TYPES, a) for a in part["area_type"]]
+        fig["data"].append(trace("bar", x=x, y=[_num(v) for v in part["avg_minutes"]],
+                             name=stage_label(stage), marker_color=colour,
+                             customdata=[_pct(v) for v in part["on_time"]],
+                             hovertemplate="%{x}: %{y} min, %{customdata} % " + _("on time")
+                             + "<extra></extra>"))
+        fig["data"].append(trace("scatter", x=x, y=part["limit"].tolist(), mode="markers",
+                                 name=_("Commitment: %(clock)s", clock=stage_label(stage)),
+                                 marker={"symbol": "line-ew-open", "size": 30, "color": colour,
+                                         "line": {"width": 3}}))
+    update_layout(fig, **_layout(barmode="group", yaxis={"title": _("Minutes")}))
+    return fig

@@ -1,0 +1,79 @@
+"""Each role's dashboard renders in both languages without callback or console errors, and a
+repair reported through the API reaches an open dashboard without a reload."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.browser.conftest import console_errors, sign_in, wait_for, wait_text
+from tests.browser.test_dispatch import api, token, until
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+BOARDS = [
+    # user, path, board key, a panel that must draw, heading zh, heading en
+    ("head", "/dashboards/operations", "ops", "status", "运营看板", "Operations"),
+    ("gridmgr", "/dashboards/workload", "work", "year", "工作量分析", "Workload"),
+    ("account", "/dashboards/clients", "clients", "pipeline", "客户与园区", "Clients and parks"),
+    ("manager", "/dashboards/kpis", "kpi", "compliance", "关键指标", "KPIs"),
+]
+
+
+def drawn(driver, board: str, panel: str) -> None:
+    """The headline numbers and a chart are on the page, and no callback failed."""
+    wait_for(driver, (By.CSS_SELECTOR, f"#dash-{board}-stats .card"))
+    wait_for(driver, (By.CSS_SELECTOR, f"#dash-{board}-{panel} .main-svg"))
+    until(driver, lambda d: d.execute_script(
+        "return !document.querySelector('.dash-spinner, ._dash-loading-callback')"), 20)
+    errors = driver.find_elements(By.CSS_SELECTOR, ".dash-fe-error__title, .dash-debug-menu__error")
+    assert not errors, [e.text for e in errors]
+    # every chart carries its PNG download button, and nothing that uploads to a cloud
+    titles = driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(b => b.dataset.title)",
+        f"#dash-{board}-{panel} .modebar-btn")
+    assert "Download plot as a PNG" in titles
+    assert not [t for t in titles if "Share" in t]
+
+
+@pytest.mark.parametrize(("user", "path", "board", "panel", "zh", "en"), BOARDS,
+                         ids=[b[0] for b in BOARDS])
+def test_the_role_dashboard_renders_in_both_languages(live_url, browser, user, path, board, panel,
+                                                      zh, en):
+    sign_in(browser, live_url, user)
+    browser.find_element(By.ID, "home-dashboard").click()  # the home page leads to it
+    wait_text(browser, (By.CSS_SELECTOR, ".portal-page-header h1"), zh)
+    assert browser.current_url.endswith(path)
+    drawn(browser, board, panel)
+    assert console_errors(browser) == []
+
+    browser.find_element(By.ID, "lang-en").click()
+    wait_text(browser, (By.CSS_SELECTOR, ".portal-page-header h1"), en)
+    drawn(browser, board, panel)
+    assert console_errors(browser) == []
+    browser.find_element(By.ID, "lang-zh_CN").click()  # leave the account as it was
+    wait_text(browser, (By.CSS_SELECTOR, ".portal-page-header h1"), zh)
+
+
+def test_a_repair_from_the_api_reaches_the_open_dashboard(live_url, browser):
+    auth = token(live_url, "head")
+    near = api(live_url, "GET", "/work-orders", auth,
+               params={"kind": "repair", "per_page": 1}).json()["items"][0]
+    sign_in(browser, live_url, "head")
+    browser.get(live_url + "/dashboards/operations")
+    drawn(browser, "ops", "status")
+    browser.execute_script("window.__sameDashboard = true;")
+
+    def open_orders(d) -> int:
+        return int(d.find_element(By.CSS_SELECTOR, "#dash-ops-stats .card .fs-4").text)
+
+    before = open_orders(browser)
+    created = api(live_url, "POST", "/repairs", auth, json={
+        "source": "hotline_95598", "category": "low_voltage", "urgency": 1,
+        "lat": near["lat"], "lon": near["lon"], "address": "看板实时测试路 1 号",
+        "customer_phone": "13800000001"})
+    assert created.status_code == 201, created.text
+    until(browser, lambda d: open_orders(d) == before + 1, 15,
+          "the new repair did not reach the dashboard")
+    assert browser.execute_script("return window.__sameDashboard === true")  # no reload
+    assert console_errors(browser) == []

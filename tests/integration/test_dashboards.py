@@ -1,0 +1,206 @@
+"""The role dashboards over HTTP: scope whatever the browser sends, live patches, Excel,
+and snapshot tables that agree with the live tables."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from station_portal.analytics.daily import Daily
+from station_portal.analytics.dashboards import default_range, workload
+from station_portal.analytics.snapshots import horizon, refresh
+from station_portal.auth.models import User
+from station_portal.auth.scope import scope_for
+from station_portal.db import utcnow
+from station_portal.org.models import Unit
+from station_portal.timefmt import SHANGHAI
+from tests.dash_calls import call
+from tests.integration.test_dispatch_board import new_repair
+
+
+def fill(client, app, board: str, panel: str, prop: str, start=None, end=None, unit=None):
+    response = call(client, app, f"dash-{board}-{panel}", prop, [start, end, unit])
+    assert response.status_code == 200, response.text[:500]
+    return response.json["response"]
+
+
+def test_snapshots_give_the_same_figures_as_the_live_tables(db):
+    now = utcnow()
+    today = now.astimezone(SHANGHAI).date()
+    start = today - timedelta(days=90)
+
+    def figures():
+        with db.read() as s:
+            daily = Daily(s, None, start, today, now)
+            return (daily.orders(["kind", "category"]).sort_values(["kind", "category"])
+                    .reset_index(drop=True),
+                    daily.stages(["stage", "area_type"]).sort_values(["stage", "area_type"])
+                    .reset_index(drop=True),
+                    daily.crews(["crew_id"]).sort_values("crew_id").reset_index(drop=True))
+
+    with db.write() as s:  # start from no snapshot: every day is aggregated live
+        from station_portal.analytics.models import CrewDay, OrderDay, SnapshotState, StageDay
+        for model in (OrderDay, StageDay, CrewDay, SnapshotState):
+            s.query(model).delete()
+    live = figures()
+    assert live[0]["received"].sum() > 100
+    with db.write() as s:
+        report = refresh(s, now)
+    assert report.through == today - timedelta(days=1)
+    assert report.order_rows and report.stage_rows and report.crew_rows
+    snapshot = figures()
+    for a, b in zip(live, snapshot, strict=True):
+        assert list(a.columns) == list(b.columns) and len(a) == len(b)
+        for column in a.columns:
+            if column in ("kind", "category", "stage", "area_type"):
+                assert a[column].tolist() == b[column].tolist()
+            else:
+                assert a[column].astype(float).to_numpy() == pytest.approx(
+                    b[column].astype(float).to_numpy())
+    with db.write() as s:  # nothing new to write: a second run is a no-op
+        again = refresh(s, now)
+        assert (again.order_rows, again.stage_rows, again.crew_rows) == (0, 0, 0)
+        assert horizon(s) == today - timedelta(days=1)
+
+
+def test_events_fall_on_their_local_day_on_every_engine(db):
+    """23:30 and 00:30 in Shanghai are the same UTC day but two local days."""
+    from datetime import UTC, datetime
+
+    from station_portal.analytics.snapshots import aggregates
+    from station_portal.workorders.models import WorkOrder
+
+    late_evening = datetime(2020, 3, 2, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
+    after_midnight = datetime(2020, 3, 2, 16, 30, tzinfo=UTC)  # 00:30 the next day
+    ids = []
+    try:
+        for at in (late_evening, after_midnight):
+            order = new_repair(db, address="Midnight street")
+            with db.write() as s:
+                row = s.get(WorkOrder, order.id)
+                row.created_at = at
+            ids.append(order.id)
+        with db.read() as s:
+            unit = s.get(WorkOrder, ids[0]).unit_id
+            found = aggregates(s, datetime(2020, 3, 1, tzinfo=UTC), datetime(2020, 3, 5, tzinfo=UTC),
+                               frozenset({unit}))
+        days = dict(zip(found.orders["day"], found.orders["received"], strict=True))
+        assert days == {date(2020, 3, 2): 1, date(2020, 3, 3): 1}
+    finally:
+        with db.write() as s:
+            for order_id in ids:
+                s.delete(s.get(WorkOrder, order_id))
+
+
+def test_each_role_gets_its_board(app, as_user):
+    for user, board, panel, prop in (("head", "ops", "map", "figure"),
+                                     ("gridmgr", "work", "year", "figure"),
+                                     ("account", "clients", "pipeline", "figure"),
+                                     ("manager", "kpi", "compliance", "figure"),
+                                     ("admin", "kpi", "league", "rowData")):
+        answer = fill(as_user(user), app, board, panel, prop)
+        assert answer[f"dash-{board}-{panel}"][prop], (user, board)
+        assert "dash-" + board + "-stats" in answer
+
+
+def test_a_crew_member_gets_no_dashboard(app, as_user):
+    crew = as_user("crew")
+    for board, panel, prop in (("ops", "map", "figure"), ("work", "year", "figure"),
+                               ("clients", "pipeline", "figure"), ("kpi", "league", "rowData")):
+        response = call(crew, app, f"dash-{board}-{panel}", prop, [None, None, None])
+        assert response.status_code == 403
+
+
+def test_a_grid_manager_sees_only_their_grids_whatever_the_browser_sends(app, db, as_user):
+    with db.read() as s:
+        user = s.scalar(select(User).where(User.username == "gridmgr"))
+        scope = scope_for(s, user)
+        own = {u.name_en for u in s.scalars(select(Unit).where(Unit.id.in_(scope.unit_ids)))}
+        others = s.scalars(select(Unit).where(Unit.id.not_in(scope.unit_ids),
+                                              Unit.kind == "grid")).all()
+        station = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
+        other_names = {u.name_en for u in others}
+        start, end = default_range(utcnow(), 90)
+        data = workload(s, __import__("station_portal.analytics.dashboards",
+                                      fromlist=["make_filters"]).make_filters(
+            s, scope, start.isoformat(), end.isoformat(), None, utcnow()), utcnow(), "en")
+        assert set(data.per_unit["unit_id"]) <= scope.unit_ids
+    client = as_user("gridmgr")
+    answer = fill(client, app, "work", "units", "rowData", start.isoformat(), end.isoformat())
+    rows = answer["dash-work-units"]["rowData"]
+    assert rows and {r["unit"] for r in rows} <= own
+    assert not {r["unit"] for r in rows} & other_names
+    # units outside the scope, and values that are not units at all
+    for forged in (station.id, others[0].id, str(others[0].id), "1 OR 1=1", -5, True, [1, 2],
+                   {"id": 1}, 10**12):
+        answer = fill(client, app, "work", "units", "rowData", start.isoformat(),
+                      end.isoformat(), forged)
+        assert "dash-work-units" not in answer, forged
+        assert "not in your area" in text_of_answer(answer) or "check" in text_of_answer(answer)
+    for bad_start, bad_end in (("yesterday", None), ("2026-13-01", None), (None, "2020-01-01"),
+                               ("2020-01-01", "2026-01-01"), (5, {"a": 1})):
+        answer = fill(client, app, "work", "units", "rowData", bad_start, bad_end)
+        assert "dash-work-units" not in answer, (bad_start, bad_end)
+        assert "dash-work-alert" in answer
+
+
+def text_of_answer(answer) -> str:
+    import json
+
+    return json.dumps(answer, ensure_ascii=False)
+
+
+def test_the_board_polls_cheaply_and_patches_what_changed(app, db, as_user):
+    client = as_user("head")
+    new_repair(db, address="Dashboard live street 4")  # the map has a repair layer already
+    answer = fill(client, app, "ops", "map", "figure")
+    known = answer["dash-ops-known"]["data"]
+    start, end = default_range(utcnow(), 1)
+    state = [start.isoformat(), end.isoformat(), None]
+
+    def poll(known):
+        response = call(client, app, "dash-ops-live", "children", [1], [*state, known])
+        assert response.status_code == 200, response.text[:300]
+        return response.json["response"]
+
+    first = poll(known)  # learns the fingerprint, sends no panel
+    known = first["dash-ops-known"]["data"]
+    assert "_print" in known
+    assert not [k for k in first if k.startswith("dash-ops-") and k not in (
+        "dash-ops-known", "dash-ops-inflight", "dash-ops-live")]
+    quiet = poll(known)
+    assert set(quiet) <= {"dash-ops-inflight", "dash-ops-live"}
+    assert len(text_of_answer(quiet)) < 400
+    new_repair(db, address="Dashboard live street 5")
+    changed = poll(known)
+    sent = {k for k in changed if k.startswith("dash-ops-")}
+    assert {"dash-ops-stats", "dash-ops-map", "dash-ops-status", "dash-ops-risk"} & sent
+    assert "dash-ops-map" in sent
+    update = changed["dash-ops-map"]["figure"]
+    assert "__dash_patch_update" in update  # a patch of the trace data, not a new figure
+    assert all(op["location"][0] == "data" for op in update["operations"])
+    known = changed["dash-ops-known"]["data"]
+    assert set(poll(known)) <= {"dash-ops-inflight", "dash-ops-live"}  # and quiet again
+
+
+def test_tables_export_to_excel_in_the_users_language(app, as_user):
+    client = as_user("manager")
+    response = call(client, app, "dash-kpi-download", "data", [1, None, None], [None, None, None])
+    assert response.status_code == 200, response.text[:300]
+    download = response.json["response"]["dash-kpi-download"]["data"]
+    assert download["filename"].startswith("kpi-league-") and download["filename"].endswith(".xlsx")
+    book = load_workbook(io.BytesIO(base64.b64decode(download["content"])))
+    sheet = book.active
+    assert [c.value for c in sheet[1]][:3] == ["Rank", "Station or supply office",
+                                               "Arrival on time (%)"]
+    assert sheet.max_row > 2
+    ranks = [sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1)]
+    assert ranks == list(range(1, len(ranks) + 1))
+    # nothing clicked: nothing sent
+    quiet = call(client, app, "dash-kpi-download", "data", [None, None, None], [None, None, None])
+    assert quiet.status_code in (200, 204)

@@ -1,0 +1,192 @@
+"""Dashboard figures and tables from known frames; patches; Excel."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from station_portal.analytics.forecast import forecast_daily
+from station_portal.callbacks.dashboards import figure_patch, outputs_for, xlsx_bytes
+from station_portal.i18n import set_locale
+from station_portal.pages import charts
+from station_portal.pages import dashboards as page
+
+
+@pytest.fixture(autouse=True)
+def english():
+    set_locale("en")
+
+
+def annotation(fig) -> str:
+    notes = fig["layout"].get("annotations")
+    return notes[0]["text"] if notes else ""
+
+
+def test_every_builder_explains_an_empty_frame():
+    empty = pd.DataFrame(columns=["kind", "status", "n", "area_type", "limit", "done", "late",
+                                  "avg_minutes", "day", "received", "category", "overdue",
+                                  "milestone", "load_kw", "park", "lat", "lon", "cases", "stage",
+                                  "timed", "used", "avg_used", "holder", "late_by", "on_time",
+                                  "what", "planned"])
+    for builder in (charts.status_bars, charts.arrivals_figure, charts.received_bars,
+                    charts.per_day_figure, charts.category_figure, charts.pipeline_figure,
+                    charts.parks_map, charts.timeline_figure, charts.compliance_heatmap,
+                    charts.stage_days_figure, charts.attribution_figure, charts.repairs_figure):
+        fig = builder(empty)
+        assert charts.is_empty(fig), builder.__name__
+        assert annotation(fig), builder.__name__
+    assert "No open work orders" in annotation(charts.orders_map(empty, "en"))
+
+
+def test_status_bars_stack_the_open_orders_by_kind_with_labels():
+    counts = pd.DataFrame([("repair", "reported", 4), ("repair", "en_route", 2),
+                           ("application", "in_progress", 7)], columns=["kind", "status", "n"])
+    fig = charts.status_bars(counts)
+    assert [t["name"] for t in fig["data"]] == ["Repair", "Connection application"]
+    assert list(fig["data"][0]["x"]) == [4, 2]
+    assert list(fig["data"][0]["y"]) == ["Reported", "En route"]
+    assert fig["layout"]["barmode"] == "stack"
+
+
+def test_the_arrivals_chart_draws_the_commitments():
+    arrivals = pd.DataFrame([("urban", 45, 10, 1, 30.0), ("rural", 90, 4, 0, 60.0),
+                             ("remote", 120, 0, 0, None)],
+                            columns=["area_type", "limit", "done", "late", "avg_minutes"])
+    fig = charts.arrivals_figure(arrivals)
+    bars, marks = fig["data"]
+    assert list(bars["y"]) == [30.0, 60.0, None]
+    assert list(marks["y"]) == [45, 90, 120]
+    assert bars["customdata"][0][1] == 90.0  # 9 of 10 on time
+
+
+def test_the_map_has_a_layer_per_kind_coloured_by_time_limit():
+    frame = pd.DataFrame([
+        {"kind": "repair", "sla": "overdue", "lat": 43.8, "lon": 126.5, "n": 1, "code": "R1",
+         "status": "reported"},
+        {"kind": "repair", "sla": "on_track", "lat": 43.81, "lon": 126.51, "n": 1, "code": "R2",
+         "status": "dispatched"},
+        {"kind": "park_case", "sla": None, "lat": 43.7, "lon": 126.4, "n": 1, "code": "P1",
+         "status": "open"},
+    ])
+    fig = charts.orders_map(frame, "en")
+    assert [t["name"] for t in fig["data"]] == ["Repair", "Park case", "Repair", "Park case",
+                                                "On track", "At risk", "Overdue"]
+    assert [t.get("showlegend", True) for t in fig["data"]][:4] == [False, False, True, True]
+    assert list(fig["data"][0]["marker"]["color"]) == [charts.SLA_COLOURS["overdue"],
+                                                       charts.SLA_COLOURS["on_track"]]
+    assert fig["data"][0]["text"][0] == "R1 · Reported"
+    assert fig["data"][0]["customdata"][0] == "Overdue"
+
+
+def test_a_crowded_map_draws_cells_sized_by_their_orders():
+    cells = pd.DataFrame([
+        {"kind": "repair", "sla": "on_track", "lat": 43.8, "lon": 126.5, "n": 1, "code": "",
+         "status": ""},
+        {"kind": "repair", "sla": "on_track", "lat": 43.81, "lon": 126.5, "n": 50, "code": "",
+         "status": ""},
+    ])
+    fig = charts.orders_map(cells, "en", cells=True)
+    sizes = fig["data"][0]["marker"]["size"]
+    assert sizes[0] < sizes[1] <= 40
+    assert fig["data"][0]["text"] == ["Orders here: 1", "Orders here: 50"]
+
+
+def test_the_heatmap_leaves_out_stages_without_a_limit():
+    compliance = pd.DataFrame([
+        ("supply_plan", "hv_single", 10, 10, 2, 50.0, 0.8, 5.0),
+        ("archiving", "hv_single", 10, 0, 0, 30.0, None, 3.0),
+        ("total", "hv_single", 10, 10, 1, 200.0, 0.9, 20.0),
+    ], columns=["stage", "category", "done", "timed", "late", "used", "on_time", "avg_used"])
+    fig = charts.compliance_heatmap(compliance)
+    assert list(fig["data"][0]["y"]) == ["Supply plan reply", "Whole process (utility's time)"]
+    assert [list(row) for row in fig["data"][0]["z"]] == [[80.0], [90.0]]
+
+
+def test_the_forecast_note_reports_its_held_out_error():
+    days = pd.date_range("2025-11-01", periods=365, freq="D")
+    history = pd.Series([10 + (d.weekday() < 5) * 5 for d in days], index=days, dtype=float)
+    forecast = forecast_daily(history)
+    note = charts.forecast_note(forecast)
+    assert "held-out weeks" in note and f"{forecast.weekly_mape:.0f} %" in note
+    year = pd.DataFrame({"day": [d.date() for d in days], "received": history.to_numpy()})
+    fig = charts.year_figure(year, forecast)
+    assert [t["name"] for t in fig["data"]] == ["Per day", "7-day mean", "80 % band", "Forecast"]
+    assert fig["data"][3]["x"][0] == (days[-1] + timedelta(days=1)).date().isoformat()
+
+
+def test_tables_carry_translated_headers_and_rounded_values():
+    league = pd.DataFrame([{"rank": 1, "unit": "Station A", "arrival": 0.9444, "restoration": None,
+                            "stages": 1.0, "overdue": 3, "score": 0.97}])
+    table = charts.league_table(league)
+    assert table.rows == [{"rank": 1, "unit": "Station A", "arrival": 94.4, "restoration": None,
+                           "stages": 100.0, "overdue": 3, "score": 97.0}]
+    assert list(table.frame().columns)[:3] == ["Rank", "Station or supply office",
+                                               "Arrival on time (%)"]
+    set_locale("zh_CN")
+    assert charts.league_table(league).frame().columns[0] == "排名"
+
+
+def test_the_excel_file_holds_what_the_user_sees():
+    now = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
+    frame = pd.DataFrame([{"id": 5, "code": "R202607010000005", "kind": "repair",
+                           "status": "reported", "stage": None, "sla": "overdue",
+                           "due_at": now - timedelta(hours=1), "holder": "JL-CY-S-R1",
+                           "address": "Jiefang Road 1"}])
+    table = charts.at_risk_table(frame, now)
+    buffer = io.BytesIO()
+    xlsx_bytes(table, "At risk or overdue now")(buffer)
+    sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
+    assert sheet.title == "At risk or overdue now"
+    assert [c.value for c in sheet[1]][:4] == ["Order", "Kind", "Status or stage", "Time limit"]
+    assert [c.value for c in sheet[2]][:4] == ["R202607010000005", "Repair", "Reported", "Overdue"]
+    assert sheet.cell(2, 6).value == -1.0  # hours left, a number
+
+
+def test_a_patch_sends_only_trace_data_when_the_shape_is_unchanged():
+    counts = pd.DataFrame([("repair", "reported", 4)], columns=["kind", "status", "n"])
+    fig = charts.status_bars(counts)
+    patch = figure_patch(fig, {"h": "x", "n": 1, "e": False})
+    ops = patch.to_plotly_json()["operations"]
+    assert ops and all(op["location"][0] == "data" for op in ops)
+    assert {tuple(op["location"][:3]) for op in ops} >= {("data", 0, "x"), ("data", 0, "y")}
+    # a figure that was empty before (or has another number of traces) is sent whole
+    assert figure_patch(fig, {"h": "x", "n": 1, "e": True}) is fig
+    assert figure_patch(fig, {"h": "x", "n": 2, "e": False}) is fig
+
+
+def test_unchanged_panels_are_not_sent_again():
+    board = page.OPERATIONS
+    result = {
+        "stats": [("Open orders", 3, "bi-list", None)],
+        "map": charts.orders_map(pd.DataFrame(), "en"),
+        "status": charts.status_bars(pd.DataFrame([("repair", "reported", 4)],
+                                                  columns=["kind", "status", "n"])),
+        "risk": charts.at_risk_table(pd.DataFrame(columns=[
+            "id", "code", "kind", "status", "stage", "sla", "due_at", "holder", "address"]),
+            datetime.now(UTC)),
+        "arrivals": charts.empty_figure("none"),
+        "received": charts.empty_figure("none"),
+    }
+    first, known = outputs_for(board, result, {}, patch=False)
+    again, _known = outputs_for(board, result, known, patch=True)
+    from dash import no_update
+
+    assert all(value is no_update for value in again)
+    assert first[0] is not no_update
+    result["status"] = charts.status_bars(pd.DataFrame([("repair", "reported", 5)],
+                                                       columns=["kind", "status", "n"]))
+    changed, _known = outputs_for(board, result, known, patch=True)
+    sent = [v for v in changed if v is not no_update]
+    assert len(sent) == 1 and type(sent[0]).__name__ == "Patch"
+
+
+def test_dates_are_days_in_the_received_chart():
+    received = pd.DataFrame([(date(2026, 7, 1), "repair", 3), (date(2026, 7, 2), "repair", 5)],
+                            columns=["day", "kind", "received"])
+    fig = charts.received_bars(received)
+    assert list(fig["data"][0]["x"]) == ["2026-07-01", "2026-07-02"]
+    assert list(fig["data"][0]["y"]) == [3, 5]
