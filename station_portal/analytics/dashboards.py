@@ -10,7 +10,7 @@ functions in ``pages/charts.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -20,7 +20,16 @@ from sqlalchemy.orm import Session, aliased
 from station_portal.analytics.daily import Daily
 from station_portal.analytics.forecast import Forecast, forecast_daily
 from station_portal.auth.scope import Scope
-from station_portal.org.models import Client, Crew, IndustrialPark, Unit, UnitKind
+from station_portal.org.models import (
+    Client,
+    Crew,
+    CrewMember,
+    IndustrialPark,
+    Staff,
+    Unit,
+    UnitKind,
+)
+from station_portal.org.queries import TerritoryFeature, territories
 from station_portal.org.tree import subtree_ids
 from station_portal.sla.calendar import local_midnight
 from station_portal.sla.clock import AT_RISK, OVERDUE
@@ -105,6 +114,7 @@ class Names:
 
     units: dict[int, tuple[str, str, str, int | None]] = field(default_factory=dict)
     crews: dict[int, tuple[str, int]] = field(default_factory=dict)
+    members: dict[int, list[tuple[str, str, bool]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> Names:
@@ -112,7 +122,18 @@ class Names:
             select(Unit.id, Unit.name_zh, Unit.name_en, Unit.kind, Unit.parent_id))}
         crews = {r.id: (r.code, r.unit_id) for r in session.execute(
             select(Crew.id, Crew.code, Crew.unit_id))}
-        return cls(units, crews)
+        members: dict[int, list[tuple[str, str, bool]]] = {}
+        for crew_id, name_zh, name_latin, leader in session.execute(
+                select(CrewMember.crew_id, Staff.name_zh, Staff.name_latin, CrewMember.is_leader)
+                .join(Staff, Staff.id == CrewMember.staff_id).order_by(CrewMember.id)):
+            members.setdefault(crew_id, []).append((name_zh, name_latin, leader))
+        return cls(units, crews, members)
+
+    def people(self, crew_id: int, locale: str) -> str:
+        """The crew's members, the leader marked with a star."""
+        zh = locale.startswith("zh")
+        return ("、" if zh else ", ").join(
+            (m[0] if zh else m[1]) + (" ★" if m[2] else "") for m in self.members.get(crew_id, []))
 
     def unit(self, unit_id: object, locale: str) -> str:
         row = self.units.get(unit_id) if isinstance(unit_id, int) else None
@@ -182,6 +203,7 @@ class Operations:
     waiting: pd.DataFrame  # area_type, waiting, past_limit (repairs not yet on site)
     received: pd.DataFrame  # day, kind, received
     cells: bool  # the map shows cells (too many orders for single points)
+    territories: list[TerritoryFeature]  # drawn under the orders
 
 
 def _map_points(session: Session, units: frozenset[int] | None, sla, total: int) -> pd.DataFrame:
@@ -202,7 +224,8 @@ def _map_points(session: Session, units: frozenset[int] | None, sla, total: int)
     return frame[columns]
 
 
-def operations(session: Session, filters: Filters, now: datetime, locale: str) -> Operations:
+def operations(session: Session, filters: Filters, now: datetime, locale: str,
+               scope: Scope | None = None) -> Operations:
     sla = live_sla(now).label("sla")
     units = filters.unit_ids
     rules = RuleSet.in_force(now.astimezone(SHANGHAI).date())
@@ -257,16 +280,17 @@ def operations(session: Session, filters: Filters, now: datetime, locale: str) -
         open_frame.groupby("area_type", as_index=False)[["waiting", "past_limit"]].sum(),
         on="area_type", how="left").fillna(0).astype({"waiting": int, "past_limit": int})
     received = daily.orders(["day", "kind"])
+    areas = territories(session, replace(scope, unit_ids=units)) if scope is not None else []
     return Operations(points, counts, sla_counts, at_risk,
                       arrivals[["area_type", "limit", "done", "late", "avg_minutes"]],
-                      waiting_frame, received, total > MAP_DETAIL)
+                      waiting_frame, received, total > MAP_DETAIL, areas)
 
 
 # -- grid manager: workload --------------------------------------------------------------
 @dataclass(frozen=True)
 class Workload:
     per_unit: pd.DataFrame  # unit, received, closed, backlog, overdue
-    per_crew: pd.DataFrame  # crew, group, jobs, site_hours, open_jobs
+    per_crew: pd.DataFrame  # crew, group, members, jobs, site_hours, open_jobs
     by_category: pd.DataFrame  # kind, category, received, overdue
     per_day: pd.DataFrame  # day, received
     year: pd.DataFrame  # day, received (the 365 days before today)
@@ -290,11 +314,16 @@ def workload(session: Session, filters: Filters, now: datetime, locale: str) -> 
         select(WorkOrder.crew_id, func.count(WorkOrder.id))
         .where(*_open_orders(filters.unit_ids), WorkOrder.crew_id.is_not(None))
         .group_by(WorkOrder.crew_id)).all()
-    per_crew = crews.merge(pd.DataFrame(crew_open, columns=["crew_id", "open_jobs"]),
-                           on="crew_id", how="outer").fillna(0)
+    # every crew of the units, the idle ones too
+    own = pd.DataFrame({"crew_id": [c for c, (_code, unit) in names.crews.items()
+                                    if filters.unit_ids is None or unit in filters.unit_ids]})
+    per_crew = own.merge(crews, on="crew_id", how="outer").merge(
+        pd.DataFrame(crew_open, columns=["crew_id", "open_jobs"]), on="crew_id",
+        how="outer").fillna({"jobs": 0, "site_hours": 0.0, "open_jobs": 0})
     per_crew["crew"] = [names.crews.get(int(c), ("", 0))[0] for c in per_crew["crew_id"]]
     per_crew["group"] = [names.unit(names.crews.get(int(c), ("", 0))[1], locale)
                          for c in per_crew["crew_id"]]
+    per_crew["members"] = [names.people(int(c), locale) for c in per_crew["crew_id"]]
     per_crew = per_crew.sort_values(["jobs", "open_jobs"], ascending=False)
     by_cat = daily.orders(["kind", "category"])
     overdue_rows = session.execute(

@@ -40,7 +40,7 @@ DATA_KEYS = ("x", "y", "z", "lat", "lon", "text", "customdata", "marker", "name"
 
 # -- what each board shows ---------------------------------------------------------------------
 def _operations(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
-    ops = data.operations(session, filters, now, locale)
+    ops = data.operations(session, filters, now, locale, scope)
     waiting = int(ops.waiting["waiting"].sum())
     past = int(ops.waiting["past_limit"].sum())
     return {
@@ -49,9 +49,9 @@ def _operations(session, scope: Scope, filters: data.Filters, now, locale) -> Re
                    "warning"),
                   (str(SLA_STATUSES["overdue"]), ops.sla_counts["overdue"],
                    "bi-exclamation-octagon", "danger"),
-                  (_("Repairs waiting for a crew on site"), f"{waiting} / {past}",
+                  (_("Repairs waiting for a crew / past the commitment"), f"{waiting} / {past}",
                    "bi-truck", "danger" if past else None)],
-        "map": charts.orders_map(ops.points, locale, ops.cells),
+        "map": charts.orders_map(ops.points, locale, ops.cells, ops.territories),
         "status": charts.status_bars(ops.status_counts),
         "risk": charts.at_risk_table(ops.at_risk, now),
         "arrivals": charts.arrivals_figure(ops.arrivals),

@@ -176,10 +176,11 @@ def unit_workload_table(frame: pd.DataFrame) -> Table:
 
 
 def crew_workload_table(frame: pd.DataFrame) -> Table:
-    rows = [{"crew": r.crew, "group": r.group, "jobs": int(r.jobs),
+    rows = [{"crew": r.crew, "group": r.group, "members": r.members, "jobs": int(r.jobs),
              "site_hours": _num(r.site_hours), "per_job": _num(r.site_hours / r.jobs)
              if r.jobs else None, "open_jobs": int(r.open_jobs)} for r in frame.itertuples()]
     return Table((Column("crew", _("Crew")), Column("group", _("Group or grid")),
+                  Column("members", _("Members (★ leader)")),
                   Column("jobs", _("Repairs restored"), "number"),
                   Column("site_hours", _("Hours on site"), "number"),
                   Column("per_job", _("Hours per repair"), "number"),
@@ -251,17 +252,29 @@ def compliance_table(frame: pd.DataFrame) -> Table:
 
 
 # -- figures --------------------------------------------------------------------------------
-def orders_map(points: pd.DataFrame, locale: str, cells: bool = False) -> Figure:
+def orders_map(points: pd.DataFrame, locale: str, cells: bool = False,
+               areas: Sequence[Any] = ()) -> Figure:
     """Open orders on a map: one layer per kind (by marker size), coloured by time limit.
 
     With ``cells`` each point is a cell of about a kilometre holding ``n`` orders
     of one kind and state (a whole company's open work stays a few thousand
     markers). The legend explains both: the colours of the time-limit states,
-    and the kinds (clicking a kind hides its layer).
+    and the kinds (clicking a kind hides its layer). ``areas`` (territory
+    features) are drawn underneath, for orientation.
     """
     if not len(points):
         return empty_figure(_("No open work orders in your area."), height=420)
     fig = new_figure()
+    if areas:
+        fig["data"].append(trace(
+            "choroplethmap", geojson={"type": "FeatureCollection", "features": [
+                {"type": "Feature", "id": a.unit_id, "geometry": a.geometry, "properties": {}}
+                for a in areas]},
+            locations=[a.unit_id for a in areas], z=[1] * len(areas),
+            colorscale=[[0, "#9ecae1"], [1, "#9ecae1"]], showscale=False,
+            marker={"opacity": 0.25, "line": {"width": 1, "color": "#3182bd"}},
+            text=[a.name(locale) for a in areas], hovertemplate="%{text}<extra></extra>",
+            showlegend=False, name=_("Territories")))
     for kind in ("repair", "application", "park_case"):
         part = points[points["kind"] == kind]
         if not len(part):
@@ -283,7 +296,7 @@ def orders_map(points: pd.DataFrame, locale: str, cells: bool = False) -> Figure
             hovertemplate="<b>%{text}</b><br>%{customdata}<extra></extra>"))
     # legend-only entries: the kinds in grey by size (a click hides the kind's layer, its
     # legend group), then what the colours mean
-    for kind in dict.fromkeys(points["kind"]):
+    for kind in [k for k in ("repair", "application", "park_case") if k in set(points["kind"])]:
         fig["data"].append(trace("scattermap", lat=[None], lon=[None], mode="markers",
                                  name=label(ORDER_KINDS, kind), legendgroup=kind,
                                  hoverinfo="skip",

@@ -190,3 +190,19 @@ def test_dates_are_days_in_the_received_chart():
     fig = charts.received_bars(received)
     assert list(fig["data"][0]["x"]) == ["2026-07-01", "2026-07-02"]
     assert list(fig["data"][0]["y"]) == [3, 5]
+
+
+def test_the_territories_lie_under_the_orders():
+    from station_portal.org.queries import TerritoryFeature
+
+    area = TerritoryFeature(unit_id=7, code="S", kind="service_station", name_zh="站",
+                            name_en="Station", area_type="urban", lat=43.8, lon=126.5,
+                            parent_id=None, path="/7/", geometry={
+                                "type": "Polygon", "coordinates": [[[126.4, 43.7], [126.6, 43.7],
+                                                                    [126.6, 43.9], [126.4, 43.7]]]})
+    points = pd.DataFrame([{"kind": "repair", "sla": "on_track", "lat": 43.8, "lon": 126.5,
+                            "n": 1, "code": "R1", "status": "reported"}])
+    fig = charts.orders_map(points, "en", areas=[area])
+    assert fig["data"][0]["type"] == "choroplethmap"
+    assert fig["data"][0]["locations"] == [7] and fig["data"][0]["text"] == ["Station"]
+    assert fig["data"][1]["type"] == "scattermap"
