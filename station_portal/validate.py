@@ -32,7 +32,7 @@ def as_id(value: Any) -> int | None:
         return None
     if isinstance(value, str):
         value = value.strip()
-        if not value.isdigit() or len(value) > 10:
+        if not (value.isascii() and value.isdigit()) or len(value) > 10:  # not "²" or "٣"
             return None
         value = int(value)
     if isinstance(value, int) and 0 < value <= MAX_ID:

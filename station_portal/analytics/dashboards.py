@@ -36,6 +36,7 @@ from station_portal.sla.clock import AT_RISK, OVERDUE
 from station_portal.sla.rules import RuleSet
 from station_portal.sla.stages import UTILITY, stage_book
 from station_portal.timefmt import SHANGHAI
+from station_portal.validate import as_id
 from station_portal.workorders.models import (
     PARK_MILESTONES,
     Kind,
@@ -46,6 +47,7 @@ from station_portal.workorders.models import (
 from station_portal.workorders.queries import live_sla
 
 MAX_RANGE_DAYS = 731
+EARLIEST = date(2000, 1, 1)
 AREA_TYPES = ("urban", "rural", "remote")
 CLASSES = ("lv_resident", "lv_non_resident", "hv_single", "hv_dual")
 REPAIR_CLOCKS = ("arrival", "restoration")
@@ -81,19 +83,21 @@ def make_filters(session: Session, scope: Scope, start: object, end: object, uni
         end_day = date.fromisoformat(str(end)[:10]) if end else last
     except ValueError as exc:
         raise FilterError("dates") from exc
+    if not (start_day >= EARLIEST and end_day <= last + timedelta(days=366)):
+        raise FilterError("dates")  # the calendar's range, and no arithmetic overflow
     if end_day < start_day:
         raise FilterError("order")
     if (end_day - start_day).days >= MAX_RANGE_DAYS:
         raise FilterError("long")
     if unit in (None, "", "all"):
         return Filters(start_day, end_day, scope.unit_ids, None)
-    unit_id = int(unit) if isinstance(unit, str) and unit.isdigit() else unit
-    if not scope.sees_unit(unit_id):
+    unit_id = as_id(unit)
+    if unit_id is None or not scope.sees_unit(unit_id):
         raise FilterError("unit")
-    units = frozenset(subtree_ids(session, unit_id))  # type: ignore[arg-type]
+    units = frozenset(subtree_ids(session, unit_id))
     if scope.unit_ids is not None:
         units &= scope.unit_ids
-    return Filters(start_day, end_day, units, unit_id)  # type: ignore[arg-type]
+    return Filters(start_day, end_day, units, unit_id)
 
 
 def _in_units(column, units: frozenset[int] | None):
@@ -309,17 +313,20 @@ def workload(session: Session, filters: Filters, now: datetime, locale: str) -> 
     per_unit = by_unit.merge(backlog, on="unit_id", how="outer").fillna(0)
     per_unit["unit"] = [names.unit(int(u), locale) for u in per_unit["unit_id"]]
     per_unit = per_unit.sort_values(["backlog", "received"], ascending=False)
-    crews = daily.crews(["crew_id"])
+    crews = daily.crews(["crew_id"]).astype({"crew_id": "int64"})
     crew_open = session.execute(
         select(WorkOrder.crew_id, func.count(WorkOrder.id))
         .where(*_open_orders(filters.unit_ids), WorkOrder.crew_id.is_not(None))
         .group_by(WorkOrder.crew_id)).all()
     # every crew of the units, the idle ones too
-    own = pd.DataFrame({"crew_id": [c for c, (_code, unit) in names.crews.items()
-                                    if filters.unit_ids is None or unit in filters.unit_ids]})
+    own = pd.DataFrame({"crew_id": pd.Series(
+        [c for c, (_code, unit) in names.crews.items()
+         if filters.unit_ids is None or unit in filters.unit_ids], dtype="int64")})
+    open_jobs = pd.DataFrame(crew_open, columns=["crew_id", "open_jobs"]).astype(
+        {"crew_id": "int64"})
     per_crew = own.merge(crews, on="crew_id", how="outer").merge(
-        pd.DataFrame(crew_open, columns=["crew_id", "open_jobs"]), on="crew_id",
-        how="outer").fillna({"jobs": 0, "site_hours": 0.0, "open_jobs": 0})
+        open_jobs, on="crew_id", how="outer").fillna({"jobs": 0, "site_hours": 0.0,
+                                                      "open_jobs": 0})
     per_crew["crew"] = [names.crews.get(int(c), ("", 0))[0] for c in per_crew["crew_id"]]
     per_crew["group"] = [names.unit(names.crews.get(int(c), ("", 0))[1], locale)
                          for c in per_crew["crew_id"]]
@@ -335,12 +342,23 @@ def workload(session: Session, filters: Filters, now: datetime, locale: str) -> 
                                on=["kind", "category"], how="outer").fillna(0)
     per_day = daily.orders(["day"])[["day", "received"]].sort_values("day")
     today = now.astimezone(SHANGHAI).date()
-    year_daily = Daily(session, filters.unit_ids, today - timedelta(days=365), today, now)
-    year = year_daily.orders(["day"])[["day", "received"]].sort_values("day")
-    history = year[year["day"] < today]  # today is not over: keep it out of the model
+    first_day = today - timedelta(days=365)
+    year_daily = Daily(session, filters.unit_ids, first_day, today, now)
+    year = every_day(year_daily.orders(["day"])[["day", "received"]], first_day, today)
+    # today is not over: the model sees the days up to yesterday, quiet days as zeros
+    history = year[year["day"] < today]
     series = pd.Series(history["received"].to_numpy(dtype=float),
                        index=pd.to_datetime(history["day"]))
+    per_day = every_day(per_day, filters.start, min(filters.end, today))
     return Workload(per_unit, per_crew, by_category, per_day, year, forecast_daily(series))
+
+
+def every_day(frame: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
+    """Counts per day with the days without any as zeros (a chart of days, a forecast)."""
+    days = pd.DataFrame({"day": [first + timedelta(days=i)
+                                 for i in range((last - first).days + 1)]})
+    out = days.merge(frame, on="day", how="left").fillna({"received": 0})
+    return out.astype({"received": int})
 
 
 # -- account manager: clients and park cases ---------------------------------------------------
@@ -412,14 +430,15 @@ def clients(session: Session, scope: Scope, filters: Filters, now: datetime,
     return Clients(cases, pipe, visits, parks, int(n_clients))
 
 
-def case_timeline(session: Session, scope: Scope, order_id: object) -> pd.DataFrame:
-    """A park case's milestones (planned, done) and visits, if the case is in scope."""
-    if not isinstance(order_id, int) or isinstance(order_id, bool):
-        return pd.DataFrame(columns=["what", "kind", "planned", "done"])
-    order = session.get(WorkOrder, order_id)
+def case_timeline(session: Session, scope: Scope, order_id: object
+                  ) -> tuple[str, pd.DataFrame]:
+    """A park case's code, milestones (planned, done) and visits, if the case is in scope."""
+    empty = pd.DataFrame(columns=["what", "kind", "planned", "done"])
+    order_id = as_id(order_id)
+    order = session.get(WorkOrder, order_id) if order_id is not None else None
     if (order is None or order.kind != Kind.PARK_CASE or not scope.sees_client(order.client_id)
             or not scope.sees_unit(order.unit_id)):
-        return pd.DataFrame(columns=["what", "kind", "planned", "done"])
+        return "", empty
     rows = [{"what": c.stage, "kind": "milestone", "planned": c.planned_at or c.due_at,
              "done": c.ended_at} for c in session.scalars(
                  select(StageClock).where(StageClock.work_order_id == order.id)
@@ -427,7 +446,7 @@ def case_timeline(session: Session, scope: Scope, order_id: object) -> pd.DataFr
     rows += [{"what": "visit", "kind": "visit", "planned": v.planned_for, "done": v.done_at}
              for v in session.scalars(select(ParkVisit).where(ParkVisit.work_order_id == order.id)
                                       .order_by(ParkVisit.planned_for))]
-    return pd.DataFrame(rows, columns=["what", "kind", "planned", "done"])
+    return order.code, pd.DataFrame(rows, columns=["what", "kind", "planned", "done"])
 
 
 # -- company manager: KPIs -------------------------------------------------------------------
@@ -436,7 +455,7 @@ class Kpis:
     compliance: pd.DataFrame  # stage, category, done, late, on_time (share), avg_used
     attribution: pd.DataFrame  # holder, late, late_by (working days)
     electricity: pd.DataFrame  # category, procedures, completed, avg_workdays, counter_visits
-    repairs: pd.DataFrame  # stage, area_type, limit, done, late, on_time, avg_minutes
+    repairs: pd.DataFrame  # stage, area_type, limit, done, timed, late, on_time, avg_minutes
     league: pd.DataFrame  # rank, unit, arrival, restoration, stages, overdue, score
     received: int
 
@@ -497,7 +516,7 @@ def kpis(session: Session, filters: Filters, now: datetime, locale: str) -> Kpis
             timed = float(part["timed"].sum())
             repair_rows.append({
                 "stage": stage, "area_type": area, "limit": rules.limit(area, stage).amount,
-                "done": int(done), "late": int(late_n),
+                "done": int(done), "timed": int(timed), "late": int(late_n),
                 "on_time": (timed - late_n) / timed if timed else None,
                 "avg_minutes": float(part["used"].sum()) / done if done else None})
     league = _league(names, rep, app_unit, session, filters, now, locale)

@@ -9,8 +9,8 @@ the events of a time window by day in SQL, on SQLite and PostgreSQL alike;
 yet, and ``analytics.daily`` uses the same function for the days after the
 snapshot's horizon (normally today), so both paths give the same figures.
 
-The scheduler calls :func:`refresh` after midnight; ``seed-demo``, ``make run``
-and ``station-portal snapshots refresh`` call it too.
+``seed-demo``, ``make run`` and ``station-portal snapshots refresh`` (run it
+nightly, e.g. from cron, until the scheduler does) call :func:`refresh`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    or_,
     select,
     type_coerce,
     update,
@@ -39,10 +40,12 @@ from station_portal.analytics.models import CrewDay, OrderDay, SnapshotState, St
 from station_portal.org.models import Crew
 from station_portal.sla.calendar import WorkCalendar, local_midnight
 from station_portal.timefmt import SHANGHAI
-from station_portal.workorders.clocks import UNPAUSED_STAGES, outcomes
+from station_portal.workorders.clocks import CANCELLED, UNPAUSED_STAGES, outcomes
 from station_portal.workorders.models import Kind, StageClock, WorkOrder
 
 STATE = "daily"
+REFRESH_LOCK = 7_411_001  # pg_advisory_xact_lock key of the snapshot refresh
+REWRITE_DAYS = 2
 CHUNK_DAYS = 31
 SETTLE_BATCH = 50_000
 ORDER_KEYS = ["day", "unit_id", "kind", "category"]
@@ -71,6 +74,11 @@ class Aggregates:
     orders: pd.DataFrame  # ORDER_COLUMNS
     stages: pd.DataFrame  # STAGE_COLUMNS
     crews: pd.DataFrame  # CREW_COLUMNS
+
+
+def _finished():
+    """Clocks that ended because the work was done, not because the order was cancelled."""
+    return or_(StageClock.status.is_(None), StageClock.status != CANCELLED)
 
 
 def _units(column, unit_ids: frozenset[int] | None):
@@ -120,13 +128,14 @@ def stage_aggregates(session: Session, start: datetime, end: datetime,
         .join(WorkOrder, WorkOrder.id == StageClock.work_order_id)
         .where(StageClock.ended_at >= start, StageClock.ended_at < end,
                StageClock.started_at.is_not(None), WorkOrder.kind != Kind.PARK_CASE,
-               _units(WorkOrder.unit_id, unit_ids))
+               _finished(), _units(WorkOrder.unit_id, unit_ids))
         .group_by(*keys)), STAGE_COLUMNS)
 
 
 def crew_aggregates(session: Session, start: datetime, end: datetime,
                     unit_ids: frozenset[int] | None = None) -> pd.DataFrame:
-    """Repairs each crew restored in [start, end) and its hours on site for them."""
+    """Repairs each crew restored in [start, end) and its hours on site for them, for the
+    crews of ``unit_ids`` (a crew's work counts for its own unit, whoever's order it was)."""
     day = local_day(StageClock.ended_at, session.get_bind().dialect.name).label("day")
     return _frame(session, (
         select(day, WorkOrder.crew_id, Crew.unit_id, func.count(StageClock.id),
@@ -135,7 +144,7 @@ def crew_aggregates(session: Session, start: datetime, end: datetime,
         .join(Crew, Crew.id == WorkOrder.crew_id)
         .where(StageClock.ended_at >= start, StageClock.ended_at < end,
                StageClock.stage == "restoration", StageClock.started_at.is_not(None),
-               _units(WorkOrder.unit_id, unit_ids))
+               _finished(), _units(Crew.unit_id, unit_ids))
         .group_by(day, WorkOrder.crew_id, Crew.unit_id)), CREW_COLUMNS)
 
 
@@ -220,11 +229,18 @@ def refresh(session: Session, now: datetime, *, rebuild: bool = False,
     written again only with ``rebuild``. Runs in the caller's transaction.
     """
     began = time.perf_counter()
+    if session.get_bind().dialect.name == "postgresql":
+        # One refresh at a time (cron and a hand-run one overlapping would both insert);
+        # SQLite's write transactions are serial already.
+        session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
     settled = settle(session)
     today = now.astimezone(SHANGHAI).date()
     last = today - timedelta(days=1)
     held = None if rebuild else horizon(session)
-    first = (held + timedelta(days=1)) if held else _first_day(session)
+    # Field steps may be reported up to a day late (a phone offline): the last finished
+    # days are written again each time, so such a step lands in its day by the next run.
+    first = min(held + timedelta(days=1), last - timedelta(days=REWRITE_DAYS - 1)) if held \
+        else _first_day(session)
     counts = [0, 0, 0]
     if first is not None and first <= last:
         for model in (OrderDay, StageDay, CrewDay):

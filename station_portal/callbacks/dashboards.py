@@ -96,9 +96,9 @@ def _clients(session, scope: Scope, filters: data.Filters, now, locale) -> Resul
 def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
     k = data.kpis(session, filters, now, locale)
     arrival = k.repairs[k.repairs["stage"] == "arrival"]
-    done = arrival["done"].sum()
+    done = arrival["timed"].sum()  # shares of the clocks that had a limit, as in the tables
     total = k.compliance[k.compliance["stage"] == "total"]
-    apps_done = total["done"].sum()
+    apps_done = total["timed"].sum()
     return {
         "stats": [(_("Orders received"), k.received, "bi-inbox", None),
                   (_("Arrivals on time"), f"{100 * (done - arrival['late'].sum()) / done:.1f} %"
@@ -163,20 +163,15 @@ def outputs_for(board: page.Board, result: Result, known: dict[str, Any], *,
     """Panel outputs in declaration order, and the new known hashes."""
     out: list[Any] = []
     new_known: dict[str, Any] = {}
+    known = known_hashes(known)
     stats_hash = _hash(result["stats"])
     new_known["stats"] = {"h": stats_hash}
     out.append(no_update if patch and known.get("stats", {}).get("h") == stats_hash
                else _stats(result["stats"]))
-    for panel in board.panels:
-        value = result.get(panel.id)
-        if value is None:  # filled by another callback (the case timeline)
-            if panel.kind == page.TABLE:
-                out += [no_update, no_update, no_update]
-            else:
-                out.append(no_update)
-            continue
+    for panel in board.filled:
+        value = result[panel.id]
         digest = _hash(value)
-        before = known.get(panel.id) if isinstance(known, dict) else None
+        before = known.get(panel.id)
         same = patch and isinstance(before, dict) and before.get("h") == digest
         if panel.kind == page.GRAPH:
             new_known[panel.id] = {"h": digest, "n": len(value["data"]),
@@ -201,7 +196,7 @@ def outputs_for(board: page.Board, result: Result, known: dict[str, Any], *,
 def _output_list(board: page.Board, duplicate: bool) -> list[Output]:
     extra = {"allow_duplicate": True} if duplicate else {}
     outs = [Output(board.id("stats"), "children", **extra)]
-    for panel in board.panels:
+    for panel in board.filled:
         if panel.kind == page.GRAPH:
             outs.append(Output(board.id(panel.id), "figure", **extra))
         elif panel.kind == page.TABLE:
@@ -217,12 +212,32 @@ def _blank(board: page.Board) -> list[Any]:
     return [no_update] * len(_output_list(board, False))
 
 
-def compute(board: page.Board, start: Any, end: Any, unit: Any) -> tuple[Result, data.Filters]:
-    """The board for the signed-in caller; raises FilterError for bad filter values."""
+def compute(board: page.Board, start: Any, end: Any, unit: Any) -> tuple[Result, str]:
+    """The board for the signed-in caller, and its fingerprint; FilterError for bad filters."""
     user = signed_in_user()
     session, scope, now = read_session(), user.scope(), utcnow()
     filters = data.make_filters(session, scope, start, end, unit, now, board.default_days)
-    return BUILDERS[board.key](session, scope, filters, now, get_locale()), filters
+    print_ = _fingerprint(board, session, scope, filters, now)
+    return BUILDERS[board.key](session, scope, filters, now, get_locale()), print_
+
+
+def _fingerprint(board: page.Board, session, scope: Scope, filters: data.Filters, now) -> str:
+    """The data's fingerprint with the filters it was computed for: a poll that answers after
+    the user changed the filters does not pass for the new ones."""
+    stamp = data.fingerprint(session, filters, now,
+                             scope.client_ids if board.key == "clients" else None)
+    return f"{filters.start}:{filters.end}:{filters.unit_id}:{stamp}"
+
+
+def known_hashes(known: Any) -> dict[str, Any]:
+    """What the browser says it holds, kept only where it has the shape we wrote."""
+    if not isinstance(known, dict):
+        return {}
+    clean: dict[str, Any] = {k: v for k, v in known.items()
+                             if isinstance(k, str) and isinstance(v, dict)}
+    if isinstance(known.get("_print"), str):
+        clean["_print"] = known["_print"]
+    return clean
 
 
 def register(app: Dash) -> None:
@@ -251,10 +266,11 @@ def _register_board(app: Dash, board: page.Board) -> None:
                      Input(unit_id, "value"), roles=board.roles, prevent_initial_call=True)
     def fill(start: Any, end: Any, unit: Any):
         try:
-            result, _filters = compute(board, start, end, unit)
+            result, print_ = compute(board, start, end, unit)
         except data.FilterError as exc:
             return *_blank(board), no_update, _alert(page.filter_message(str(exc)))
         out, known = outputs_for(board, result, {}, patch=False)
+        known["_print"] = print_
         return *out, known, None
 
     clientside_callback(
@@ -274,7 +290,7 @@ def _register_board(app: Dash, board: page.Board) -> None:
                      roles=board.roles, prevent_initial_call=True,
                      passive_inputs=[f"{board.id('poll')}.data"])
     def poll(_tick: Any, start: Any, end: Any, unit: Any, known: Any):
-        known = known if isinstance(known, dict) else {}
+        known = known_hashes(known)
         user = signed_in_user()
         session, scope, now = read_session(), user.scope(), utcnow()
         live = _("Live · checked %(time)s", time=format_local(now, seconds=True)[11:])
@@ -283,8 +299,7 @@ def _register_board(app: Dash, board: page.Board) -> None:
                                         board.default_days)
         except data.FilterError:
             return *_blank(board), no_update, None, live
-        print_ = data.fingerprint(session, filters, now,
-                                  scope.client_ids if board.key == "clients" else None)
+        print_ = _fingerprint(board, session, scope, filters, now)
         if not known or known.get("_print") == print_:
             return *_blank(board), ({**known, "_print": print_} if not known.get("_print")
                                     else no_update), None, live
@@ -306,11 +321,12 @@ def _register_board(app: Dash, board: page.Board) -> None:
             if panel is None or not any(args[:-3]):
                 return no_update
             try:
-                result, filters = compute(board, start, end, unit)
+                result, print_ = compute(board, start, end, unit)
             except data.FilterError:
                 return no_update
             table: charts.Table = result[panel.id]
-            name = f"{board.key}-{panel.id}-{filters.start}-{filters.end}.xlsx"
+            first, last = print_.split(":")[:2]
+            name = f"{board.key}-{panel.id}-{first}-{last}.xlsx"
             return dcc.send_bytes(xlsx_bytes(table, str(panel.title)), name)
 
     if board.key == "clients":
@@ -320,9 +336,8 @@ def _register_board(app: Dash, board: page.Board) -> None:
             order_id = selected[0].get("order_id") if isinstance(selected, list) and selected \
                 and isinstance(selected[0], dict) else None
             user = signed_in_user()
-            frame = data.case_timeline(read_session(), user.scope(), order_id)
-            code = str(selected[0].get("code", "")) if order_id is not None else ""
-            return charts.timeline_figure(frame, code if len(frame) else "")
+            code, frame = data.case_timeline(read_session(), user.scope(), order_id)
+            return charts.timeline_figure(frame, code)
 
 
 def _alert(message: str) -> Any:
@@ -331,12 +346,23 @@ def _alert(message: str) -> Any:
     return dbc.Alert(message, color="warning", dismissable=True, className="py-2")
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _plain_text(value: Any) -> Any:
+    """Text that Excel would run as a formula (an address typed as "=HYPERLINK(…)") is
+    written as text: a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def xlsx_bytes(table: charts.Table, title: str) -> Callable[[io.BytesIO], None]:
     """A writer for dcc.send_bytes: one sheet with the table as the user sees it."""
     def write(buffer: io.BytesIO) -> None:
         import pandas as pd
 
-        frame = table.frame()
+        frame = table.frame().map(_plain_text)
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
             sheet = (title[:31] or "Sheet1").replace("/", "-")
             for bad in "[]:*?\\":

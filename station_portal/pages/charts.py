@@ -337,7 +337,7 @@ def arrivals_figure(arrivals: pd.DataFrame) -> Figure:
                marker_color="#1f77b4",
                customdata=list(zip(arrivals["done"].astype(int), [_num(v) for v in on_time],
                                    strict=True)),
-               hovertemplate="%{x}: %{y} min<br>" + _("Arrivals") + ": %{customdata[0]}<br>"
+               hovertemplate="%{x}: %{y} " + _("min") + "<br>" + _("Arrivals") + ": %{customdata[0]}<br>"
                + _("On time") + ": %{customdata[1]} %<extra></extra>"),
         trace("scatter", x=names, y=arrivals["limit"].tolist(), mode="markers", name=_("Commitment (min)"),
                    marker={"symbol": "line-ew-open", "size": 40, "color": "#d62728",
@@ -563,7 +563,7 @@ def repairs_figure(repairs: pd.DataFrame) -> Figure:
         fig["data"].append(trace("bar", x=x, y=[_num(v) for v in part["avg_minutes"]],
                              name=stage_label(stage), marker_color=colour,
                              customdata=[_pct(v) for v in part["on_time"]],
-                             hovertemplate="%{x}: %{y} min, %{customdata} % " + _("on time")
+                             hovertemplate="%{x}: %{y} " + _("min") + ", %{customdata} % " + _("on time")
                              + "<extra></extra>"))
         fig["data"].append(trace("scatter", x=x, y=part["limit"].tolist(), mode="markers",
                                  name=_("Commitment: %(clock)s", clock=stage_label(stage)),

@@ -33,6 +33,7 @@ class Panel:
     kind: str = GRAPH
     width: int = 6  # of 12 columns on a wide screen
     help: LazyString | None = None
+    own_callback: bool = False  # filled by its own callback, not by the board's fill and poll
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class Board:
     @property
     def tables(self) -> tuple[Panel, ...]:
         return tuple(p for p in self.panels if p.kind == TABLE)
+
+    @property
+    def filled(self) -> tuple[Panel, ...]:
+        """The panels the board's fill and poll write."""
+        return tuple(p for p in self.panels if not p.own_callback)
 
 
 MANAGERS = frozenset({Role.ADMIN, Role.COMPANY_MANAGER})
@@ -104,7 +110,7 @@ CLIENTS = Board(
         Panel("parks", _l("Projected load by park"), width=7),
         Panel("visits", _l("Visits"), TABLE, width=12),
         Panel("cases", _l("Cases (pick one for its timeline)"), TABLE, width=7),
-        Panel("timeline", _l("Timeline of the case"), width=5),
+        Panel("timeline", _l("Timeline of the case"), width=5, own_callback=True),
     ),
 )
 KPIS = Board(

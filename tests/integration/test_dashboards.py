@@ -62,10 +62,16 @@ def test_snapshots_give_the_same_figures_as_the_live_tables(db):
             else:
                 assert a[column].astype(float).to_numpy() == pytest.approx(
                     b[column].astype(float).to_numpy())
-    with db.write() as s:  # nothing new to write: a second run is a no-op
+    with db.write() as s:  # a second run writes the last two days again, counting nothing twice
         again = refresh(s, now)
-        assert (again.order_rows, again.stage_rows, again.crew_rows) == (0, 0, 0)
+        assert again.first == today - timedelta(days=2)
         assert horizon(s) == today - timedelta(days=1)
+    for a, b in zip(snapshot, figures(), strict=True):
+        assert len(a) == len(b)
+        for column in a.columns:
+            if column not in ("kind", "category", "stage", "area_type"):
+                assert a[column].astype(float).to_numpy() == pytest.approx(
+                    b[column].astype(float).to_numpy())
 
 
 def test_events_fall_on_their_local_day_on_every_engine(db):
@@ -168,11 +174,7 @@ def test_the_board_polls_cheaply_and_patches_what_changed(app, db, as_user):
         assert response.status_code == 200, response.text[:300]
         return response.json["response"]
 
-    first = poll(known)  # learns the fingerprint, sends no panel
-    known = first["dash-ops-known"]["data"]
-    assert "_print" in known
-    assert not [k for k in first if k.startswith("dash-ops-") and k not in (
-        "dash-ops-known", "dash-ops-inflight", "dash-ops-live")]
+    assert "_print" in known  # the fill's answer carries its fingerprint
     quiet = poll(known)
     assert set(quiet) <= {"dash-ops-inflight", "dash-ops-live"}
     assert len(text_of_answer(quiet)) < 400
@@ -204,3 +206,68 @@ def test_tables_export_to_excel_in_the_users_language(app, as_user):
     # nothing clicked: nothing sent
     quiet = call(client, app, "dash-kpi-download", "data", [None, None, None], [None, None, None])
     assert quiet.status_code in (200, 204)
+
+
+def test_a_cancelled_repair_is_not_counted_as_an_arrival(db):
+    from station_portal.analytics.snapshots import stage_aggregates
+    from station_portal.services import workorders as wo
+    from station_portal.sla.calendar import local_midnight
+    from station_portal.workorders.models import StageClock
+
+    now = utcnow()
+    start = local_midnight(now.astimezone(SHANGHAI).date())
+
+    def arrivals():
+        with db.read() as s:
+            found = stage_aggregates(s, start, now + timedelta(hours=1))
+        return int(found.loc[found["stage"] == "arrival", "done"].sum())
+
+    before = arrivals()
+    order = new_repair(db, address="Cancelled street 1")
+    with db.write() as s:
+        wo.repair_action(s, None, order.id, order.version, "cancel", reason="duplicate call")
+    with db.read() as s:
+        clock = s.scalar(select(StageClock).where(StageClock.work_order_id == order.id,
+                                                  StageClock.stage == "arrival"))
+        assert clock.ended_at is not None and clock.status == "cancelled"
+    assert arrivals() == before
+
+
+@pytest.mark.parametrize("forged", [
+    {"start": "0001-01-01", "end": "0001-01-02"},
+    {"start": "9999-12-30", "end": "9999-12-31"},
+    {"unit": "²"},
+    {"unit": "1" * 5000},
+    {"unit": 10**30},
+    {"unit": 2**63},
+    {"unit": "99999999999999999999999"},
+])
+def test_forged_filters_get_a_message_not_an_error(app, as_user, forged):
+    client = as_user("admin")  # a global scope: every unit id "is in scope" until parsed
+    answer = fill(client, app, "kpi", "league", "rowData", forged.get("start"),
+                  forged.get("end"), forged.get("unit"))
+    assert "dash-kpi-league" not in answer
+    assert "dash-kpi-alert" in answer
+
+
+def test_forged_poll_stores_and_selected_rows_are_harmless(app, as_user):
+    client = as_user("head")
+    start, end = default_range(utcnow(), 1)
+    for known in ({"_print": "x", "stats": "s"}, {"_print": "x", "map": [1, 2]},
+                  {"_print": 5, "risk": {"h": 3}}, ["not", "a", "dict"], "x" * 1000):
+        response = call(client, app, "dash-ops-live", "children", [1],
+                        [start.isoformat(), end.isoformat(), None, known])
+        assert response.status_code == 200, (known, response.text[:200])
+    account = as_user("account")
+    for rows in ([{"order_id": 10**30}], [{"order_id": "²"}], [{"order_id": 1, "code": "<b>"}],
+                 [5], "rows", [{}]):
+        response = call(account, app, "dash-clients-timeline", "figure", [rows])
+        assert response.status_code == 200, (rows, response.text[:200])
+        assert "<b>" not in response.text
+
+
+def test_a_unit_without_crews_has_an_empty_crew_table(app, db, as_user):
+    with db.read() as s:
+        office_group = s.scalar(select(Unit).where(Unit.kind == "office_group"))
+    answer = fill(as_user("admin"), app, "work", "crews", "rowData", None, None, office_group.id)
+    assert answer["dash-work-crews"]["rowData"] == []

@@ -206,3 +206,15 @@ def test_the_territories_lie_under_the_orders():
     assert fig["data"][0]["type"] == "choroplethmap"
     assert fig["data"][0]["locations"] == [7] and fig["data"][0]["text"] == ["Station"]
     assert fig["data"][1]["type"] == "scattermap"
+
+
+def test_text_that_excel_would_run_is_written_as_text():
+    table = charts.Table((charts.Column("a", "Address"),),
+                         [{"a": "=HYPERLINK(\"http://x\",\"click\")"}, {"a": "+1"}, {"a": "Road 1"}],
+                         "none")
+    buffer = io.BytesIO()
+    xlsx_bytes(table, "Sheet")(buffer)
+    sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
+    cells = [sheet.cell(r, 1) for r in (2, 3, 4)]
+    assert [c.data_type for c in cells] == ["s", "s", "s"]
+    assert cells[0].value.startswith("'=HYPERLINK") and cells[2].value == "Road 1"
