@@ -2,7 +2,7 @@
 
     python benchmarks/dashboards.py [--sizes 10000 100000 1000000] [--engines sqlite postgresql]
                                     [--repeat 15] [--reuse] [--postgres URL] [--sqlite-dir DIR]
-    python benchmarks/dashboards.py --map 100000      # the map: build, payload, draw in Chromium
+    python benchmarks/dashboards.py --map 100000 [--cells]   # the map: build, payload, draw
 
 For each size and engine it seeds the demo city with that many orders (as
 ``station-portal seed-demo --orders N`` does, snapshots included) into its own
@@ -12,7 +12,8 @@ each role and calls its dashboard's callbacks through the whole Flask stack
 
 - fill: the first load / a filter change (every panel computed and sent);
 - poll, quiet: the 3-second poll when nothing changed (the fingerprint only);
-- poll, changed: the poll right after a new repair arrived (recompute, patches);
+- poll, changed: the poll right after a change in the board's area (a new repair at the
+  head's station, a note on an open order of the others): recompute, patches;
 - export: one table to .xlsx.
 
 Prints the median and 95th percentile in ms (server-side).
@@ -104,18 +105,32 @@ def database_url(engine: str, n: int, args) -> str:
     return args.postgres.rsplit("/", 1)[0] + f"/{name}"
 
 
-def new_repair(url: str) -> None:
+def change_in_scope(url: str, username: str) -> None:
+    """A change the user's board must show: a new repair at the head's station, else a note
+    on the caller's most recently changed open order (a park case for the account manager)."""
     from sqlalchemy import select
 
+    from station_portal.auth.models import User
+    from station_portal.auth.scope import scope_for
     from station_portal.org.models import Unit
     from station_portal.services import workorders as wo
+    from station_portal.workorders.models import WorkOrder
 
     db = Database(url)
     with db.write() as s:
-        station = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
-        wo.create_repair(s, None, wo.RepairInput(
-            source="hotline_95598", category="low_voltage", urgency=2, lat=station.lat + 0.001,
-            lon=station.lon - 0.002, address="benchmark"))
+        if username == "head":
+            station = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
+            wo.create_repair(s, None, wo.RepairInput(
+                source="hotline_95598", category="low_voltage", urgency=2,
+                lat=station.lat + 0.001, lon=station.lon - 0.002, address="benchmark"))
+        else:
+            scope = scope_for(s, s.scalar(select(User).where(User.username == username)))
+            mine = select(WorkOrder.id).where(WorkOrder.closed_at.is_(None),
+                                              scope.unit_filter(WorkOrder.unit_id))
+            if username == "account":
+                mine = mine.where(scope.client_filter(WorkOrder.client_id))
+            order_id = s.scalar(mine.order_by(WorkOrder.updated_at.desc()).limit(1))
+            wo.add_note(s, None, order_id, "benchmark")
     db.dispose()
 
 
@@ -127,15 +142,13 @@ def time_board(app, url: str, user: str, board: str, panel: str, prop: str, tabl
     fill_body = body_for(app, callback_id_for(app, f"dash-{board}-{panel}", prop), dates)
     rows = [("fill", *time_callback(client, fill_body, repeat))]
     answer = client.post(DASH_UPDATE, json=fill_body).json["response"]
-    known = answer[f"dash-{board}-known"]["data"]
+    known = answer[f"dash-{board}-known"]["data"]  # with the fingerprint of what it sent
     poll_key = callback_id_for(app, f"dash-{board}-live", "children")
-    first = client.post(DASH_UPDATE, json=body_for(app, poll_key, [1], [*dates, known])).json
-    known = first["response"][f"dash-{board}-known"]["data"]
     quiet = body_for(app, poll_key, [1], [*dates, known])
     rows.append(("poll, quiet", *time_callback(client, quiet, repeat)))
     timings = []
     for _i in range(max(5, repeat // 3)):
-        new_repair(url)
+        change_in_scope(url, user)
         started = time.perf_counter()
         response = client.post(DASH_UPDATE, json=quiet)
         timings.append((time.perf_counter() - started) * 1000)
@@ -155,13 +168,15 @@ ROLE_TABLES = {"ops": ["risk"], "work": ["units", "crews"], "clients": ["visits"
                "kpi": ["league", "electricity", "stages"]}
 
 
-def map_benchmark(points: int) -> None:
-    """Build the open-orders map with ``points`` orders, and draw it in headless Chromium."""
+def map_benchmark(points: int, cells: bool) -> None:
+    """Build the open-orders map with ``points`` orders (as single markers, or as the cells
+    the board draws above MAP_DETAIL orders) and draw it in headless Chromium."""
     import numpy as np
     import pandas as pd
     import plotly
     import plotly.io as pio
 
+    from station_portal.analytics.dashboards import cell_degrees
     from station_portal.i18n import set_locale
     from station_portal.pages.charts import orders_map
 
@@ -173,14 +188,27 @@ def map_benchmark(points: int) -> None:
         "lat": 43.5 + rng.random(points) * 0.8, "lon": 126.0 + rng.random(points) * 1.2,
         "code": [f"R2026112700{i:05d}" for i in range(points)],
         "status": rng.choice(["reported", "dispatched", "on_site"], points)})
+    frame["n"] = 1
+    if cells:  # what the board sends above MAP_DETAIL orders: cells, grouped as its SQL does
+        size = cell_degrees(points)
+        frame = frame.assign(lat=(frame["lat"] / size).round() * size,
+                             lon=(frame["lon"] / size).round() * size)
+        frame = frame.groupby(["kind", "sla", "lat", "lon"], as_index=False).agg(n=("n", "sum"))
+        frame["code"], frame["status"] = "", ""
     started = time.perf_counter()
-    fig = orders_map(frame, "zh_CN")
+    fig = orders_map(frame, "zh_CN", cells=cells)
     payload = pio.to_json(fig, validate=False)
     build_ms = (time.perf_counter() - started) * 1000
-    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    page = Path(tempfile.mkdtemp()) / "map.html"
+    import shutil
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    folder = Path(tempfile.mkdtemp())
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", folder)
+    page = folder / "map.html"
     page.write_text(f"""<html><body><div id="m" style="width:1200px;height:700px"></div>
-<script src="file://{plotly_js}"></script><script>
+<script src="plotly.min.js"></script><script>
 const fig = {payload};
 window.t0 = performance.now();
 Plotly.newPlot('m', fig.data, fig.layout).then(() => {{
@@ -193,17 +221,24 @@ Plotly.newPlot('m', fig.data, fig.layout).then(() => {{
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.browser.conftest import chromium
 
+    # served over HTTP: MapLibre's web worker is refused on file:// pages
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(
+        SimpleHTTPRequestHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     driver = chromium(1280, 800)
     try:
         driver.set_script_timeout(120)
-        driver.get(page.as_uri())
+        driver.get(f"http://127.0.0.1:{server.server_port}/map.html")
         deadline = time.time() + 120
         while time.time() < deadline and driver.execute_script("return window.zoomed") is None:
             time.sleep(0.2)
         drawn, zoomed = driver.execute_script("return [window.drawn, window.zoomed]")
     finally:
         driver.quit()
-    print(f"map with {points:,} orders: figure built and serialised in {build_ms:.0f} ms, "
+        server.shutdown()
+    markers = sum(len(t["lat"]) for t in fig["data"] if t["type"] == "scattermap") - 6
+    shown = f"as {markers:,} cells" if cells else "one marker each"
+    print(f"map with {points:,} orders ({shown}): built and serialised in {build_ms:.0f} ms, "
           f"{len(payload) / 1e6:.1f} MB JSON; drawn in {drawn:.0f} ms, zoom step redrawn in "
           f"{zoomed:.0f} ms (headless Chromium, software WebGL)")
 
@@ -217,10 +252,11 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--sqlite-dir", default=tempfile.gettempdir())
     parser.add_argument("--map", type=int, metavar="POINTS", help="only the map benchmark")
+    parser.add_argument("--cells", action="store_true", help="the map as the board draws it")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     if args.map:
-        map_benchmark(args.map)
+        map_benchmark(args.map, args.cells)
         return
     results = []
     print(f"{'orders':>9}  {'engine':10}  {'role':8}  {'board':8}  {'call':22}  "

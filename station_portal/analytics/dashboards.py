@@ -172,8 +172,10 @@ def fingerprint(session: Session, filters: Filters, now: datetime,
     index."""
     latest_of = select(func.max(WorkOrder.updated_at))
     if client_ids is not None:  # the clients' board: their orders, whatever their unit
+        # "+ 0": look the clients' few orders up by client; the units only filter them (an
+        # index on the unit would walk every order of the stations these clients are in)
         mine = (WorkOrder.client_id.in_(sorted(client_ids)),
-                _in_units(WorkOrder.unit_id, filters.unit_ids))
+                _in_units(WorkOrder.unit_id + 0, filters.unit_ids))
         latest, open_count = session.execute(
             select(func.max(WorkOrder.updated_at),
                    func.count(WorkOrder.id).filter(WorkOrder.closed_at.is_(None)))
@@ -194,7 +196,12 @@ def fingerprint(session: Session, filters: Filters, now: datetime,
 
 # -- station head: operations --------------------------------------------------------------
 MAP_DETAIL = 5_000  # above this many open orders the map shows cells, not single orders
-CELL_DEGREES = 0.01  # about 1 km
+
+
+def cell_degrees(total: int) -> float:
+    """Cell size for ``total`` open orders: about 1 km, coarser as the orders grow, so the
+    map keeps to a few thousand markers (a city is about 1° across)."""
+    return 0.01 if total <= 20_000 else 0.02 if total <= 80_000 else 0.05
 
 
 @dataclass(frozen=True)
@@ -217,9 +224,10 @@ def _map_points(session: Session, units: frozenset[int] | None, sla, total: int)
             select(WorkOrder.kind, sla, WorkOrder.lat, WorkOrder.lon, literal(1),
                    WorkOrder.code, WorkOrder.status).where(*_open_orders(units))).all()
         return pd.DataFrame(rows, columns=columns)
-    # Cells of about a kilometre, per kind and time-limit state: a few thousand at most.
-    lat = func.round(WorkOrder.lat / CELL_DEGREES) * CELL_DEGREES
-    lon = func.round(WorkOrder.lon / CELL_DEGREES) * CELL_DEGREES
+    # Cells per kind and time-limit state: a few thousand markers at most.
+    size = cell_degrees(total)
+    lat = func.round(WorkOrder.lat / size) * size
+    lon = func.round(WorkOrder.lon / size) * size
     rows = session.execute(
         select(WorkOrder.kind, sla, lat, lon, func.count(WorkOrder.id))
         .where(*_open_orders(units)).group_by(WorkOrder.kind, sla, lat, lon)).all()

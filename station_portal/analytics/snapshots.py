@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from station_portal.analytics.models import CrewDay, OrderDay, SnapshotState, StageDay
+from station_portal.db import serialize_on
 from station_portal.org.models import Crew
 from station_portal.sla.calendar import WorkCalendar, local_midnight
 from station_portal.timefmt import SHANGHAI
@@ -44,7 +45,6 @@ from station_portal.workorders.clocks import CANCELLED, UNPAUSED_STAGES, outcome
 from station_portal.workorders.models import Kind, StageClock, WorkOrder
 
 STATE = "daily"
-REFRESH_LOCK = 7_411_001  # pg_advisory_xact_lock key of the snapshot refresh
 REWRITE_DAYS = 2
 CHUNK_DAYS = 31
 SETTLE_BATCH = 50_000
@@ -229,10 +229,8 @@ def refresh(session: Session, now: datetime, *, rebuild: bool = False,
     written again only with ``rebuild``. Runs in the caller's transaction.
     """
     began = time.perf_counter()
-    if session.get_bind().dialect.name == "postgresql":
-        # One refresh at a time (cron and a hand-run one overlapping would both insert);
-        # SQLite's write transactions are serial already.
-        session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
+    # One refresh at a time: two overlapping runs (cron and a hand-run one) would both insert.
+    serialize_on(session, "snapshots:refresh")
     settled = settle(session)
     today = now.astimezone(SHANGHAI).date()
     last = today - timedelta(days=1)

@@ -32,7 +32,7 @@ from station_portal.labels import SLA_STATUSES
 from station_portal.pages import charts
 from station_portal.pages import dashboards as page
 from station_portal.timefmt import format_local
-from station_portal.web.context import read_session, signed_in_user
+from station_portal.web.context import portal, read_session, signed_in_user
 
 Result = dict[str, Any]
 DATA_KEYS = ("x", "y", "z", "lat", "lon", "text", "customdata", "marker", "name", "values")
@@ -51,7 +51,7 @@ def _operations(session, scope: Scope, filters: data.Filters, now, locale) -> Re
                    "bi-exclamation-octagon", "danger"),
                   (_("Repairs waiting for a crew / past the commitment"), f"{waiting} / {past}",
                    "bi-truck", "danger" if past else None)],
-        "map": charts.orders_map(ops.points, locale, ops.cells, ops.territories),
+        "map": charts.orders_map(ops.points, locale, ops.cells, ops.territories, _tiles()),
         "status": charts.status_bars(ops.status_counts),
         "risk": charts.at_risk_table(ops.at_risk, now),
         "arrivals": charts.arrivals_figure(ops.arrivals),
@@ -87,7 +87,7 @@ def _clients(session, scope: Scope, filters: data.Filters, now, locale) -> Resul
                   (_("Visits planned"), upcoming, "bi-calendar-event", None),
                   (_("Visits overdue"), overdue, "bi-calendar-x", "danger" if overdue else None)],
         "pipeline": charts.pipeline_figure(cl.pipeline),
-        "parks": charts.parks_map(cl.parks),
+        "parks": charts.parks_map(cl.parks, _tiles()),
         "visits": charts.visits_table(cl.visits),
         "cases": charts.cases_table(cl.cases),
     }
@@ -116,6 +116,12 @@ def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
         "electricity": charts.electricity_table(k.electricity),
         "stages": charts.compliance_table(k.compliance),
     }
+
+
+def _tiles() -> tuple[str, str]:
+    """The deployment's raster tiles under the maps (``PORTAL_TILE_URL``), if any."""
+    config = portal().config
+    return config.tile_url, config.tile_attribution
 
 
 BUILDERS: dict[str, Callable[..., Result]] = {

@@ -253,7 +253,7 @@ def compliance_table(frame: pd.DataFrame) -> Table:
 
 # -- figures --------------------------------------------------------------------------------
 def orders_map(points: pd.DataFrame, locale: str, cells: bool = False,
-               areas: Sequence[Any] = ()) -> Figure:
+               areas: Sequence[Any] = (), tiles: tuple[str, str] = ("", "")) -> Figure:
     """Open orders on a map: one layer per kind (by marker size), coloured by time limit.
 
     With ``cells`` each point is a cell of about a kilometre holding ``n`` orders
@@ -279,20 +279,23 @@ def orders_map(points: pd.DataFrame, locale: str, cells: bool = False,
         part = points[points["kind"] == kind]
         if not len(part):
             continue
-        sla = [label(SLA_STATUSES, s) if s else "" for s in part["sla"]]
+        states = part["sla"].tolist()
         if cells:
-            size = [min(KIND_SIZES[kind] + 4 * math.sqrt(n - 1), 40) for n in part["n"]]
-            text = [_("Orders here: %(n)s", n=int(n)) for n in part["n"]]
+            size = [min(KIND_SIZES[kind] + 4 * math.sqrt(n - 1), 40) for n in part["n"].tolist()]
+            text = [_("Orders here: %(n)s", n=int(n)) for n in part["n"].tolist()]
         else:
             size = KIND_SIZES[kind]
-            text = [f"{code} · {status_label(kind, st)}"
-                    for code, st in zip(part["code"], part["status"], strict=True)]
+            names = STATUS_TABLES.get(kind, {})
+            text = [f"{code} · {label(names, st)}"
+                    for code, st in zip(part["code"].tolist(), part["status"].tolist(),
+                                        strict=True)]
+        sla_names = {code: label(SLA_STATUSES, code) for code in set(states) if code}
         fig["data"].append(trace(
             "scattermap", lat=part["lat"].round(5).tolist(), lon=part["lon"].round(5).tolist(),
             mode="markers", name=label(ORDER_KINDS, kind), legendgroup=kind, showlegend=False,
-            marker={"size": size, "color": [SLA_COLOURS.get(s, "#7f7f7f") for s in part["sla"]],
+            marker={"size": size, "color": [SLA_COLOURS.get(s, "#7f7f7f") for s in states],
                     "opacity": 0.85},
-            text=text, customdata=sla,
+            text=text, customdata=[sla_names.get(s, "") for s in states],
             hovertemplate="<b>%{text}</b><br>%{customdata}<extra></extra>"))
     # legend-only entries: the kinds in grey by size (a click hides the kind's layer, its
     # legend group), then what the colours mean
@@ -306,7 +309,7 @@ def orders_map(points: pd.DataFrame, locale: str, cells: bool = False,
                                  name=label(SLA_STATUSES, code), hoverinfo="skip",
                                  marker={"size": 10, "color": SLA_COLOURS[code]},
                                  legendgroup="sla"))
-    update_layout(fig, **base_layout(list(zip(points["lon"], points["lat"], strict=True))),
+    update_layout(fig, **base_layout(list(zip(points["lon"], points["lat"], strict=True)), *tiles),
                   height=420)
     return fig
 
@@ -455,7 +458,7 @@ def pipeline_figure(pipeline: pd.DataFrame) -> Figure:
     return fig
 
 
-def parks_map(parks: pd.DataFrame) -> Figure:
+def parks_map(parks: pd.DataFrame, tiles: tuple[str, str] = ("", "")) -> Figure:
     if not len(parks):
         return empty_figure(_("No open park cases with a projected load."), height=380)
     biggest = max(float(parks["load_kw"].max()), 1.0)
@@ -468,7 +471,8 @@ def parks_map(parks: pd.DataFrame) -> Figure:
         hovertemplate="<b>%{customdata[0]}</b><br>" + _("Projected load (kW)")
         + ": %{customdata[1]}<br>" + _("Open cases") + ": %{customdata[2]}<extra></extra>",
         name=_("Projected load"))])
-    update_layout(fig, **base_layout(list(zip(parks["lon"], parks["lat"], strict=True))), height=380)
+    update_layout(fig, **base_layout(list(zip(parks["lon"], parks["lat"], strict=True)), *tiles),
+                  height=380)
     return fig
 
 

@@ -218,3 +218,15 @@ def test_text_that_excel_would_run_is_written_as_text():
     cells = [sheet.cell(r, 1) for r in (2, 3, 4)]
     assert [c.data_type for c in cells] == ["s", "s", "s"]
     assert cells[0].value.startswith("'=HYPERLINK") and cells[2].value == "Road 1"
+
+
+def test_the_maps_lay_the_deployments_tiles_underneath():
+    points = pd.DataFrame([{"kind": "repair", "sla": "on_track", "lat": 43.8, "lon": 126.5,
+                            "n": 1, "code": "R1", "status": "reported"}])
+    tiles = ("https://tiles.internal/{z}/{x}/{y}.png", "© internal")
+    for fig in (charts.orders_map(points, "en", tiles=tiles),
+                charts.parks_map(pd.DataFrame([{"park": "P", "lat": 43.8, "lon": 126.5,
+                                                "load_kw": 100.0, "cases": 1}]), tiles)):
+        layers = fig["layout"]["map"]["layers"]
+        assert layers[0]["source"] == [tiles[0]] and layers[0]["sourceattribution"] == tiles[1]
+    assert charts.orders_map(points, "en")["layout"]["map"]["layers"] == []
