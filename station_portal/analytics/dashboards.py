@@ -66,18 +66,19 @@ class Filters:
     unit_id: int | None = None  # the unit the user picked, if any
 
 
-def default_range(now: datetime, days: int = 30) -> tuple[date, date]:
+def default_range(now: datetime, days: int = 30, ahead: int = 0) -> tuple[date, date]:
+    """The last ``days`` days up to today, and ``ahead`` days after it (visits to come)."""
     today = now.astimezone(SHANGHAI).date()
-    return today - timedelta(days=days - 1), today
+    return today - timedelta(days=days - 1), today + timedelta(days=ahead)
 
 
 def make_filters(session: Session, scope: Scope, start: object, end: object, unit: object,
-                 now: datetime, default_days: int = 30) -> Filters:
+                 now: datetime, default_days: int = 30, ahead: int = 0) -> Filters:
     """Check what the browser sent: dates as ISO strings, a unit inside the scope.
 
     Raises :class:`FilterError` with a message for the user; never trusts the unit.
     """
-    first, last = default_range(now, default_days)
+    first, last = default_range(now, default_days, ahead)
     try:
         start_day = date.fromisoformat(str(start)[:10]) if start else first
         end_day = date.fromisoformat(str(end)[:10]) if end else last
@@ -486,6 +487,12 @@ def kpis(session: Session, filters: Filters, now: datetime, locale: str) -> Kpis
                                              "used"]))
     compliance["on_time"] = _share(compliance["timed"], compliance["late"])
     compliance["avg_used"] = compliance["used"] / compliance["done"].where(compliance["done"] > 0)
+    # in the order of the process (the stage book), the whole process last; classes small first
+    stage_rank = {code: i for i, code in enumerate(book.stages)} | {"total": len(book.stages)}
+    class_rank = {klass: i for i, klass in enumerate(CLASSES)}
+    compliance = compliance.sort_values(
+        ["stage", "category"], key=lambda col: col.map(
+            stage_rank if col.name == "stage" else class_rank).fillna(99)).reset_index(drop=True)
     late = app_unit[(app_unit["stage"] != "total") & (app_unit["late"] > 0)] if len(app_unit) \
         else app_unit
     attribution = (late.groupby("holder_unit_id", as_index=False, dropna=False)

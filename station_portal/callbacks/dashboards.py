@@ -222,7 +222,8 @@ def compute(board: page.Board, start: Any, end: Any, unit: Any) -> tuple[Result,
     """The board for the signed-in caller, and its fingerprint; FilterError for bad filters."""
     user = signed_in_user()
     session, scope, now = read_session(), user.scope(), utcnow()
-    filters = data.make_filters(session, scope, start, end, unit, now, board.default_days)
+    filters = data.make_filters(session, scope, start, end, unit, now, board.default_days,
+                                board.ahead_days)
     print_ = _fingerprint(board, session, scope, filters, now)
     return BUILDERS[board.key](session, scope, filters, now, get_locale()), print_
 
@@ -262,7 +263,7 @@ def _register_board(app: Dash, board: page.Board) -> None:
         session, scope = read_session(), user.scope()
         zh = get_locale().startswith("zh")
         units = data.unit_options(session, scope, board.unit_kinds)
-        start, end = data.default_range(utcnow(), board.default_days)
+        start, end = data.default_range(utcnow(), board.default_days, board.ahead_days)
         return ([{"label": name_zh if zh else name_en, "value": uid}
                  for uid, name_zh, name_en in units], start.isoformat(), end.isoformat())
 
@@ -302,7 +303,7 @@ def _register_board(app: Dash, board: page.Board) -> None:
         live = _("Live · checked %(time)s", time=format_local(now, seconds=True)[11:])
         try:
             filters = data.make_filters(session, scope, start, end, unit, now,
-                                        board.default_days)
+                                        board.default_days, board.ahead_days)
         except data.FilterError:
             return *_blank(board), no_update, None, live
         print_ = _fingerprint(board, session, scope, filters, now)

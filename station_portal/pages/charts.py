@@ -70,7 +70,8 @@ def update_layout(fig: Figure, **layout: Any) -> None:
 
 
 def _layout(**extra: Any) -> dict[str, Any]:
-    base = {"margin": {"l": 48, "r": 16, "t": 16, "b": 40}, "font": {"family": FONT, "size": 12},
+    # the chart's toolbar sits in the top margin, not over the data
+    base = {"margin": {"l": 48, "r": 16, "t": 36, "b": 40}, "font": {"family": FONT, "size": 12},
             "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff",
             "legend": {"orientation": "h", "y": -0.18}, "uirevision": "keep", "height": 320}
     base.update(extra)
@@ -139,6 +140,7 @@ def column_defs(columns: Sequence[Column]) -> list[dict[str, Any]]:
             item["flex"], item["minWidth"] = 2, 140  # names and addresses get the room
         if c.kind in ("number", "percent"):
             item["type"] = "rightAligned"
+            item["minWidth"] = 130
             item["filter"] = "agNumberColumnFilter"
         if c.kind == "percent":
             item["cellClassRules"] = {"portal-sla-overdue": "params.value !== null && params.value < 90"}
@@ -202,7 +204,7 @@ def cases_table(frame: pd.DataFrame) -> Table:
 
 
 def visits_table(frame: pd.DataFrame) -> Table:
-    states = {"done": _("Done"), "overdue": _("Overdue"), "upcoming": _("Planned")}
+    states = {"done": _("Visit made"), "overdue": _("Overdue"), "upcoming": _("Planned")}
     rows = [{"case": r.case, "order_id": int(r.order_id), "client": r.client,
              "planned_for": format_local(r.planned_for),
              "done_at": format_local(r.done_at) if r.done_at is not None and not pd.isna(r.done_at)
@@ -324,7 +326,7 @@ def status_bars(counts: pd.DataFrame) -> Figure:
                              name=label(ORDER_KINDS, str(kind)),
                              marker_color=KIND_COLOURS.get(str(kind))))
     update_layout(fig, **_layout(barmode="stack", yaxis={"automargin": True},
-                                xaxis={"title": _("Open orders")}))
+                                xaxis={"title": {"text": _("Open orders")}}))
     return fig
 
 
@@ -346,7 +348,7 @@ def arrivals_figure(arrivals: pd.DataFrame) -> Figure:
                    marker={"symbol": "line-ew-open", "size": 40, "color": "#d62728",
                            "line": {"width": 3}}),
     ])
-    update_layout(fig, **_layout(yaxis={"title": _("Minutes")}))
+    update_layout(fig, **_layout(yaxis={"title": {"text": _("Minutes")}}))
     return fig
 
 
@@ -359,28 +361,35 @@ def received_bars(received: pd.DataFrame) -> Figure:
                                  y=part["received"].astype(int).tolist(),
                                  name=label(ORDER_KINDS, str(kind)),
                                  marker_color=KIND_COLOURS.get(str(kind))))
-    update_layout(fig, **_layout(barmode="stack", yaxis={"title": _("Received")}, xaxis=DAY_AXIS))
+    update_layout(fig, **_layout(barmode="stack", yaxis={"title": {"text": _("Received")}},
+                                 xaxis=DAY_AXIS))
     return fig
 
 
 def per_day_figure(per_day: pd.DataFrame) -> Figure:
-    """Orders per day with the weekly totals on a second axis."""
+    """Orders per day, and the totals of the whole weeks (Monday to Sunday) in the period on a
+    second axis, drawn over their seven days (a partial week would look like a quiet one)."""
     if not len(per_day) or per_day["received"].sum() == 0:
         return empty_figure(_("No work orders were received in this period."))
     days = pd.to_datetime(per_day["day"])
     weeks = per_day.assign(week=(days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.date) \
-        .groupby("week", as_index=False)["received"].sum()
+        .groupby("week", as_index=False).agg(received=("received", "sum"), days=("day", "count"))
+    weeks = weeks[weeks["days"] == 7]
+    xs, ys = [], []
+    for week, total in zip(weeks["week"], weeks["received"].astype(int), strict=True):
+        xs += [str(week), str(week + pd.Timedelta(days=6)), None]
+        ys += [int(total), int(total), None]
     fig = new_figure([
         trace("bar", x=[str(d) for d in per_day["day"]], y=per_day["received"].astype(int).tolist(),
-               name=_("Per day"), marker_color="#1f77b4"),
-        trace("scatter", x=[str(d) for d in weeks["week"]], y=weeks["received"].astype(int).tolist(),
-                   name=_("Per week (from Monday)"), mode="lines+markers", yaxis="y2",
-                   line={"color": "#ff7f0e", "shape": "hv"}),
+              name=_("Per day"), marker_color="#1f77b4"),
+        trace("scatter", x=xs, y=ys, name=_("Per week (from Monday)"), mode="lines", yaxis="y2",
+              line={"color": "#ff7f0e", "width": 3}),
     ])
-    update_layout(fig, **_layout(yaxis={"title": _("Per day"), "rangemode": "tozero"},
-                                yaxis2={"title": _("Per week"), "overlaying": "y", "side": "right",
-                                        "rangemode": "tozero", "tickformat": ",d"},
-                                xaxis=DAY_AXIS))
+    update_layout(fig, **_layout(
+        yaxis={"title": {"text": _("Per day")}, "rangemode": "tozero"},
+        yaxis2={"title": {"text": _("Per week")}, "overlaying": "y", "side": "right",
+                "rangemode": "tozero", "tickformat": ",d", "showgrid": False},
+        xaxis=DAY_AXIS))
     return fig
 
 
@@ -407,7 +416,7 @@ def year_figure(year: pd.DataFrame, forecast: Forecast) -> Figure:
                        mode="lines", line={"color": "#ff7f0e", "width": 2, "dash": "dot"}),
         ]
     fig = new_figure(traces)
-    update_layout(fig, **_layout(yaxis={"title": _("Orders per day")}, height=340))
+    update_layout(fig, **_layout(yaxis={"title": {"text": _("Orders per day")}}, height=340))
     return fig
 
 
@@ -422,11 +431,15 @@ def forecast_note(forecast: Forecast) -> str:
     mape = round(forecast.weekly_mape)
     naive = round(forecast.naive_mape) if forecast.naive_mape is not None else "–"
     coverage = round(100 * (forecast.coverage or 0))
-    return method + " " + _(
+    note = method + " " + _(
         "On the last %(weeks)s held-out weeks it was off by %(mape)s %% per week "
         "(a naive forecast, last four weeks' average: %(naive)s %%); %(coverage)s %% of the "
         "held-out days fell inside the band.",
         weeks=forecast.holdout_weeks, mape=mape, naive=naive, coverage=coverage)
+    if forecast.naive_mape is not None and forecast.weekly_mape > forecast.naive_mape:
+        note += " " + _("Here the plain four-week average did better: plan with it and read "
+                        "the band as the range to expect.")
+    return note
 
 
 def category_figure(by_category: pd.DataFrame) -> Figure:
@@ -488,7 +501,7 @@ def timeline_figure(frame: pd.DataFrame | None, code: str = "") -> Figure:
     fig = new_figure([
         trace("scatter", x=planned, y=names, mode="markers", name=_("Planned"),
                    marker={"symbol": "circle-open", "size": 12, "color": "#6c757d"}),
-        trace("scatter", x=done, y=names, mode="markers", name=_("Done"),
+        trace("scatter", x=done, y=names, mode="markers", name=_("Reached"),
                    marker={"symbol": "circle", "size": 12, "color": "#2ca02c"}),
     ])
     update_layout(fig, **_layout(yaxis={"automargin": True, "autorange": "reversed"},
@@ -522,7 +535,7 @@ def compliance_heatmap(compliance: pd.DataFrame) -> Figure:
     fig = new_figure([trace("heatmap",
         z=z, x=[label(CUSTOMER_CLASSES, c) for c in classes], y=[stage_label(s) for s in stages],
         text=text, texttemplate="%{text}", zmin=50, zmax=100, colorscale=RED_TO_GREEN,
-        colorbar={"title": "%"}, hovertemplate="%{y} · %{x}: %{text}<extra></extra>")])
+        colorbar={"title": {"text": "%"}}, hovertemplate="%{y} · %{x}: %{text}<extra></extra>")])
     update_layout(fig, **_layout(yaxis={"automargin": True}, height=360))
     return fig
 
@@ -538,7 +551,7 @@ def stage_days_figure(compliance: pd.DataFrame) -> Figure:
             fig["data"].append(trace("bar", x=[stage_label(s) for s in part["stage"]],
                                  y=[_num(v, 2) for v in part["avg_used"]],
                                  name=label(CUSTOMER_CLASSES, klass)))
-    update_layout(fig, **_layout(barmode="group", yaxis={"title": _("Working days")}))
+    update_layout(fig, **_layout(barmode="group", yaxis={"title": {"text": _("Working days")}}))
     return fig
 
 
@@ -551,7 +564,7 @@ def attribution_figure(attribution: pd.DataFrame) -> Figure:
         orientation="h", marker_color="#d62728", customdata=top["late"].astype(int).tolist(),
         hovertemplate="%{y}: %{x} " + _("working days late") + "<br>" + _("Late stages")
         + ": %{customdata}<extra></extra>")])
-    update_layout(fig, **_layout(xaxis={"title": _("Working days past the limits")},
+    update_layout(fig, **_layout(xaxis={"title": {"text": _("Working days past the limits")}},
                                 yaxis={"automargin": True}, height=360))
     return fig
 
@@ -566,12 +579,13 @@ def repairs_figure(repairs: pd.DataFrame) -> Figure:
         x = [label(AREA_TYPES, a) for a in part["area_type"]]
         fig["data"].append(trace("bar", x=x, y=[_num(v) for v in part["avg_minutes"]],
                              name=stage_label(stage), marker_color=colour,
-                             customdata=[_pct(v) for v in part["on_time"]],
+                             customdata=[_pct(v) if _pct(v) is not None else "–"
+                                         for v in part["on_time"]],
                              hovertemplate="%{x}: %{y} " + _("min") + ", %{customdata} % " + _("on time")
                              + "<extra></extra>"))
         fig["data"].append(trace("scatter", x=x, y=part["limit"].tolist(), mode="markers",
                                  name=_("Commitment: %(clock)s", clock=stage_label(stage)),
                                  marker={"symbol": "line-ew-open", "size": 30, "color": colour,
                                          "line": {"width": 3}}))
-    update_layout(fig, **_layout(barmode="group", yaxis={"title": _("Minutes")}))
+    update_layout(fig, **_layout(barmode="group", yaxis={"title": {"text": _("Minutes")}}))
     return fig

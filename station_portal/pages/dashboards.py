@@ -48,6 +48,7 @@ class Board:
     default_days: int
     range_help: LazyString
     panels: tuple[Panel, ...]
+    ahead_days: int = 0  # the default period reaches this far past today
 
     def id(self, part: str) -> str:
         return f"dash-{self.key}-{part}"
@@ -103,7 +104,7 @@ CLIENTS = Board(
     _l("Your clients' pre-engagement cases as a pipeline, the visits due, and the load "
        "coming to each park."),
     MANAGERS | {Role.ACCOUNT_MANAGER}, "bi-buildings",
-    (COUNTY, STATION, OFFICE), 60,
+    (COUNTY, STATION, OFFICE), 30,
     _l("The dates choose the visits; overdue visits are listed whatever their date."),
     (
         Panel("pipeline", _l("Pipeline"), width=5),
@@ -112,6 +113,7 @@ CLIENTS = Board(
         Panel("cases", _l("Cases (pick one for its timeline)"), TABLE, width=7),
         Panel("timeline", _l("Timeline of the case"), width=5, own_callback=True),
     ),
+    ahead_days=30,
 )
 KPIS = Board(
     "kpi", "/dashboards/kpis", _l("KPIs"),

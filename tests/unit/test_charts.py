@@ -230,3 +230,23 @@ def test_the_maps_lay_the_deployments_tiles_underneath():
         layers = fig["layout"]["map"]["layers"]
         assert layers[0]["source"] == [tiles[0]] and layers[0]["sourceattribution"] == tiles[1]
     assert charts.orders_map(points, "en")["layout"]["map"]["layers"] == []
+
+
+def test_only_whole_weeks_get_a_weekly_total():
+    # Wednesday 1 July to Sunday 19 July 2026: only 6–12 and 13–19 July are whole weeks
+    days = [date(2026, 7, 1) + timedelta(days=i) for i in range(19)]
+    per_day = pd.DataFrame({"day": days, "received": [1] * 19})
+    weekly = charts.per_day_figure(per_day)["data"][1]
+    assert weekly["x"] == ["2026-07-06", "2026-07-12", None, "2026-07-13", "2026-07-19", None]
+    assert weekly["y"] == [7, 7, None, 7, 7, None]
+
+
+def test_the_forecast_note_says_when_the_plain_average_did_better():
+    from station_portal.analytics.forecast import Forecast
+
+    worse = Forecast(days=[date(2026, 7, 1)], mean=[1.0], low=[0.0], high=[2.0], weekly_mape=31.0,
+                     naive_mape=19.0, coverage=0.75, holdout_weeks=8, method="m")
+    assert "plain four-week average did better" in charts.forecast_note(worse)
+    better = Forecast(days=[date(2026, 7, 1)], mean=[1.0], low=[0.0], high=[2.0], weekly_mape=10.0,
+                      naive_mape=19.0, coverage=0.8, holdout_weeks=8, method="m")
+    assert "did better" not in charts.forecast_note(better)
