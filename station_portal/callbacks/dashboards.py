@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -371,7 +372,8 @@ def xlsx_bytes(table: charts.Table, title: str) -> Callable[[io.BytesIO], None]:
 
         frame = table.frame().map(_plain_text)
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            sheet = (title[:31] or "Sheet1").replace("/", "-")
+            # the panel's title without its on-screen hint in brackets
+            sheet = (re.split(r"[（(]", title)[0].strip()[:31] or "Sheet1").replace("/", "-")
             for bad in "[]:*?\\":
                 sheet = sheet.replace(bad, " ")
             frame.to_excel(writer, index=False, sheet_name=sheet)

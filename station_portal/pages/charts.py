@@ -446,8 +446,12 @@ def category_figure(by_category: pd.DataFrame) -> Figure:
     if not len(by_category) or (by_category["received"].sum() == 0
                                 and by_category["overdue"].sum() == 0):
         return empty_figure(_("No work orders were received in this period."))
-    frame = by_category.sort_values("received")
-    names = [category_label(k, c) for k, c in zip(frame["kind"], frame["category"], strict=True)]
+    frame = by_category[(by_category["received"] > 0) | (by_category["overdue"] > 0)] \
+        .sort_values("received")
+    # "Repair · Low voltage" next to "Connection application · LV resident": never ambiguous
+    names = [f"{label(ORDER_KINDS, k)} · {category_label(k, c)}" if k != "park_case"
+             else label(ORDER_KINDS, k)
+             for k, c in zip(frame["kind"], frame["category"], strict=True)]
     fig = new_figure([
         trace("bar", y=names, x=frame["received"].astype(int).tolist(), orientation="h",
                name=_("Received"), marker_color="#1f77b4"),

@@ -250,3 +250,21 @@ def test_the_forecast_note_says_when_the_plain_average_did_better():
     better = Forecast(days=[date(2026, 7, 1)], mean=[1.0], low=[0.0], high=[2.0], weekly_mape=10.0,
                       naive_mape=19.0, coverage=0.8, holdout_weeks=8, method="m")
     assert "did better" not in charts.forecast_note(better)
+
+
+def test_categories_say_which_kind_of_work_they_belong_to():
+    frame = pd.DataFrame([("repair", "low_voltage", 5, 1), ("application", "lv_resident", 3, 0),
+                          ("application", "hv_single", 0, 0)],
+                         columns=["kind", "category", "received", "overdue"])
+    fig = charts.category_figure(frame)
+    assert list(fig["data"][0]["y"]) == ["Connection application · LV resident",
+                                         "Repair · Low voltage"]  # the empty class left out
+
+
+def test_the_sheet_is_named_after_the_panel_without_its_hint():
+    table = charts.Table((charts.Column("a", "A"),), [{"a": 1}], "none")
+    for title, sheet_name in (("Cases (pick one for its timeline)", "Cases"),
+                              ("案例（选中一条查看时间线）", "案例")):
+        buffer = io.BytesIO()
+        xlsx_bytes(table, title)(buffer)
+        assert load_workbook(io.BytesIO(buffer.getvalue())).active.title == sheet_name
