@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from station_portal.analytics.daily import Daily
 from station_portal.analytics.forecast import Forecast, forecast_daily
+from station_portal.analytics.snapshots import in_units
 from station_portal.auth.scope import Scope
 from station_portal.org.models import (
     Client,
@@ -101,9 +102,6 @@ def make_filters(session: Session, scope: Scope, start: object, end: object, uni
     return Filters(start_day, end_day, units, unit_id)
 
 
-def _in_units(column, units: frozenset[int] | None):
-    return column.in_(sorted(units)) if units is not None else True
-
 
 def unit_options(session: Session, scope: Scope, kinds: tuple[str, ...]) -> list[tuple[int, str, str]]:
     """Units of the given kinds the caller may pick: (id, name_zh, name_en), tree order."""
@@ -122,17 +120,19 @@ class Names:
     members: dict[int, list[tuple[str, str, bool]]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session) -> Names:
+    def load(cls, session: Session, members: bool = False) -> Names:
         units = {r.id: (r.name_zh, r.name_en, r.kind, r.parent_id) for r in session.execute(
             select(Unit.id, Unit.name_zh, Unit.name_en, Unit.kind, Unit.parent_id))}
         crews = {r.id: (r.code, r.unit_id) for r in session.execute(
             select(Crew.id, Crew.code, Crew.unit_id))}
-        members: dict[int, list[tuple[str, str, bool]]] = {}
-        for crew_id, name_zh, name_latin, leader in session.execute(
-                select(CrewMember.crew_id, Staff.name_zh, Staff.name_latin, CrewMember.is_leader)
-                .join(Staff, Staff.id == CrewMember.staff_id).order_by(CrewMember.id)):
-            members.setdefault(crew_id, []).append((name_zh, name_latin, leader))
-        return cls(units, crews, members)
+        people: dict[int, list[tuple[str, str, bool]]] = {}
+        if members:  # the crews' members (the workload's crew table)
+            for crew_id, name_zh, name_latin, leader in session.execute(
+                    select(CrewMember.crew_id, Staff.name_zh, Staff.name_latin,
+                           CrewMember.is_leader)
+                    .join(Staff, Staff.id == CrewMember.staff_id).order_by(CrewMember.id)):
+                people.setdefault(crew_id, []).append((name_zh, name_latin, leader))
+        return cls(units, crews, people)
 
     def people(self, crew_id: int, locale: str) -> str:
         """The crew's members, the leader marked with a star."""
@@ -161,7 +161,7 @@ class Names:
 
 
 def _open_orders(units: frozenset[int] | None):
-    return (WorkOrder.closed_at.is_(None), _in_units(WorkOrder.unit_id, units))
+    return (WorkOrder.closed_at.is_(None), in_units(WorkOrder.unit_id, units))
 
 
 # -- live change fingerprint ---------------------------------------------------------------
@@ -176,7 +176,7 @@ def fingerprint(session: Session, filters: Filters, now: datetime,
         # "+ 0": look the clients' few orders up by client; the units only filter them (an
         # index on the unit would walk every order of the stations these clients are in)
         mine = (WorkOrder.client_id.in_(sorted(client_ids)),
-                _in_units(WorkOrder.unit_id + 0, filters.unit_ids))
+                in_units(WorkOrder.unit_id + 0, filters.unit_ids))
         latest, open_count = session.execute(
             select(func.max(WorkOrder.updated_at),
                    func.count(WorkOrder.id).filter(WorkOrder.closed_at.is_(None)))
@@ -311,7 +311,7 @@ class Workload:
 
 
 def workload(session: Session, filters: Filters, now: datetime, locale: str) -> Workload:
-    names = Names.load(session)
+    names = Names.load(session, members=True)
     daily = Daily(session, filters.unit_ids, filters.start, filters.end, now)
     by_unit = daily.orders(["unit_id"])
     open_rows = session.execute(
@@ -384,7 +384,7 @@ def clients(session: Session, scope: Scope, filters: Filters, now: datetime,
             locale: str) -> Clients:
     zh = locale.startswith("zh")
     in_scope = (WorkOrder.kind == Kind.PARK_CASE, scope.client_filter(WorkOrder.client_id),
-                _in_units(WorkOrder.unit_id, filters.unit_ids))
+                in_units(WorkOrder.unit_id, filters.unit_ids))
     rows = session.execute(
         select(WorkOrder.id, WorkOrder.code, Client.name_zh, Client.name_en,
                IndustrialPark.name_zh, IndustrialPark.name_en, WorkOrder.current_stage,
@@ -435,7 +435,7 @@ def clients(session: Session, scope: Scope, filters: Filters, now: datetime,
                            "load_kw": float(r[4] or 0), "cases": r[5]} for r in park_rows],
                          columns=["park", "lat", "lon", "load_kw", "cases"])
     n_clients = session.scalar(select(func.count(Client.id)).where(
-        scope.client_filter(Client.id), _in_units(Client.unit_id, filters.unit_ids))) or 0
+        scope.client_filter(Client.id), in_units(Client.unit_id, filters.unit_ids))) or 0
     return Clients(cases, pipe, visits, parks, int(n_clients))
 
 
@@ -585,6 +585,3 @@ def _league(names: Names, repairs: pd.DataFrame, apps: pd.DataFrame, session: Se
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame.reset_index(drop=True)
 
-
-def as_utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(UTC) if value else None

@@ -81,7 +81,8 @@ def _finished():
     return or_(StageClock.status.is_(None), StageClock.status != CANCELLED)
 
 
-def _units(column, unit_ids: frozenset[int] | None):
+def in_units(column, unit_ids: frozenset[int] | None):
+    """A WHERE clause keeping rows whose unit ``column`` is one of ``unit_ids`` (None: all)."""
     return column.in_(sorted(unit_ids)) if unit_ids is not None else literal(True)
 
 
@@ -98,14 +99,14 @@ def order_aggregates(session: Session, start: datetime, end: datetime,
         select(day, WorkOrder.unit_id, WorkOrder.kind, _category(), func.count(WorkOrder.id),
                func.sum(WorkOrder.counter_visits))
         .where(WorkOrder.created_at >= start, WorkOrder.created_at < end,
-               WorkOrder.kind.in_(list(Kind)), _units(WorkOrder.unit_id, unit_ids))
+               WorkOrder.kind.in_(list(Kind)), in_units(WorkOrder.unit_id, unit_ids))
         .group_by(day, WorkOrder.unit_id, WorkOrder.kind, _category())),
         ["day", "unit_id", "kind", "category", "received", "counter_visits"])
     day = local_day(WorkOrder.closed_at, dialect).label("day")
     closed = _frame(session, (
         select(day, WorkOrder.unit_id, WorkOrder.kind, _category(), func.count(WorkOrder.id))
         .where(WorkOrder.closed_at >= start, WorkOrder.closed_at < end,
-               _units(WorkOrder.unit_id, unit_ids))
+               in_units(WorkOrder.unit_id, unit_ids))
         .group_by(day, WorkOrder.unit_id, WorkOrder.kind, _category())),
         ["day", "unit_id", "kind", "category", "closed"])
     orders = received.merge(closed, on=ORDER_KEYS, how="outer")
@@ -128,7 +129,7 @@ def stage_aggregates(session: Session, start: datetime, end: datetime,
         .join(WorkOrder, WorkOrder.id == StageClock.work_order_id)
         .where(StageClock.ended_at >= start, StageClock.ended_at < end,
                StageClock.started_at.is_not(None), WorkOrder.kind != Kind.PARK_CASE,
-               _finished(), _units(WorkOrder.unit_id, unit_ids))
+               _finished(), in_units(WorkOrder.unit_id, unit_ids))
         .group_by(*keys)), STAGE_COLUMNS)
 
 
@@ -144,7 +145,7 @@ def crew_aggregates(session: Session, start: datetime, end: datetime,
         .join(Crew, Crew.id == WorkOrder.crew_id)
         .where(StageClock.ended_at >= start, StageClock.ended_at < end,
                StageClock.stage == "restoration", StageClock.started_at.is_not(None),
-               _finished(), _units(Crew.unit_id, unit_ids))
+               _finished(), in_units(Crew.unit_id, unit_ids))
         .group_by(day, WorkOrder.crew_id, Crew.unit_id)), CREW_COLUMNS)
 
 

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, dcc, no_update
 
 from station_portal.analytics import dashboards as data
@@ -161,10 +162,6 @@ def figure_patch(fig: charts.Figure, known: dict[str, Any] | None) -> Any:
     return patch
 
 
-def _stats(items: list[tuple[str, Any, str, str | None]]) -> Any:
-    return page.stats_row(items)
-
-
 def outputs_for(board: page.Board, result: Result, known: dict[str, Any], *,
                 patch: bool) -> tuple[list[Any], dict[str, Any]]:
     """Panel outputs in declaration order, and the new known hashes."""
@@ -174,7 +171,7 @@ def outputs_for(board: page.Board, result: Result, known: dict[str, Any], *,
     stats_hash = _hash(result["stats"])
     new_known["stats"] = {"h": stats_hash}
     out.append(no_update if patch and known.get("stats", {}).get("h") == stats_hash
-               else _stats(result["stats"]))
+               else page.stats_row(result["stats"]))
     for panel in board.filled:
         value = result[panel.id]
         digest = _hash(value)
@@ -349,8 +346,6 @@ def _register_board(app: Dash, board: page.Board) -> None:
 
 
 def _alert(message: str) -> Any:
-    import dash_bootstrap_components as dbc
-
     return dbc.Alert(message, color="warning", dismissable=True, className="py-2")
 
 
