@@ -5,6 +5,8 @@
     station-portal create-user NAME --role ROLE [...]
     station-portal reset-password NAME
     station-portal serve [--host H] [--port P]
+    station-portal scheduler [--only JOB] [--interval JOB=SECONDS]
+    station-portal jobs list|run JOB
     station-portal i18n update|check
 """
 
@@ -259,6 +261,99 @@ def serve(host: str | None, port: int | None) -> None:
     host, port = host or config.host, port or config.port
     click.echo(f"Station Portal ({config.env}) on http://{host}:{port}  (Ctrl+C stops it)")
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+def _intervals(values: tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        name, _sep, seconds = value.partition("=")
+        if not seconds.isdigit() or int(seconds) < 1:
+            raise click.BadParameter(f"{value!r}: give JOB=SECONDS, e.g. sla_watch=10",
+                                     param_hint="--interval")
+        out[name] = int(seconds)
+    return out
+
+
+def _job_table(config: Config, only: tuple[str, ...] = (), intervals: tuple[str, ...] = ()):
+    from station_portal.jobs.registry import NAMES, jobs
+
+    unknown = set(only) - set(NAMES)
+    if unknown:
+        raise click.BadParameter(", ".join(sorted(unknown)) + f" (jobs: {', '.join(NAMES)})",
+                                 param_hint="--only")
+    try:
+        table = jobs(config, _intervals(intervals))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--interval") from exc
+    return [job for job in table if not only or job.name in only]
+
+
+@main.command("scheduler")
+@click.option("--only", multiple=True, help="Run only this job (repeatable).")
+@click.option("--interval", "intervals", multiple=True,
+              help="JOB=SECONDS: run the job every SECONDS instead of its schedule (testing).")
+@click.option("--lease-seconds", default=30, show_default=True, type=click.IntRange(2, 3600),
+              help="How long the active scheduler's lease lasts without renewal.")
+def scheduler(only: tuple[str, ...], intervals: tuple[str, ...], lease_seconds: int) -> None:
+    """Run the jobs on their schedules (one such process per installation; a second stands by)."""
+    from station_portal.jobs.runner import serve as run_scheduler
+
+    config = _config()
+    database = _database(config)
+    migrate.check_current(database)
+    table = _job_table(config, only, intervals)
+    code = run_scheduler(database, config, table, lease_seconds=lease_seconds,
+                         echo=lambda line: click.echo(line, err=True))
+    sys.exit(code)
+
+
+@main.group()
+def jobs() -> None:
+    """The scheduler's jobs."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """Each job, its schedule, its last run and its next slot."""
+    from station_portal.jobs.runner import last_slot
+    from station_portal.timefmt import format_local
+
+    config = _config()
+    database = _database(config)
+    migrate.check_current(database)
+    from station_portal.db import utcnow
+
+    now = utcnow()
+    with database.read() as session:
+        for job in _job_table(config):
+            last = last_slot(session, job.name)
+            state = "" if job.enabled(config) else "  (off)"
+            click.echo(f"{job.name:10} {job.schedule.describe():18} last "
+                       f"{format_local(last) if last else '-':17} next "
+                       f"{format_local(job.schedule.next_after(now))}{state}")
+
+
+@jobs.command("run")
+@click.argument("name")
+def jobs_run(name: str) -> None:
+    """Run a job now for its latest slot (nothing happens if that run exists)."""
+    from station_portal.db import utcnow
+    from station_portal.jobs.runner import due_slot, run_slot
+
+    config = _config()
+    database = _database(config)
+    migrate.check_current(database)
+    table = {job.name: job for job in _job_table(config)}
+    if name not in table:
+        raise click.BadParameter(f"{name} (jobs: {', '.join(table)})", param_hint="NAME")
+    job = table[name]
+    run = run_slot(database, config, job, due_slot(job, utcnow()))
+    if run is None:
+        click.echo(f"{name}: the run for its latest slot exists already")
+    elif run.status != "ok":
+        raise click.ClickException(f"{name} failed: {run.error}")
+    else:
+        click.echo(f"{name}: ok in {run.seconds:.2f} s {run.summary}")
 
 
 @main.group()

@@ -70,6 +70,17 @@ class Config:
     api_token_hours: int = 12  # PORTAL_API_TOKEN_HOURS
     # Uploaded photos (kept outside every served folder, under random names).
     upload_dir: str = field(default_factory=default_upload_dir)  # PORTAL_UPLOAD_DIR
+    # Email (notifications, weekly briefings). No host: nothing is mailed.
+    smtp_host: str = ""  # PORTAL_SMTP_HOST
+    smtp_port: int = 25  # PORTAL_SMTP_PORT
+    smtp_security: str = "none"  # PORTAL_SMTP_SECURITY: none | starttls | ssl
+    smtp_user: str = ""  # PORTAL_SMTP_USER
+    smtp_password: str = ""  # PORTAL_SMTP_PASSWORD
+    mail_from: str = "Station Portal <portal@localhost>"  # PORTAL_MAIL_FROM
+    # The address people use to reach the portal, for links in emails.
+    public_url: str = "http://127.0.0.1:8050"  # PORTAL_PUBLIC_URL
+    # Demo mode only: new calls and crews moving, every minute, from the scheduler.
+    simulate: bool = True  # PORTAL_SIMULATE
 
     _ENV_NAMES = {
         "env": "PORTAL_ENV",
@@ -91,6 +102,14 @@ class Config:
         "sql_echo": "PORTAL_SQL_ECHO",
         "api_token_hours": "PORTAL_API_TOKEN_HOURS",
         "upload_dir": "PORTAL_UPLOAD_DIR",
+        "smtp_host": "PORTAL_SMTP_HOST",
+        "smtp_port": "PORTAL_SMTP_PORT",
+        "smtp_security": "PORTAL_SMTP_SECURITY",
+        "smtp_user": "PORTAL_SMTP_USER",
+        "smtp_password": "PORTAL_SMTP_PASSWORD",
+        "mail_from": "PORTAL_MAIL_FROM",
+        "public_url": "PORTAL_PUBLIC_URL",
+        "simulate": "PORTAL_SIMULATE",
     }
 
     @classmethod
@@ -131,6 +150,11 @@ class Config:
         return self.env == DEMO
 
     @property
+    def simulation_on(self) -> bool:
+        """The demo simulation never runs in production, whatever PORTAL_SIMULATE says."""
+        return self.is_demo and self.simulate
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -145,6 +169,10 @@ class Config:
             raise ConfigError(
                 f"PORTAL_API_TOKEN_HOURS must be between 1 and {MAX_API_TOKEN_HOURS}")
         self._validate_upload_dir()
+        if self.smtp_security not in ("none", "starttls", "ssl"):
+            raise ConfigError("PORTAL_SMTP_SECURITY must be 'none', 'starttls' or 'ssl'")
+        if not 1 <= self.smtp_port <= 65535:
+            raise ConfigError("PORTAL_SMTP_PORT must be a port number")
         if self.env == PRODUCTION:
             weak = self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS
             if weak or len(self.secret_key) < 32:

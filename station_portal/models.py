@@ -1,9 +1,11 @@
 """Import every model module, so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from station_portal.analytics.models import CrewDay, OrderDay, SnapshotState, StageDay
+from station_portal.analytics.models import Briefing, CrewDay, OrderDay, SnapshotState, StageDay
 from station_portal.audit import AuditEvent
 from station_portal.auth.models import ApiToken, AuthSession, User, user_clients
 from station_portal.db import Base
+from station_portal.jobs.models import JobRun, SchedulerLease
+from station_portal.notify.models import Notification, NotificationPreference, SlaAlert
 from station_portal.org.models import (
     Client,
     Crew,
@@ -29,6 +31,7 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "Briefing",
     "Client",
     "ClockPause",
     "Crew",
@@ -36,9 +39,14 @@ __all__ = [
     "CrewMember",
     "CrewPing",
     "IndustrialPark",
+    "JobRun",
+    "Notification",
+    "NotificationPreference",
     "OrderAssignment",
     "OrderDay",
     "ParkVisit",
+    "SchedulerLease",
+    "SlaAlert",
     "SnapshotState",
     "Staff",
     "StageClock",

@@ -413,9 +413,10 @@ def clients(session: Session, scope: Scope, filters: Filters, now: datetime,
     visit_rows = session.execute(
         select(ParkVisit.id, ParkVisit.work_order_id, WorkOrder.code, Client.name_zh,
                Client.name_en, ParkVisit.planned_for, ParkVisit.done_at, ParkVisit.note)
-        .join(WorkOrder, WorkOrder.id == ParkVisit.work_order_id)
-        .join(Client, Client.id == WorkOrder.client_id)
-        .where(*in_scope, ((ParkVisit.planned_for >= start) & (ParkVisit.planned_for < end))
+        .join(Client, Client.id == ParkVisit.client_id)
+        .outerjoin(WorkOrder, WorkOrder.id == ParkVisit.work_order_id)
+        .where(scope.client_filter(Client.id), in_units(Client.unit_id, filters.unit_ids),
+               ((ParkVisit.planned_for >= start) & (ParkVisit.planned_for < end))
                | (ParkVisit.done_at.is_(None) & (ParkVisit.planned_for < end)))
         .order_by(ParkVisit.planned_for)).all()
     visits = pd.DataFrame([

@@ -10,11 +10,12 @@ today) from the work-order tables themselves, with the same pure function.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from station_portal.db import Base
+from station_portal.db import Base, utcnow
 
 
 class OrderDay(Base):
@@ -82,3 +83,19 @@ class SnapshotState(Base):
     through: Mapped[date | None] = mapped_column(Date)
     refreshed_at: Mapped[datetime | None]
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Briefing(Base):
+    """The weekly briefing of a unit (a station, a supply office) or of the company
+    (``unit_id`` None), frozen when made so the page, the PDF and the mail agree."""
+
+    __tablename__ = "briefings"
+    __table_args__ = (UniqueConstraint("week_start", "unit_key", name="uq_briefings_week_unit"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date)  # a Monday, local time
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # unit_id, or 0 for the company: NULLs would not collide in the unique key.
+    unit_key: Mapped[int] = mapped_column(Integer)
+    made_at: Mapped[datetime] = mapped_column(default=utcnow)
+    figures: Mapped[dict[str, Any]]

@@ -45,6 +45,10 @@ from station_portal.org.tree import assign_paths
 from station_portal.resources import data_path
 from station_portal.services.users import UserInput, create_user
 
+# How often account managers visit their clients (recurring-visit job).
+VIP_VISIT_DAYS = 14
+PARK_VISIT_DAYS = 30
+
 KM_PER_DEG_LAT = 110.574
 
 SURNAMES = [
@@ -380,7 +384,8 @@ class _Generator:
                     code=f"C{seq:04d}", name_zh=f"吉林{word[0]}{zh_suffix}",
                     name_en=f"Jilin {word[1]} {en_suffix}", kind="park", industry=industry,
                     park_id=punit.id, unit_id=owner(clat, clon), lat=clat, lon=clon,
-                    contact_name=contact[0], contact_phone=self.mobile()))
+                    contact_name=contact[0], contact_phone=self.mobile(),
+                    visit_every_days=PARK_VISIT_DAYS))
                 self.report.clients += 1
         for vip in self.geo.get("vip", []):
             seq += 1
@@ -389,7 +394,8 @@ class _Generator:
             self.s.add(Client(
                 code=f"C{seq:04d}", name_zh=vip["name_zh"], name_en=vip["name_en"], kind="vip",
                 industry=vip["industry"], park_id=None, unit_id=owner(lat, lon), lat=lat, lon=lon,
-                contact_name=contact[0], contact_phone=self.mobile()))
+                contact_name=contact[0], contact_phone=self.mobile(),
+                visit_every_days=VIP_VISIT_DAYS))
             self.report.clients += 1
         self.s.flush()
         self.progress("parks and clients")

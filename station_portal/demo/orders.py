@@ -580,7 +580,8 @@ class _History:
             for v in range(int(rng.integers(1, 5))):
                 planned = opened + timedelta(days=30 * (v + 1))
                 done = planned < self.now and rng.random() < 0.85
-                visits.append({"work_order_id": int(oid), "planned_for": planned,
+                visits.append({"work_order_id": int(oid), "client_id": client.id,
+                               "planned_for": planned, "recurring": False, "missed_at": None,
                                "done_at": planned + timedelta(hours=2) if done else None,
                                "user_id": owners.get(client.id), "note": "走访了解用电需求" if done else ""})
         self._insert(WorkOrder, orders)

@@ -208,6 +208,8 @@ class Client(BilingualName, Base):
     lon: Mapped[float] = mapped_column(Float)
     contact_name: Mapped[str] = mapped_column(String(60))
     contact_phone: Mapped[str] = mapped_column(String(32))
+    # Days between account-manager visits; None: no recurring visits.
+    visit_every_days: Mapped[int | None]
 
     park: Mapped[IndustrialPark | None] = relationship()
     unit: Mapped[Unit] = relationship()

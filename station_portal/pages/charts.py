@@ -205,7 +205,8 @@ def cases_table(frame: pd.DataFrame) -> Table:
 
 def visits_table(frame: pd.DataFrame) -> Table:
     states = {"done": _("Visit made"), "overdue": _("Overdue"), "upcoming": _("Planned")}
-    rows = [{"case": r.case, "order_id": int(r.order_id), "client": r.client,
+    rows = [{"case": r.case or "", "order_id": None if pd.isna(r.order_id) else int(r.order_id),
+             "client": r.client,
              "planned_for": format_local(r.planned_for),
              "done_at": format_local(r.done_at) if r.done_at is not None and not pd.isna(r.done_at)
              else "", "state": str(states[r.state]), "note": r.note} for r in frame.itertuples()]

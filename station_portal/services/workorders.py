@@ -791,8 +791,8 @@ def create_park_case(session: Session, actor: User | None, data: ParkCaseInput, 
     session.add(order)
     _new_code(session, order, now)
     if data.visit_planned_for is not None:
-        session.add(ParkVisit(work_order_id=order.id, planned_for=data.visit_planned_for,
-                              user_id=order.owner_user_id))
+        session.add(ParkVisit(work_order_id=order.id, client_id=client.id,
+                              planned_for=data.visit_planned_for, user_id=order.owner_user_id))
     _refresh(order, now)
     _event(session, order, actor, "created", now, to_value=order.status,
            details={"client": client.code, "load_kw": float(load)})
@@ -853,7 +853,7 @@ def plan_visit(session: Session, actor: User | None, order_id: object, planned_f
     note = _text(note, "note", 500, errors)
     if errors:
         raise ValidationFailed(errors)
-    visit = ParkVisit(work_order_id=order.id, planned_for=planned_for,
+    visit = ParkVisit(work_order_id=order.id, client_id=order.client_id, planned_for=planned_for,
                       user_id=actor.id if actor else order.owner_user_id, note=note)
     session.add(visit)
     _event(session, order, actor, "visit_planned", now, to_value=planned_for.isoformat()[:16],

@@ -251,15 +251,22 @@ class WorkOrderEvent(Base):
 
 
 class ParkVisit(Base):
-    """A planned or done visit of an account manager to a park client."""
+    """A planned or done visit of an account manager to a client (VIP or park), under
+    the client's park case when it has one open."""
 
     __tablename__ = "park_visits"
+    __table_args__ = (Index("ix_park_visits_client_planned", "client_id", "planned_for"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    work_order_id: Mapped[int] = mapped_column(
+    work_order_id: Mapped[int | None] = mapped_column(
         ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     planned_for: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    # Planned by the recurring-visit job (not by a person).
+    recurring: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the visit job found it not done by the end of its planned day (flagged once).
+    missed_at: Mapped[datetime | None]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(String(500), default="")
 

@@ -1,0 +1,1 @@
+"""Work that runs on the clock, in the one ``station-portal scheduler`` process."""

@@ -1,0 +1,69 @@
+"""The recurring-visit job: plan each client's next visit, flag visits not made.
+
+Daily. A client with a visit frequency and no open visit gets the next one,
+a frequency after the last visit made, for its account manager (who is told).
+A visit whose planned day has ended without being recorded is flagged missed,
+once, and its account manager is told; it stays open to be recorded late, and
+the next one is planned once it is done.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from station_portal.auth.models import User
+from station_portal.notify.service import notify
+from station_portal.org.models import Client
+from station_portal.services import visits
+from station_portal.sla.calendar import local_midnight
+from station_portal.timefmt import local
+from station_portal.workorders.models import ParkVisit
+
+
+def _names(client: Client) -> dict[str, str]:
+    return {"zh": client.name_zh, "en": client.name_en}
+
+
+def run(session: Session, now: datetime) -> dict[str, int]:
+    planned = missed = 0
+    today = local_midnight(local(now).date())
+    # Missed: the planned day is over and the visit is not recorded.
+    for visit in session.scalars(
+            select(ParkVisit).where(ParkVisit.done_at.is_(None), ParkVisit.missed_at.is_(None),
+                                    ParkVisit.planned_for < today)
+            .order_by(ParkVisit.planned_for)):
+        if not visits.flag_missed(session, visit, now):
+            continue
+        missed += 1
+        client = session.get(Client, visit.client_id)
+        owner = session.get(User, visit.user_id) if visit.user_id else None
+        people = [owner] if owner is not None and owner.active else \
+            visits.account_managers(session, visit.client_id)
+        for person in people:
+            notify(session, person, "visit_missed", order_id=visit.work_order_id, now=now,
+                   params={"client": _names(client), "client_id": client.id,
+                           "planned_for": visit.planned_for.isoformat(), "visit_id": visit.id})
+    # Planned: clients with a frequency and nothing open.
+    open_visit = select(ParkVisit.id).where(ParkVisit.client_id == Client.id,
+                                            ParkVisit.done_at.is_(None))
+    last_done = dict(session.execute(
+        select(ParkVisit.client_id, func.max(ParkVisit.done_at)).group_by(ParkVisit.client_id)
+    ).all())
+    for client in session.scalars(
+            select(Client).where(Client.visit_every_days.is_not(None), ~open_visit.exists())
+            .order_by(Client.id)):
+        managers = visits.account_managers(session, client.id)
+        owner = managers[0] if managers else None
+        when = visits.next_visit_time(last_done.get(client.id), client.visit_every_days, now)
+        visit = visits.plan_recurring(session, client, when, owner, now)
+        session.flush()
+        planned += 1
+        if owner is not None:
+            notify(session, owner, "visit_planned", order_id=visit.work_order_id, now=now,
+                   params={"client": _names(client), "client_id": client.id,
+                           "planned_for": when.isoformat(), "every_days": client.visit_every_days,
+                           "visit_id": visit.id})
+    return {"planned": planned, "missed": missed}

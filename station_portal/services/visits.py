@@ -1,0 +1,149 @@
+"""Account managers' client visits: recurring plans, recording a visit, the frequency.
+
+A visit belongs to a client and, when the client has an open park case, to that
+case too; then every change also goes into the case's timeline (same
+transaction). The recurring-visit job (``jobs/visits.py``) plans and flags
+through :func:`plan_recurring` and :func:`flag_missed`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from station_portal import audit
+from station_portal.auth.models import User, user_clients
+from station_portal.auth.roles import Role
+from station_portal.auth.scope import scope_for
+from station_portal.db import utcnow
+from station_portal.errors import Forbidden, NotFound, ValidationFailed
+from station_portal.i18n import _
+from station_portal.org.matrix import load_matrix
+from station_portal.org.models import Client
+from station_portal.services import workorders as wo
+from station_portal.timefmt import local
+from station_portal.validate import as_id
+from station_portal.workorders.models import Kind, ParkVisit, WorkOrder
+
+MAX_EVERY_DAYS = 366
+
+
+def open_case(session: Session, client_id: int) -> WorkOrder | None:
+    """The client's newest open park case, if any."""
+    return session.scalars(
+        select(WorkOrder).where(WorkOrder.kind == Kind.PARK_CASE, WorkOrder.client_id == client_id,
+                                WorkOrder.closed_at.is_(None))
+        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(1)).first()
+
+
+def account_managers(session: Session, client_id: int) -> list[User]:
+    """Active account managers who look after the client."""
+    return list(session.scalars(
+        select(User).join(user_clients, user_clients.c.user_id == User.id)
+        .where(user_clients.c.client_id == client_id, User.role == Role.ACCOUNT_MANAGER,
+               User.active.is_(True)).order_by(User.id)))
+
+
+def _client_in_scope(session: Session, actor: User, client_id: object) -> Client:
+    if not load_matrix().may(actor.role, "manage_park_cases"):
+        raise Forbidden(_("Your role may not do this."))
+    cid = as_id(client_id)
+    client = session.get(Client, cid) if cid is not None else None
+    scope = scope_for(session, actor)
+    if client is None or not scope.sees_client(client.id) or not scope.sees_unit(client.unit_id):
+        raise NotFound(_("There is no such client among yours."))
+    return client
+
+
+def set_frequency(session: Session, actor: User, client_id: object, every_days: object) -> Client:
+    """Set (or clear, with None) how often the client is visited."""
+    client = _client_in_scope(session, actor, client_id)
+    if every_days in (None, ""):
+        days = None
+    else:
+        days = as_id(every_days)
+        if days is None or not 1 <= days <= MAX_EVERY_DAYS:
+            raise ValidationFailed({"every_days": _(
+                "Give a whole number of days between 1 and %(n)s, or leave it empty.",
+                n=MAX_EVERY_DAYS)})
+    if client.visit_every_days != days:
+        audit.record(session, "visit_frequency", actor_id=actor.id, entity_type="client",
+                     entity_id=client.id,
+                     details={"from": client.visit_every_days, "to": days})
+        client.visit_every_days = days
+    return client
+
+
+def plan_recurring(session: Session, client: Client, planned_for: datetime, owner: User | None,
+                   now: datetime) -> ParkVisit:
+    """The visit job plans the client's next visit (on its open park case if it has one)."""
+    case = open_case(session, client.id)
+    visit = ParkVisit(client_id=client.id, work_order_id=case.id if case else None,
+                      planned_for=planned_for, user_id=owner.id if owner else None,
+                      recurring=True)
+    session.add(visit)
+    if case is not None:
+        wo._event(session, case, None, "visit_planned", now,
+                  to_value=planned_for.isoformat()[:16],
+                  reason=f"every {client.visit_every_days} days")
+    return visit
+
+
+def flag_missed(session: Session, visit: ParkVisit, now: datetime) -> bool:
+    """Mark a visit missed once (False if it was done or flagged meanwhile)."""
+    flagged = session.execute(
+        update(ParkVisit).where(ParkVisit.id == visit.id, ParkVisit.done_at.is_(None),
+                                ParkVisit.missed_at.is_(None))
+        .values(missed_at=now).execution_options(synchronize_session=False)).rowcount
+    if flagged != 1:
+        return False
+    session.refresh(visit)
+    if visit.work_order_id is not None:
+        case = session.get(WorkOrder, visit.work_order_id)
+        if case is not None:
+            wo._event(session, case, None, "visit_missed", now,
+                      from_value=visit.planned_for.isoformat()[:16])
+    return True
+
+
+def record(session: Session, actor: User, visit_id: object, *, note: object = "",
+           at: object = None, now: datetime | None = None) -> ParkVisit:
+    """The account manager records a visit as done (once; a second try is refused)."""
+    now = now or utcnow()
+    vid = as_id(visit_id)
+    visit = session.get(ParkVisit, vid) if vid is not None else None
+    if visit is None:
+        raise NotFound(_("There is no such visit."))
+    client = _client_in_scope(session, actor, visit.client_id)
+    errors: dict[str, str] = {}
+    text = wo._text(note, "note", 500, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    done_at = wo._when(at, now, None)
+    case = session.get(WorkOrder, visit.work_order_id) if visit.work_order_id else None
+    recorded = session.execute(
+        update(ParkVisit).where(ParkVisit.id == visit.id, ParkVisit.done_at.is_(None))
+        .values(done_at=done_at, note=text or visit.note, user_id=visit.user_id or actor.id)
+        .execution_options(synchronize_session=False)).rowcount
+    if recorded != 1:
+        raise ValidationFailed({"visit": _("This visit is already recorded.")})
+    session.refresh(visit)
+    if case is not None:
+        wo._event(session, case, actor, "visit_done", done_at, reason=text)
+    else:
+        audit.record(session, "visit_done", actor_id=actor.id, entity_type="client",
+                     entity_id=client.id, details={"visit": visit.id, "note": text})
+    return visit
+
+
+def next_visit_time(last_done: datetime | None, every_days: int, now: datetime) -> datetime:
+    """When the next recurring visit is due: a frequency after the last one, at 10:00 local,
+    never earlier than tomorrow (a manager hears of a visit at least a day ahead)."""
+    earliest = local(now).date() + timedelta(days=1)
+    wanted = (local(last_done).date() + timedelta(days=every_days)) if last_done else earliest
+    day = max(wanted, earliest)
+    at = local(now).replace(year=day.year, month=day.month, day=day.day, hour=10, minute=0,
+                            second=0, microsecond=0)
+    return at.astimezone(now.tzinfo)
