@@ -11,13 +11,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: install, migrate the embedded SQLite database, seed the demo city if empty, bring the
-## dashboards' daily snapshots up to date, serve on :8050
+## run: install, migrate the embedded SQLite database, seed the demo city if empty, serve on
+## :8050 with the scheduler beside it (SLA watch, visits, snapshots, briefings, demo simulation)
 run: $(STAMP)
 	$(BIN)/station-portal db upgrade
 	$(BIN)/station-portal seed-demo --if-empty
-	$(BIN)/station-portal snapshots refresh
-	$(BIN)/station-portal serve
+	$(BIN)/station-portal serve --with-scheduler
 
 ## test: lint, then every test (unit, integration, browser; PostgreSQL too when TEST_DATABASE_URL is set)
 test: $(STAMP)

@@ -244,11 +244,16 @@ def recompute_clocks_cmd() -> None:
 @main.command("serve")
 @click.option("--host", help="Default: PORTAL_HOST or 127.0.0.1.")
 @click.option("--port", type=int, help="Default: PORTAL_PORT or 8050.")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--with-scheduler", is_flag=True,
+              help="Also start the scheduler as a child process (demo, development).")
+def serve(host: str | None, port: int | None, with_scheduler: bool) -> None:
     """Serve the portal with the built-in threaded server (demo, development).
 
-    Production runs gunicorn instead: gunicorn -w 4 -b 0.0.0.0:8050 wsgi:app
+    Production runs gunicorn instead, plus one scheduler process:
+    gunicorn -w 4 -b 0.0.0.0:8050 wsgi:app  and  station-portal scheduler
     """
+    import subprocess
+
     from werkzeug.serving import run_simple
 
     from station_portal import create_app
@@ -259,8 +264,20 @@ def serve(host: str | None, port: int | None) -> None:
     except (ConfigError, migrate.SchemaNotCurrent) as exc:
         raise click.ClickException(str(exc)) from exc
     host, port = host or config.host, port or config.port
+    child = None
+    if with_scheduler:
+        # A process of its own, never a thread in the web server (see jobs/runner.py).
+        child = subprocess.Popen([sys.executable, "-m", "station_portal.cli", "scheduler"])
     click.echo(f"Station Portal ({config.env}) on http://{host}:{port}  (Ctrl+C stops it)")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        if child is not None:
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def _intervals(values: tuple[str, ...]) -> dict[str, int]:

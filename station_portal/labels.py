@@ -99,6 +99,9 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "password_reset": _("Password reset"),
     "password_changed": _("Password changed"),
     "locale_changed": _("Language changed"),
+    "notification_preferences": _("Notification settings changed"),
+    "visit_frequency": _("Visit frequency changed"),
+    "visit_done": _("Client visit recorded"),
 }
 
 
@@ -229,6 +232,7 @@ EVENT_ACTIONS: dict[str, LazyString] = {
     "milestone_done": _("Milestone done"),
     "visit_planned": _("Visit planned"),
     "visit_done": _("Visit done"),
+    "visit_missed": _("Visit missed"),
     "clocks_recomputed": _("Time limits recomputed"),
     "support_added": _("Support crew added"),
     "photo_added": _("Photo added"),

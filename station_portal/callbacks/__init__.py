@@ -9,17 +9,21 @@ def register_all_callbacks(app: Dash) -> None:
     from station_portal.callbacks import (
         account,
         audit_log,
+        briefings,
         crew,
         dashboards,
         dispatch,
         home,
+        jobs,
+        notifications,
         order_detail,
         orders,
         org,
         shell,
         users,
+        visits,
     )
 
-    for module in (shell, home, dashboards, dispatch, crew, orders, order_detail, org, users,
-                   audit_log, account):
+    for module in (shell, home, dashboards, briefings, dispatch, crew, orders, order_detail, org, users,
+                   audit_log, account, notifications, visits, jobs):
         module.register(app)

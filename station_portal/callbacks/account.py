@@ -77,7 +77,9 @@ def register(app: Dash) -> None:
     @secure_callback(app, Output(shell.RELOAD, "data", allow_duplicate=True),
                      Input(page.LANGUAGE_SAVE, "n_clicks"), State(page.LANGUAGE, "value"),
                      roles=ALL_STAFF, before_password_change=True, prevent_initial_call=True)
-    def choose_language(_clicks: Any, locale: Any):
+    def choose_language(clicks: Any, locale: Any):
+        if not clicks:  # Dash may fire it when the page's pattern-matched parts render
+            return no_update
         user = signed_in_user()
         try:
             with write_session() as session:

@@ -79,8 +79,9 @@ def briefing(session: Session, context: RunContext) -> dict[str, Any]:
 def simulate(session: Session, context: RunContext) -> dict[str, Any]:
     from station_portal.jobs.simulate import simulate as step
 
-    # A catch-up after downtime simulates one step only: the demo does not replay the gap.
-    return step(session, context.now, seconds=60)
+    # Up to the slot, never ahead of the clock (a user's real step must not land "before"
+    # a simulated one); a catch-up covers the gap up to the simulation's one-hour window.
+    return step(session, context.slot, seconds=context.period * (1 + context.coalesced))
 
 
 def jobs(config: Config, intervals: dict[str, int] | None = None) -> list[Job]:

@@ -50,6 +50,7 @@ class RunContext:
     now: datetime  # when it actually started
     config: Config
     coalesced: int = 0  # runs missed before this one
+    period: int = 60  # seconds between the job's slots
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def run_slot(database: Database, config: Config, job: Job, slot: datetime, *,
                 session.flush()  # takes the (job, slot) key now, or waits for whoever has it
             except IntegrityError as exc:
                 raise _SlotTaken from exc
-            context = RunContext(slot=slot, now=started, config=config, coalesced=run.coalesced)
+            context = RunContext(slot=slot, now=started, config=config, coalesced=run.coalesced,
+                                 period=job.schedule.period)
             run.summary = job.run(session, context) or {}
             run.finished_at = utcnow()
             run.seconds = round(time.monotonic() - clock, 3)

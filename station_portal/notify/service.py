@@ -54,16 +54,16 @@ def preferences(session: Session, user_id: int) -> dict[tuple[str, str], bool]:
 
 
 def set_preferences(session: Session, user: User, enabled: Iterable[object]) -> None:
-    """Save a user's choices: ``enabled`` names every "event:channel" that is on."""
+    """Save a user's choices: ``enabled`` names every "event:channel" that is on.
+
+    Email can be chosen before the account has an address; mail goes out once it has one.
+    """
     chosen: set[tuple[str, str]] = set()
     for item in enabled:
         event, _sep, channel = str(item).partition(":")
         if event not in EVENTS or channel not in CHANNELS:
             raise ValidationFailed({"preferences": _("Unknown notification choice.")})
         chosen.add((event, channel))
-    if any(channel == EMAIL for _e, channel in chosen) and not user.email:
-        raise ValidationFailed({"preferences": _(
-            "Email needs an address on your account; ask an administrator to add it.")})
     before = preferences(session, user.id)
     rows = {(p.event, p.channel): p for p in session.scalars(
         select(NotificationPreference).where(NotificationPreference.user_id == user.id))}

@@ -32,18 +32,23 @@ def registry() -> tuple[Page, ...]:
     from station_portal.pages import (
         account,
         audit_log,
+        briefings,
         crew,
         dashboards,
         dispatch,
         home,
+        jobs,
+        notifications,
         order_detail,
         orders,
         org,
         users,
+        visits,
     )
 
-    return (home.PAGE, *dashboards.PAGES, dispatch.PAGE, crew.PAGE, *orders.PAGES,
-            order_detail.PAGE, org.PAGE, users.PAGE, audit_log.PAGE, account.PAGE)
+    return (home.PAGE, *dashboards.PAGES, briefings.PAGE, dispatch.PAGE, crew.PAGE, *orders.PAGES,
+            order_detail.PAGE, visits.PAGE, org.PAGE, users.PAGE, audit_log.PAGE, jobs.PAGE,
+            notifications.PAGE, account.PAGE)
 
 
 def resolve(path: str | None) -> Page | None:

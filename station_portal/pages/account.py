@@ -21,6 +21,35 @@ REPEAT = "account-repeat"
 CHANGE = "account-change"
 FEEDBACK = "account-feedback"
 LOAD = "account-load"
+NOTIFY_CHOICE = "account-notify"  # pattern-matched: {"type": NOTIFY_CHOICE, "event": event}
+NOTIFY_SAVE = "account-notify-save"
+NOTIFY_FEEDBACK = "account-notify-feedback"
+NOTIFY_ADDRESS = "account-notify-address"
+
+
+def notification_settings() -> dbc.Card:
+    """Which events reach the user, in the bell and by email: one row per event."""
+    from station_portal.notify.service import CHANNELS, EVENTS
+
+    names = {"app": _("In the portal"), "email": _("By email")}
+    rows = [html.Div([
+        html.Div(str(meaning), className="small"),
+        # dcc's checklist: dbc's builds its inputs' ids from a string id and breaks on a dict
+        dcc.Checklist(id={"type": NOTIFY_CHOICE, "event": event}, inline=True, value=[],
+                      options=[{"label": names[c], "value": c} for c in CHANNELS],
+                      className="small mb-2 portal-checks", inputClassName="form-check-input me-1",
+                      labelClassName="me-3"),
+    ], className="border-bottom pt-1") for event, (meaning, _app, _mail) in EVENTS.items()]
+    return dbc.Card([
+        dbc.CardHeader(_("Notifications"), id="notification-settings"),
+        dbc.CardBody([
+            html.Div(id=NOTIFY_FEEDBACK),
+            html.P(id=NOTIFY_ADDRESS, className="small text-body-secondary"),
+            *rows,
+            dbc.Button(_("Save"), id=NOTIFY_SAVE, color="secondary", size="sm",
+                       className="mt-2"),
+        ]),
+    ], className="mb-3")
 
 
 def layout(user: Any, query: dict[str, str]) -> html.Div:
@@ -34,7 +63,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
         dcc.Store(id=LOAD, data=user.username),
         forced,
         dbc.Row([
-            dbc.Col(dbc.Card([
+            dbc.Col([dbc.Card([
                 dbc.CardHeader(_("Change password")),
                 dbc.CardBody([
                     html.Div(id=FEEDBACK),
@@ -51,7 +80,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
                               className="mb-3"),
                     dbc.Button(_("Change password"), id=CHANGE, color="primary"),
                 ]),
-            ], className="mb-3"), md=6),
+            ], className="mb-3"), notification_settings()], md=6),
             dbc.Col([
                 dbc.Card([
                     dbc.CardHeader(_("Language")),

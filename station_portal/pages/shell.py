@@ -24,6 +24,11 @@ LANG_EN = "lang-en"
 LANG_BUTTONS = {"zh_CN": LANG_ZH, "en": LANG_EN}
 TOAST = "global-toast"
 DASHBOARD_PREFIX = "/dashboards/"
+BELL = "nav-bell"
+BELL_COUNT = "nav-bell-count"
+BELL_POLL = "nav-bell-poll"
+BELL_POLL_MS = 15_000
+BELL_REFRESH = "nav-bell-refresh"  # set when notifications are marked read
 
 
 def navbar() -> dbc.Navbar:
@@ -72,6 +77,10 @@ def navbar() -> dbc.Navbar:
         label=[html.I(className="bi bi-person-circle me-1"), user.display_name],
         nav=True, align_end=True, id="user-menu",
     )
+    bell = dcc.Link([html.I(className="bi bi-bell-fill"),
+                     html.Span(id=BELL_COUNT, className="portal-bell-count")],
+                    href="/notifications", id=BELL, className="portal-bell nav-link me-lg-2",
+                    title=_("Notifications"))
     demo = dbc.Badge(_("Demo"), color="warning", text_color="dark", className="ms-2") \
         if portal().config.is_demo else None
     return dbc.Navbar(
@@ -82,7 +91,7 @@ def navbar() -> dbc.Navbar:
                 dbc.NavbarToggler(id=NAV_TOGGLE, n_clicks=0),
                 dbc.Collapse(
                     [dbc.Nav(links, navbar=True, className="me-auto"),
-                     language, dbc.Nav([user_menu], navbar=True)],
+                     language, bell, dbc.Nav([user_menu], navbar=True)],
                     id=NAV_COLLAPSE, is_open=False, navbar=True,
                 ),
             ],
@@ -101,6 +110,8 @@ def layout() -> html.Div:
             dcc.Location(id=URL, refresh="callback-nav"),
             dcc.Store(id=RELOAD),
             dcc.Store(id=RELOADED),
+            dcc.Interval(id=BELL_POLL, interval=BELL_POLL_MS),
+            dcc.Store(id=BELL_REFRESH),
             navbar(),
             dbc.Container(html.Div(id=PAGE), fluid=True, className="portal-main pb-5"),
             html.Div(id=TOAST, className="portal-toast-slot"),

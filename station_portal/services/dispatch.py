@@ -65,16 +65,25 @@ def crew_of_user(session: Session, user: User) -> Crew | None:
     return session.scalar(select(Crew).join(CrewMember).where(CrewMember.staff_id == user.staff_id))
 
 
-def record_ping(session: Session, actor: User, lat: object, lon: object, *,
+def record_ping(session: Session, actor: User | None, lat: object, lon: object, *,
                 accuracy_m: object = None, at: object = None,
-                now: datetime | None = None) -> CrewPing:
-    """A crew member's phone reports where the crew is."""
+                now: datetime | None = None, crew_id: int | None = None) -> CrewPing:
+    """A crew member's phone reports where the crew is.
+
+    The system (``actor`` None: the demo simulation, a vehicle tracker) names the crew
+    with ``crew_id`` instead; the ping then has no staff member.
+    """
     now = now or utcnow()
-    if actor.role != Role.CREW:
-        raise Forbidden(_("Only crew members report positions."))
-    crew = crew_of_user(session, actor)
-    if crew is None:
-        raise ValidationFailed({"crew": _("You are not in a crew yet.")})
+    if actor is None:
+        crew = session.get(Crew, crew_id) if isinstance(crew_id, int) else None
+        if crew is None:
+            raise ValidationFailed({"crew": _("There is no such crew.")})
+    else:
+        if actor.role != Role.CREW:
+            raise Forbidden(_("Only crew members report positions."))
+        crew = crew_of_user(session, actor)
+        if crew is None:
+            raise ValidationFailed({"crew": _("You are not in a crew yet.")})
     errors: dict[str, str] = {}
     try:
         lat_f, lon_f = check_location(lat, lon)
@@ -98,7 +107,8 @@ def record_ping(session: Session, actor: User, lat: object, lon: object, *,
             when = at
     if errors:
         raise ValidationFailed(errors)
-    ping = CrewPing(crew_id=crew.id, staff_id=actor.staff_id, lat=lat_f, lon=lon_f,
+    ping = CrewPing(crew_id=crew.id, staff_id=actor.staff_id if actor else None, lat=lat_f,
+                    lon=lon_f,
                     accuracy_m=accuracy, at=when, received_at=now)
     session.add(ping)
     if crew.last_seen_at is None or when >= crew.last_seen_at:

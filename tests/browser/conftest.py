@@ -16,6 +16,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from station_portal import create_app
+from station_portal.db import Database
 from station_portal.demo.city import build_demo_city
 from station_portal.demo.orders import seed_history
 from tests.conftest import HISTORY_ORDERS, LiveServer, app_config, fresh_database
@@ -28,16 +29,22 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="session")
-def live_url(tmp_path_factory) -> Iterator[str]:
-    """The portal served by a real threaded HTTP server on a free port (SQLite)."""
+def live_portal(tmp_path_factory) -> Iterator[tuple[str, Database]]:
+    """The portal served by a real threaded HTTP server on a free port (SQLite), and its
+    database (for tests that play the scheduler's part)."""
     database = fresh_database("sqlite", tmp_path_factory.mktemp("browser"))
     with database.write() as session:
         build_demo_city(session, seed=7)
         seed_history(session, n_orders=HISTORY_ORDERS, seed=7)
     server = LiveServer(create_app(app_config(database, default_locale="zh_CN")))
-    yield server.url
+    yield server.url, database
     server.stop()
     database.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_url(live_portal) -> str:
+    return live_portal[0]
 
 
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -92,7 +92,7 @@ def test_pending_notifications_arrive_in_each_recipients_language(city, smtp):
     zh_subject = str(email.header.make_header(email.header.decode_header(chinese["Subject"])))
     assert "GZ-TEST-1" in zh_subject and "超期" in zh_subject
     assert "昌邑供电服务站" in body_of(chinese)
-    assert english["Subject"] == "GZ-TEST-1: Arrival is overdue"
+    assert english["Subject"] == "GZ-TEST-1: Arrival on site is overdue"
     assert "Changyi Service Station" in body_of(english)
     assert "https://portal.example.cn/" in body_of(english)
     # sent once: a second delivery sends nothing more

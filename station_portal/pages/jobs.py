@@ -1,0 +1,79 @@
+"""The scheduler, for administrators: which process is active, each job, its recent runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from station_portal.auth.roles import ADMIN_ONLY
+from station_portal.i18n import _, _l
+from station_portal.jobs.schedule import DAY, ORIGIN, WEEK, Schedule
+from station_portal.pages import Page
+from station_portal.pages.grid import data_grid
+from station_portal.pages.ui import dropdown, page_header
+
+STATE = "jobs-state"
+JOBS = "jobs-table"
+RUNS = "jobs-runs"
+JOB = "jobs-filter-job"
+STATUS = "jobs-filter-status"
+POLL = "jobs-poll"
+LIMIT = 500
+
+JOB_NAMES = {
+    "sla_watch": _l("Time-limit watch and escalation"),
+    "mail": _l("Email delivery"),
+    "visits": _l("Recurring client visits"),
+    "snapshots": _l("Daily dashboard snapshots"),
+    "briefing": _l("Weekly briefings"),
+    "simulate": _l("Demo simulation"),
+}
+WEEKDAYS = (_l("Mondays"), _l("Tuesdays"), _l("Wednesdays"), _l("Thursdays"), _l("Fridays"),
+            _l("Saturdays"), _l("Sundays"))
+
+
+def describe(schedule: Schedule) -> str:
+    """The schedule in words, local time."""
+    from datetime import timedelta
+
+    at = ORIGIN + timedelta(seconds=schedule.offset)
+    if schedule.period == WEEK:
+        return _("%(day)s at %(time)s", day=str(WEEKDAYS[at.weekday()]), time=at.strftime("%H:%M"))
+    if schedule.period == DAY:
+        return _("daily at %(time)s", time=at.strftime("%H:%M"))
+    if schedule.period % 60 == 0:
+        return _("every %(n)s min", n=schedule.period // 60)
+    return _("every %(n)s s", n=schedule.period)
+
+
+def layout(user: Any, query: dict[str, str]) -> html.Div:
+    return html.Div([
+        page_header(_("Scheduled jobs"),
+                    _("The scheduler process, each job with its last run, and every run with "
+                      "its duration and result. Times are local.")),
+        dcc.Interval(id=POLL, interval=10_000),
+        html.Div(id=STATE, className="mb-3"),
+        data_grid(JOBS, (("name", _("Job")), ("schedule", _("Schedule")),
+                         ("last", _("Last run")), ("status", _("Result")),
+                         ("seconds", _("Seconds")), ("next", _("Next run"))), page_size=15),
+        html.H2(_("Runs"), className="h5 mt-4"),
+        dbc.Row([
+            dbc.Col(dropdown(JOB, placeholder=_("All jobs"),
+                             options=[{"label": str(v), "value": k} for k, v in JOB_NAMES.items()]),
+                    md=4, className="mb-2"),
+            dbc.Col(dropdown(STATUS, placeholder=_("Any result"),
+                             options=[{"label": _("Succeeded"), "value": "ok"},
+                                      {"label": _("Failed"), "value": "failed"}]),
+                    md=3, className="mb-2"),
+        ]),
+        data_grid(RUNS, (("job", _("Job")), ("slot", _("Scheduled for")),
+                         ("started", _("Started")), ("seconds", _("Seconds")),
+                         ("status", _("Result")), ("coalesced", _("Missed runs folded in")),
+                         ("runner", _("Process")), ("details", _("Details"))), page_size=25),
+    ])
+
+
+PAGE = Page(path="/admin/jobs", title=_l("Scheduled jobs"), roles=ADMIN_ONLY, layout=layout,
+            icon="bi-clock-history")

@@ -1,0 +1,54 @@
+"""The pages of issue 6 through the real Flask stack: who may call what, and what comes back."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from station_portal.auth.models import User
+from station_portal.db import utcnow
+from station_portal.jobs import visits as visit_job
+from station_portal.notify.service import notify
+from tests.dash_calls import call, text_of
+
+
+def test_only_administrators_see_the_scheduled_jobs(app, as_user, client):
+    admin = as_user("admin")
+    response = call(admin, app, "jobs-table", "rowData", [1])
+    assert response.status_code == 200
+    text = text_of(response)
+    for job in ("sla_watch", "mail", "visits", "snapshots", "briefing", "simulate"):
+        assert f'"id": "{job}"' in text
+    assert call(as_user("head"), app, "jobs-table", "rowData", [1]).status_code == 403
+    assert call(client, app, "jobs-table", "rowData", [1]).status_code == 401
+    # a forged filter value is ignored, not an error
+    runs = call(admin, app, "jobs-runs", "rowData", [{"$ne": 1}, ["ok"], 1])
+    assert runs.status_code == 200
+
+
+def test_the_bell_counts_only_the_callers_own_unread_notifications(app, db, as_user):
+    head = as_user("head")
+    before = call(head, app, "nav-bell-count", "children", [1, "/", None]).json
+    with db.write() as s:
+        user = s.scalar(select(User).where(User.username == "head"))
+        other = s.scalar(select(User).where(User.username == "gridmgr"))
+        notify(s, user, "visit_planned", params={"client": {"zh": "甲", "en": "A"}})
+        notify(s, other, "visit_planned", params={"client": {"zh": "乙", "en": "B"}})
+    after = call(head, app, "nav-bell-count", "children", [2, "/", None]).json
+    count = lambda answer: int(answer["response"]["nav-bell-count"]["children"] or 0)  # noqa: E731
+    assert count(after) == count(before) + 1
+    listing = text_of(call(head, app, "notes-list", "children", [False, None]))
+    assert "Visit A by" in listing and "Visit B by" not in listing
+
+
+def test_visits_show_only_the_account_managers_clients(app, db, as_user):
+    with db.write() as s:
+        visit_job.run(s, utcnow())
+    account = as_user("account")
+    response = call(account, app, "visits-open", "children", [None])
+    assert response.status_code == 200
+    with db.read() as s:
+        user = s.scalar(select(User).where(User.username == "account"))
+        mine = {c.name_en for c in user.clients}
+    options = response.json["response"]["visits-client"]["options"]
+    assert options and {o["label"] for o in options} <= mine
+    assert call(as_user("head"), app, "visits-open", "children", [None]).status_code == 403

@@ -1,0 +1,226 @@
+"""The demo simulation: calls arrive with the day's rhythm, crews work them, applications move.
+
+Every run happens in a transaction that is rolled back, so the shared demo
+database stays as the other tests expect it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from station_portal.auth.models import User
+from station_portal.dispatch.travel import haversine_km
+from station_portal.jobs import simulate as sim
+from station_portal.org.models import CrewPing
+from station_portal.org.territory import TerritoryIndex
+from station_portal.sla.calendar import WorkCalendar
+from station_portal.timefmt import SHANGHAI, local
+from station_portal.workorders.models import Kind, WorkOrder, WorkOrderEvent
+from station_portal.workorders.states import CLOSED_STAMPS
+
+SEED = 11
+STEPS = ("dispatch", "accept", "depart", "arrive", "restore", "close")
+
+
+def _day(workday: bool) -> date:
+    """The first day after today that is (or is not) a working day."""
+    cal = WorkCalendar.default()
+    d = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    while cal.is_workday(d) != workday:
+        d += timedelta(days=1)
+    return d
+
+
+def _at(d: date, hour: int) -> datetime:
+    return datetime(d.year, d.month, d.day, hour, tzinfo=SHANGHAI)
+
+
+@contextmanager
+def rolled_back(db) -> Iterator[Session]:
+    session = db.new_read_session()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def run(s: Session, start: datetime, minutes: int, *, step: int = 1, seed: int = SEED) -> list[dict]:
+    """Simulate ``minutes`` from ``start`` in steps of ``step`` minutes, as the scheduler would."""
+    rng = np.random.default_rng(seed)
+    summaries = []
+    for k in range(step, minutes + 1, step):
+        summaries.append(sim.simulate(s, start + timedelta(minutes=k), seconds=step * 60, rng=rng))
+        s.flush()
+        s.expire_all()  # the next run reads afresh, like a new transaction
+    return summaries
+
+
+def total(summaries: list[dict], key: str) -> int:
+    return sum(int(x[key]) for x in summaries)
+
+
+def fingerprint(s: Session, start: datetime) -> tuple[list, list]:
+    """What happened since ``start``, without database ids (sequences differ between runs)."""
+    events = sorted(
+        (e.at, e.action, e.from_value or "", e.to_value or "", o.kind, o.created_at, o.lat, o.lon)
+        for e, o in s.execute(select(WorkOrderEvent, WorkOrder).join(WorkOrder)
+                              .where(WorkOrderEvent.at >= start)))
+    pings = sorted(tuple(r) for r in s.execute(
+        select(CrewPing.crew_id, CrewPing.at, CrewPing.lat, CrewPing.lon).where(CrewPing.at >= start)))
+    return events, pings
+
+
+# -- rhythms (pure) ------------------------------------------------------------------------
+
+def test_calls_come_more_often_in_the_evening_than_at_night():
+    """Thirty simulated days: calls between 18 and 21 h far outnumber those between 1 and 4 h."""
+    rng = np.random.default_rng(SEED)
+    start = _at(date(2026, 3, 2), 0)
+    calls = sim.arrivals(rng, start, start + timedelta(days=30), sim.repair_rate)
+    hours = np.array([local(t).hour for t in calls])
+    night = int(np.sum((hours >= 1) & (hours < 4)))
+    evening = int(np.sum((hours >= 18) & (hours < 21)))
+    assert evening > 3 * night > 0
+    per_day = len(calls) / 30
+    assert 0.6 * sim.REPAIRS_PER_DAY < per_day < 1.6 * sim.REPAIRS_PER_DAY
+
+
+def test_summer_and_winter_are_busier_than_spring_and_autumn():
+    noon = {month: sim.repair_rate(_at(date(2026, month, 15), 12)) for month in (1, 4, 7, 10)}
+    assert noon[7] > noon[4] and noon[7] > noon[10]
+    assert noon[1] > noon[4] and noon[1] > noon[10]
+
+
+def test_applications_arrive_only_in_office_hours_of_working_days():
+    cal = WorkCalendar.default()
+    rng = np.random.default_rng(SEED)
+    start = _at(date(2026, 9, 21), 0)  # two weeks around National Day, make-up days included
+    times = sim.arrivals(rng, start, start + timedelta(days=21), lambda t: sim.application_rate(t, cal))
+    assert times
+    for t in times:
+        lt = local(t)
+        assert cal.is_workday(lt.date()), lt
+        assert sim.OFFICE_HOURS[0] <= lt.hour < sim.OFFICE_HOURS[1], lt
+
+
+# -- the city over two hours ---------------------------------------------------------------
+
+def test_two_hours_of_a_working_afternoon(db):
+    """New repairs in their territory's unit, crews working them step by step, all on the timeline."""
+    start = _at(_day(workday=True), 16)
+    end = start + timedelta(hours=2)
+    with rolled_back(db) as s:
+        accounts = s.scalar(select(func.count()).select_from(User))
+        summaries = run(s, start, 120)
+        assert s.scalar(select(func.count()).select_from(User)) == accounts  # phones are no accounts
+        new = list(s.scalars(select(WorkOrder).where(
+            WorkOrder.kind == Kind.REPAIR.value, WorkOrder.created_at > start).order_by(WorkOrder.id)))
+        assert len(new) == total(summaries, "new_repairs") > 0
+
+        index = TerritoryIndex.load(s)
+        for order in new:
+            assert order.unit_id == index.route_location(order.lat, order.lon).unit_id
+        reached = {o.status for o in new}
+        assert {"on_site", "restored"} & reached or "closed" in reached, reached
+
+        for order in new:
+            stamps = [getattr(order, c) for c in CLOSED_STAMPS]
+            done = [t for t in stamps if t is not None]
+            assert done == sorted(done), order.code
+            assert all(start < t <= end for t in done), order.code
+            timeline = [tuple(r) for r in s.execute(select(WorkOrderEvent.action, WorkOrderEvent.at).where(
+                WorkOrderEvent.work_order_id == order.id).order_by(WorkOrderEvent.id))]
+            if order.status == "cancelled":
+                assert timeline[-1][0] == "cancel"
+                continue
+            # one event per step taken, at the time the step stamped
+            taken = len(done) - 1
+            assert timeline == [("created", order.created_at), *zip(STEPS[:taken], done[1:], strict=True)]
+            if order.dispatched_at is not None:
+                assert order.crew_id is not None
+
+        # crews report while they drive: nearer the site with every report
+        pings = [tuple(r) for r in s.execute(select(CrewPing.crew_id, CrewPing.at, CrewPing.lat,
+                                                    CrewPing.lon)
+                                             .where(CrewPing.at > start).order_by(CrewPing.at))]
+        assert len(pings) == total(summaries, "pings") > 0
+        by_crew = defaultdict(list)
+        for crew_id, at, lat, lon in pings:
+            by_crew[crew_id].append((at, lat, lon))
+        trips = 0
+        for order in new:
+            if order.en_route_at is None or order.on_site_at is None:
+                continue
+            track = [(lat, lon) for at, lat, lon in by_crew[order.crew_id]
+                     if order.en_route_at <= at <= order.on_site_at]
+            if len(track) < 3:
+                continue
+            trips += 1
+            gaps = [haversine_km(lat, lon, order.lat, order.lon) for lat, lon in track]
+            assert all(b <= a + 1e-6 for a, b in pairwise(gaps)), order.code
+            assert gaps[-1] < 0.01  # the last report is from the site
+        assert trips > 0
+
+        # applications moved only in office hours
+        moved = list(s.scalars(select(WorkOrderEvent.at).join(WorkOrder).where(
+            WorkOrder.kind == Kind.APPLICATION.value, WorkOrderEvent.at > start)))
+        assert len(moved) > 0
+        assert all(local(t).hour < sim.OFFICE_HOURS[1] for t in moved)
+
+
+def test_applications_rest_on_days_off(db):
+    start = _at(_day(workday=False), 9)
+    with rolled_back(db) as s:
+        summaries = run(s, start, 180, step=5)
+        assert total(summaries, "new_applications") == total(summaries, "application_steps") == 0
+        assert s.scalar(select(WorkOrderEvent.id).join(WorkOrder).where(
+            WorkOrder.kind == Kind.APPLICATION.value, WorkOrderEvent.at > start).limit(1)) is None
+        assert total(summaries, "new_repairs") > 0  # repairs know no weekend
+
+
+def test_the_night_is_quieter_than_the_evening_in_the_database(db, monkeypatch):
+    monkeypatch.setattr(sim, "REPAIRS_PER_DAY", 480.0)
+    d = _day(workday=True)
+    counts = {}
+    for hour in (2, 18):
+        with rolled_back(db) as s:
+            counts[hour] = total(run(s, _at(d, hour), 120, step=10), "new_repairs")
+    assert counts[18] > 2 * counts[2]
+
+
+def test_the_same_seed_gives_the_same_city(db):
+    start = _at(_day(workday=True), 15)
+    results = []
+    for _attempt in range(2):
+        with rolled_back(db) as s:
+            summaries = run(s, start, 60, step=2)
+            results.append((summaries, fingerprint(s, start)))
+    assert results[0] == results[1]
+    assert results[0][1][0]  # something happened
+    with rolled_back(db) as s:
+        other = (run(s, start, 60, step=2, seed=SEED + 1), fingerprint(s, start))
+    assert other != results[0]
+
+
+@pytest.mark.parametrize("seconds", [60, 600])
+def test_one_step_is_capped(db, monkeypatch, seconds):
+    """Even a flood of calls makes a bounded amount of work in one call."""
+    monkeypatch.setattr(sim, "REPAIRS_PER_DAY", 100_000.0)
+    with rolled_back(db) as s:
+        out = sim.simulate(s, _at(_day(workday=True), 19), seconds=seconds,
+                           rng=np.random.default_rng(SEED))
+    assert out["new_repairs"] <= sim.MAX_NEW_REPAIRS
+    assert out["repair_steps"] <= sim.MAX_REPAIR_STEPS
+    assert out["pings"] <= sim.MAX_PINGS
+    if seconds == 600:
+        assert out["capped"]
