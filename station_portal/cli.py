@@ -364,6 +364,8 @@ def jobs_run(name: str) -> None:
     if name not in table:
         raise click.BadParameter(f"{name} (jobs: {', '.join(table)})", param_hint="NAME")
     job = table[name]
+    if not job.enabled(config):
+        raise click.ClickException(f"{name} is off in this installation ({config.env} mode)")
     run = run_slot(database, config, job, due_slot(job, utcnow()))
     if run is None:
         click.echo(f"{name}: the run for its latest slot exists already")

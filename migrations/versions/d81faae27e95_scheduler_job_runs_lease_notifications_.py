@@ -77,6 +77,7 @@ def upgrade() -> None:
     sa.Column('read_at', station_portal.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('email_state', sa.String(length=8), nullable=True),
     sa.Column('email_attempts', sa.Integer(), nullable=False),
+    sa.Column('email_claimed_at', station_portal.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('emailed_at', station_portal.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('email_error', sa.String(length=300), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),

@@ -6,7 +6,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from station_portal.auth.roles import ADMIN_ONLY
 from station_portal.callbacks._secure import secure_callback
@@ -54,13 +54,12 @@ def register(app: Dash) -> None:
                 "Jobs are not running; missed runs are caught up when it starts again.",
                 holder=lease.holder, seen=format_local(lease.renewed_at, seconds=True))],
                 color="danger")
-        latest = {row.job: row for row in session.scalars(
-            select(JobRun).where(JobRun.id.in_(
-                select(func.max(JobRun.id)).group_by(JobRun.job))))}
         config = portal().config
         rows = []
         for job in job_table(config):
-            last = latest.get(job.name)
+            # the newest run of each job: one step down the (job, slot) index
+            last = session.scalars(select(JobRun).where(JobRun.job == job.name)
+                                   .order_by(JobRun.scheduled_for.desc()).limit(1)).first()
             rows.append({
                 "id": job.name, "name": str(page.JOB_NAMES.get(job.name, job.name)),
                 "schedule": page.describe(job.schedule)
@@ -76,7 +75,7 @@ def register(app: Dash) -> None:
                      Input(page.STATUS, "value"), Input(page.POLL, "n_intervals"),
                      roles=ADMIN_ONLY, passive_inputs=[f"{page.POLL}.n_intervals"])
     def runs(job: Any, status: Any, _n: Any):
-        query = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc())
+        query = select(JobRun).order_by(JobRun.id.desc())
         job, status = text(job, 32), text(status, 8)
         if job:
             query = query.where(JobRun.job == job)

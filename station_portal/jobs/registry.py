@@ -7,9 +7,11 @@ small summary for the job-runs page.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from station_portal.config import Config
@@ -23,10 +25,10 @@ def sla_watch(session: Session, context: RunContext) -> dict[str, Any]:
     return watch(session, context.now).as_dict()
 
 
-def mail(session: Session, context: RunContext) -> dict[str, Any]:
+def mail(_session: None, context: RunContext) -> dict[str, Any]:
     from station_portal.notify.mail import deliver
 
-    return deliver(session, context.config, context.now).as_dict()
+    return deliver(context.database, context.config, context.now).as_dict()
 
 
 def visits(session: Session, context: RunContext) -> dict[str, Any]:
@@ -45,35 +47,70 @@ def snapshots(session: Session, context: RunContext) -> dict[str, Any]:
 
 
 def briefing(session: Session, context: RunContext) -> dict[str, Any]:
+    """Briefings for every finished week since the last one made (at most
+    :data:`BRIEFING_CATCH_UP` weeks back), and a notice for each one made now."""
     from station_portal.analytics.briefing import last_full_week, make_briefings
+    from station_portal.analytics.models import Briefing
     from station_portal.auth.models import User
     from station_portal.auth.roles import Role
     from station_portal.notify.service import notify
     from station_portal.org.models import Unit, UnitKind
 
-    week = last_full_week(context.now)
-    made = make_briefings(session, week, context.now)
-    session.flush()
+    newest = last_full_week(context.slot)
+    made_before = session.scalar(select(func.max(Briefing.week_start)))
+    first = newest - timedelta(weeks=BRIEFING_CATCH_UP - 1)
+    if made_before is not None:
+        first = max(first, made_before + timedelta(weeks=1))
+    weeks = []
+    week = first
+    while week <= newest:
+        weeks.append(week)
+        week += timedelta(weeks=1)
     city = [u.id for u in session.scalars(select(Unit).where(Unit.kind == UnitKind.CITY_COMPANY))]
-    sent = 0
-    for item in made:
-        if item.unit_id is None:
-            people = session.scalars(select(User).where(
-                User.active.is_(True), User.role == Role.COMPANY_MANAGER,
-                or_(User.scope_unit_id.is_(None), User.scope_unit_id.in_(city))))
-            names = None
-        else:
-            people = session.scalars(select(User).where(
-                User.active.is_(True), User.scope_unit_id == item.unit_id,
-                User.role.in_([Role.STATION_HEAD, Role.GRID_MANAGER])))
-            unit = session.get(Unit, item.unit_id)
-            names = {"zh": unit.name_zh, "en": unit.name_en} if unit else None
-        for person in people:
-            if notify(session, person, "briefing_ready", now=context.now, params={
-                    "briefing_id": item.id, "unit_id": item.unit_id, "unit": names,
-                    "week_start": week.isoformat()}):
-                sent += 1
-    return {"week": week.isoformat(), "briefings": len(made), "notified": sent}
+    made = sent = 0
+    for week in weeks:
+        existing = set(session.scalars(select(Briefing.id).where(Briefing.week_start == week)))
+        fresh = [b for b in make_briefings(session, week, context.now) if b.id not in existing]
+        session.flush()
+        made += len(fresh)
+        for item in fresh:
+            if item.unit_id is None:
+                people = session.scalars(select(User).where(
+                    User.active.is_(True), User.role == Role.COMPANY_MANAGER,
+                    or_(User.scope_unit_id.is_(None), User.scope_unit_id.in_(city))))
+                names = None
+            else:
+                people = session.scalars(select(User).where(
+                    User.active.is_(True), User.scope_unit_id == item.unit_id,
+                    User.role.in_([Role.STATION_HEAD, Role.GRID_MANAGER])))
+                unit = session.get(Unit, item.unit_id)
+                names = {"zh": unit.name_zh, "en": unit.name_en} if unit else None
+            for person in people:
+                if notify(session, person, "briefing_ready", now=context.now, params={
+                        "briefing_id": item.id, "unit_id": item.unit_id, "unit": names,
+                        "week_start": week.isoformat()}):
+                    sent += 1
+    return {"weeks": [w.isoformat() for w in weeks], "briefings": made, "notified": sent}
+
+
+def prune(session: Session, context: RunContext) -> dict[str, Any]:
+    """Keep the record tables small: old job runs and old read notifications go."""
+    from sqlalchemy import delete
+
+    from station_portal.jobs.models import JobRun
+    from station_portal.notify.models import Notification
+
+    now = context.now
+    runs = session.execute(delete(JobRun).where(
+        or_(and_(JobRun.status == "ok", JobRun.started_at < now - KEEP_RUNS),
+            JobRun.started_at < now - KEEP_FAILED_RUNS))
+        .execution_options(synchronize_session=False)).rowcount
+    notes = session.execute(delete(Notification).where(
+        Notification.created_at < now - KEEP_NOTIFICATIONS,
+        or_(Notification.read_at.is_not(None), Notification.in_app.is_(False)),
+        Notification.email_state.is_distinct_from("pending"))
+        .execution_options(synchronize_session=False)).rowcount
+    return {"job_runs": runs, "notifications": notes}
 
 
 def simulate(session: Session, context: RunContext) -> dict[str, Any]:
@@ -89,18 +126,27 @@ def jobs(config: Config, intervals: dict[str, int] | None = None) -> list[Job]:
     intervals = intervals or {}
     table = [
         Job("sla_watch", Schedule.every(60), sla_watch),
-        Job("mail", Schedule.every(60, offset=30), mail),
+        Job("mail", Schedule.every(60, offset=30), mail, transactional=False),
         Job("visits", Schedule.daily(6, 30), visits),
         Job("snapshots", Schedule.daily(1, 30), snapshots),
         Job("briefing", Schedule.weekly(0, 6, 0), briefing),
+        Job("prune", Schedule.daily(2, 30), prune),
         Job("simulate", Schedule.every(60, offset=15), simulate,
             enabled=lambda c: c.simulation_on),
     ]
     unknown = set(intervals) - {job.name for job in table}
     if unknown:
         raise ValueError("unknown job: " + ", ".join(sorted(unknown)))
-    return [Job(job.name, Schedule.every(intervals[job.name]), job.run, job.enabled)
+    return [replace(job, schedule=Schedule.every(intervals[job.name]))
             if job.name in intervals else job for job in table]
 
 
-NAMES = ("sla_watch", "mail", "visits", "snapshots", "briefing", "simulate")
+# After downtime, briefings are made for at most this many missed weeks.
+BRIEFING_CATCH_UP = 4
+# What the prune job keeps. The last run of a job is never old enough to go for long:
+# every job runs at least weekly.
+KEEP_RUNS = timedelta(days=30)
+KEEP_FAILED_RUNS = timedelta(days=180)
+KEEP_NOTIFICATIONS = timedelta(days=180)
+
+NAMES = ("sla_watch", "mail", "visits", "snapshots", "briefing", "prune", "simulate")

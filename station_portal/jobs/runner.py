@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,14 +51,19 @@ class RunContext:
     config: Config
     coalesced: int = 0  # runs missed before this one
     period: int = 60  # seconds between the job's slots
+    database: Database | None = None  # for a job that keeps its own transactions
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
     schedule: Schedule
-    run: Callable[[Session, RunContext], dict[str, Any] | None]
+    # Called with the run's session, or with None when ``transactional`` is False.
+    run: Callable[[Session | None, RunContext], dict[str, Any] | None]
     enabled: Callable[[Config], bool] = field(default=lambda _config: True)
+    # False for work that talks to the outside world (email): the slot is claimed in a
+    # short transaction of its own and the job keeps its own short transactions.
+    transactional: bool = True
 
 
 def runner_name() -> str:
@@ -80,6 +85,8 @@ def run_slot(database: Database, config: Config, job: Job, slot: datetime, *,
     """Run ``job`` for ``slot`` unless that run exists; the recorded run, or None if taken."""
     runner = runner or runner_name()
     started = now or utcnow()
+    if not job.transactional:
+        return _run_outside(database, config, job, slot, runner, started)
     clock = time.monotonic()
     try:
         with database.write() as session:
@@ -108,6 +115,50 @@ def run_slot(database: Database, config: Config, job: Job, slot: datetime, *,
         log.exception("%s %s failed", job.name, slot.isoformat())
         return _record_failure(database, job, slot, started, runner, exc,
                                time.monotonic() - clock)
+
+
+def _run_outside(database: Database, config: Config, job: Job, slot: datetime, runner: str,
+                 started: datetime) -> JobRun | None:
+    """A non-transactional job: claim the slot (status "running"), run, record the result."""
+    clock = time.monotonic()
+    try:
+        with database.write() as session:
+            previous = last_slot(session, job.name)
+            if previous is not None and previous >= slot:
+                return None
+            run = JobRun(job=job.name, scheduled_for=slot, started_at=started,
+                         status="running", runner=runner,
+                         coalesced=job.schedule.missed_between(previous, slot))
+            session.add(run)
+            session.flush()
+            run_id, coalesced = run.id, run.coalesced
+    except IntegrityError:
+        return None
+    context = RunContext(slot=slot, now=started, config=config, coalesced=coalesced,
+                         period=job.schedule.period, database=database)
+    try:
+        summary, status, error = job.run(None, context) or {}, "ok", ""
+    except Exception as exc:
+        log.exception("%s %s failed", job.name, slot.isoformat())
+        summary, status = {}, "failed"
+        error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+    with database.write() as session:
+        run = session.get(JobRun, run_id)
+        run.status, run.summary, run.error = status, summary, error
+        run.finished_at, run.seconds = utcnow(), round(time.monotonic() - clock, 3)
+    log.info("%s %s: %s in %.2f s %s", job.name, slot.isoformat(), status, run.seconds, summary)
+    return run
+
+
+def interrupted(database: Database) -> int:
+    """Runs left "running" by a scheduler that died: recorded as failed (called by the new
+    lease holder, so no live process owns them)."""
+    with database.write() as session:
+        return session.execute(
+            update(JobRun).where(JobRun.status == "running")
+            .values(status="failed", error="interrupted: the scheduler stopped during the run",
+                    finished_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
 
 
 def _record_failure(database: Database, job: Job, slot: datetime, started: datetime,
@@ -200,6 +251,9 @@ def serve(database: Database, config: Config, jobs: Sequence[Job], *,
                 break
         else:
             return 0
+    stale = interrupted(database)
+    if stale:
+        echo(f"{stale} runs interrupted by the previous scheduler recorded as failed")
     echo(f"scheduler {me} active with {len(active)} jobs: "
          + ", ".join(f"{job.name} ({job.schedule.describe()})" for job in active))
 

@@ -9,18 +9,20 @@ the next one is planned once it is done.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from station_portal.auth.models import User
 from station_portal.notify.service import notify
 from station_portal.org.models import Client
 from station_portal.services import visits
 from station_portal.sla.calendar import local_midnight
 from station_portal.timefmt import local
 from station_portal.workorders.models import ParkVisit
+
+# A visit planned longer ago than this when first found missed is flagged without a message.
+SILENT_AFTER = timedelta(days=7)
 
 
 def _names(client: Client) -> dict[str, str]:
@@ -38,10 +40,12 @@ def run(session: Session, now: datetime) -> dict[str, int]:
         if not visits.flag_missed(session, visit, now):
             continue
         missed += 1
+        if visit.planned_for < now - SILENT_AFTER:
+            continue  # long past when first seen (an upgrade, an outage): flagged quietly
         client = session.get(Client, visit.client_id)
-        owner = session.get(User, visit.user_id) if visit.user_id else None
-        people = [owner] if owner is not None and owner.active else \
-            visits.account_managers(session, visit.client_id)
+        managers = visits.account_managers(session, visit.client_id)
+        # the one it was planned for, while they still look after the client
+        people = [u for u in managers if u.id == visit.user_id] or managers
         for person in people:
             notify(session, person, "visit_missed", order_id=visit.work_order_id, now=now,
                    params={"client": _names(client), "client_id": client.id,

@@ -12,20 +12,19 @@ passed in the meantime fires at the next watch, each still once.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from station_portal.auth.models import User
 from station_portal.auth.roles import Role
 from station_portal.notify.models import SlaAlert
 from station_portal.notify.service import notify
-from station_portal.org.models import CrewMember, Unit
+from station_portal.org.models import CrewMember, Staff, Unit, UnitKind
 from station_portal.org.tree import ancestor_ids
 from station_portal.resources import resource_dir
 from station_portal.sla.calendar import WorkCalendar
@@ -34,6 +33,9 @@ from station_portal.workorders.clocks import CANCELLED, UNPAUSED_STAGES
 from station_portal.workorders.models import Kind, StageClock, WorkOrder
 
 WARNING, OVERDUE, UNIT_HEAD, COMPANY = 0, 1, 2, 3
+# A level whose time passed longer ago than this when the watch first sees it is
+# recorded without a message.
+SILENT_AFTER = timedelta(days=3)
 HEADS = (Role.STATION_HEAD, Role.GRID_MANAGER)
 
 
@@ -73,6 +75,8 @@ def thresholds(clock: StageClock, settings: EscalationSettings,
     if clock.due_at is None:
         return {}
     out = {OVERDUE: clock.due_at}
+    if clock.limit_unit is None:  # a park milestone's planned date: its account manager only
+        return out
     if clock.warn_at is not None and clock.warn_at < clock.due_at:
         out[WARNING] = clock.warn_at
     if clock.limit_unit == WORKDAY:
@@ -88,12 +92,22 @@ def thresholds(clock: StageClock, settings: EscalationSettings,
 # -- who hears it ----------------------------------------------------------------------------
 
 class Recipients:
-    """Finds the people for each level; caches the organisation for one watch run."""
+    """Finds the people for each level; caches the organisation for one watch run.
+
+    Level 0 and 1 go to the holder: the crew on a repair, the account manager of a
+    park case, else the accounts of the holding unit; a unit without accounts of its
+    own (a station's group, a grid) is answered for by its nearest head. Level 2 goes
+    to the next heads up the holding unit's chain (station heads, supply-office and
+    grid managers, a county company's managers) who did not hear level 1; level 3 to
+    the company managers over the unit who heard neither. Nobody hears two levels of
+    one clock, and the walk never goes down or sideways from the holding unit.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.units = {u.id: u for u in session.scalars(select(Unit))}
         self.users = list(session.scalars(select(User).where(User.active.is_(True))))
+        self.staff_unit = dict(session.execute(select(Staff.id, Staff.unit_id)).all())
         self.crew_staff: dict[int, set[int]] = {}
         for crew_id, staff_id in session.execute(select(CrewMember.crew_id, CrewMember.staff_id)):
             self.crew_staff.setdefault(crew_id, set()).add(staff_id)
@@ -103,13 +117,14 @@ class Recipients:
         unit = self.units.get(unit_id) if unit_id is not None else None
         return list(reversed(ancestor_ids(unit.path))) if unit is not None else []
 
-    def _nearest(self, unit_id: int | None, roles: Iterable[Role]) -> list[User]:
-        roles = set(roles)
-        for uid in self._chain(unit_id):
-            found = [u for u in self.users if u.role in roles and u.scope_unit_id == uid]
-            if found:
-                return found
-        return []
+    def _heads_at(self, unit_id: int) -> list[User]:
+        kind = self.units[unit_id].kind if unit_id in self.units else None
+        roles = {Role.COMPANY_MANAGER} if kind == UnitKind.COUNTY_COMPANY else set(HEADS)
+        return [u for u in self.users if u.role in roles and u.scope_unit_id == unit_id]
+
+    @staticmethod
+    def holding_unit(order: WorkOrder, clock: StageClock) -> int:
+        return clock.holder_unit_id or order.holder_unit_id or order.unit_id
 
     def holder(self, order: WorkOrder, clock: StageClock) -> list[User]:
         if order.kind == Kind.REPAIR and order.crew_id is not None:
@@ -121,20 +136,29 @@ class Recipients:
             owner = [u for u in self.users if u.id == order.owner_user_id]
             if owner:
                 return owner
-        unit_id = clock.holder_unit_id or order.holder_unit_id or order.unit_id
-        at_unit = [u for u in self.users if u.scope_unit_id == unit_id
-                   and u.role not in (Role.CREW, Role.ADMIN)]
-        return at_unit or self.unit_head(order, clock)
+        unit_id = self.holding_unit(order, clock)
+        at_unit = [u for u in self.users if u.role not in (Role.CREW, Role.ADMIN) and (
+            u.scope_unit_id == unit_id or self.staff_unit.get(u.staff_id) == unit_id)]
+        if at_unit:
+            return at_unit
+        for uid in self._chain(unit_id):  # a unit without accounts: its nearest head
+            heads = self._heads_at(uid)
+            if heads:
+                return heads
+        return []
 
     def unit_head(self, order: WorkOrder, clock: StageClock) -> list[User]:
-        unit_id = clock.holder_unit_id or order.holder_unit_id or order.unit_id
-        return (self._nearest(unit_id, HEADS) or self._nearest(order.unit_id, HEADS)
-                or self.company(order, clock))
+        heard = {u.id for u in self.holder(order, clock)}
+        for uid in self._chain(self.holding_unit(order, clock)):
+            heads = [u for u in self._heads_at(uid) if u.id not in heard]
+            if heads:
+                return heads
+        return []
 
     def company(self, order: WorkOrder, clock: StageClock) -> list[User]:
-        unit_id = clock.holder_unit_id or order.holder_unit_id or order.unit_id
-        chain = set(self._chain(unit_id))
-        return [u for u in self.users if u.role == Role.COMPANY_MANAGER
+        heard = {u.id for u in self.holder(order, clock) + self.unit_head(order, clock)}
+        chain = set(self._chain(self.holding_unit(order, clock)))
+        return [u for u in self.users if u.role == Role.COMPANY_MANAGER and u.id not in heard
                 and (u.scope_unit_id is None or u.scope_unit_id in chain)]
 
     def for_level(self, level: int, order: WorkOrder, clock: StageClock) -> list[User]:
@@ -166,18 +190,23 @@ class WatchReport:
 
 
 def _running_clocks(session: Session, now: datetime) -> list[StageClock]:
-    fired_all = select(SlaAlert.id).where(SlaAlert.clock_id == StageClock.id,
-                                          SlaAlert.level == COMPANY)
+    def fired(level: int):
+        return exists().where(SlaAlert.clock_id == StageClock.id, SlaAlert.level == level)
+
+    planned = StageClock.limit_unit.is_(None)
     return list(session.scalars(
         select(StageClock).join(WorkOrder, WorkOrder.id == StageClock.work_order_id)
+        .options(selectinload(StageClock.work_order).selectinload(WorkOrder.clocks))
         .where(StageClock.ended_at.is_(None), StageClock.started_at.is_not(None),
-               StageClock.due_at.is_not(None), StageClock.limit_unit.is_not(None),
+               StageClock.due_at.is_not(None),
+               or_(~planned, StageClock.planned_at.is_not(None)),
                StageClock.holder == "unit",
                or_(StageClock.status.is_(None), StageClock.status != CANCELLED),
                WorkOrder.closed_at.is_(None), WorkOrder.paused.is_(False),
                or_(and_(StageClock.warn_at.is_not(None), StageClock.warn_at <= now),
                    StageClock.due_at <= now),
-               ~exists(fired_all))
+               # a clock whose last level fired is done with
+               ~fired(COMPANY), or_(~planned, ~fired(OVERDUE)))
         .order_by(StageClock.due_at, StageClock.id)))
 
 
@@ -207,8 +236,11 @@ def watch(session: Session, now: datetime, *, settings: EscalationSettings | Non
         levels = {level for level, _at in due}
         for level, at in due:
             # Found already overdue (a late start, downtime): the warning is moot, so it
-            # is recorded without a message; the overdue notice says it all.
-            superseded = level == WARNING and OVERDUE in levels
+            # is recorded without a message; the overdue notice says it all. A level
+            # passed long before the watch saw it (the first start on an existing
+            # database, a long outage) is recorded silently too: old news for the
+            # dashboards, not a flood of messages.
+            superseded = (level == WARNING and OVERDUE in levels) or at < now - SILENT_AFTER
             people = [] if superseded else recipients.for_level(level, order, clock)
             session.add(SlaAlert(clock_id=clock.id, work_order_id=order.id, level=level,
                                  fired_at=now, threshold=at, recipients=len(people)))

@@ -3,7 +3,9 @@
 Run by the scheduler's ``mail`` job. A notification is marked sent only after
 the server accepted it; a failure is retried at the next runs, up to
 :data:`MAX_ATTEMPTS`, and messages that could not go out within
-:data:`GIVE_UP_AFTER` are marked failed instead of arriving stale.
+:data:`GIVE_UP_AFTER` are marked failed instead of arriving stale. A process
+that dies between handing a message to the server and marking it sent can
+mail it once more (at least once, never lost).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from station_portal.auth.models import User
 from station_portal.config import Config
+from station_portal.db import Database
 from station_portal.i18n import _, use_locale
 from station_portal.notify.models import Notification
 from station_portal.notify.service import render
@@ -29,6 +32,8 @@ MAX_ATTEMPTS = 5
 GIVE_UP_AFTER = timedelta(days=2)
 BATCH = 200
 TIMEOUT_S = 15
+# A note claimed for sending this long ago by a run that never finished is offered again.
+STALE_SENDING = timedelta(minutes=15)
 
 
 @dataclass
@@ -91,46 +96,101 @@ def attachments(note: Notification, locale: str) -> list[tuple[str, bytes, str]]
     return [(name, briefing_pdf(briefing.figures, locale), "application/pdf")]
 
 
-def deliver(session: Session, config: Config, now: datetime) -> MailReport:
-    """Mail the pending notifications (one SMTP connection per run)."""
+def deliver(database: Database, config: Config, now: datetime) -> MailReport:
+    """Mail the pending notifications, each claimed and settled in a short transaction of
+    its own (never inside a long one: SMTP is slow and a write lock must not wait on it).
+
+    A note is claimed (``pending`` -> ``sending``) before it is sent, so two runs never
+    mail the same one; it is marked ``sent`` once the server took it. A note left in
+    ``sending`` by a process that died is offered again after :data:`STALE_SENDING`.
+    """
     report = MailReport()
-    pending = list(session.scalars(
-        select(Notification).where(Notification.email_state == "pending")
-        .order_by(Notification.id).limit(BATCH)))
-    if not pending or not config.smtp_host:
+    if not config.smtp_host:
         return report
-    users = {u.id: u for u in session.scalars(
-        select(User).where(User.id.in_({n.user_id for n in pending})))}
+    with database.write() as session:
+        session.execute(
+            update(Notification).where(Notification.email_state == "sending",
+                                       Notification.email_claimed_at < now - STALE_SENDING)
+            .values(email_state="pending").execution_options(synchronize_session=False))
+        query = (select(Notification.id).where(Notification.email_state == "pending")
+                 .order_by(Notification.id).limit(BATCH))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.scalars(query))
+        if ids:
+            session.execute(
+                update(Notification).where(Notification.id.in_(ids))
+                .values(email_state="sending", email_claimed_at=now,
+                        email_attempts=Notification.email_attempts + 1)
+                .execution_options(synchronize_session=False))
     server: smtplib.SMTP | None = None
     try:
-        for note in pending:
-            user = users.get(note.user_id)
-            if user is None or not user.email or not user.active or \
-                    now - note.created_at > GIVE_UP_AFTER:
-                note.email_state = "failed"
-                note.email_error = "no address" if user is None or not user.email else "expired"
-                report.failed += 1
+        for position, note_id in enumerate(ids):
+            outcome, error = _send_one(database, config, note_id, now, server)
+            if isinstance(outcome, smtplib.SMTP):
+                server = outcome
+                report.sent += 1
                 continue
-            note.email_attempts += 1
-            try:
-                if server is None:
-                    server = _connect(config)
-                server.send_message(compose(note, user, config))
-            except (OSError, smtplib.SMTPException) as exc:
-                note.email_error = f"{type(exc).__name__}: {exc}"[:300]
-                if note.email_attempts >= MAX_ATTEMPTS:
-                    note.email_state = "failed"
-                    report.failed += 1
-                else:
-                    report.retry += 1
-                if isinstance(exc, smtplib.SMTPRecipientsRefused):
-                    continue
-                server = None  # the connection is in doubt: the rest wait for the next run
+            if outcome == "failed":
+                report.failed += 1
+            else:
+                report.retry += 1
+            if error == "connection":  # the server is away: the rest wait for the next run
+                _release(database, ids[position + 1:])
+                server = None
                 break
-            note.email_state, note.emailed_at, note.email_error = "sent", now, ""
-            report.sent += 1
     finally:
         if server is not None:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 server.quit()
     return report
+
+
+def _release(database: Database, ids: list[int]) -> None:
+    if not ids:
+        return
+    with database.write() as session:
+        session.execute(
+            update(Notification).where(Notification.id.in_(ids),
+                                       Notification.email_state == "sending")
+            .values(email_state="pending", email_attempts=Notification.email_attempts - 1)
+            .execution_options(synchronize_session=False))
+
+
+def _settle(database: Database, note_id: int, state: str, error: str, now: datetime) -> None:
+    with database.write() as session:
+        note = session.get(Notification, note_id)
+        if note is None:
+            return
+        note.email_state, note.email_error = state, error[:300]
+        if state == "sent":
+            note.emailed_at = now
+
+
+def _send_one(database: Database, config: Config, note_id: int, now: datetime,
+              server: smtplib.SMTP | None) -> tuple[smtplib.SMTP | str, str]:
+    """Send one claimed note; the open connection on success, else its new state and why."""
+    with database.read() as session:
+        note = session.get(Notification, note_id)
+        user = session.get(User, note.user_id) if note is not None else None
+        if note is None or user is None or not user.email or not user.active or \
+                now - note.created_at > GIVE_UP_AFTER:
+            reason = "expired" if user is not None and user.email else "no address"
+            _settle(database, note_id, "failed", reason, now)
+            return "failed", reason
+        try:
+            message = compose(note, user, config)
+        except Exception as exc:  # a note that cannot be put into words is not retried
+            _settle(database, note_id, "failed", f"{type(exc).__name__}: {exc}", now)
+            return "failed", "compose"
+        attempts = note.email_attempts
+    try:
+        server = server or _connect(config)
+        server.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+        _settle(database, note_id, state, f"{type(exc).__name__}: {exc}", now)
+        refused = isinstance(exc, smtplib.SMTPRecipientsRefused)
+        return state, "recipient" if refused else "connection"
+    _settle(database, note_id, "sent", "", now)
+    return server, ""

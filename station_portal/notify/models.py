@@ -31,8 +31,10 @@ class Notification(Base):
     # Shown in the bell (the user wants this event in the app); read when they said so.
     in_app: Mapped[bool] = mapped_column(Boolean, default=True)
     read_at: Mapped[datetime | None]
-    # None: no email wanted; "pending", "sent", or "failed" after the last attempt.
+    # None: no email wanted; "pending", "sending" (claimed by a mail run), "sent", or
+    # "failed" after the last attempt.
     email_state: Mapped[str | None] = mapped_column(String(8))
+    email_claimed_at: Mapped[datetime | None]
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     emailed_at: Mapped[datetime | None]
     email_error: Mapped[str] = mapped_column(String(300), default="")

@@ -154,7 +154,7 @@ def _name(params: Mapping[str, Any], key: str, locale: str) -> str:
     names = params.get(key) or {}
     if not isinstance(names, dict):
         return str(names)
-    return str(names.get("zh") if locale.startswith("zh") else names.get("en") or "")
+    return str((names.get("zh") if locale.startswith("zh") else names.get("en")) or "")
 
 
 LEVEL_NAMES = {0: _l("warning"), 1: _l("overdue"), 2: _l("escalated to the unit head"),

@@ -28,6 +28,7 @@ JOB_NAMES = {
     "visits": _l("Recurring client visits"),
     "snapshots": _l("Daily dashboard snapshots"),
     "briefing": _l("Weekly briefings"),
+    "prune": _l("Clearing old records"),
     "simulate": _l("Demo simulation"),
 }
 WEEKDAYS = (_l("Mondays"), _l("Tuesdays"), _l("Wednesdays"), _l("Thursdays"), _l("Fridays"),

@@ -86,13 +86,14 @@ def plan_recurring(session: Session, client: Client, planned_for: datetime, owne
     session.add(visit)
     if case is not None:
         wo._event(session, case, None, "visit_planned", now,
-                  to_value=planned_for.isoformat()[:16],
-                  reason=f"every {client.visit_every_days} days")
+                  to_value=local(planned_for).strftime("%Y-%m-%d %H:%M"),
+                  details={"every_days": client.visit_every_days, "recurring": True})
     return visit
 
 
 def flag_missed(session: Session, visit: ParkVisit, now: datetime) -> bool:
-    """Mark a visit missed once (False if it was done or flagged meanwhile)."""
+    """Mark a visit missed once (False if it was done or flagged meanwhile); the case's
+    timeline says so."""
     flagged = session.execute(
         update(ParkVisit).where(ParkVisit.id == visit.id, ParkVisit.done_at.is_(None),
                                 ParkVisit.missed_at.is_(None))
@@ -104,7 +105,7 @@ def flag_missed(session: Session, visit: ParkVisit, now: datetime) -> bool:
         case = session.get(WorkOrder, visit.work_order_id)
         if case is not None:
             wo._event(session, case, None, "visit_missed", now,
-                      from_value=visit.planned_for.isoformat()[:16])
+                      from_value=local(visit.planned_for).strftime("%Y-%m-%d %H:%M"))
     return True
 
 

@@ -856,8 +856,8 @@ def plan_visit(session: Session, actor: User | None, order_id: object, planned_f
     visit = ParkVisit(work_order_id=order.id, client_id=order.client_id, planned_for=planned_for,
                       user_id=actor.id if actor else order.owner_user_id, note=note)
     session.add(visit)
-    _event(session, order, actor, "visit_planned", now, to_value=planned_for.isoformat()[:16],
-           reason=note)
+    _event(session, order, actor, "visit_planned", now,
+           to_value=local(planned_for).strftime("%Y-%m-%d %H:%M"), reason=note)
     return visit
 
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from station_portal.auth.models import User
-from station_portal.demo.city import build_demo_city
 from station_portal.errors import ValidationFailed
 from station_portal.notify import service as notes
 from station_portal.notify.escalation import (
@@ -29,29 +28,13 @@ from station_portal.services import workorders as wo
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import WorkOrder
-from tests.conftest import fresh_database
+from tests.integration.conftest import account as user
 
 CHANGYI = (43.8817, 126.5744)  # urban: the first service station, the "head" account's
 
 
 def at(*args) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(scope="module")
-def city(engine_name, tmp_path_factory):
-    """The demo organisation without history: only this module's orders have clocks."""
-    database = fresh_database(engine_name, tmp_path_factory.mktemp("escalation"))
-    with database.write() as session:
-        build_demo_city(session, seed=7)
-        for user in session.scalars(select(User)):
-            user.email = f"{user.username}@example.cn"
-    yield database
-    database.dispose()
-
-
-def user(s, name) -> User:
-    return s.scalar(select(User).where(User.username == name))
 
 
 def alerts(s, order_id, clock_id=None) -> dict[int, datetime]:
@@ -100,11 +83,40 @@ def test_a_repair_warns_then_escalates_level_by_level_exactly_once(city):
         COMPANY: reported + timedelta(minutes=45 + settings.minute.company_after),
     }
     with city.read() as s:
-        # nobody dispatched yet: the station's head holds it, and is also its unit head
-        assert received(s, "head", order_id) == [
-            ("sla_warning", WARNING), ("sla_overdue", OVERDUE), ("sla_escalated", UNIT_HEAD)]
+        # nobody dispatched yet: the station's head answers for the repair group that
+        # holds it; no head above the station has an account, so level 2 reaches nobody
+        # new, and level 3 the company manager
+        assert received(s, "head", order_id) == [("sla_warning", WARNING),
+                                                 ("sla_overdue", OVERDUE)]
         assert received(s, "manager", order_id) == [("sla_escalated", COMPANY)]
         assert received(s, "gridmgr", order_id) == []
+        assert s.scalar(select(SlaAlert.recipients).where(
+            SlaAlert.work_order_id == order_id, SlaAlert.level == UNIT_HEAD)) == 0
+
+
+def test_a_county_manager_is_the_unit_head_above_a_station(city):
+    """With an account at the county company, level 2 reaches it, and level 3 only the
+    city-wide manager."""
+    from station_portal.org.models import Unit
+    from station_portal.services.users import UserInput, create_user
+
+    reported = at(2026, 3, 9, 9)
+    with city.write() as s:
+        head = user(s, "head")
+        station = s.get(Unit, head.scope_unit_id)
+        create_user(s, None, username="county.boss", password="a long county passphrase",
+                    data=UserInput(display_name="县公司经理", role="company_manager",
+                                   scope_unit_id=station.parent_id),
+                    allow_demo_password=False)
+        data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                              lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
+                              reported_at=reported)
+        order_id = wo.create_repair(s, head, data, now=reported).id
+    walk(city, reported, reported + timedelta(hours=3), timedelta(minutes=5), order_id)
+    with city.write() as s:
+        assert received(s, "county.boss", order_id) == [("sla_escalated", UNIT_HEAD)]
+        assert received(s, "manager", order_id) == [("sla_escalated", COMPANY)]
+        s.delete(user(s, "county.boss"))
 
 
 def test_a_finished_stage_stops_escalating(city):
@@ -238,3 +250,35 @@ def test_preferences_decide_the_channels(city):
         account = user(s, "account")
         notes.set_preferences(s, account, [f"{e}:{c}" for (e, c), on in
                                            notes.preferences(s, -1).items() if on])
+
+
+def test_a_park_milestone_past_its_planned_date_tells_its_account_manager_once(city):
+    from datetime import date
+
+    with city.write() as s:
+        account = user(s, "account")
+        case = wo.create_park_case(s, account, wo.ParkCaseInput(
+            client_id=account.clients[0].id, projected_load_kw=1800,
+            projected_date=date(2027, 6, 1),
+            milestone_plan={"first_contact": at(2026, 5, 6, 10)}), now=at(2026, 5, 4, 9))
+        case_id = case.id
+    fired = walk(city, at(2026, 5, 6, 9), at(2026, 5, 12), timedelta(hours=6), case_id)
+    assert set(fired) == {OVERDUE}  # a plan of their own: no escalation over it
+    with city.read() as s:
+        assert received(s, "account", case_id) == [("sla_overdue", OVERDUE)]
+        assert received(s, "head", case_id) == received(s, "manager", case_id) == []
+
+
+def test_levels_passed_long_before_the_first_watch_are_recorded_without_a_message(city):
+    reported = at(2026, 6, 1, 9)
+    with city.write() as s:
+        data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                              lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
+                              reported_at=reported)
+        order_id = wo.create_repair(s, user(s, "head"), data, now=reported).id
+    # the scheduler first runs a week later (an upgrade, a long outage)
+    fired = walk(city, reported + timedelta(days=7), reported + timedelta(days=7),
+                 timedelta(minutes=1), order_id)
+    assert set(fired) == {WARNING, OVERDUE, UNIT_HEAD, COMPANY}
+    with city.read() as s:
+        assert received(s, "head", order_id) == received(s, "manager", order_id) == []

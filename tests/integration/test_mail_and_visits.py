@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import socket
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,7 +14,6 @@ from sqlalchemy import select
 
 from station_portal.auth.models import User, user_clients
 from station_portal.config import Config
-from station_portal.demo.city import build_demo_city
 from station_portal.errors import Forbidden, NotFound, ValidationFailed
 from station_portal.jobs import visits as visit_job
 from station_portal.notify import service as notes
@@ -23,7 +23,7 @@ from station_portal.org.models import Client
 from station_portal.services import visits
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import ParkVisit
-from tests.conftest import fresh_database
+from tests.integration.conftest import account as user
 
 
 def at(*args) -> datetime:
@@ -39,31 +39,25 @@ class Inbox:
         return "250 OK"
 
 
+def free_port() -> int:
+    """A free local port (aiosmtpd cannot be given port 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    with socket.socket() as probe:  # a free port (aiosmtpd cannot be given port 0)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield inbox, controller.port
     controller.stop()
 
 
-@pytest.fixture(scope="module")
-def city(engine_name, tmp_path_factory):
-    database = fresh_database(engine_name, tmp_path_factory.mktemp("mail"))
-    with database.write() as session:
-        build_demo_city(session, seed=7)
-        for user in session.scalars(select(User)):
-            user.email = f"{user.username}@example.cn"
-    yield database
-    database.dispose()
-
-
-def user(s, name) -> User:
-    return s.scalar(select(User).where(User.username == name))
+def subject_of(message) -> str:
+    return str(email.header.make_header(email.header.decode_header(message["Subject"])))
 
 
 def body_of(message) -> str:
@@ -83,13 +77,12 @@ def test_pending_notifications_arrive_in_each_recipients_language(city, smtp):
                   "holder": {"zh": "昌邑供电服务站", "en": "Changyi Service Station"}}
         notes.notify(s, head, "sla_overdue", params=params)
         notes.notify(s, manager, "sla_overdue", params=params)
-    with city.write() as s:
-        report = deliver(s, config, datetime.now(SHANGHAI))
+    report = deliver(city, config, datetime.now(SHANGHAI))
     assert report.sent >= 2
     by_rcpt = {m["To"]: m for m in inbox.messages}
     chinese = next(m for to, m in by_rcpt.items() if "head@example.cn" in to)
     english = next(m for to, m in by_rcpt.items() if "manager@example.cn" in to)
-    zh_subject = str(email.header.make_header(email.header.decode_header(chinese["Subject"])))
+    zh_subject = subject_of(chinese)
     assert "GZ-TEST-1" in zh_subject and "超期" in zh_subject
     assert "昌邑供电服务站" in body_of(chinese)
     assert english["Subject"] == "GZ-TEST-1: Arrival on site is overdue"
@@ -97,8 +90,7 @@ def test_pending_notifications_arrive_in_each_recipients_language(city, smtp):
     assert "https://portal.example.cn/" in body_of(english)
     # sent once: a second delivery sends nothing more
     count = len(inbox.messages)
-    with city.write() as s:
-        assert deliver(s, config, datetime.now(SHANGHAI)).sent == 0
+    assert deliver(city, config, datetime.now(SHANGHAI)).sent == 0
     assert len(inbox.messages) == count
 
 
@@ -108,8 +100,7 @@ def test_an_unreachable_server_keeps_the_mail_for_a_later_try(city):
         note = notes.notify(s, user(s, "gridmgr"), "sla_overdue", params={"code": "X"})
         s.flush()
         note_id = note.id
-    with city.write() as s:
-        report = deliver(s, config, datetime.now(SHANGHAI))
+    report = deliver(city, config, datetime.now(SHANGHAI))
     assert report.sent == 0 and report.retry >= 1
     with city.read() as s:
         note = s.get(Notification, note_id)
@@ -117,6 +108,43 @@ def test_an_unreachable_server_keeps_the_mail_for_a_later_try(city):
         assert "Connection" in note.email_error or "Errno" in note.email_error
     with city.write() as s:  # tidy: do not leave it for the other tests' deliveries
         s.get(Notification, note_id).email_state = "failed"
+
+
+def test_a_broken_note_does_not_hold_up_or_repeat_the_others(city, smtp):
+    inbox, port = smtp
+    config = Config.from_env({"smtp_host": "127.0.0.1", "smtp_port": port}, environ={})
+    with city.write() as s:
+        head = user(s, "head")
+        good = notes.notify(s, head, "sla_overdue", params={"code": "GOOD-1", "stage": "arrival"})
+        # a briefing notice whose briefing is unreadable: composing it fails
+        bad = notes.notify(s, head, "briefing_ready", params={"briefing_id": "x"})
+        later = notes.notify(s, head, "sla_overdue", params={"code": "GOOD-2", "stage": "arrival"})
+        s.flush()
+        ids = (good.id, bad.id, later.id)
+    for _run in range(3):
+        deliver(city, config, datetime.now(SHANGHAI))
+    subjects = [subject_of(m) for m in inbox.messages]
+    assert sum("GOOD-1" in x for x in subjects) == 1 and sum("GOOD-2" in x for x in subjects) == 1
+    with city.read() as s:
+        states = [s.get(Notification, i).email_state for i in ids]
+    assert states == ["sent", "failed", "sent"]
+
+
+def test_two_mail_runs_at_once_send_each_message_once(city, smtp):
+    inbox, port = smtp
+    config = Config.from_env({"smtp_host": "127.0.0.1", "smtp_port": port}, environ={})
+    with city.write() as s:
+        head = user(s, "head")
+        for i in range(20):
+            notes.notify(s, head, "sla_overdue", params={"code": f"PAIR-{i}", "stage": "arrival"})
+    now = datetime.now(SHANGHAI)
+    threads = [threading.Thread(target=deliver, args=(city, config, now)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    subjects = [subject_of(m) for m in inbox.messages if "PAIR-" in subject_of(m)]
+    assert len(subjects) == 20 and len(set(subjects)) == 20
 
 
 def test_no_email_without_an_address_or_when_the_user_opted_out(city, smtp):
@@ -129,8 +157,7 @@ def test_no_email_without_an_address_or_when_the_user_opted_out(city, smtp):
         notes.set_preferences(s, crew, ["sla_overdue:app", "sla_overdue:email"])
         crew.email = None  # the address is gone: the bell only
         assert notes.notify(s, crew, "sla_overdue", params={"code": "Z"}).email_state is None
-    with city.write() as s:
-        deliver(s, config, datetime.now(SHANGHAI))
+    deliver(city, config, datetime.now(SHANGHAI))
     assert not [m for m in inbox.messages if "crew@" in m["To"]]
 
 

@@ -16,7 +16,7 @@ def test_only_administrators_see_the_scheduled_jobs(app, as_user, client):
     response = call(admin, app, "jobs-table", "rowData", [1])
     assert response.status_code == 200
     text = text_of(response)
-    for job in ("sla_watch", "mail", "visits", "snapshots", "briefing", "simulate"):
+    for job in ("sla_watch", "mail", "visits", "snapshots", "briefing", "prune", "simulate"):
         assert f'"id": "{job}"' in text
     assert call(as_user("head"), app, "jobs-table", "rowData", [1]).status_code == 403
     assert call(client, app, "jobs-table", "rowData", [1]).status_code == 401
