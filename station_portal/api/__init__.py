@@ -96,7 +96,7 @@ def _limit_body() -> None:
 
 def init_api(server: Flask) -> Api:
     """Mount the API on the server (before Dash, whose catch-all route must not win)."""
-    from station_portal.api import attachments, crews, tokens, workorders
+    from station_portal.api import attachments, crews, notifications, tokens, workorders
 
     server.config.update(
         API_TITLE="Station Portal API",
@@ -119,7 +119,8 @@ def init_api(server: Flask) -> Api:
         "type": "apiKey", "in": "cookie", "name": "portal_session",
         "description": f"The portal's session cookie (its own pages); unsafe methods need "
                        f"the header {CSRF_HEADER}: {CSRF_HEADER_VALUE}."})
-    for blueprint in (tokens.blp, workorders.blp, attachments.blp, crews.blp):
+    for blueprint in (tokens.blp, workorders.blp, attachments.blp, crews.blp,
+                      notifications.blp):
         api.register_blueprint(blueprint, url_prefix=API_V1)
     server.add_url_rule(f"{API_DOCS_STATIC}<path:filename>", endpoint="api_docs_static",
                         view_func=_docs_static)

@@ -52,3 +52,34 @@ def test_visits_show_only_the_account_managers_clients(app, db, as_user):
     options = response.json["response"]["visits-client"]["options"]
     assert options and {o["label"] for o in options} <= mine
     assert call(as_user("head"), app, "visits-open", "children", [None]).status_code == 403
+
+
+def test_phones_read_and_mark_their_notifications_through_the_api(app, db, client):
+    token = client.post("/api/v1/tokens", json={"username": "crew", "password": "portal-demo"})
+    headers = {"Authorization": f"Bearer {token.json['token']}", "Accept-Language": "zh-CN"}
+    with db.write() as s:
+        crew = s.scalar(select(User).where(User.username == "crew"))
+        head = s.scalar(select(User).where(User.username == "head"))
+        mine = notify(s, crew, "sla_overdue", params={"code": "R-API-1", "stage": "arrival",
+                                                      "level": 1})
+        other = notify(s, head, "sla_overdue", params={"code": "R-API-2", "stage": "arrival",
+                                                       "level": 1})
+        s.flush()
+        mine_id, other_id = mine.id, other.id
+    listing = client.get("/api/v1/notifications?unread=true", headers=headers)
+    assert listing.status_code == 200
+    codes = [item["subject"] for item in listing.json["items"]]
+    assert any("R-API-1" in c and "超期" in c for c in codes)
+    assert not any("R-API-2" in c for c in codes)
+    unread = listing.json["unread"]
+    marked = client.post("/api/v1/notifications/read", headers=headers,
+                         json={"ids": [mine_id, other_id]})
+    assert marked.status_code == 200
+    assert marked.json == {"marked": 1, "unread": unread - 1}  # the head's is not the crew's
+    with db.read() as s:
+        from station_portal.notify.models import Notification
+
+        assert s.get(Notification, other_id).read_at is None
+    bad = client.post("/api/v1/notifications/read", headers=headers, json={"ids": ["x"]})
+    assert bad.status_code == 422
+    assert client.get("/api/v1/notifications").status_code == 401
