@@ -212,6 +212,22 @@ def timeline(detail: OrderDetail) -> Any:
                      dbc.ListGroup(items, flush=True, id="order-timeline")], className="mb-3")
 
 
+def alerts_card(detail: OrderDetail) -> Any:
+    """The SLA watch's warnings and escalations on this order's clocks."""
+    if not detail.alerts:
+        return None
+    from station_portal.notify.service import LEVEL_NAMES
+
+    rows = [(format_local(fired), stage_label(stage), str(LEVEL_NAMES.get(level, level)),
+             _("Sent to %(n)s", n=told) if told else _("recorded without a message"))
+            for stage, level, fired, told in detail.alerts]
+    return dbc.Card([
+        dbc.CardHeader(_("Warnings and escalations")),
+        dbc.CardBody(simple_table([_("When"), _("Stage"), _("Level"), _("Who heard")], rows,
+                                  id="order-alerts")),
+    ], className="mb-3")
+
+
 def _value_text(detail: OrderDetail, value: str | None) -> str:
     if value is None:
         return ""
@@ -310,6 +326,7 @@ def detail_component(detail: OrderDetail, now: datetime) -> Any:
         dbc.Card([dbc.CardHeader(_("Time limits")), dbc.CardBody(clocks_table(detail))],
                  className="mb-3"),
         attribution_table(detail),
+        alerts_card(detail),
         dbc.Card(dbc.CardBody(html.Dl([x for k, v in facts(detail)
                                        for x in (html.Dt(k, className="col-sm-4"),
                                                  html.Dd(v, className="col-sm-8"))],

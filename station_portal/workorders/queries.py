@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from station_portal.auth.models import User
 from station_portal.auth.scope import Scope
+from station_portal.notify.models import SlaAlert
 from station_portal.org.models import Client, Crew, IndustrialPark, Unit
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import AT_RISK, ON_TRACK, OVERDUE
@@ -320,6 +321,8 @@ class OrderDetail:
     holder_since: datetime | None
     visits: list[ParkVisit]
     linked_application: WorkOrder | None
+    # The SLA watch's warnings and escalations: (stage, level, fired_at, recipients).
+    alerts: list[tuple[str, int, datetime, int]] = field(default_factory=list)
 
 
 def order_detail(session: Session, scope: Scope, order_id: object, now: datetime,
@@ -364,6 +367,11 @@ def order_detail(session: Session, scope: Scope, order_id: object, now: datetime
                                     .order_by(ParkVisit.planned_for))),
         linked_application=session.get(WorkOrder, order.application_id)
         if order.application_id else None,
+        alerts=[tuple(r) for r in session.execute(
+            select(StageClock.stage, SlaAlert.level, SlaAlert.fired_at, SlaAlert.recipients)
+            .join(StageClock, StageClock.id == SlaAlert.clock_id)
+            .where(SlaAlert.work_order_id == order.id)
+            .order_by(SlaAlert.fired_at, SlaAlert.level))],
     )
 
 

@@ -282,3 +282,23 @@ def test_levels_passed_long_before_the_first_watch_are_recorded_without_a_messag
     assert set(fired) == {WARNING, OVERDUE, UNIT_HEAD, COMPANY}
     with city.read() as s:
         assert received(s, "head", order_id) == received(s, "manager", order_id) == []
+
+
+def test_the_order_page_lists_its_warnings_and_escalations(city):
+    from station_portal.auth.scope import scope_for
+    from station_portal.pages.order_detail import alerts_card
+    from station_portal.workorders.queries import order_detail
+
+    reported = at(2026, 7, 6, 9)
+    with city.write() as s:
+        data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                              lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
+                              reported_at=reported)
+        order_id = wo.create_repair(s, user(s, "head"), data, now=reported).id
+    walk(city, reported, reported + timedelta(minutes=50), timedelta(minutes=5), order_id)
+    with city.read() as s:
+        detail = order_detail(s, scope_for(s, user(s, "head")), order_id,
+                              reported + timedelta(minutes=50))
+        assert [(stage, level, told) for stage, level, _at, told in detail.alerts] == [
+            ("arrival", WARNING, 1), ("arrival", OVERDUE, 1)]
+        assert "Sent to 1" in str(alerts_card(detail))
