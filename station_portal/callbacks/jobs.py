@@ -26,9 +26,7 @@ def _status(code: str) -> str:
 
 
 def _details(run: JobRun) -> str:
-    if run.error:
-        return run.error
-    return "; ".join(f"{k}: {v}" for k, v in (run.summary or {}).items())
+    return run.error or page.summary_text(run.summary)
 
 
 def register(app: Dash) -> None:

@@ -31,6 +31,34 @@ JOB_NAMES = {
     "prune": _l("Clearing old records"),
     "simulate": _l("Demo simulation"),
 }
+# The words for the figures each job reports about its run.
+SUMMARY_KEYS = {
+    "clocks": _l("clocks checked"), "warnings": _l("warnings"), "overdue": _l("overdue notices"),
+    "unit_head": _l("escalations to unit heads"), "company": _l("escalations to the company"),
+    "notifications": _l("notifications"), "sent": _l("sent"), "failed": _l("failed"),
+    "retry": _l("to retry"), "planned": _l("visits planned"), "missed": _l("visits missed"),
+    "through": _l("through"), "order_rows": _l("order rows"), "stage_rows": _l("stage rows"),
+    "crew_rows": _l("crew rows"), "settled": _l("clocks settled"), "weeks": _l("weeks"),
+    "briefings": _l("briefings"), "notified": _l("notified"), "job_runs": _l("job runs removed"),
+    "new_repairs": _l("new repairs"), "new_applications": _l("new applications"),
+    "steps": _l("steps"), "repair_steps": _l("repair steps"),
+    "application_steps": _l("application steps"), "pings": _l("positions"),
+    "skipped": _l("skipped"), "capped": _l("capped"),
+}
+
+
+def summary_text(summary: dict[str, Any] | None) -> str:
+    """A run's figures in words: "clocks checked: 12; warnings: 1"."""
+    def value(v: Any) -> str:
+        if isinstance(v, list):
+            return ", ".join(str(x) for x in v)
+        if isinstance(v, bool):
+            return _("yes") if v else _("no")
+        return str(v)
+
+    return "; ".join(f"{SUMMARY_KEYS.get(k, k)}: {value(v)}" for k, v in (summary or {}).items())
+
+
 WEEKDAYS = (_l("Mondays"), _l("Tuesdays"), _l("Wednesdays"), _l("Thursdays"), _l("Fridays"),
             _l("Saturdays"), _l("Sundays"))
 

@@ -79,7 +79,7 @@ def navbar() -> dbc.Navbar:
     )
     bell = dcc.Link([html.I(className="bi bi-bell-fill"),
                      html.Span(id=BELL_COUNT, className="portal-bell-count")],
-                    href="/notifications", id=BELL, className="portal-bell nav-link me-lg-2",
+                    href="/notifications", id=BELL, className="portal-bell nav-link me-2 me-lg-0",
                     title=_("Notifications"))
     demo = dbc.Badge(_("Demo"), color="warning", text_color="dark", className="ms-2") \
         if portal().config.is_demo else None
@@ -88,10 +88,12 @@ def navbar() -> dbc.Navbar:
             [
                 dbc.NavbarBrand([html.I(className="bi bi-lightning-charge-fill me-1"),
                                  _("Station Portal"), demo], href="/"),
-                dbc.NavbarToggler(id=NAV_TOGGLE, n_clicks=0),
+                # the bell stays in sight on a phone, outside the folding menu
+                html.Div([bell, dbc.NavbarToggler(id=NAV_TOGGLE, n_clicks=0)],
+                         className="d-flex align-items-center order-lg-last ms-auto ms-lg-2"),
                 dbc.Collapse(
                     [dbc.Nav(links, navbar=True, className="me-auto"),
-                     language, bell, dbc.Nav([user_menu], navbar=True)],
+                     language, dbc.Nav([user_menu], navbar=True)],
                     id=NAV_COLLAPSE, is_open=False, navbar=True,
                 ),
             ],
