@@ -81,3 +81,26 @@ def test_an_account_manager_records_a_visit_the_job_planned(live_portal, browser
     wait_text(browser, (By.ID, "visits-feedback"), "已记录")
     assert not browser.find_elements(By.ID, f"visit-{visit_id}")
     assert not console_errors(browser)
+
+
+def test_a_station_head_reads_the_weekly_briefing_the_job_made(live_portal, browser):
+    from station_portal.config import Config
+    from station_portal.jobs.registry import briefing
+    from station_portal.jobs.runner import RunContext
+
+    url, database = live_portal
+    now = utcnow()
+    with database.write() as s:
+        made = briefing(s, RunContext(slot=now, now=now,
+                                      config=Config.from_env({}, environ={})))
+    assert made["briefings"] > 0
+    sign_in(browser, url, "head")
+    browser.get(url + "/briefings")
+    wait_text(browser, (By.ID, "brief-body"), "昌邑城区供电服务站")
+    wait_text(browser, (By.ID, "brief-body"), "超期工单")
+    # the notice the job sent links to the same briefing
+    browser.get(url + "/notifications")
+    link = wait_for(browser, (By.XPATH, "//a[contains(@href, '/briefings?week=')]"))
+    link.click()
+    wait_text(browser, (By.ID, "brief-body"), "昌邑城区供电服务站")
+    assert not console_errors(browser)
