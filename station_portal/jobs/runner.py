@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from station_portal.config import Config
-from station_portal.db import Database, utcnow
+from station_portal.db import Database, serialize_on, utcnow
 from station_portal.jobs.models import JobRun, SchedulerLease
 from station_portal.jobs.schedule import Schedule
 
@@ -90,6 +90,9 @@ def run_slot(database: Database, config: Config, job: Job, slot: datetime, *,
     clock = time.monotonic()
     try:
         with database.write() as session:
+            # Runs of one job take turns (a catch-up and the next slot can overlap): each
+            # sees the one before it, so none is counted twice or run over another.
+            serialize_on(session, f"job:{job.name}")
             previous = last_slot(session, job.name)
             if previous is not None and previous >= slot:
                 raise _SlotTaken
@@ -123,6 +126,7 @@ def _run_outside(database: Database, config: Config, job: Job, slot: datetime, r
     clock = time.monotonic()
     try:
         with database.write() as session:
+            serialize_on(session, f"job:{job.name}")
             previous = last_slot(session, job.name)
             if previous is not None and previous >= slot:
                 return None

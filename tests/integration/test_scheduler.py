@@ -147,13 +147,14 @@ def runs(database) -> list[JobRun]:
                               .order_by(JobRun.scheduled_for)))
 
 
-def wait_for(predicate, timeout: float = 30.0) -> None:
+def wait_for(predicate, timeout: float = 60.0, logs: tuple = ()) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.2)
-    raise AssertionError("timed out waiting")
+    texts = "\n".join(f"--- {path}\n{path.read_text()[-3000:]}" for path in logs)
+    raise AssertionError(f"timed out waiting\n{texts}")
 
 
 def assert_every_slot_once(rows: list[JobRun]) -> None:
@@ -171,7 +172,7 @@ def test_the_process_killed_and_restarted_loses_and_repeats_nothing(empty, tmp_p
     log = open(tmp_path / "scheduler.log", "w")  # noqa: SIM115 (closed at the end)
     first = start(empty.url, log)
     try:
-        wait_for(lambda: len(runs(empty)) >= 3)
+        wait_for(lambda: len(runs(empty)) >= 3, logs=(tmp_path / "scheduler.log",))
     finally:
         os.killpg(first.pid, signal.SIGKILL)  # no goodbye: the lease stays until it lapses
         first.wait()
@@ -179,7 +180,8 @@ def test_the_process_killed_and_restarted_loses_and_repeats_nothing(empty, tmp_p
     time.sleep(1)  # downtime; the dead process's lease still runs for a moment
     second = start(empty.url, log)
     try:
-        wait_for(lambda: len(runs(empty)) >= len(before) + 3)
+        wait_for(lambda: len(runs(empty)) >= len(before) + 3,
+                 logs=(tmp_path / "scheduler.log",))
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=20) == 0
@@ -198,7 +200,8 @@ def test_two_processes_at_once_one_runs_the_other_stands_by(empty, tmp_path):
     logs = [open(tmp_path / f"s{i}.log", "w") for i in range(2)]  # noqa: SIM115
     procs = [start(empty.url, logs[i]) for i in range(2)]
     try:
-        wait_for(lambda: len(runs(empty)) >= 5)
+        wait_for(lambda: len(runs(empty)) >= 5,
+                 logs=tuple(tmp_path / f"s{i}.log" for i in range(2)))
         texts = [(tmp_path / f"s{i}.log").read_text() for i in range(2)]
         standing = [i for i, t in enumerate(texts) if "standing by" in t]
         assert len(standing) == 1, texts
