@@ -14,7 +14,7 @@ from station_portal.db import utcnow
 from station_portal.i18n import _
 from station_portal.jobs.models import JobRun, SchedulerLease
 from station_portal.jobs.registry import jobs as job_table
-from station_portal.jobs.runner import LEASE
+from station_portal.jobs.runner import INTERRUPTED, LEASE
 from station_portal.pages import jobs as page
 from station_portal.timefmt import format_local
 from station_portal.validate import text
@@ -22,10 +22,12 @@ from station_portal.web.context import portal, read_session
 
 
 def _status(code: str) -> str:
-    return _("Succeeded") if code == "ok" else _("Failed")
+    return {"ok": _("Succeeded"), "running": _("Running")}.get(code) or _("Failed")
 
 
 def _details(run: JobRun) -> str:
+    if run.error == INTERRUPTED:
+        return _("Interrupted: the scheduler stopped during the run.")
     return run.error or page.summary_text(run.summary)
 
 

@@ -73,6 +73,8 @@ def briefing(session: Session, context: RunContext) -> dict[str, Any]:
         fresh = [b for b in make_briefings(session, week, context.now) if b.id not in existing]
         session.flush()
         made += len(fresh)
+        if week != newest:
+            continue  # a week caught up after downtime is made quietly: only the newest is news
         for item in fresh:
             if item.unit_id is None:
                 people = session.scalars(select(User).where(

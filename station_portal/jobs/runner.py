@@ -39,6 +39,8 @@ from station_portal.jobs.schedule import Schedule
 log = logging.getLogger("station_portal.scheduler")
 
 LEASE = "main"
+# The error of a run that a scheduler left "running" when it died (the jobs page words it).
+INTERRUPTED = "interrupted"
 LEASE_SECONDS = 30
 
 
@@ -156,12 +158,12 @@ def _run_outside(database: Database, config: Config, job: Job, slot: datetime, r
 
 def interrupted(database: Database) -> int:
     """Runs left "running" by a scheduler that died: recorded as failed (called by the new
-    lease holder, so no live process owns them)."""
+    lease holder, so no scheduler owns them; a `jobs run` by hand at that very moment is
+    marked too, and its own end then records its real result)."""
     with database.write() as session:
         return session.execute(
             update(JobRun).where(JobRun.status == "running")
-            .values(status="failed", error="interrupted: the scheduler stopped during the run",
-                    finished_at=utcnow())
+            .values(status="failed", error=INTERRUPTED, finished_at=utcnow())
             .execution_options(synchronize_session=False)).rowcount
 
 

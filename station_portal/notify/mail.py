@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from station_portal.auth.models import User
 from station_portal.config import Config
-from station_portal.db import Database
+from station_portal.db import Database, utcnow
 from station_portal.i18n import _, use_locale
 from station_portal.notify.models import Notification
 from station_portal.notify.service import render
@@ -100,17 +100,21 @@ def deliver(database: Database, config: Config, now: datetime) -> MailReport:
     """Mail the pending notifications, each claimed and settled in a short transaction of
     its own (never inside a long one: SMTP is slow and a write lock must not wait on it).
 
-    A note is claimed (``pending`` -> ``sending``) before it is sent, so two runs never
-    mail the same one; it is marked ``sent`` once the server took it. A note left in
-    ``sending`` by a process that died is offered again after :data:`STALE_SENDING`.
+    A note is claimed (``pending`` -> ``sending``, stamped with this run's claim time)
+    before it is sent, so two runs never mail the same one; the claim is renewed just
+    before the send and every later change checks it, so a run that took a note over
+    from a slow one is never doubled by it. A note left in ``sending`` by a process that
+    died is offered again after :data:`STALE_SENDING`. An attempt counts only when the
+    mail server was reached: an outage delays mail, it does not use it up.
     """
     report = MailReport()
     if not config.smtp_host:
         return report
+    claim = utcnow()
     with database.write() as session:
         session.execute(
             update(Notification).where(Notification.email_state == "sending",
-                                       Notification.email_claimed_at < now - STALE_SENDING)
+                                       Notification.email_claimed_at < claim - STALE_SENDING)
             .values(email_state="pending").execution_options(synchronize_session=False))
         query = (select(Notification.id).where(Notification.email_state == "pending")
                  .order_by(Notification.id).limit(BATCH))
@@ -120,77 +124,106 @@ def deliver(database: Database, config: Config, now: datetime) -> MailReport:
         if ids:
             session.execute(
                 update(Notification).where(Notification.id.in_(ids))
-                .values(email_state="sending", email_claimed_at=now,
-                        email_attempts=Notification.email_attempts + 1)
+                .values(email_state="sending", email_claimed_at=claim)
                 .execution_options(synchronize_session=False))
     server: smtplib.SMTP | None = None
+    handled: list[int] = []
     try:
-        for position, note_id in enumerate(ids):
-            outcome, error = _send_one(database, config, note_id, now, server)
-            if isinstance(outcome, smtplib.SMTP):
-                server = outcome
+        for note_id in ids:
+            handled.append(note_id)
+            state, reason, server = _send_one(database, config, note_id, claim, now, server)
+            if state == "sent":
                 report.sent += 1
-                continue
-            if outcome == "failed":
+            elif state == "failed":
                 report.failed += 1
-            else:
+            elif state == "pending":
                 report.retry += 1
-            if error == "connection":  # the server is away: the rest wait for the next run
-                _release(database, ids[position + 1:])
-                server = None
+            if reason == "connection":  # the server is away: the rest wait for the next run
                 break
     finally:
+        # whatever happened, the notes not handled go back for the next run
+        _release(database, [i for i in ids if i not in handled], claim)
         if server is not None:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 server.quit()
     return report
 
 
-def _release(database: Database, ids: list[int]) -> None:
+def _mine(note_id: int, claim: datetime):
+    return (Notification.id == note_id, Notification.email_state == "sending",
+            Notification.email_claimed_at == claim)
+
+
+def _release(database: Database, ids: list[int], claim: datetime) -> None:
     if not ids:
         return
     with database.write() as session:
         session.execute(
             update(Notification).where(Notification.id.in_(ids),
-                                       Notification.email_state == "sending")
-            .values(email_state="pending", email_attempts=Notification.email_attempts - 1)
-            .execution_options(synchronize_session=False))
+                                       Notification.email_state == "sending",
+                                       Notification.email_claimed_at == claim)
+            .values(email_state="pending").execution_options(synchronize_session=False))
 
 
-def _settle(database: Database, note_id: int, state: str, error: str, now: datetime) -> None:
+def _settle(database: Database, note_id: int, claim: datetime, state: str, error: str,
+            now: datetime, *, attempt: bool = False) -> None:
+    """Record a note's outcome, if this run still holds its claim."""
+    values: dict[str, object] = {"email_state": state, "email_error": error[:300]}
+    if state == "sent":
+        values["emailed_at"] = now
+    if attempt:
+        values["email_attempts"] = Notification.email_attempts + 1
     with database.write() as session:
-        note = session.get(Notification, note_id)
-        if note is None:
-            return
-        note.email_state, note.email_error = state, error[:300]
-        if state == "sent":
-            note.emailed_at = now
+        session.execute(update(Notification).where(*_mine(note_id, claim)).values(**values)
+                        .execution_options(synchronize_session=False))
 
 
-def _send_one(database: Database, config: Config, note_id: int, now: datetime,
-              server: smtplib.SMTP | None) -> tuple[smtplib.SMTP | str, str]:
-    """Send one claimed note; the open connection on success, else its new state and why."""
+def _send_one(database: Database, config: Config, note_id: int, claim: datetime,
+              now: datetime, server: smtplib.SMTP | None
+              ) -> tuple[str, str, smtplib.SMTP | None]:
+    """Send one claimed note: its new state, why, and the connection to go on with."""
     with database.read() as session:
         note = session.get(Notification, note_id)
         user = session.get(User, note.user_id) if note is not None else None
-        if note is None or user is None or not user.email or not user.active or \
+        if note is None or note.email_state != "sending" or note.email_claimed_at != claim:
+            return "", "taken", server  # another run took it over
+        if user is None or not user.email or not user.active or \
                 now - note.created_at > GIVE_UP_AFTER:
             reason = "expired" if user is not None and user.email else "no address"
-            _settle(database, note_id, "failed", reason, now)
-            return "failed", reason
+            _settle(database, note_id, claim, "failed", reason, now)
+            return "failed", reason, server
         try:
             message = compose(note, user, config)
         except Exception as exc:  # a note that cannot be put into words is not retried
-            _settle(database, note_id, "failed", f"{type(exc).__name__}: {exc}", now)
-            return "failed", "compose"
-        attempts = note.email_attempts
+            _settle(database, note_id, claim, "failed", f"{type(exc).__name__}: {exc}", now)
+            return "failed", "compose", server
+        attempts = note.email_attempts + 1
+    if server is None:
+        try:
+            server = _connect(config)
+        except (OSError, smtplib.SMTPException) as exc:  # not an attempt: the server is away
+            _settle(database, note_id, claim, "pending", f"{type(exc).__name__}: {exc}", now)
+            return "pending", "connection", None
+    # renew the claim just before the send (a slow run's notes do not look abandoned),
+    # and a run that lost it meanwhile does not send
+    renewed = utcnow()
+    with database.write() as session:
+        held = session.execute(update(Notification).where(*_mine(note_id, claim))
+                               .values(email_claimed_at=renewed)
+                               .execution_options(synchronize_session=False)).rowcount
+    if held != 1:
+        return "", "taken", server
+    claim = renewed
     try:
-        server = server or _connect(config)
         server.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
+    except Exception as exc:
         state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-        _settle(database, note_id, state, f"{type(exc).__name__}: {exc}", now)
-        refused = isinstance(exc, smtplib.SMTPRecipientsRefused)
-        return state, "recipient" if refused else "connection"
-    _settle(database, note_id, "sent", "", now)
-    return server, ""
+        _settle(database, note_id, claim, state, f"{type(exc).__name__}: {exc}", now,
+                attempt=True)
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            return state, "recipient", server  # the connection is fine
+        with contextlib.suppress(Exception):
+            server.close()
+        return state, "connection", None
+    _settle(database, note_id, claim, "sent", "", now, attempt=True)
+    return "sent", "", server

@@ -84,3 +84,61 @@ def test_phones_read_and_mark_their_notifications_through_the_api(app, db, clien
     bad = client.post("/api/v1/notifications/read", headers=headers, json={"ids": ["x"]})
     assert bad.status_code == 422
     assert client.get("/api/v1/notifications").status_code == 401
+
+
+def test_briefings_caught_up_after_downtime_announce_only_the_newest_week(db):
+    from station_portal.analytics.briefing import last_full_week
+    from station_portal.config import Config
+    from station_portal.jobs.registry import briefing
+    from station_portal.jobs.runner import RunContext
+    from station_portal.notify.models import Notification
+
+    now = utcnow()
+    with db.write() as s:
+        before = {n.id for n in s.scalars(select(Notification).where(
+            Notification.event == "briefing_ready"))}
+        result = briefing(s, RunContext(slot=now, now=now, config=Config.from_env({}, environ={})))
+        s.flush()
+        weeks = {n.params["week_start"] for n in s.scalars(select(Notification).where(
+            Notification.event == "briefing_ready")) if n.id not in before}
+        s.rollback()
+    newest = last_full_week(now).isoformat()
+    assert result["weeks"][-1] == newest
+    assert weeks <= {newest}
+
+
+def test_a_note_left_sending_by_a_dead_run_is_sent_once_later(db):
+    import socket as _socket
+    from datetime import timedelta
+
+    from aiosmtpd.controller import Controller
+
+    from station_portal.config import Config
+    from station_portal.notify.mail import STALE_SENDING, deliver
+    from station_portal.notify.models import Notification
+    from tests.integration.test_mail_and_visits import Inbox, subject_of
+
+    with _socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = Config.from_env({"smtp_host": "127.0.0.1", "smtp_port": port}, environ={})
+        with db.write() as s:
+            head = s.scalar(select(User).where(User.username == "head"))
+            head.email = head.email or "head@example.cn"
+            note = notify(s, head, "sla_overdue", params={"code": "STALE-1", "stage": "arrival"})
+            s.flush()
+            # a run claimed it and died
+            note.email_state, note.email_claimed_at = "sending", utcnow() - STALE_SENDING * 2
+            note_id = note.id
+        deliver(db, config, utcnow())
+        deliver(db, config, utcnow() + timedelta(minutes=1))
+    finally:
+        controller.stop()
+    sent = [m for m in inbox.messages if "STALE-1" in subject_of(m)]
+    assert len(sent) == 1, [subject_of(m) for m in inbox.messages]
+    with db.read() as s:
+        assert s.get(Notification, note_id).email_state == "sent"
