@@ -81,19 +81,23 @@ def compose(note: Notification, user: User, config: Config) -> EmailMessage:
     return message
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def attachments(note: Notification, locale: str) -> list[tuple[str, bytes, str]]:
-    """Files that go with a notification: the weekly briefing as PDF."""
+    """Files that go with a notification: the weekly briefing as PDF and as Excel."""
     if note.event != "briefing_ready" or not (note.params or {}).get("briefing_id"):
         return []
-    from station_portal.analytics.briefing_files import briefing_pdf
+    from station_portal.analytics.briefing_files import briefing_pdf, briefing_xlsx, file_name
     from station_portal.analytics.models import Briefing
 
     session = Session.object_session(note)
     briefing = session.get(Briefing, int(note.params["briefing_id"])) if session else None
     if briefing is None:
         return []
-    name = f"briefing-{briefing.week_start.isoformat()}-{briefing.unit_key}.pdf"
-    return [(name, briefing_pdf(briefing.figures, locale), "application/pdf")]
+    return [(file_name(briefing.figures, "pdf"), briefing_pdf(briefing.figures, locale),
+             "application/pdf"),
+            (file_name(briefing.figures, "xlsx"), briefing_xlsx(briefing.figures, locale), XLSX)]
 
 
 def deliver(database: Database, config: Config, now: datetime) -> MailReport:

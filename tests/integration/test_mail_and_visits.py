@@ -242,3 +242,27 @@ def test_visits_and_frequencies_stay_in_the_account_managers_scope(city):
         assert visits.set_frequency(s, account, own, "21").visit_every_days == 21
         with pytest.raises(Forbidden):  # a station head does not manage client visits
             visits.set_frequency(s, user(s, "head"), own, 7)
+
+
+def test_the_weekly_briefing_mail_carries_its_pdf_and_excel(city, smtp):
+    from datetime import date
+
+    from station_portal.analytics.briefing import make_briefings
+
+    inbox, port = smtp
+    config = Config.from_env({"smtp_host": "127.0.0.1", "smtp_port": port}, environ={})
+    with city.write() as s:
+        head = user(s, "head")
+        briefing = next(b for b in make_briefings(s, date(2026, 11, 16), at(2026, 11, 23, 6))
+                        if b.unit_id == head.scope_unit_id)
+        s.flush()
+        notes.notify(s, head, "briefing_ready", params={
+            "briefing_id": briefing.id, "unit_id": briefing.unit_id, "week_start": "2026-11-16",
+            "unit": {"zh": "昌邑城区供电服务站", "en": "Changyi"}})
+    deliver(city, config, datetime.now(SHANGHAI))
+    mail = next(m for m in inbox.messages if "2026-11-16" in subject_of(m))
+    files = {p.get_filename(): p.get_content_type() for p in mail.walk() if p.get_filename()}
+    assert sorted(files.values()) == [
+        "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+    pdf = next(p for p in mail.walk() if p.get_content_type() == "application/pdf")
+    assert pdf.get_payload(decode=True).startswith(b"%PDF")
