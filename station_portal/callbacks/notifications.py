@@ -31,15 +31,18 @@ def register(app: Dash) -> None:
         title = _("%(n)s unread notifications", n=count) if count else _("No unread notifications")
         return bell_text(count), title
 
-    @secure_callback(app, Output(page.LIST, "children"),
+    @secure_callback(app, Output(page.LIST, "children"), Output(page.MORE, "style"),
                      Input(page.UNREAD_ONLY, "value"), Input(shell.BELL_REFRESH, "data"),
-                     roles=ALL_STAFF)
-    def fill(unread_only: Any, _refresh: Any):
+                     Input(page.MORE, "n_clicks"), roles=ALL_STAFF)
+    def fill(unread_only: Any, _refresh: Any, more: Any):
         user = signed_in_user()
+        extra = more if isinstance(more, int) and not isinstance(more, bool) and more > 0 else 0
+        limit = min(page.LIMIT * (1 + extra), page.MAX_LIMIT)
         notes = service.inbox(read_session(), user.id, unread_only=unread_only is True,
-                              limit=page.LIMIT)
+                              limit=limit + 1)
         locale = get_locale()
-        return page.note_list([(n, service.render(n, locale)) for n in notes])
+        hidden = {"display": "none"} if len(notes) <= limit or limit >= page.MAX_LIMIT else {}
+        return page.note_list([(n, service.render(n, locale)) for n in notes[:limit]]), hidden
 
     @secure_callback(app, Output(shell.BELL_REFRESH, "data"),
                      Input(page.READ_ALL, "n_clicks"),

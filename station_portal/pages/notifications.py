@@ -20,7 +20,9 @@ UNREAD_ONLY = "notes-unread-only"
 READ_ALL = "notes-read-all"
 FEEDBACK = "notes-feedback"
 READ_ONE = "note-read"  # pattern-matched: {"type": READ_ONE, "id": notification id}
-LIMIT = 100
+MORE = "notes-more"
+LIMIT = 50  # shown at first; each "Show older" adds as many
+MAX_LIMIT = 1000
 
 ICONS = {"sla_warning": "bi-hourglass-split text-warning",
          "sla_overdue": "bi-alarm text-danger",
@@ -45,6 +47,8 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
         dbc.Switch(id=UNREAD_ONLY, label=_("Unread only"), value=False, className="mb-2"),
         html.Div(id=FEEDBACK),
         html.Div(id=LIST),
+        dbc.Button(_("Show older"), id=MORE, color="link", size="sm", className="px-0 mt-2",
+                   n_clicks=0),
     ])
 
 

@@ -36,8 +36,10 @@ def test_the_bell_counts_only_the_callers_own_unread_notifications(app, db, as_u
     after = call(head, app, "nav-bell-count", "children", [2, "/", None]).json
     count = lambda answer: int(answer["response"]["nav-bell-count"]["children"] or 0)  # noqa: E731
     assert count(after) == count(before) + 1
-    listing = text_of(call(head, app, "notes-list", "children", [False, None]))
+    listing = text_of(call(head, app, "notes-list", "children", [False, None, 0]))
     assert "Visit A by" in listing and "Visit B by" not in listing
+    # a forged click count is no number of rows to read
+    assert call(head, app, "notes-list", "children", [False, None, "9" * 40]).status_code == 200
 
 
 def test_visits_show_only_the_account_managers_clients(app, db, as_user):
