@@ -4,6 +4,7 @@ stick; an account manager records a visit the visit job planned."""
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
 from station_portal.auth.models import User
@@ -79,7 +80,9 @@ def test_an_account_manager_records_a_visit_the_job_planned(live_portal, browser
     item.find_element(By.CSS_SELECTOR, "input").send_keys("了解二期扩产用电计划")
     item.find_element(By.XPATH, ".//button[contains(., '记录走访')]").click()
     wait_text(browser, (By.ID, "visits-feedback"), "已记录")
-    assert not browser.find_elements(By.ID, f"visit-{visit_id}")
+    # the list is filled again after the answer: the visit leaves it
+    WebDriverWait(browser, 20).until(
+        lambda driver: not driver.find_elements(By.ID, f"visit-{visit_id}"))
     assert not console_errors(browser)
 
 
