@@ -44,8 +44,10 @@ def test_the_bell_counts_live_and_the_centre_marks_read(live_portal, browser):
     assert item.get_attribute("href").endswith(f"/orders/{order_id}")
     note = item.find_element(By.XPATH, "ancestor::*[contains(@class,'portal-note')]")
     note.find_element(By.XPATH, ".//button[contains(., '标记为已读')]").click()
-    wait_text(browser, (By.ID, "nav-bell-count"), str(before) if before else "", timeout=15)
-    assert unread(database, "head") == before
+    expected = str(before) if before else ""
+    WebDriverWait(browser, 20).until(
+        lambda driver: driver.find_element(By.ID, "nav-bell-count").text == expected
+        and unread(database, "head") == before)
     assert not console_errors(browser)
 
 
