@@ -82,6 +82,25 @@ def last_slot(session: Session, job: str) -> datetime | None:
     return session.scalar(select(func.max(JobRun.scheduled_for)).where(JobRun.job == job))
 
 
+def _claim(session: Session, job: Job, slot: datetime, started: datetime, runner: str,
+           status: str) -> JobRun:
+    """Take the (job, slot) key in ``session``'s transaction; _SlotTaken if it is gone."""
+    # Runs of one job take turns (a catch-up and the next slot can overlap): each sees
+    # the one before it, so none is counted twice or run over another.
+    serialize_on(session, f"job:{job.name}")
+    previous = last_slot(session, job.name)
+    if previous is not None and previous >= slot:
+        raise _SlotTaken
+    run = JobRun(job=job.name, scheduled_for=slot, started_at=started, status=status,
+                 coalesced=job.schedule.missed_between(previous, slot), runner=runner)
+    session.add(run)
+    try:
+        session.flush()  # takes the (job, slot) key now, or waits for whoever has it
+    except IntegrityError as exc:
+        raise _SlotTaken from exc
+    return run
+
+
 def run_slot(database: Database, config: Config, job: Job, slot: datetime, *,
              runner: str | None = None, now: datetime | None = None) -> JobRun | None:
     """Run ``job`` for ``slot`` unless that run exists; the recorded run, or None if taken."""
@@ -92,19 +111,7 @@ def run_slot(database: Database, config: Config, job: Job, slot: datetime, *,
     clock = time.monotonic()
     try:
         with database.write() as session:
-            # Runs of one job take turns (a catch-up and the next slot can overlap): each
-            # sees the one before it, so none is counted twice or run over another.
-            serialize_on(session, f"job:{job.name}")
-            previous = last_slot(session, job.name)
-            if previous is not None and previous >= slot:
-                raise _SlotTaken
-            run = JobRun(job=job.name, scheduled_for=slot, started_at=started, status="ok",
-                         coalesced=job.schedule.missed_between(previous, slot), runner=runner)
-            session.add(run)
-            try:
-                session.flush()  # takes the (job, slot) key now, or waits for whoever has it
-            except IntegrityError as exc:
-                raise _SlotTaken from exc
+            run = _claim(session, job, slot, started, runner, "ok")
             context = RunContext(slot=slot, now=started, config=config, coalesced=run.coalesced,
                                  period=job.schedule.period)
             run.summary = job.run(session, context) or {}
@@ -128,17 +135,9 @@ def _run_outside(database: Database, config: Config, job: Job, slot: datetime, r
     clock = time.monotonic()
     try:
         with database.write() as session:
-            serialize_on(session, f"job:{job.name}")
-            previous = last_slot(session, job.name)
-            if previous is not None and previous >= slot:
-                return None
-            run = JobRun(job=job.name, scheduled_for=slot, started_at=started,
-                         status="running", runner=runner,
-                         coalesced=job.schedule.missed_between(previous, slot))
-            session.add(run)
-            session.flush()
+            run = _claim(session, job, slot, started, runner, "running")
             run_id, coalesced = run.id, run.coalesced
-    except IntegrityError:
+    except _SlotTaken:
         return None
     context = RunContext(slot=slot, now=started, config=config, coalesced=coalesced,
                          period=job.schedule.period, database=database)

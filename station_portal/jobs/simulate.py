@@ -303,10 +303,15 @@ class _Step:
         return True
 
     # -- new work -----------------------------------------------------------------
+    def arrivals(self, rate: Callable[[datetime], float], cap: int) -> list[datetime]:
+        """This step's arrival times at ``rate``, at most ``cap`` of them."""
+        times = arrivals(self.rng, self.start, self.now, rate)
+        if len(times) > cap:
+            times, self.summary["capped"] = times[:cap], True
+        return times
+
     def new_repairs(self) -> None:
-        times = arrivals(self.rng, self.start, self.now, repair_rate)
-        if len(times) > MAX_NEW_REPAIRS:
-            times, self.summary["capped"] = times[:MAX_NEW_REPAIRS], True
+        times = self.arrivals(repair_rate, MAX_NEW_REPAIRS)
         if not times:
             return
         index, territories = self.places()
@@ -327,10 +332,7 @@ class _Step:
                 self.summary["new_repairs"] += 1
 
     def new_applications(self) -> None:
-        times = arrivals(self.rng, self.start, self.now,
-                         lambda t: application_rate(t, self.calendar))
-        if len(times) > MAX_NEW_APPLICATIONS:
-            times, self.summary["capped"] = times[:MAX_NEW_APPLICATIONS], True
+        times = self.arrivals(lambda t: application_rate(t, self.calendar), MAX_NEW_APPLICATIONS)
         if not times:
             return
         index, territories = self.places()
