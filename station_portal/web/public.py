@@ -1,0 +1,69 @@
+"""What every public page shares (customer self-service, hall kiosks): language,
+CSRF token, rate limits.
+
+Public pages are plain Flask/Jinja pages (light, fast on a phone, usable
+without JavaScript). The guard lets everything under ``guard.PUBLIC_HTML_PREFIXES``
+through without sign-in, so each view here must check its own input and never
+show more than the case the visitor proved to hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import render_template, request, session
+
+from station_portal import i18n
+from station_portal.i18n import _
+from station_portal.ratelimit import allow
+from station_portal.web.context import client_ip, write_session
+from station_portal.web.signin import check_csrf, csrf_token
+
+
+def pick_language() -> None:
+    """``?lang=zh_CN|en`` switches the visitor's language and keeps it for the visit."""
+    lang = i18n.normalise_locale(request.args.get("lang"))
+    if lang:
+        session["locale"] = lang
+        i18n.set_locale(lang)
+
+
+def render_public(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    html = render_template(template, _=_, locale=i18n.get_locale(), locales=i18n.LOCALE_NAMES,
+                           csrf=csrf_token(), path=request.path, **context)
+    return html, status
+
+
+def too_many() -> tuple[str, int, dict[str, str]]:
+    html, status = render_public(
+        "error.html", status=429,
+        message=_("Too many requests from your address. Wait a minute and try again."))
+    return html, status, {"Retry-After": "60"}
+
+
+def hit(bucket: str, key: str, *, limit: int, per_seconds: int) -> bool:
+    """Count a hit of ``key`` in ``bucket`` (its own short transaction); True if allowed."""
+    with write_session() as session:
+        return allow(session, bucket, key, limit=limit, per_seconds=per_seconds)
+
+
+def limited(bucket: str, *, limit: int, per_seconds: int,
+            methods: tuple[str, ...] = ("GET", "POST")) -> Callable:
+    """A view decorator: at most ``limit`` requests per client address per window.
+
+    POSTs also need the form's CSRF token (checked after the count, so a flood of
+    forged posts is limited too).
+    """
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.method in methods and not hit(
+                    bucket, client_ip() or "?", limit=limit, per_seconds=per_seconds):
+                return too_many()
+            if request.method == "POST":
+                check_csrf()
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
