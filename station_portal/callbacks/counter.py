@@ -1,0 +1,189 @@
+"""The counter: hall and counter choice, the ticket at the counter, today's queue, and
+the clerk's actions (all through services/hall.py; halls checked against the scope)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, State, ctx, no_update
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from station_portal.auth.scope import Scope
+from station_portal.callbacks._secure import secure_callback
+from station_portal.db import utcnow
+from station_portal.errors import PortalError, ValidationFailed
+from station_portal.hall import stats
+from station_portal.hall.catalog import load_catalog
+from station_portal.hall.models import HallTicket, TicketStatus
+from station_portal.hall.queue import local_day, opening_hours_text
+from station_portal.i18n import _
+from station_portal.pages import counter as page
+from station_portal.services import hall as service
+from station_portal.validate import as_id, mapping
+from station_portal.web.context import read_session, signed_in_user, write_session
+
+QUEUE_ROWS = 30
+
+
+def _hall(session: Session, scope: Scope, hall_id: Any):
+    hid = as_id(hall_id)
+    return next((h for h in service.halls_in_scope(session, scope) if h.id == hid), None)
+
+
+def _business_name(code: str) -> str:
+    business = load_catalog().business(code)
+    return business.name() if business else code
+
+
+def clerk_home(session: Session, scope: Scope) -> Any:
+    """The clerk's home page content (called by callbacks/home.py)."""
+    day = local_day(utcnow())
+    halls = service.halls_in_scope(session, scope)
+    waiting = stats.day_by_hall(session, [h.id for h in halls], day)
+    counts = dict(zip(waiting["hall_id"], waiting["waiting"], strict=True)) if not waiting.empty \
+        else {}
+    return page.clerk_home([{
+        "code": h.code, "name": h.name(), "address": h.address, "level": h.level,
+        "counters": h.counters, "hours": opening_hours_text(h), "waiting": int(counts.get(h.id, 0)),
+    } for h in halls])
+
+
+def register(app: Dash) -> None:
+    @secure_callback(app, Output(page.HALL, "options"), Output(page.TRANSFER_TO, "options"),
+                     Output(page.HALL, "value"), Input(page.LOAD, "data"),
+                     State(page.HALL, "value"), roles=page.ROLES)
+    def options(_load: Any, chosen: Any):
+        user = signed_in_user()
+        halls = service.halls_in_scope(read_session(), user.scope())
+        # A clerk with one hall need not pick it; a choice kept in the browser stays.
+        only = halls[0].id if len(halls) == 1 and chosen in (None, "") else no_update
+        return ([{"label": f"{h.name()} ({h.level})", "value": h.id} for h in halls],
+                [{"label": b.name(), "value": b.code} for b in load_catalog().businesses], only)
+
+    @secure_callback(app, Output(page.COUNTER, "options"), Output(page.GROUPS, "options"),
+                     Output(page.GROUPS, "value"), Input(page.HALL, "value"),
+                     Input(page.COUNTER, "value"), roles=page.ROLES)
+    def counters(hall_id: Any, counter: Any):
+        user = signed_in_user()
+        hall = _hall(read_session(), user.scope(), hall_id)
+        if hall is None:
+            return [], [], []
+        catalog = load_catalog()
+        number = as_id(counter)
+        chosen = hall.groups_of_counter(number, catalog.letters) \
+            if number is not None and number <= hall.counters else catalog.letters
+        return ([{"label": _("Counter %(n)s", n=n), "value": n} for n in range(1, hall.counters + 1)],
+                [{"label": f"{g.letter} {g.name()}", "value": g.letter} for g in catalog.groups],
+                list(chosen))
+
+    @secure_callback(app, Output(page.CURRENT, "children"), Output(page.TICKET, "data"),
+                     Output(page.QUEUE, "children"), Output(page.WAITING, "children"),
+                     Output(page.START, "disabled"), Output(page.RECALL, "disabled"),
+                     Output(page.NO_SHOW, "disabled"), Output(page.FINISH, "disabled"),
+                     Output(page.TRANSFER, "disabled"), Output(page.CALL, "disabled"),
+                     Input(page.HALL, "value"), Input(page.COUNTER, "value"),
+                     Input(page.POLL, "n_intervals"), Input(page.REFRESH, "data"),
+                     roles=page.ROLES, passive_inputs=[f"{page.POLL}.n_intervals"])
+    def view(hall_id: Any, counter: Any, _poll: Any, _refresh: Any):
+        user = signed_in_user()
+        session, now = read_session(), utcnow()
+        hall = _hall(session, user.scope(), hall_id)
+        number = as_id(counter)
+        if hall is None or number is None or number > hall.counters:
+            hint = page.current_card(None, now) if hall is not None else \
+                dbc.Alert(_("Choose your hall and counter."), color="info")
+            return hint, None, None, None, True, True, True, True, True, True
+        day = local_day(now)
+        current = service.current_ticket(session, hall.id, number, day)
+        ticket = None if current is None else {
+            "label": current.label, "business": _business_name(current.business),
+            "status": current.status, "called_at": current.called_at,
+            "started_at": current.started_at, "standard": current.standard_minutes,
+            "recalls": current.recalls}
+        waiting = session.scalars(
+            select(HallTicket).where(HallTicket.hall_id == hall.id, HallTicket.day == day,
+                                     HallTicket.status == TicketStatus.WAITING.value)
+            .order_by(HallTicket.taken_at, HallTicket.id).limit(QUEUE_ROWS)).all()
+        rows = [{"label": t.label, "business": _business_name(t.business), "taken_at": t.taken_at,
+                 "transfers": t.transfers} for t in waiting]
+        summary = stats.summarise(stats.day_by_hall(session, [hall.id], day))
+        called = current is not None and current.status == TicketStatus.CALLED.value
+        return (page.current_card(ticket, now),
+                {"id": current.id, "version": current.version} if current else None,
+                page.queue_table(rows, now),
+                page.waiting_stats(summary["waiting"], summary["done"], summary["avg_service_min"]),
+                not called, not called, not called, current is None, current is None,
+                current is not None)
+
+    @secure_callback(app, Output(page.REFRESH, "data"), Output(page.FEEDBACK, "children"),
+                     Output(page.ORDER_CODE, "value"),
+                     Input(page.CALL, "n_clicks"), Input(page.START, "n_clicks"),
+                     Input(page.FINISH, "n_clicks"), Input(page.NO_SHOW, "n_clicks"),
+                     Input(page.RECALL, "n_clicks"), Input(page.TRANSFER, "n_clicks"),
+                     State(page.HALL, "value"), State(page.COUNTER, "value"),
+                     State(page.GROUPS, "value"), State(page.TICKET, "data"),
+                     State(page.ORDER_CODE, "value"), State(page.TRANSFER_TO, "value"),
+                     roles=page.ROLES, prevent_initial_call=True)
+    def act(_call: Any, _start: Any, _finish: Any, _no_show: Any, _recall: Any, _transfer: Any,
+            hall_id: Any, counter: Any, groups: Any, ticket: Any, order_code: Any,
+            transfer_to: Any):
+        trigger = ctx.triggered_id
+        if trigger is None or not (ctx.triggered and ctx.triggered[0].get("value")):
+            return no_update, no_update, no_update
+        user = signed_in_user()
+        held = mapping(ticket)
+        clear_code = no_update
+        try:
+            with write_session() as session:
+                actor = user.model(session)
+                if trigger == page.CALL:
+                    called = service.call_next(session, actor, hall_id, counter,
+                                               groups if isinstance(groups, list) else None)
+                    if called is None:
+                        return utcnow().isoformat(), dbc.Alert(
+                            _("Nobody is waiting for your groups."), color="info",
+                            className="py-2", duration=4000), no_update
+                    done = _("Ticket %(label)s called to counter %(n)s.", label=called.label,
+                             n=called.counter)
+                elif trigger == page.START:
+                    started = service.start_service(session, actor, held.get("id"),
+                                                    held.get("version"))
+                    done = _("Serving %(label)s.", label=started.label)
+                elif trigger == page.FINISH:
+                    finished = service.finish_service(session, actor, held.get("id"),
+                                                      held.get("version"),
+                                                      work_order_code=order_code)
+                    done = _finished_text(finished)
+                    clear_code = ""
+                elif trigger == page.NO_SHOW:
+                    missed = service.mark_no_show(session, actor, held.get("id"), held.get("version"))
+                    done = _("%(label)s marked as not come.", label=missed.label)
+                elif trigger == page.RECALL:
+                    again = service.recall(session, actor, held.get("id"), held.get("version"))
+                    done = _("%(label)s called again.", label=again.label)
+                elif trigger == page.TRANSFER:
+                    moved = service.transfer(session, actor, held.get("id"), held.get("version"),
+                                             transfer_to)
+                    done = _("%(label)s transferred to %(business)s.", label=moved.label,
+                             business=_business_name(moved.business))
+                else:
+                    return no_update, no_update, no_update
+        except PortalError as exc:
+            message = " ".join(exc.fields.values()) if isinstance(exc, ValidationFailed) \
+                else exc.message
+            return utcnow().isoformat(), dbc.Alert(message, color="danger", className="py-2",
+                                                   dismissable=True), no_update
+        return utcnow().isoformat(), dbc.Alert(done, color="success", className="py-2",
+                                               duration=5000), clear_code
+
+
+def _finished_text(ticket: HallTicket) -> str:
+    minutes = round((ticket.service_seconds or 0) / 60, 1)
+    text = _("%(label)s done in %(m)s min.", label=ticket.label, m=minutes)
+    if ticket.within_standard is False:
+        text += " " + _("Over the %(s)s-minute standard.", s=ticket.standard_minutes)
+    if ticket.work_order_id:
+        text += " " + _("Counter visit recorded on the work order.")
+    return text

@@ -1,0 +1,99 @@
+"""The hall's business catalogue from ``data/service_hall.toml``: groups (a letter each),
+business types and their standard service minutes, each standard with its source.
+
+Plain Python: no Flask, no Dash, no database.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+
+from station_portal.i18n import get_locale
+from station_portal.resources import data_path
+
+
+class CatalogError(ValueError):
+    """The catalogue file is inconsistent."""
+
+
+@dataclass(frozen=True)
+class BusinessGroup:
+    letter: str
+    name_zh: str
+    name_en: str
+
+    def name(self, locale: str | None = None) -> str:
+        return self.name_zh if (locale or get_locale()).startswith("zh") else self.name_en
+
+
+@dataclass(frozen=True)
+class BusinessType:
+    code: str
+    group: str
+    name_zh: str
+    name_en: str
+    hint_zh: str = ""
+    hint_en: str = ""
+    standard_minutes: int | None = None
+    standard_source: str = ""
+
+    def name(self, locale: str | None = None) -> str:
+        return self.name_zh if (locale or get_locale()).startswith("zh") else self.name_en
+
+    def hint(self, locale: str | None = None) -> str:
+        return self.hint_zh if (locale or get_locale()).startswith("zh") else self.hint_en
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: str
+    source: str
+    groups: tuple[BusinessGroup, ...]
+    businesses: tuple[BusinessType, ...]
+    default_service_minutes: float
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        return tuple(g.letter for g in self.groups)
+
+    def business(self, code: object) -> BusinessType | None:
+        return next((b for b in self.businesses if b.code == code), None)
+
+    def group(self, letter: object) -> BusinessGroup | None:
+        return next((g for g in self.groups if g.letter == letter), None)
+
+    def in_group(self, letter: str) -> tuple[BusinessType, ...]:
+        return tuple(b for b in self.businesses if b.group == letter)
+
+
+def parse_catalog(raw: dict) -> Catalog:
+    groups = tuple(BusinessGroup(g["letter"], g["name_zh"], g["name_en"]) for g in raw["group"])
+    letters = [g.letter for g in groups]
+    if len(set(letters)) != len(letters) or not all(
+            len(x) == 1 and x.isascii() and x.isupper() for x in letters):
+        raise CatalogError("group letters must be distinct single capital letters")
+    businesses = []
+    for b in raw["business"]:
+        if b["group"] not in letters:
+            raise CatalogError(f"business {b['code']!r}: unknown group {b['group']!r}")
+        minutes = b.get("standard_minutes")
+        if minutes is not None and (not isinstance(minutes, int) or minutes <= 0):
+            raise CatalogError(f"business {b['code']!r}: standard_minutes must be a positive integer")
+        if minutes is not None and not b.get("standard_source"):
+            raise CatalogError(f"business {b['code']!r}: a standard needs its source")
+        businesses.append(BusinessType(
+            b["code"], b["group"], b["name_zh"], b["name_en"], b.get("hint_zh", ""),
+            b.get("hint_en", ""), minutes, b.get("standard_source", "")))
+    codes = [b.code for b in businesses]
+    if len(set(codes)) != len(codes):
+        raise CatalogError("business codes must be distinct")
+    return Catalog(str(raw["version"]), raw["source"], groups, tuple(businesses),
+                   float(raw.get("default_service_minutes", 8)))
+
+
+@cache
+def load_catalog() -> Catalog:
+    raw = tomllib.loads(data_path("service_hall.toml").read_text(encoding="utf-8"))
+    return parse_catalog(raw)
