@@ -112,6 +112,10 @@ def seed_demo(seed: int, n_orders: int, if_empty: bool) -> None:
                                  progress=lambda _step: bar.update(1))
     click.echo(f"{report.units} units, {report.staff} staff, {report.crews} crews, "
                f"{report.parks} parks, {report.clients} clients")
+    from station_portal.hall.demo import seed_demo_halls
+
+    with database.write() as session:  # service halls and a year of queue tickets
+        click.echo(seed_demo_halls(session, seed=seed).summary())
     if n_orders:
         started = time.monotonic()
         with (
@@ -124,6 +128,13 @@ def seed_demo(seed: int, n_orders: int, if_empty: bool) -> None:
         click.echo(f"{history.repairs} repairs, {history.applications} applications, "
                    f"{history.park_cases} park cases, {history.clocks} clocks, "
                    f"{history.events} timeline events ({time.monotonic() - started:.0f} s)")
+        if config.is_demo:
+            from station_portal.demo.customers import seed_demo_cases
+
+            with database.write() as session:
+                cases = seed_demo_cases(session)
+            click.echo("demo cases to track on /service/track: " + "; ".join(
+                f"{number} code {code} ({what})" for number, code, what in cases))
         _refresh_snapshots(database, rebuild=True)
         with database.write() as session:  # fresh statistics for the query planner
             session.execute(text("ANALYZE"))
@@ -168,7 +179,7 @@ def snapshots_refresh(rebuild: bool) -> None:
 @click.argument("username")
 @click.option("--role", required=True,
               type=click.Choice(["admin", "company_manager", "station_head", "grid_manager",
-                                 "account_manager", "crew"]))
+                                 "account_manager", "crew", "clerk"]))
 @click.option("--display-name", help="Defaults to the username.")
 @click.option("--unit", "unit_code", help="Scope unit code, e.g. JL-CY-S.")
 @click.option("--staff", "employee_no", help="Employee number of the linked staff member.")

@@ -18,6 +18,7 @@ ROLES: dict[str, LazyString] = {
     Role.GRID_MANAGER: _("Grid manager"),
     Role.ACCOUNT_MANAGER: _("Account manager"),
     Role.CREW: _("Crew member"),
+    Role.CLERK: _("Counter clerk"),
 }
 
 UNIT_KINDS: dict[str, LazyString] = {
@@ -102,6 +103,14 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "notification_preferences": _("Notification settings changed"),
     "visit_frequency": _("Visit frequency changed"),
     "visit_done": _("Client visit recorded"),
+    "hall_ticket_taken": _("Queue ticket taken"),
+    "hall_ticket_called": _("Queue ticket called"),
+    "hall_ticket_recalled": _("Queue ticket called again"),
+    "hall_service_started": _("Counter service started"),
+    "hall_service_finished": _("Counter service finished"),
+    "hall_ticket_no_show": _("Queue ticket: customer did not come"),
+    "hall_ticket_transferred": _("Queue ticket transferred"),
+    "hall_ticket_cancelled": _("Queue ticket cancelled"),
 }
 
 
@@ -236,6 +245,13 @@ EVENT_ACTIONS: dict[str, LazyString] = {
     "clocks_recomputed": _("Time limits recomputed"),
     "support_added": _("Support crew added"),
     "photo_added": _("Photo added"),
+    "submitted_online": _("Applied online"),
+    "reported_online": _("Reported online"),
+    "document_added": _("Document received"),
+    "contract_signed": _("Contract signed online"),
+    "rated": _("Rated by the customer"),
+    "tracking_code": _("Tracking code issued"),
+    "counter_visit": _("Counter visit"),
 }
 
 ORDER_KINDS: dict[str, LazyString] = {

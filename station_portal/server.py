@@ -14,7 +14,7 @@ from station_portal import migrate
 from station_portal.config import Config, ConfigError
 from station_portal.db import Database
 from station_portal.services.users import demo_accounts_present
-from station_portal.web import errors, guard, signin
+from station_portal.web import customer, errors, guard, kiosk, signin
 from station_portal.web.context import EXTENSION, Portal
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     guard.init_app(server)
     errors.init_app(server)
     server.register_blueprint(signin.bp)
+    server.register_blueprint(customer.bp)
+    server.register_blueprint(kiosk.bp)
 
     @server.get("/healthz")
     def healthz():

@@ -298,6 +298,8 @@ class ApplicationCreateSchema(ApiSchema):
     applied_at = Instant(metadata={"description": "When the customer applied (default: now)."})
     accept = ma.fields.Boolean(load_default=True, metadata={
         "description": "Accept it at once (taken at a counter); false leaves it pending."})
+    at_counter = ma.fields.Boolean(load_default=False, metadata={
+        "description": "The applicant came to a counter for it (counts one counter visit)."})
 
 
 class AssignmentCreateSchema(ApiSchema):

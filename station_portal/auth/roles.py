@@ -8,6 +8,7 @@
 | grid_manager    | one supply office and its grids, or one grid        |
 | account_manager | a list of clients (客户经理)                         |
 | crew            | own crew and orders (抢修/外勤人员)                  |
+| clerk           | one urban service station or supply office: its halls (营业员) |
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Role(StrEnum):
     GRID_MANAGER = "grid_manager"
     ACCOUNT_MANAGER = "account_manager"
     CREW = "crew"
+    CLERK = "clerk"
 
 
 ALL_STAFF = frozenset(Role)
@@ -38,10 +40,12 @@ SCOPE_UNIT_KINDS: dict[Role, tuple[UnitKind, ...]] = {
     Role.GRID_MANAGER: (UnitKind.SUPPLY_OFFICE, UnitKind.GRID),
     Role.ACCOUNT_MANAGER: (),
     Role.CREW: (),
+    Role.CLERK: (UnitKind.SERVICE_STATION, UnitKind.SUPPLY_OFFICE),
 }
 # Roles that cannot work without a scope unit. A company manager names the city
 # company for the whole company: an empty field never widens anyone's view.
-UNIT_SCOPE_REQUIRED = frozenset({Role.COMPANY_MANAGER, Role.STATION_HEAD, Role.GRID_MANAGER})
+UNIT_SCOPE_REQUIRED = frozenset({Role.COMPANY_MANAGER, Role.STATION_HEAD, Role.GRID_MANAGER,
+                                 Role.CLERK})
 # Roles that must be linked to a staff member.
 STAFF_LINK_REQUIRED = frozenset({Role.CREW, Role.ACCOUNT_MANAGER})
 

@@ -80,7 +80,7 @@ def scope_for(session: Session, user: User) -> Scope:
         units = frozenset(subtree_ids(session, unit.id))
         clients = frozenset(session.scalars(select(Client.id).where(Client.unit_id.in_(units))))
         return Scope(user.id, role, units, clients, (unit.id,), user.staff_id)
-    if role in (Role.STATION_HEAD, Role.GRID_MANAGER):
+    if role in (Role.STATION_HEAD, Role.GRID_MANAGER, Role.CLERK):
         if user.scope_unit_id is None:
             return _empty(user, role)
         units = frozenset(subtree_ids(session, user.scope_unit_id))

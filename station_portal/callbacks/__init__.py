@@ -10,9 +10,12 @@ def register_all_callbacks(app: Dash) -> None:
         account,
         audit_log,
         briefings,
+        counter,
         crew,
         dashboards,
         dispatch,
+        gridworks,
+        hall_dashboard,
         home,
         jobs,
         notifications,
@@ -25,5 +28,6 @@ def register_all_callbacks(app: Dash) -> None:
     )
 
     for module in (shell, home, dashboards, briefings, dispatch, crew, orders, order_detail, org, users,
-                   audit_log, account, notifications, visits, jobs):
+                   audit_log, account, notifications, visits, jobs, gridworks, counter,
+                   hall_dashboard):
         module.register(app)

@@ -26,13 +26,16 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, dcc, no_update
 
 from station_portal.analytics import dashboards as data
+from station_portal.analytics.customers import satisfaction
 from station_portal.auth.scope import Scope
 from station_portal.callbacks._secure import clientside_callback, secure_callback
 from station_portal.db import utcnow
+from station_portal.gridworks.dashboard import grid_works_board
 from station_portal.i18n import _, get_locale
 from station_portal.labels import SLA_STATUSES
 from station_portal.pages import charts
 from station_portal.pages import dashboards as page
+from station_portal.pages import gridworks_charts as gw_charts
 from station_portal.timefmt import format_local
 from station_portal.web.context import portal, read_session, signed_in_user
 
@@ -101,6 +104,9 @@ def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
     done = arrival["timed"].sum()  # shares of the clocks that had a limit, as in the tables
     total = k.compliance[k.compliance["stage"] == "total"]
     apps_done = total["timed"].sum()
+    voice = satisfaction(session, filters, data.Names.load(session), locale)
+    rated = voice["ratings"].sum()
+    average = (voice["avg_stars"] * voice["ratings"]).sum() / rated if rated else None
     return {
         "stats": [(_("Orders received"), k.received, "bi-inbox", None),
                   (_("Arrivals on time"), f"{100 * (done - arrival['late'].sum()) / done:.1f} %"
@@ -109,7 +115,9 @@ def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
                    f"{100 * (apps_done - total['late'].sum()) / apps_done:.1f} %"
                    if apps_done else "–", "bi-plug", None),
                   (_("Working days past the limits"), f"{k.attribution['late_by'].sum():.1f}",
-                   "bi-hourglass-bottom", "danger" if k.attribution["late_by"].sum() else None)],
+                   "bi-hourglass-bottom", "danger" if k.attribution["late_by"].sum() else None),
+                  (_("Customers' rating"), f"{average:.2f} ★" if average is not None else "–",
+                   "bi-star", None)],
         "league": charts.league_table(k.league),
         "compliance": charts.compliance_heatmap(k.compliance),
         "stagedays": charts.stage_days_figure(k.compliance),
@@ -117,7 +125,16 @@ def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
         "repairs": charts.repairs_figure(k.repairs),
         "electricity": charts.electricity_table(k.electricity),
         "stages": charts.compliance_table(k.compliance),
+        "customers": charts.satisfaction_table(voice),
+        **_grid_works(session, filters, now, locale),
     }
+
+
+def _grid_works(session, filters: data.Filters, now, locale) -> Result:
+    """The grid-works section: open now, whatever the period."""
+    gw = grid_works_board(session, filters.unit_ids, now, locale)
+    return {"gw_waiting": gw_charts.waiting_figure(gw), "gw_funds": gw_charts.funds_figure(gw.funds),
+            "gw_late": gw_charts.late_table(gw.late)}
 
 
 def _tiles() -> tuple[str, str]:

@@ -54,6 +54,10 @@ def register(app: Dash) -> None:
                                   title)
         if user.role is Role.ACCOUNT_MANAGER:
             return home.account_home(queries.client_rows(session, scope), locale)
+        if user.role is Role.CLERK:
+            from station_portal.callbacks.counter import clerk_home
+
+            return clerk_home(session, scope)
         crew = queries.crew_of(session, user.staff_id)
         unit = queries.unit_summary(session, scope, crew.unit_id) if crew else None
         return home.crew_home(crew, unit, locale)

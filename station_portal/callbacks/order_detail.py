@@ -12,17 +12,21 @@ from sqlalchemy import select
 
 from station_portal.auth.roles import ALL_STAFF
 from station_portal.callbacks._secure import secure_callback
+from station_portal.customer.tracking import customer_side
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, PortalError
+from station_portal.gridworks.queries import works_for_order
 from station_portal.i18n import _
 from station_portal.org.models import Unit, UnitKind
 from station_portal.pages import order_detail as page
+from station_portal.pages.gridworks import order_works_card
 from station_portal.pages.ui import out_of_scope
+from station_portal.services import customer
 from station_portal.services import workorders as wo
 from station_portal.timefmt import SHANGHAI, format_local
 from station_portal.validate import as_id, text
 from station_portal.web.context import read_session, signed_in_user, write_session
-from station_portal.workorders.actions import available_actions
+from station_portal.workorders.actions import COUNTER_VISIT, TRACKING_CODE, available_actions
 from station_portal.workorders.models import Kind, WorkOrder
 from station_portal.workorders.queries import crews_for_dispatch, order_detail
 
@@ -66,6 +70,8 @@ def run_action(session, user, order_id: int, version: Any, action: str, values: 
         return wo.resume(session, user, order_id, version, note=note)
     if action == "note":
         return wo.add_note(session, user, order_id, note)
+    if action == COUNTER_VISIT:
+        return customer.record_counter_visit(session, user, order_id, version, note=note)
     if action == "plan_visit":
         return wo.plan_visit(session, user, order_id, _visit_day(values.get(page.VISIT_DATE)),
                              note=note)
@@ -111,7 +117,11 @@ def register(app: Dash) -> None:
             units = [{"label": u.name(), "value": u.id} for u in session.scalars(
                 select(Unit).where(Unit.kind.in_([UnitKind.SERVICE_STATION, UnitKind.GRID]),
                                    Unit.id != order.unit_id).order_by(Unit.path))]
-        return (page.detail_component(detail, now), order.version, options,
+        works = order_works_card(works_for_order(session, order.id)) \
+            if order.kind == Kind.APPLICATION else None
+        customer = page.customer_card(customer_side(session, order)) \
+            if order.kind in (Kind.REPAIR, Kind.APPLICATION) else None
+        return (page.detail_component(detail, now, works, customer), order.version, options,
                 options[0]["value"] if options else None, crews, units)
 
     @secure_callback(app, [Output(page.FIELD_ROWS[f], "hidden") for f in FIELD_IDS],
@@ -144,6 +154,16 @@ def register(app: Dash) -> None:
             return _alert(_("Choose an action."), "warning"), no_update, no_update, no_update
         count = refresh + 1 if isinstance(refresh, int) else 1
         user = signed_in_user()
+        if action == TRACKING_CODE:
+            try:
+                with write_session() as session:
+                    order, code = customer.issue_code(session, user.model(session), oid)
+                    number = order.code
+            except PortalError as exc:
+                return _alert(exc.message, "danger"), no_update, no_update, no_update
+            return _alert(_("Give the customer case number %(number)s and the code %(code)s. "
+                            "It is shown only now; an earlier code no longer works.",
+                            number=number, code=code), "info"), count, no_update, no_update
         try:
             with write_session() as session:
                 run_action(session, user.model(session), oid, version, action,

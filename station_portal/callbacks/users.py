@@ -71,6 +71,7 @@ def role_options(role_value: Any) -> list[Any]:
         Role.GRID_MANAGER: _("A supply office with all its grids, or a single grid."),
         Role.ACCOUNT_MANAGER: _("Account managers see the clients chosen below."),
         Role.CREW: _("Crew members see their own crew and orders."),
+        Role.CLERK: _("The service station or supply office whose halls this clerk serves."),
     }.get(role, "")
     clients = [{"label": f"{c.name(locale)} ({c.code})", "value": c.id}
                for c in session.scalars(select(Client).order_by(Client.code))]

@@ -4,7 +4,7 @@
 county-level companies, an urban service station in each (with its three
 groups), two rural supply offices each with their grids, a metering team per
 county, about 300 staff with crews, the industrial parks with their
-enterprises, VIP clients, and the six demo accounts. Territories are
+enterprises, VIP clients, and the seven demo accounts. Territories are
 Voronoi cells around the real district seats and towns
 (``data/demo_city/jilin.toml``), clipped to urban cores and the service area.
 
@@ -423,6 +423,13 @@ class _Generator:
             ("crew", self.first_crew_leaders[0].name_zh, Role.CREW, None,
              self.first_crew_leaders[0].id, ()),
         ]
+        # The counter clerk works at the city-centre station (Chuanying), home of the A hall.
+        hall_station, groups = self.stations[1][1], self.stations[1][2]
+        clerk = self.s.scalars(select(Staff).where(
+            Staff.unit_id == groups[UnitKind.OFFICE_GROUP].id,
+            Staff.position == StaffPosition.OFFICE_CLERK.value).order_by(Staff.id)).first()
+        accounts.append(("clerk", clerk.name_zh if clerk else "营业员", Role.CLERK, hall_station.id,
+                         clerk.id if clerk else None, ()))
         for username, display, role, unit_id, staff_id, client_ids in accounts:
             create_user(
                 self.s, None, username=username, password=DEMO_PASSWORD,

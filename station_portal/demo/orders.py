@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from station_portal.analytics.snapshots import settle
 from station_portal.auth.models import user_clients
+from station_portal.demo.gridworks import seed_grid_works
 from station_portal.org.models import Client, Crew, Unit, UnitKind
 from station_portal.services.workorders import holder_unit
 from station_portal.sla.calendar import SECONDS_PER_DAY, WorkCalendar
@@ -688,6 +689,7 @@ def seed_history(session: Session, *, n_orders: int, seed: int = 7,
         history.park_cases(parks)
         history.progress("park cases", parks)
     _place_crews(session, now, np.random.default_rng(seed + 1))
+    seed_grid_works(session, now=now, seed=seed)  # the projects the grid-works pauses wait on
     settle(session, history.cal)  # what each finished clock used, for the dashboards
     if commit_batches:
         session.commit()

@@ -96,9 +96,11 @@ def briefing(session: Session, context: RunContext) -> dict[str, Any]:
 
 
 def prune(session: Session, context: RunContext) -> dict[str, Any]:
-    """Keep the record tables small: old job runs and old read notifications go."""
+    """Keep the record tables small: old job runs, old read notifications and ended
+    rate-limit windows go."""
     from sqlalchemy import delete
 
+    from station_portal import ratelimit
     from station_portal.jobs.models import JobRun
     from station_portal.notify.models import Notification
 
@@ -112,7 +114,8 @@ def prune(session: Session, context: RunContext) -> dict[str, Any]:
         or_(Notification.read_at.is_not(None), Notification.in_app.is_(False)),
         Notification.email_state.is_distinct_from("pending"))
         .execution_options(synchronize_session=False)).rowcount
-    return {"job_runs": runs, "notifications": notes}
+    return {"job_runs": runs, "notifications": notes,
+            "rate_counters": ratelimit.prune(session, now)}
 
 
 def simulate(session: Session, context: RunContext) -> dict[str, Any]:

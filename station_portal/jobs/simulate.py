@@ -358,6 +358,7 @@ class _Step:
                 customer_phone=f"139{int(rng.integers(10**7, 10**8))}",
                 important=klass.startswith("hv") and bool(rng.random() < 0.25), applied_at=when)
             at_counter = bool(rng.random() < 0.6)  # accepted at once; online ones wait for acceptance
+            data = replace(data, at_counter=at_counter)
             if self.apply(lambda d=data, a=at_counter: wo.create_application(
                     self.s, None, d, accept=a, now=self.now, index=index)):
                 self.summary["new_applications"] += 1

@@ -137,7 +137,7 @@ class Recipients:
             if owner:
                 return owner
         unit_id = self.holding_unit(order, clock)
-        at_unit = [u for u in self.users if u.role not in (Role.CREW, Role.ADMIN) and (
+        at_unit = [u for u in self.users if u.role not in (Role.CREW, Role.ADMIN, Role.CLERK) and (
             u.scope_unit_id == unit_id or self.staff_unit.get(u.staff_id) == unit_id)]
         if at_unit:
             return at_unit

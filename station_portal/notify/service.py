@@ -37,6 +37,8 @@ EVENTS: dict[str, tuple[Any, bool, bool]] = {
     "visit_planned": (_l("A client visit was planned for you"), True, False),
     "visit_missed": (_l("A planned client visit was not recorded as done"), True, True),
     "briefing_ready": (_l("The weekly briefing is ready"), True, True),
+    "customer_update": (_l("A customer acted online on a case you hold"), True, False),
+    "customer_rating_low": (_l("A customer rated a case in your area low"), True, True),
 }
 
 
@@ -205,6 +207,26 @@ def render(note: Notification, locale: str) -> Message:
             body = _("The briefing of %(unit)s for the week of %(week)s is ready in the portal.",
                          unit=unit, week=week)
             link = f"/briefings?week={week}&unit={p.get('unit_id') or 'company'}"
+        elif note.event == "customer_update":
+            what = str(p.get("what", ""))
+            subject = {
+                "documents": _("%(code)s: the customer sent documents", code=code),
+                "works": _("%(code)s: the customer finished their works", code=code),
+                "contract": _("%(code)s: the customer signed the supply contract", code=code),
+            }.get(what, code)
+            body = {
+                "documents": _("The customer of %(code)s uploaded %(n)s document(s) online. "
+                               "Check them; resume the clock if it waits for them.",
+                               code=code, n=p.get("count", "")),
+                "works": _("The customer of %(code)s reported their works finished and asks for "
+                           "the inspection.", code=code),
+                "contract": _("The customer of %(code)s signed the supply contract online; "
+                              "the case moved on to metering and connection.", code=code),
+            }.get(what, code)
+        elif note.event == "customer_rating_low":
+            subject = _("%(code)s rated %(stars)s of 5", code=code, stars=p.get("stars", ""))
+            body = _("The customer of %(code)s rated the service %(stars)s of 5: %(comment)s",
+                     code=code, stars=p.get("stars", ""), comment=p.get("comment", ""))
         else:
             subject = body = note.event
         return Message(subject, body, link)

@@ -20,7 +20,8 @@ LEAD = "lead"
 SUPPORT = "support"
 # Actions that only an admin may ever hold, whatever the data file says.
 ADMIN_RESERVED_ACTIONS = frozenset({"manage_users", "manage_rules"})
-_ROLES = ("admin", "company_manager", "station_head", "grid_manager", "account_manager", "crew")
+_ROLES = ("admin", "company_manager", "station_head", "grid_manager", "account_manager", "crew",
+          "clerk")
 
 
 class MatrixError(ValueError):

@@ -33,9 +33,12 @@ def registry() -> tuple[Page, ...]:
         account,
         audit_log,
         briefings,
+        counter,
         crew,
         dashboards,
         dispatch,
+        gridworks,
+        hall_dashboard,
         home,
         jobs,
         notifications,
@@ -46,8 +49,10 @@ def registry() -> tuple[Page, ...]:
         visits,
     )
 
-    return (home.PAGE, *dashboards.PAGES, briefings.PAGE, dispatch.PAGE, crew.PAGE, *orders.PAGES,
-            order_detail.PAGE, visits.PAGE, org.PAGE, users.PAGE, audit_log.PAGE, jobs.PAGE,
+    return (home.PAGE, *dashboards.PAGES, hall_dashboard.PAGE, briefings.PAGE, dispatch.PAGE,
+            counter.PAGE, crew.PAGE, *orders.PAGES,
+            order_detail.PAGE, visits.PAGE, gridworks.LIST_PAGE, gridworks.DETAIL_PAGE,
+            org.PAGE, users.PAGE, audit_log.PAGE, jobs.PAGE,
             notifications.PAGE, account.PAGE)
 
 

@@ -243,6 +243,23 @@ def electricity_table(frame: pd.DataFrame) -> Table:
                  rows, _("No application was connected in this period."))
 
 
+def satisfaction_table(frame: pd.DataFrame) -> Table:
+    """Ratings, online applications and counter visits per station or supply office."""
+    rows = [{"unit": r.unit, "ratings": int(r.ratings), "avg_stars": _num(r.avg_stars, 2),
+             "good": _pct(r.good), "low": int(r.low), "applications": int(r.applications),
+             "online": _pct(r.online), "counter_visits": _num(r.counter_visits, 2)}
+            for r in frame.itertuples()]
+    return Table((Column("unit", _("Station or supply office")),
+                  Column("ratings", _("Ratings"), "number"),
+                  Column("avg_stars", _("Average stars"), "number"),
+                  Column("good", _("4 or 5 stars (%)"), "percent"),
+                  Column("low", _("1 or 2 stars"), "number"),
+                  Column("applications", _("Applications received"), "number"),
+                  Column("online", _("Applied online (%)"), "percent"),
+                  Column("counter_visits", _("Counter visits per application"), "number")),
+                 rows, _("No rating and no application in this period."))
+
+
 def compliance_table(frame: pd.DataFrame) -> Table:
     rows = [{"stage": stage_label(r.stage), "class": label(CUSTOMER_CLASSES, r.category),
              "done": int(r.done), "late": int(r.late), "on_time": _pct(r.on_time),

@@ -132,6 +132,16 @@ KPIS = Board(
               help=_l("Procedures: the utility's steps on the class's path (without archiving); "
                       "working days: the utility's own time, pauses for the customer excluded.")),
         Panel("stages", _l("Stages in detail"), TABLE, width=12),
+        Panel("customers", _l("The customers' view: ratings, online applications, counter "
+                              "visits"), TABLE, width=12,
+              help=_l("Ratings given in the period (1 to 5 stars, asked when a case closes); "
+                      "applications received in the period, the share made online and the "
+                      "counter visits they needed (goal: zero).")),
+        Panel("gw_waiting", _l("Supporting grid works: applications waiting per project"),
+              width=6, help=_l("Open projects; red: late on a milestone. Waiting time in "
+                               "working days from linking.")),
+        Panel("gw_funds", _l("Supporting grid works: funds expected and arrived"), width=6),
+        Panel("gw_late", _l("Late grid works and the applications they delay"), TABLE, width=12),
     ),
 )
 DASHBOARDS = (OPERATIONS, WORKLOAD, CLIENTS, KPIS)

@@ -26,6 +26,7 @@ SUBTITLES = {
     Role.GRID_MANAGER: _l("Your supply office and its grids."),
     Role.ACCOUNT_MANAGER: _l("The clients you look after."),
     Role.CREW: _l("Your crew and who to call."),
+    Role.CLERK: _l("Your service hall and its queue."),
 }
 
 

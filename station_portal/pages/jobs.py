@@ -40,6 +40,7 @@ SUMMARY_KEYS = {
     "through": _l("through"), "order_rows": _l("order rows"), "stage_rows": _l("stage rows"),
     "crew_rows": _l("crew rows"), "settled": _l("clocks settled"), "weeks": _l("weeks"),
     "briefings": _l("briefings"), "notified": _l("notified"), "job_runs": _l("job runs removed"),
+    "rate_counters": _l("rate-limit windows removed"),
     "new_repairs": _l("new repairs"), "new_applications": _l("new applications"),
     "steps": _l("steps"), "repair_steps": _l("repair steps"),
     "application_steps": _l("application steps"), "pings": _l("positions"),

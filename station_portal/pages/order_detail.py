@@ -55,7 +55,7 @@ FIELD_ROWS = {CREW: "order-row-crew", UNIT: "order-row-unit", PAUSE_REASON: "ord
               VISIT: "order-row-visit", VISIT_DATE: "order-row-visit-date", NOTE: "order-row-note"}
 FIELDS_FOR = {
     "dispatch": {CREW}, "transfer": {UNIT, REASON}, "cancel": {REASON}, "pause": {PAUSE_REASON, NOTE},
-    "resume": {NOTE}, "advance": {NOTE}, "accept": {NOTE}, "note": {NOTE},
+    "resume": {NOTE}, "advance": {NOTE}, "accept": {NOTE}, "note": {NOTE}, "counter_visit": {NOTE},
     "milestone:formal_application": {APPLICATION, NOTE}, "plan_visit": {VISIT_DATE, NOTE},
     "record_visit": {VISIT, NOTE},
 }
@@ -66,6 +66,8 @@ ACTION_LABELS = {
     "advance": _l("Complete the current stage"), "pause": _l("Pause the clock"),
     "resume": _l("Resume the clock"), "note": _l("Add a note"), "plan_visit": _l("Plan a visit"),
     "record_visit": _l("Record a visit"),
+    "tracking_code": _l("Give the customer a tracking code"),
+    "counter_visit": _l("Record a counter visit"),
 }
 SLA_COLOURS = {"on_track": "success", "at_risk": "warning", "overdue": "danger", "met": "secondary",
                "missed": "dark", "no_limit": "light", "cancelled": "light"}
@@ -205,7 +207,9 @@ def timeline(detail: OrderDetail) -> Any:
                       html.Span(f" {change}" if change else ""),
                       html.Small(format_local(e.at), className="ms-auto text-body-secondary")],
                      className="d-flex gap-2"),
-            html.Div([html.Small(e.actor or _("system"), className="text-body-secondary"),
+            html.Div([html.Small(e.actor or (_("customer, online")
+                                             if (e.details or {}).get("by") == "customer"
+                                             else _("system")), className="text-body-secondary"),
                       html.Div(e.reason) if e.reason else None]),
         ]))
     return dbc.Card([dbc.CardHeader(_("Timeline")),
@@ -225,6 +229,51 @@ def alerts_card(detail: OrderDetail) -> Any:
         dbc.CardHeader(_("Warnings and escalations")),
         dbc.CardBody(simple_table([_("When"), _("Stage"), _("Level"), _("Who heard")], rows,
                                   id="order-alerts")),
+    ], className="mb-3")
+
+
+CHANNELS = {"online": _l("applied or reported online"),
+            "staff": _l("tracking code given by staff"), "demo": _l("demo case")}
+FILE_PURPOSES = {"photo": _l("Photo from the field")}
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
+def customer_card(side: Any) -> Any:
+    """The customer's part: how they reached us, counter visits, files, signatures, rating."""
+    from station_portal.customer.documents import document_rules
+
+    kinds = document_rules().kinds
+    facts_rows = [
+        (_("Online access"), str(CHANNELS.get(side.channel, side.channel)) if side.channel
+         else _("no tracking code given yet")),
+        (_("Counter visits"), str(side.counter_visits)),
+    ]
+    for sig in side.signatures:
+        facts_rows.append((_("Contract signed"), _(
+            "%(name)s, %(time)s, from %(ip)s (text %(digest)s…)", name=sig.signer_name,
+            time=format_local(sig.signed_at), ip=sig.ip or "–", digest=sig.contract_sha256[:12])))
+    if side.rating is not None:
+        facts_rows.append((_("Customer's rating"), html.Span([
+            html.Span("★" * side.rating.stars + "☆" * (5 - side.rating.stars),
+                      className="text-warning me-2"), side.rating.comment])))
+    files = [html.Li([
+        html.A(f.original_name, href=f"/api/v1/attachments/{f.id}", target="_blank",
+               rel="noopener"),
+        html.Small(f" · {kinds[f.purpose].name() if f.purpose in kinds else label(FILE_PURPOSES, f.purpose)}"
+                   f" · {_size(f.size)} · {format_local(f.uploaded_at)}",
+                   className="text-body-secondary")]) for f in side.files]
+    return dbc.Card([
+        dbc.CardHeader(_("Customer")),
+        dbc.CardBody([
+            html.Dl([item for k, v in facts_rows for item in (html.Dt(k, className="col-sm-4"),
+                                                              html.Dd(v, className="col-sm-8"))],
+                    className="row mb-2"),
+            html.H3(_("Files"), className="h6") if files else None,
+            html.Ul(files, className="small mb-0", id="order-files") if files else None,
+        ], id="order-customer"),
     ], className="mb-3")
 
 
@@ -309,7 +358,10 @@ def standing(detail: OrderDetail, now: datetime) -> Any:
     return parts
 
 
-def detail_component(detail: OrderDetail, now: datetime) -> Any:
+def detail_component(detail: OrderDetail, now: datetime, works: Any = None,
+                     customer: Any = None) -> Any:
+    """The order; ``works`` is the card of the grid-works projects it waits on (or None),
+    ``customer`` the card of the customer's own part (or None)."""
     o = detail.order
     kind_names = {Kind.REPAIR: _("Fault repair"), Kind.APPLICATION: _("Connection application"),
                   Kind.PARK_CASE: _("Industrial-park case")}
@@ -323,6 +375,7 @@ def detail_component(detail: OrderDetail, now: datetime) -> Any:
     return html.Div([
         page_header(o.code, kind_names[Kind(o.kind)]),
         dbc.Card(dbc.CardBody(standing(detail, now)), className="mb-3"),
+        works,
         dbc.Card([dbc.CardHeader(_("Time limits")), dbc.CardBody(clocks_table(detail))],
                  className="mb-3"),
         attribution_table(detail),
@@ -331,6 +384,7 @@ def detail_component(detail: OrderDetail, now: datetime) -> Any:
                                        for x in (html.Dt(k, className="col-sm-4"),
                                                  html.Dd(v, className="col-sm-8"))],
                                       className="row mb-0")), className="mb-3"),
+        customer,
         visits,
         timeline(detail),
     ])

@@ -1,4 +1,4 @@
-"""Photos from the field: check, store, record, read back.
+"""Photos from the field and customers' documents: check, store, record, read back.
 
 A photo is accepted only if its first bytes say JPEG, PNG or WebP (the file
 name and the declared content type are ignored), and only up to
@@ -9,6 +9,10 @@ the order's timeline in the same transaction.
 
 Who may add one: whoever may add a note to the order (responsibility matrix)
 and sees it; who may read one back: whoever sees its order.
+
+A customer's document (PDF, JPEG or PNG, checked the same way) is stored by
+:func:`store_document`; the customer service (``services/customer.py``) has
+checked that the caller holds the case.
 
 No Flask here; the caller passes the bytes and the folder.
 """
@@ -40,8 +44,12 @@ from station_portal.workorders.models import Attachment, WorkOrder, WorkOrderEve
 MAX_BYTES = 10 * 1024 * 1024
 PHOTO_ADDED = "photo_added"
 # Content type → file extension of the stored copy.
-EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
-STORED_NAME_RE = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
+              "application/pdf": ".pdf"}
+STORED_NAME_RE = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|pdf)$")
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+DOCUMENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+DOCUMENT_ADDED = "document_added"
 
 
 class TooLarge(PortalError):
@@ -62,6 +70,8 @@ def sniff(data: bytes) -> str | None:
         return "image/png"
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
     return None
 
 
@@ -106,6 +116,8 @@ def store_photo(session: Session, actor: User | None, order_id: object, data: by
         raise TooLarge(_("A photo may be at most %(n)s MB.", n=MAX_BYTES // (1024 * 1024)))
     errors: dict[str, str] = {}
     content_type = sniff(data)
+    if content_type not in PHOTO_TYPES:
+        content_type = None
     if not data:
         errors["file"] = _("Choose a photo to upload.")
     elif content_type is None:
@@ -140,6 +152,53 @@ def store_photo(session: Session, actor: User | None, order_id: object, data: by
         session.flush()
         attachment.event_id = linked or event.id
         session.flush()
+    except BaseException:
+        discard(path)
+        raise
+    return StoredPhoto(attachment, created=True, path=path)
+
+
+def check_document(data: bytes, max_bytes: int) -> str:
+    """The content type of a customer's document, or ValidationFailed-ready message as
+    :class:`ValueError` (empty, too large, not PDF/JPEG/PNG)."""
+    if not data:
+        raise ValueError(_("Choose a file to upload."))
+    if len(data) > max_bytes:
+        raise ValueError(_("A file may be at most %(n)s MB.", n=max_bytes // (1024 * 1024)))
+    content_type = sniff(data)
+    if content_type not in DOCUMENT_TYPES:
+        raise ValueError(_("Only PDF, JPEG or PNG files can be uploaded."))
+    return content_type
+
+
+def store_document(session: Session, order: WorkOrder, data: bytes, content_type: str, *,
+                   purpose: str, filename: object, upload_dir: Path,
+                   now: datetime) -> StoredPhoto:
+    """A customer's checked document: written under a random name, recorded with its
+    timeline event. The same file again on the same order is kept once."""
+    digest = hashlib.sha256(data).hexdigest()
+    same = session.scalar(select(Attachment).where(Attachment.work_order_id == order.id,
+                                                   Attachment.sha256 == digest))
+    if same is not None:
+        return StoredPhoto(same, created=False, path=None)
+    stored_name = secrets.token_hex(16) + EXTENSIONS[content_type]
+    path = _write(upload_dir, stored_name, data)
+    try:
+        attachment = Attachment(
+            work_order_id=order.id, stored_name=stored_name, purpose=purpose,
+            original_name=clean_filename(filename) or stored_name, content_type=content_type,
+            size=len(data), sha256=digest, uploaded_by=None, uploaded_at=now)
+        session.add(attachment)
+        session.flush()
+        event = WorkOrderEvent(
+            work_order_id=order.id, at=now, actor_id=None, action=DOCUMENT_ADDED,
+            to_value=purpose, details={"attachment": attachment.id, "size": len(data),
+                                       "type": content_type, "sha256": digest,
+                                       "by": "customer"})
+        session.add(event)
+        session.flush()
+        attachment.event_id = event.id
+        order.updated_at = now
     except BaseException:
         discard(path)
         raise
@@ -187,5 +246,6 @@ def open_photo(session: Session, actor: User | None, attachment_id: object,
 
 
 def photos_of(session: Session, order_id: int) -> list[Attachment]:
+    """The order's files: field photos and customers' documents, oldest first."""
     return list(session.scalars(select(Attachment).where(Attachment.work_order_id == order_id)
                                 .order_by(Attachment.uploaded_at, Attachment.id)))

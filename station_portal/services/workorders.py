@@ -470,6 +470,8 @@ class ApplicationInput:
     description: str = ""
     client_id: int | None = None
     applied_at: datetime | None = None
+    # Taken at a counter: the applicant came once (the "counter visits" KPI; online: 0).
+    at_counter: bool = False
 
 
 def create_application(session: Session, actor: User | None, data: ApplicationInput, *,
@@ -516,6 +518,7 @@ def create_application(session: Session, actor: User | None, data: ApplicationIn
         client_id=client_id, created_at=applied, updated_at=now, business_type=business,
         customer_class=customer_class, important=bool(data.important),
         capacity_kva=float(capacity), current_stage=path[0],
+        counter_visits=1 if data.at_counter else 0,
     )
     stage_clocks = []
     for seq, code in enumerate(path, start=1):

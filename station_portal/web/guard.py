@@ -1,12 +1,13 @@
 """Deny by default: one guard in front of every route.
 
 Public: the sign-in page, the health check, static assets and Dash's
-JavaScript bundles, and of the REST API its OpenAPI document, its docs page and
-the token exchange. Everything else needs a live server-side session or, under
-``/api/v1/``, a bearer token; anonymous JSON calls (Dash callbacks, the API)
-get 401, pages redirect to sign-in. A Dash callback request is also checked
-against the roles its callback declared (``callbacks/_secure.py``) before Dash
-runs it.
+JavaScript bundles, the customer self-service pages (``/service``) and the
+hall kiosks (``/kiosk/``), which check their own callers, and of the REST API
+its OpenAPI document, its docs page and the token exchange. Everything else
+needs a live server-side session or, under ``/api/v1/``, a bearer token;
+anonymous JSON calls (Dash callbacks, the API) get 401, pages redirect to
+sign-in. A Dash callback request is also checked against the roles its
+callback declared (``callbacks/_secure.py``) before Dash runs it.
 
 REST API calls authenticate in one of two ways:
 
@@ -51,9 +52,13 @@ API_V1 = "/api/v1"
 API_DOCS_STATIC = f"{API_V1}/docs/static/"
 # The OpenAPI document, its docs page and the token exchange need no sign-in.
 API_PUBLIC_PATHS = frozenset({f"{API_V1}/openapi.json", f"{API_V1}/docs", f"{API_V1}/tokens"})
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/_favicon.ico", "/favicon.ico"}) \
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/_favicon.ico", "/favicon.ico",
+                          "/service"}) \
     | API_PUBLIC_PATHS
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", API_DOCS_STATIC)
+# The public customer pages and the hall kiosks (web/public.py): HTML, answered as HTML.
+PUBLIC_HTML_PREFIXES = ("/service/", "/kiosk/")
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", API_DOCS_STATIC)
+PUBLIC_PREFIXES = (*STATIC_PREFIXES, *PUBLIC_HTML_PREFIXES)
 JSON_PREFIXES = ("/_dash-", "/_reload-hash", API_PREFIX)
 DASH_UPDATE = "/_dash-update-component"
 # Cookie-authenticated API calls with these methods must carry this header (CSRF defence).
@@ -170,6 +175,8 @@ def set_request_locale() -> None:
 
 
 def wants_json(path: str) -> bool:
+    if path == "/service" or path.startswith(PUBLIC_HTML_PREFIXES):
+        return False
     return path.startswith(JSON_PREFIXES) or request.method != "GET"
 
 
@@ -323,7 +330,7 @@ def protect_response(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if not request.path.startswith(PUBLIC_PREFIXES):
-        # Pages and data of a signed-in user must not outlive the session in a cache.
+    if not request.path.startswith(STATIC_PREFIXES):
+        # Pages and data of a signed-in user or of a customer's case must not stay in a cache.
         response.headers["Cache-Control"] = "no-store"
     return response

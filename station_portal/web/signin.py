@@ -24,7 +24,7 @@ from station_portal.web.guard import safe_next
 
 bp = Blueprint("signin", __name__)
 
-DEMO_USERS = ("admin", "manager", "head", "gridmgr", "account", "crew")
+DEMO_USERS = ("admin", "manager", "head", "gridmgr", "account", "crew", "clerk")
 
 
 def csrf_token() -> str:

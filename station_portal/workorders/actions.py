@@ -9,6 +9,8 @@ from station_portal.workorders.models import ApplicationStatus, Kind, ParkStatus
 from station_portal.workorders.states import REPAIR_STEP_ACTION, allowed_repair_actions
 
 NOTE = "note"
+TRACKING_CODE = "tracking_code"  # give the customer a code to track the case online
+COUNTER_VISIT = "counter_visit"  # the applicant had to come to a counter
 
 
 def available_actions(order: WorkOrder, role: Role) -> list[str]:
@@ -36,6 +38,10 @@ def available_actions(order: WorkOrder, role: Role) -> list[str]:
             and matrix.may(role, "manage_park_cases"):
         actions += [f"milestone:{c.stage}" for c in order.clocks if c.ended_at is None]
         actions.append("plan_visit")
+    if order.kind in (Kind.REPAIR, Kind.APPLICATION) and matrix.may(role, "issue_tracking_code"):
+        actions.append(TRACKING_CODE)
+    if order.kind == Kind.APPLICATION and order.is_open and matrix.may(role, "record_counter_visit"):
+        actions.append(COUNTER_VISIT)
     if matrix.may(role, "add_note"):
         actions.append(NOTE)
     return actions

@@ -295,7 +295,11 @@ class OrderAssignment(Base):
 
 
 class Attachment(Base):
-    """A photo or document kept outside any served folder under a random name."""
+    """A photo or document kept outside any served folder under a random name.
+
+    ``purpose`` says what it is: ``photo`` (from the field) or one of the document
+    kinds of an application (``data/application_documents.toml``).
+    """
 
     __tablename__ = "attachments"
 
@@ -306,6 +310,7 @@ class Attachment(Base):
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     original_name: Mapped[str] = mapped_column(String(120), default="")
     content_type: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(String(24), default="photo", server_default="photo")
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -25,6 +25,21 @@ PUBLIC = {
     "/api/v1/docs": "the REST API's Swagger UI page",
     "/api/v1/docs/static/<path:filename>": "Swagger UI's JavaScript and CSS",
     "/api/v1/tokens": "exchanging a password for a bearer token (throttled like sign-in)",
+    "/service": "customer self-service: the start page",
+    "/service/apply": "customer: apply online (rate-limited, CSRF)",
+    "/service/made": "customer: the number and code of the case just made, once",
+    "/service/report": "customer: report a fault (rate-limited, CSRF)",
+    "/service/track": "customer: open a case with its number and code (rate-limited)",
+    "/service/case/<number>": "customer: a case this browser proved to hold",
+    "/service/case/<number>/documents": "customer: documents for a held case",
+    "/service/case/<number>/works": "customer: own works finished on a held case",
+    "/service/case/<number>/sign": "customer: sign the contract of a held case",
+    "/service/case/<number>/rate": "customer: rate a held case",
+    "/service/forget": "customer: forget the held cases in this browser",
+    "/kiosk/<code>": "hall kiosk: take a queue ticket (no account; the hall's touch screen)",
+    "/kiosk/<code>/ticket": "hall kiosk: the ticket form (rate-limited per address, CSRF)",
+    "/kiosk/<code>/slip": "hall kiosk: the slip of the ticket this browser took",
+    "/kiosk/<code>/display": "hall TV: the numbers called and their counters",
 }
 
 
@@ -57,6 +72,12 @@ def test_every_route_refuses_an_anonymous_caller(app, client):
 def test_the_public_list_is_exactly_what_the_app_serves_publicly(app):
     rules = {r.rule for r in app.url_map.iter_rules()}
     assert set(PUBLIC) <= rules
+    # The guard lets the customer pages and hall kiosks through by prefix: each such route
+    # must be listed here on purpose (it checks its own caller).
+    from station_portal.web.guard import PUBLIC_HTML_PREFIXES
+
+    by_prefix = {r for r in rules if r == "/service" or r.startswith(PUBLIC_HTML_PREFIXES)}
+    assert by_prefix <= set(PUBLIC), sorted(by_prefix - set(PUBLIC))
 
 
 def test_every_callback_declares_its_roles(app):
@@ -159,13 +180,14 @@ def test_a_station_head_sees_their_own_units_details(app, db, as_user):
 
 
 def test_roles_only_reach_their_pages(app, as_user):
-    for username in ("admin", "head", "crew"):
+    for username in ("admin", "head", "crew", "clerk"):
         client = as_user(username)
         for page in registry():
             response = call(client, app, "page-content", "children", [page.path], [""])
             assert response.status_code == 200
             forbidden = "page-forbidden" in response.text
-            role = Role({"admin": "admin", "head": "station_head", "crew": "crew"}[username])
+            role = Role({"admin": "admin", "head": "station_head", "crew": "crew",
+                         "clerk": "clerk"}[username])
             assert forbidden == (role not in page.roles), (username, page.path)
 
 

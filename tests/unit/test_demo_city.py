@@ -59,9 +59,10 @@ def test_territories_do_not_overlap_and_lie_in_jilin(db: Database):
 def test_demo_accounts_exist_one_per_role(db: Database):
     with db.read() as s:
         roles = dict(s.execute(select(User.username, User.role)).all())
-    assert {k: roles[k] for k in ("admin", "manager", "head", "gridmgr", "account", "crew")} == {
+    assert {k: roles[k] for k in ("admin", "manager", "head", "gridmgr", "account", "crew",
+                                  "clerk")} == {
         "admin": "admin", "manager": "company_manager", "head": "station_head",
-        "gridmgr": "grid_manager", "account": "account_manager", "crew": "crew"}
+        "gridmgr": "grid_manager", "account": "account_manager", "crew": "crew", "clerk": "clerk"}
 
 
 def _digest(db: Database) -> str:

@@ -1,0 +1,450 @@
+"""The customer's use cases, with no staff sign-in: apply online, report a fault,
+prove they hold a case, add documents, finish their own works, sign, rate.
+
+Every case a customer can reach has a :class:`CaseAccess` row: a verification
+code, kept only as a salted hash, given to the customer once (on the page after
+they applied, or by staff for a case taken at a counter or on the phone).
+``find_case`` answers the same (None) for an unknown number and a wrong code.
+
+Changes go through ``services.workorders`` with ``actor=None`` and write their
+own timeline event marked ``"by": "customer"`` in the same transaction.
+No Flask here: the web face passes the address, the agent and the upload folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from station_portal.auth.models import User
+from station_portal.customer.contract import VERSION, contract_text, digest
+from station_portal.customer.documents import document_rules
+from station_portal.customer.models import CaseAccess, ContractSignature, ServiceRating
+from station_portal.db import utcnow
+from station_portal.errors import ValidationFailed
+from station_portal.i18n import _, get_locale
+from station_portal.org.models import Unit, UnitKind
+from station_portal.services import attachments
+from station_portal.services import workorders as wo
+from station_portal.sla.stages import CUSTOMER, stage_book
+from station_portal.validate import has_control_chars
+from station_portal.workorders.models import (
+    ApplicationStatus,
+    Kind,
+    RepairCategory,
+    RepairStatus,
+    WorkOrder,
+)
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+CODE_LENGTH = 8
+CONTRACT_STAGE = "contract"
+# What a customer may say is wrong → (repair category, urgency). Dispatchers reclassify.
+FAULT_KINDS: dict[str, tuple[str, int]] = {
+    "danger": (RepairCategory.HIGH_VOLTAGE.value, 1),  # fallen wire, sparks, fire
+    "area": (RepairCategory.HIGH_VOLTAGE.value, 2),  # the whole street or village is dark
+    "premises": (RepairCategory.LOW_VOLTAGE.value, 2),  # only my home or shop
+    "quality": (RepairCategory.POWER_QUALITY.value, 2),  # low voltage, flicker
+    "meter": (RepairCategory.METERING.value, 3),
+}
+RATEABLE = {Kind.APPLICATION.value: {ApplicationStatus.COMPLETED.value},
+            Kind.REPAIR.value: {RepairStatus.RESTORED.value, RepairStatus.CLOSED.value}}
+
+
+# -- the verification code --------------------------------------------------------------
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normalise_code(text: object) -> str:
+    if not isinstance(text, str):
+        return ""
+    return "".join(ch for ch in text.upper() if ch.isalnum())[:32]
+
+
+def normalise_number(text: object) -> str:
+    if not isinstance(text, str):
+        return ""
+    return "".join(ch for ch in text.upper() if ch.isalnum())[:24]
+
+
+def _hash(salt: str, code: str) -> str:
+    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+
+
+def grant_access(session: Session, order: WorkOrder, *, channel: str,
+                 now: datetime | None = None, code: str | None = None) -> str:
+    """A new verification code for the case (an older one stops working); shown once.
+    ``code`` is for the demo seed only (its cases have codes the demo can show)."""
+    code = normalise_code(code) if code else new_code()
+    salt = secrets.token_hex(8)
+    access = session.get(CaseAccess, order.id)
+    if access is None:
+        session.add(CaseAccess(work_order_id=order.id, code_hash=_hash(salt, code), salt=salt,
+                               created_at=now or utcnow(), channel=channel))
+    else:
+        access.code_hash, access.salt, access.created_at = _hash(salt, code), salt, now or utcnow()
+    return format_code(code)
+
+
+def find_case(session: Session, number: object, code: object) -> WorkOrder | None:
+    """The case with this number if the code is its code; None for any other answer."""
+    number, code = normalise_number(number), normalise_code(code)
+    order = session.scalar(select(WorkOrder).where(WorkOrder.code == number)) if number else None
+    access = session.get(CaseAccess, order.id) if order is not None else None
+    salt, expected = (access.salt, access.code_hash) if access else ("-", "0" * 64)
+    ok = hmac.compare_digest(_hash(salt, code), expected)  # hashed either way: same work
+    return order if ok and access is not None and code else None
+
+
+def case_by_id(session: Session, order_id: int) -> WorkOrder | None:
+    """A case the visitor proved to hold earlier in this visit (its id kept in their session)."""
+    order = session.get(WorkOrder, order_id)
+    return order if order is not None and session.get(CaseAccess, order_id) is not None else None
+
+
+# -- applying online --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Upload:
+    purpose: str
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OnlineApplication:
+    business_type: object
+    customer_class: object
+    capacity_kva: object
+    customer_name: object
+    customer_phone: object
+    address: object
+    lat: object
+    lon: object
+    description: object = ""
+    accept_terms: bool = False
+
+
+@dataclass
+class Submitted:
+    order: WorkOrder
+    code: str  # the verification code, formatted, to show once
+    files: list[Path] = field(default_factory=list)  # written; to remove if the commit fails
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _checked_uploads(uploads: list[Upload], customer_class: str, errors: dict[str, str]
+                     ) -> list[tuple[Upload, str]]:
+    rules = document_rules()
+    checked: list[tuple[Upload, str]] = []
+    for upload in uploads:
+        if upload.purpose not in rules.kinds:
+            errors["documents"] = _("This kind of document is not asked for.")
+            continue
+        if not upload.data:
+            continue
+        try:
+            checked.append((upload, attachments.check_document(upload.data, rules.max_bytes)))
+        except ValueError as exc:
+            errors[f"doc_{upload.purpose}"] = str(exc)
+    have = {u.purpose for u, _t in checked}
+    for code in rules.required_for(customer_class):
+        if code not in have and f"doc_{code}" not in errors:
+            errors[f"doc_{code}"] = _("Upload this document.")
+    return checked
+
+
+def _store(session: Session, order: WorkOrder, checked: list[tuple[Upload, str]],
+           upload_dir: Path, now: datetime, files: list[Path]) -> int:
+    stored = 0
+    for upload, content_type in checked:
+        result = attachments.store_document(
+            session, order, upload.data, content_type, purpose=upload.purpose,
+            filename=upload.filename, upload_dir=upload_dir, now=now)
+        if result.path is not None:
+            files.append(result.path)
+        stored += int(result.created)
+    return stored
+
+
+def _signature(session: Session, order: WorkOrder, signer: str, occasion: str, ip: str,
+               agent: str, now: datetime) -> ContractSignature:
+    text = contract_text(order, supplier=supplier_name(session, order))
+    return ContractSignature(
+        work_order_id=order.id, signer_name=signer, signed_at=now, ip=ip[:64],
+        user_agent=agent[:200], contract_sha256=digest(text),
+        contract_version=f"{VERSION}/{get_locale()}", occasion=occasion)
+
+
+def supplier_name(session: Session, order: WorkOrder) -> str:
+    """The company that supplies the site (the contract's other party): the county
+    company over the site's station or grid."""
+    company = wo.holder_unit(session, order.unit_id, (UnitKind.COUNTY_COMPANY.value,
+                                                      UnitKind.CITY_COMPANY.value))
+    unit = session.get(Unit, company or order.unit_id)
+    return unit.name() if unit is not None else ""
+
+
+def submit_application(session: Session, form: OnlineApplication, uploads: list[Upload], *,
+                       upload_dir: Path, ip: str = "", user_agent: str = "",
+                       now: datetime | None = None) -> Submitted:
+    """An online application: checked as a whole (every problem reported at once), routed,
+    accepted at once (the online form is the acceptance: zero counter visits), its
+    documents stored, a verification code issued."""
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    klass = form.customer_class if isinstance(form.customer_class, str) else ""
+    checked = _checked_uploads(uploads, klass, errors)
+    if not form.accept_terms:
+        errors["accept_terms"] = _("Confirm the information and accept the terms to apply.")
+    capacity = _number(form.capacity_kva)
+    lat, lon = _number(form.lat), _number(form.lon)
+    data = wo.ApplicationInput(
+        business_type=str(form.business_type or ""), customer_class=klass,
+        capacity_kva=capacity if capacity is not None else -1.0,
+        customer_name=form.customer_name, customer_phone=form.customer_phone,  # type: ignore[arg-type]
+        address=form.address, lat=lat, lon=lon, description=form.description,  # type: ignore[arg-type]
+        applied_at=None)
+    if not isinstance(form.customer_phone, str) or not form.customer_phone.strip():
+        errors["customer_phone"] = _("Give a phone number we can call you on.")
+    try:
+        order = wo.create_application(session, None, data, accept=True, now=now)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**exc.fields, **errors}) from None
+    if errors:
+        raise ValidationFailed(errors)
+    submitted = Submitted(order, grant_access(session, order, channel="online", now=now))
+    stored = _store(session, order, checked, upload_dir, now, submitted.files)
+    signer = order.customer_name
+    if CONTRACT_STAGE not in {c.stage for c in order.clocks}:
+        session.add(_signature(session, order, signer, "application", ip, user_agent, now))
+    wo._event(session, order, None, "submitted_online", now, to_value=order.status,
+              details={"by": "customer", "channel": "online", "documents": stored,
+                       "ip": ip[:64]})
+    return submitted
+
+
+# -- reporting a fault online -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class OnlineFault:
+    kind: object
+    lat: object
+    lon: object
+    address: object
+    customer_name: object
+    customer_phone: object
+    description: object = ""
+
+
+def report_fault(session: Session, form: OnlineFault, *, ip: str = "",
+                 now: datetime | None = None) -> Submitted:
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    kind = FAULT_KINDS.get(form.kind) if isinstance(form.kind, str) else None
+    if kind is None:
+        errors["kind"] = _("Choose what is wrong.")
+    if not isinstance(form.customer_phone, str) or not form.customer_phone.strip():
+        errors["customer_phone"] = _("Give a phone number the crew can call you on.")
+    category, urgency = kind or (RepairCategory.LOW_VOLTAGE.value, 2)
+    data = wo.RepairInput(
+        source="app", category=category, urgency=urgency,
+        lat=_number(form.lat), lon=_number(form.lon),  # type: ignore[arg-type]
+        address=form.address, customer_name=form.customer_name,  # type: ignore[arg-type]
+        customer_phone=form.customer_phone, description=form.description)  # type: ignore[arg-type]
+    try:
+        order = wo.create_repair(session, None, data, now=now)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**exc.fields, **errors}) from None
+    if errors:
+        raise ValidationFailed(errors)
+    submitted = Submitted(order, grant_access(session, order, channel="online", now=now))
+    wo._event(session, order, None, "reported_online", now, to_value=order.status,
+              details={"by": "customer", "channel": "online", "kind": form.kind, "ip": ip[:64]})
+    return submitted
+
+
+# -- on the tracked case ----------------------------------------------------------------
+
+LOW_RATING = 2  # this many stars or fewer: the unit's heads hear of it
+
+
+def _tell(session: Session, order: WorkOrder, event: str, *, heads: bool = False,
+          **params: object) -> int:
+    """Tell the people who hold the case (and with ``heads``, their heads) what the
+    customer did; the notification is written with the change."""
+    from station_portal.notify.escalation import Recipients
+    from station_portal.notify.service import notify
+
+    clocks = [c for c in order.clocks if c.stage != "total"]
+    clock = next((c for c in clocks if c.ended_at is None), clocks[-1] if clocks else None)
+    if clock is None:
+        return 0
+    recipients = Recipients(session)
+    users = recipients.holder(order, clock)
+    if heads:
+        users += recipients.unit_head(order, clock)
+    sent = 0
+    for user in {u.id: u for u in users}.values():
+        sent += notify(session, user, event, order_id=order.id,
+                       params={"code": order.code, **params}) is not None
+    return sent
+
+
+def _reload(session: Session, order_id: int, version: object) -> WorkOrder:
+    return wo._load_order(session, None, order_id, lock_version=version)
+
+
+def add_documents(session: Session, order_id: int, version: object, uploads: list[Upload], *,
+                  upload_dir: Path, now: datetime | None = None) -> Submitted:
+    """Documents the customer sends later (one was missing, or the utility asked for more)."""
+    now = now or utcnow()
+    order = _reload(session, order_id, version)
+    if order.kind != Kind.APPLICATION or not order.is_open:
+        raise ValidationFailed({"documents": _("This case takes no more documents.")})
+    errors: dict[str, str] = {}
+    rules = document_rules()
+    checked: list[tuple[Upload, str]] = []
+    for upload in uploads:
+        if upload.purpose not in rules.kinds:
+            errors["documents"] = _("This kind of document is not asked for.")
+        elif upload.data:
+            try:
+                checked.append((upload, attachments.check_document(upload.data, rules.max_bytes)))
+            except ValueError as exc:
+                errors[f"doc_{upload.purpose}"] = str(exc)
+    if not checked and not errors:
+        errors["documents"] = _("Choose a file to upload.")
+    if errors:
+        raise ValidationFailed(errors)
+    wo._claim(session, order)
+    submitted = Submitted(order, "")
+    stored = _store(session, order, checked, upload_dir, now, submitted.files)
+    if stored:
+        _tell(session, order, "customer_update", what="documents", count=stored)
+    return submitted
+
+
+def finish_own_works(session: Session, order_id: int, version: object, *, note: object = "",
+                     now: datetime | None = None) -> WorkOrder:
+    """The customer's own stage (their construction) is done: they ask for the inspection."""
+    order = _reload(session, order_id, version)
+    if order.kind != Kind.APPLICATION or order.status != ApplicationStatus.IN_PROGRESS \
+            or order.paused or stage_book().stages[order.current_stage or ""].holder != CUSTOMER:
+        raise ValidationFailed({"action": _("Your case is not waiting for your works now.")})
+    errors: dict[str, str] = {}
+    text = wo._text(note, "note", 300, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    wo.advance_stage(session, None, order.id, order.version,
+                     note=text or _("The customer reported their works finished."), now=now)
+    _tell(session, order, "customer_update", what="works")
+    return order
+
+
+def sign_contract(session: Session, order_id: int, version: object, *, signer: object,
+                  accept: bool, ip: str = "", user_agent: str = "",
+                  now: datetime | None = None) -> WorkOrder:
+    """The customer accepts the supply contract online; the contract stage is done."""
+    now = now or utcnow()
+    order = _reload(session, order_id, version)
+    if order.kind != Kind.APPLICATION or order.status != ApplicationStatus.IN_PROGRESS \
+            or order.current_stage != CONTRACT_STAGE or order.paused:
+        raise ValidationFailed({"action": _("The contract is not ready for signing.")})
+    errors: dict[str, str] = {}
+    name = wo._text(signer, "signer", 80, errors, required=True)
+    if not accept:
+        errors["accept"] = _("Tick the box to accept the contract.")
+    if errors:
+        raise ValidationFailed(errors)
+    signature = _signature(session, order, name, "contract", ip, user_agent, now)
+    session.add(signature)
+    wo.advance_stage(session, None, order.id, order.version,
+                     note=_("Supply contract signed online by %(name)s.", name=name), now=now)
+    wo._event(session, order, None, "contract_signed", now, to_value=signature.contract_version,
+              details={"by": "customer", "signer": name, "sha256": signature.contract_sha256,
+                       "ip": ip[:64]})
+    _tell(session, order, "customer_update", what="contract")
+    return order
+
+
+def rate(session: Session, order_id: int, *, stars: object, comment: object,
+         now: datetime | None = None) -> ServiceRating:
+    """1 to 5 stars and a comment, once, when the case is closed."""
+    now = now or utcnow()
+    order = wo._load_order(session, None, order_id, need_version=False)
+    errors: dict[str, str] = {}
+    if order.status not in RATEABLE.get(order.kind, set()):
+        errors["action"] = _("You can rate the service once your case is done.")
+    elif session.get(ServiceRating, order.id) is not None:
+        errors["action"] = _("You have already rated this case. Thank you.")
+    value = int(stars) if isinstance(stars, str) and stars.isdigit() else stars
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+        errors["stars"] = _("Give 1 to 5 stars.")
+    text = comment if isinstance(comment, str) else ""
+    if has_control_chars(text) or len(text.strip()) > 500:
+        errors["comment"] = _("At most %(n)s characters of plain text.", n=500)
+    if errors:
+        raise ValidationFailed(errors)
+    rating = ServiceRating(work_order_id=order.id, stars=int(value), comment=text.strip(),
+                           rated_at=now, unit_id=order.unit_id, kind=order.kind)
+    session.add(rating)
+    wo._event(session, order, None, "rated", now, to_value=str(value),
+              reason=text.strip()[:300], details={"by": "customer"})
+    if rating.stars <= LOW_RATING:
+        _tell(session, order, "customer_rating_low", heads=True, stars=rating.stars,
+              comment=rating.comment[:200])
+    return rating
+
+
+# -- staff side -------------------------------------------------------------------------
+
+def issue_code(session: Session, actor: User, order_id: object, *,
+               now: datetime | None = None) -> tuple[WorkOrder, str]:
+    """A new verification code for a case taken at a counter or on the phone, for staff to
+    hand to the customer (shown once; an earlier code stops working)."""
+    wo._require_action(actor, "issue_tracking_code")
+    now = now or utcnow()
+    order = wo._load_order(session, actor, order_id, need_version=False)
+    code = grant_access(session, order, channel="staff", now=now)
+    wo._event(session, order, actor, "tracking_code", now)
+    return order, code
+
+
+def record_counter_visit(session: Session, actor: User, order_id: object, version: object, *,
+                         note: object = "", now: datetime | None = None) -> WorkOrder:
+    """The applicant had to come to a counter for this case (the KPI counts each visit)."""
+    wo._require_action(actor, "record_counter_visit")
+    now = now or utcnow()
+    order = wo._load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
+    errors: dict[str, str] = {}
+    text = wo._text(note, "note", 300, errors)
+    if not order.is_open:
+        errors["action"] = _("This application is closed.")
+    if errors:
+        raise ValidationFailed(errors)
+    wo._claim(session, order)
+    order.counter_visits += 1
+    wo._event(session, order, actor, "counter_visit", now, to_value=str(order.counter_visits),
+              reason=text)
+    return order

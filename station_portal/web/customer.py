@@ -1,0 +1,333 @@
+"""The customer's pages (no staff sign-in): start, apply online, report a fault,
+track a case, and on the case: add documents, finish own works, sign, rate.
+
+A visitor proves they hold a case once (number + verification code, typed or
+from the link they were given); its id is then kept in their signed session
+cookie for the visit. Every answer about a case someone does not hold is the
+same, whether the case exists or not. Counting per address and per typed case
+number keeps guessing slow (``web/public.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, redirect, request, session, url_for
+from sqlalchemy import select
+
+from station_portal.customer.contract import contract_text
+from station_portal.customer.documents import document_rules
+from station_portal.customer.tracking import case_view
+from station_portal.db import utcnow
+from station_portal.errors import Conflict, PortalError, ValidationFailed
+from station_portal.i18n import _
+from station_portal.labels import BUSINESS_TYPES, CUSTOMER_CLASSES
+from station_portal.org.models import ROUTABLE_KINDS, Unit
+from station_portal.services import attachments
+from station_portal.services import customer as svc
+from station_portal.timefmt import format_deadline, format_local, local
+from station_portal.web.context import client_ip, portal, read_session, write_session
+from station_portal.web.public import hit, limited, pick_language, render_public, too_many
+
+bp = Blueprint("customer", __name__, url_prefix="/service")
+
+CASES = "customer_cases"  # session key: ids of the cases this visitor proved to hold
+MAX_CASES = 10
+JUST_MADE = "customer_new_case"  # session key: the number and code to show once
+
+
+def _upload_dir() -> Path:
+    return Path(portal().config.upload_dir)
+
+
+def _ip() -> str:
+    return client_ip() or ""
+
+
+def _agent() -> str:
+    return request.headers.get("User-Agent", "")[:200]
+
+
+def _remember(order_id: int) -> None:
+    held = [i for i in session.get(CASES, []) if i != order_id]
+    session[CASES] = [order_id, *held][:MAX_CASES]
+
+
+def _held(number: str) -> Any:
+    """The case with this number if this visitor proved to hold it, else None."""
+    number = svc.normalise_number(number)
+    reader = read_session()
+    for order_id in session.get(CASES, []):
+        order = svc.case_by_id(reader, order_id) if isinstance(order_id, int) else None
+        if order is not None and order.code == number:
+            return order
+    return None
+
+
+def territory_map() -> dict[str, Any]:
+    """The service territory as SVG paths for the site picker (offline: no tiles)."""
+    reader = read_session()
+    units = reader.scalars(select(Unit).where(Unit.kind.in_([k.value for k in ROUTABLE_KINDS]),
+                                              Unit.territory.is_not(None))).all()
+    rings: list[tuple[Unit, list[list[float]]]] = []
+    for unit in units:
+        geometry = unit.territory or {}
+        polygons = geometry.get("coordinates", [])
+        if geometry.get("type") == "Polygon":
+            polygons = [polygons]
+        for polygon in polygons:
+            if polygon:
+                rings.append((unit, polygon[0]))
+    if not rings:
+        return {"paths": [], "viewbox": "0 0 100 100", "lon0": 0, "lat1": 0, "kx": 1, "scale": 1}
+    lons = [p[0] for _u, ring in rings for p in ring]
+    lats = [p[1] for _u, ring in rings for p in ring]
+    lon0, lat0, lat1 = min(lons), min(lats), max(lats)
+    kx = math.cos(math.radians((lat0 + lat1) / 2))
+    scale = 1000 / max((max(lons) - lon0) * kx, lat1 - lat0)
+
+    def xy(p: list[float]) -> str:
+        return f"{(p[0] - lon0) * kx * scale:.1f},{(lat1 - p[1]) * scale:.1f}"
+
+    paths = [{"d": "M" + " L".join(xy(p) for p in ring) + " Z", "name": unit.name(),
+              "kind": unit.kind} for unit, ring in rings]
+    width, height = (max(lons) - lon0) * kx * scale, (lat1 - lat0) * scale
+    return {"paths": paths, "viewbox": f"0 0 {width:.0f} {height:.0f}", "lon0": lon0,
+            "lat1": lat1, "kx": kx, "scale": scale}
+
+
+def _form_page(template: str, errors: dict[str, str] | None = None, status: int = 200,
+               **extra: Any) -> tuple[str, int]:
+    return render_public(template, status=status, errors=errors or {}, form=request.form,
+                         map=territory_map(), **extra)
+
+
+@bp.get("")
+def start() -> tuple[str, int]:
+    pick_language()
+    demo = []
+    if portal().config.is_demo:
+        from station_portal.demo.customers import demo_cases
+
+        demo = demo_cases(read_session())
+    return render_public("customer/start.html", demo_cases=demo)
+
+
+# -- applying online --------------------------------------------------------------------
+
+def _apply_choices() -> dict[str, Any]:
+    rules = document_rules()
+    return {"business_types": [(c, str(n)) for c, n in BUSINESS_TYPES.items()],
+            "classes": [(c, str(n)) for c, n in CUSTOMER_CLASSES.items()],
+            "documents": list(rules.kinds.values()),
+            "required": {k: list(v) for k, v in rules.required.items()},
+            "max_mb": rules.max_bytes // (1024 * 1024)}
+
+
+def _uploads() -> list[svc.Upload]:
+    out = []
+    for purpose in document_rules().kinds:
+        for storage in request.files.getlist(f"doc_{purpose}"):
+            if storage and storage.filename:
+                out.append(svc.Upload(purpose, storage.filename,
+                                      storage.read(document_rules().max_bytes + 1)))
+    return out
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+@limited("apply", limit=10, per_seconds=600, methods=("POST",))
+def apply() -> Any:
+    pick_language()
+    if request.method == "GET":
+        return _form_page("customer/apply.html", **_apply_choices())
+    f = request.form
+    form = svc.OnlineApplication(
+        business_type=f.get("business_type"), customer_class=f.get("customer_class"),
+        capacity_kva=f.get("capacity_kva"), customer_name=f.get("customer_name"),
+        customer_phone=f.get("customer_phone"), address=f.get("address"), lat=f.get("lat"),
+        lon=f.get("lon"), description=f.get("description", ""),
+        accept_terms=f.get("accept_terms") == "yes")
+    uploads = _uploads()
+    made: svc.Submitted | None = None
+    try:
+        with write_session() as writer:
+            made = svc.submit_application(writer, form, uploads, upload_dir=_upload_dir(),
+                                          ip=_ip(), user_agent=_agent())
+            number, order_id = made.order.code, made.order.id
+    except ValidationFailed as exc:
+        for path in made.files if made else []:
+            attachments.discard(path)
+        return _form_page("customer/apply.html", errors=exc.fields, status=422, **_apply_choices())
+    except BaseException:
+        for path in made.files if made else []:
+            attachments.discard(path)
+        raise
+    _remember(order_id)
+    session[JUST_MADE] = {"number": number, "code": made.code}
+    return redirect(url_for("customer.made"))
+
+
+@bp.get("/made")
+def made() -> Any:
+    """The number and verification code of the case just made, shown once."""
+    new = session.pop(JUST_MADE, None)
+    if not isinstance(new, dict):
+        return redirect(url_for("customer.start"))
+    link = url_for("customer.track", n=new["number"], c=new["code"], _external=True)
+    return render_public("customer/made.html", number=new["number"], code=new["code"], link=link)
+
+
+# -- reporting a fault ------------------------------------------------------------------
+
+@bp.route("/report", methods=["GET", "POST"])
+@limited("report", limit=10, per_seconds=600, methods=("POST",))
+def report() -> Any:
+    pick_language()
+    if request.method == "GET":
+        return _form_page("customer/report.html", kinds=_fault_kinds())
+    f = request.form
+    form = svc.OnlineFault(kind=f.get("kind"), lat=f.get("lat"), lon=f.get("lon"),
+                           address=f.get("address"), customer_name=f.get("customer_name", ""),
+                           customer_phone=f.get("customer_phone"),
+                           description=f.get("description", ""))
+    try:
+        with write_session() as writer:
+            made = svc.report_fault(writer, form, ip=_ip())
+            number, order_id, code = made.order.code, made.order.id, made.code
+    except ValidationFailed as exc:
+        return _form_page("customer/report.html", errors=exc.fields, status=422,
+                          kinds=_fault_kinds())
+    _remember(order_id)
+    session[JUST_MADE] = {"number": number, "code": code}
+    return redirect(url_for("customer.made"))
+
+
+def _fault_kinds() -> list[tuple[str, str]]:
+    return [("danger", _("Danger: a fallen wire, sparks or fire")),
+            ("area", _("The whole street or village has no power")),
+            ("premises", _("Only my home or shop has no power")),
+            ("quality", _("The voltage is low or the lights flicker")),
+            ("meter", _("A problem with my meter"))]
+
+
+# -- tracking ---------------------------------------------------------------------------
+
+NOT_FOUND = "not_found"
+
+
+@bp.route("/track", methods=["GET", "POST"])
+@limited("track", limit=30, per_seconds=600)
+def track() -> Any:
+    pick_language()
+    values = request.form if request.method == "POST" else request.args
+    number, code = values.get("n", ""), values.get("c", "")
+    if not number and not code:
+        return render_public("customer/track.html", number="", error=None)
+    number_key = svc.normalise_number(number) or "-"
+    if not hit("track_number", number_key, limit=10, per_seconds=3600):
+        return too_many()
+    order = svc.find_case(read_session(), number, code)
+    if order is None:
+        return render_public("customer/track.html", number=svc.normalise_number(number),
+                             error=_("We found no case with this number and code. Check both "
+                                     "and try again."), status=404)
+    _remember(order.id)
+    return redirect(url_for("customer.case", number=order.code))
+
+
+@bp.get("/case/<number>")
+def case(number: str) -> Any:
+    pick_language()
+    order = _held(number)
+    if order is None:
+        return redirect(url_for("customer.track", n=svc.normalise_number(number)))
+    return _case_page(order, message=session.pop("customer_message", None))
+
+
+def _case_page(order: Any, errors: dict[str, str] | None = None, message: str | None = None,
+               status: int = 200) -> tuple[str, int]:
+    reader = read_session()
+    view = case_view(reader, order, utcnow())
+    contract = contract_text(order, supplier=svc.supplier_name(reader, order)) \
+        if view.can_sign else ""
+    return render_public(
+        "customer/case.html", status=status, view=view, contract=contract,
+        errors=errors or {}, message=message, documents=list(document_rules().kinds.values()),
+        max_mb=document_rules().max_bytes // (1024 * 1024), when=format_local,
+        deadline=format_deadline, local=local)
+
+
+def _case_action(number: str, action: Any) -> Any:
+    order = _held(number)
+    if order is None:
+        return redirect(url_for("customer.track", n=svc.normalise_number(number)))
+    files: list[Path] = []
+    try:
+        with write_session() as writer:
+            message = action(writer, order.id, files)
+    except (ValidationFailed, Conflict) as exc:
+        for path in files:
+            attachments.discard(path)
+        read_session().expire_all()
+        fields = exc.fields if isinstance(exc, ValidationFailed) else {"action": exc.message}
+        return _case_page(svc.case_by_id(read_session(), order.id), errors=fields,
+                          status=exc.status)
+    except PortalError:
+        for path in files:
+            attachments.discard(path)
+        raise
+    session["customer_message"] = message
+    return redirect(url_for("customer.case", number=order.code) + "#top")
+
+
+def _version() -> object:
+    return request.form.get("version")
+
+
+@bp.post("/case/<number>/documents")
+@limited("case_action", limit=30, per_seconds=600)
+def documents(number: str) -> Any:
+    def act(writer, order_id, files):
+        made = svc.add_documents(writer, order_id, _version(), _uploads(), upload_dir=_upload_dir())
+        files.extend(made.files)
+        return _("Thank you: your documents were received.")
+    return _case_action(number, act)
+
+
+@bp.post("/case/<number>/works")
+@limited("case_action", limit=30, per_seconds=600)
+def works(number: str) -> Any:
+    def act(writer, order_id, _files):
+        svc.finish_own_works(writer, order_id, _version(), note=request.form.get("note", ""))
+        return _("Thank you: we will come for the inspection.")
+    return _case_action(number, act)
+
+
+@bp.post("/case/<number>/sign")
+@limited("case_action", limit=30, per_seconds=600)
+def sign(number: str) -> Any:
+    def act(writer, order_id, _files):
+        svc.sign_contract(writer, order_id, _version(), signer=request.form.get("signer"),
+                          accept=request.form.get("accept") == "yes", ip=_ip(),
+                          user_agent=_agent())
+        return _("Thank you: the contract is signed. No visit to a counter is needed.")
+    return _case_action(number, act)
+
+
+@bp.post("/case/<number>/rate")
+@limited("case_action", limit=30, per_seconds=600)
+def rating(number: str) -> Any:
+    def act(writer, order_id, _files):
+        svc.rate(writer, order_id, stars=request.form.get("stars"),
+                 comment=request.form.get("comment", ""))
+        return _("Thank you for your rating.")
+    return _case_action(number, act)
+
+
+@bp.get("/forget")
+def forget() -> Response:
+    """Forget the cases held in this browser (a shared computer)."""
+    session.pop(CASES, None)
+    return redirect(url_for("customer.start"))
