@@ -6,6 +6,7 @@ mapping of overrides to :func:`Config.from_env`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -81,6 +82,9 @@ class Config:
     public_url: str = "http://127.0.0.1:8050"  # PORTAL_PUBLIC_URL
     # Demo mode only: new calls and crews moving, every minute, from the scheduler.
     simulate: bool = True  # PORTAL_SIMULATE
+    # Networks whose devices may take hall queue tickets (comma-separated CIDR, e.g. the
+    # halls' LAN); empty: any address (the kiosk pages are public).
+    kiosk_networks: str = ""  # PORTAL_KIOSK_NETWORKS
 
     _ENV_NAMES = {
         "env": "PORTAL_ENV",
@@ -110,6 +114,7 @@ class Config:
         "mail_from": "PORTAL_MAIL_FROM",
         "public_url": "PORTAL_PUBLIC_URL",
         "simulate": "PORTAL_SIMULATE",
+        "kiosk_networks": "PORTAL_KIOSK_NETWORKS",
     }
 
     @classmethod
@@ -173,6 +178,7 @@ class Config:
             raise ConfigError("PORTAL_SMTP_SECURITY must be 'none', 'starttls' or 'ssl'")
         if not 1 <= self.smtp_port <= 65535:
             raise ConfigError("PORTAL_SMTP_PORT must be a port number")
+        self.kiosk_network_list()
         if self.env == PRODUCTION:
             weak = self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS
             if weak or len(self.secret_key) < 32:
@@ -191,6 +197,19 @@ class Config:
                 raise ConfigError(
                     f"PORTAL_UPLOAD_DIR must lie outside {served}: uploads must never be served "
                     "as static files")
+
+    def kiosk_network_list(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """``PORTAL_KIOSK_NETWORKS`` parsed (empty: tickets from any address)."""
+        out = []
+        for part in self.kiosk_networks.split(","):
+            if part.strip():
+                try:
+                    out.append(ipaddress.ip_network(part.strip(), strict=False))
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"PORTAL_KIOSK_NETWORKS: {part.strip()!r} is not a network "
+                        "(write e.g. 10.20.0.0/16, 192.168.1.10)") from exc
+        return out
 
     def upload_path(self) -> Path:
         """The upload folder as an absolute path (created on first upload)."""

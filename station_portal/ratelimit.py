@@ -5,6 +5,7 @@
 being limited) and answers whether it is still within ``limit`` hits in the
 current window of ``per_seconds``. The count is one upsert, so concurrent
 workers and processes share it; old windows are pruned by the daily prune job.
+``count`` reads a window without adding to it (to count only failures).
 
 No Flask here: ``web/public.py`` wraps it for public pages.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, delete
+from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -49,6 +50,15 @@ def allow(session: Session, bucket: str, key: str, *, limit: int, per_seconds: i
         set_={"hits": RateCounter.hits + 1}).returning(RateCounter.hits)
     hits = session.execute(stmt).scalar_one()
     return hits <= limit
+
+
+def count(session: Session, bucket: str, key: str, *, per_seconds: int,
+          now: datetime | None = None) -> int:
+    """The hits of ``key`` in the current window, without counting one."""
+    slot = int((now or utcnow()).timestamp()) // per_seconds
+    return session.scalar(select(RateCounter.hits).where(
+        RateCounter.bucket == bucket, RateCounter.key == key[:128],
+        RateCounter.slot == slot)) or 0
 
 
 def prune(session: Session, now: datetime | None = None) -> int:

@@ -139,7 +139,7 @@ def register(app: Dash) -> None:
             if detail.project.status in ("planned", "in_progress") else []
         options = [{"label": label(MILESTONE_NAMES, m.code), "value": m.code} for m in open_ms]
         unlink = [{"label": f"{a.code} {a.customer}", "value": str(a.order_id)}
-                  for a in detail.applications if a.unlinked_at is None]
+                  for a in detail.applications if a.unlinked_at is None and a.visible]
         return (page.detail_component(detail, local(now).date()), detail.project.version, options,
                 options[0]["value"] if options else None, unlink)
 

@@ -30,7 +30,7 @@ from station_portal.org.models import Unit, UnitKind
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.timefmt import local
 from station_portal.validate import as_id
-from station_portal.workorders.access import order_filter
+from station_portal.workorders.access import order_filter, sees_order
 from station_portal.workorders.models import WorkOrder
 
 
@@ -185,6 +185,7 @@ class LinkedApplication:
     unlinked_at: datetime | None
     waited_workdays: float  # from linking until unlinked, the project closed or now
     waiting: bool  # still waiting on this project
+    visible: bool = True  # in the caller's scope (else no customer name, no actions)
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,9 @@ def project_detail(session: Session, scope: Scope, project_id: object, locale: s
     """The project with its plan, funds and applications; None if absent or out of scope.
 
     Applications are listed whether or not the caller sees them one by one: a
-    manager needs the whole picture of the project, so the list names the code,
-    customer and stage only (the order's page still checks its own scope).
+    station head needs the whole picture of the county's project. Those outside
+    the caller's scope show their code and stage only, no customer (and their
+    order pages stay closed to the caller).
     """
     pid = as_id(project_id)
     if pid is None or not project_visible(session, scope, pid):
@@ -226,12 +228,13 @@ def project_detail(session: Session, scope: Scope, project_id: object, locale: s
         end = min(t for t in (link.unlinked_at, project.closed_at, order.closed_at, now) if t)
         waiting = link.unlinked_at is None and order.closed_at is None and \
             project.status in OPEN_STATUSES
+        visible = sees_order(scope, order)
         apps.append(LinkedApplication(
-            order_id=order.id, code=order.code, customer=order.customer_name,
+            order_id=order.id, code=order.code, customer=order.customer_name if visible else "",
             stage=order.current_stage, status=order.status, linked_at=link.linked_at,
             unlinked_at=link.unlinked_at,
             waited_workdays=round(max(0.0, calendar.workdays_between(link.linked_at, end)), 1),
-            waiting=waiting))
+            waiting=waiting, visible=visible))
     return ProjectDetail(project, _unit_name(unit.name_zh, unit.name_en, locale) if unit else "",
                          milestones, progress(milestones, local(now).date()), receipts, apps)
 

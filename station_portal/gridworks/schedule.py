@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Protocol
 
-from station_portal.gridworks.models import ENERGISED, MILESTONES
+from station_portal.gridworks.models import ENERGISED
 
 
 class MilestoneLike(Protocol):
@@ -64,14 +64,4 @@ def push_later(planned: list[date], index: int, new_date: date,
     for i in range(index + 1, len(out)):
         if not done[i] and out[i] < out[i - 1]:
             out[i] = out[i - 1]
-    return out
-
-
-def default_plan(start: date, days: Sequence[int] = (20, 30, 30, 90, 20, 10)) -> list[date]:
-    """A plan from the durations (calendar days) of each milestone after ``start``."""
-    out: list[date] = []
-    current = start
-    for step in days[:len(MILESTONES)]:
-        current = current + timedelta(days=int(step))
-        out.append(current)
     return out

@@ -51,7 +51,6 @@ class TicketStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-OPEN_STATUSES = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
 AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
 
 

@@ -279,7 +279,8 @@ def applications_table(detail: ProjectDetail) -> Any:
         else:
             state = dbc.Badge(_("No longer waiting"), color="success")
         stage = stage_label(a.stage) if a.stage else label(APPLICATION_STATUSES, a.status)
-        rows.append((html.A(a.code, href=f"/order?id={a.order_id}"), a.customer, stage,
+        rows.append((html.A(a.code, href=f"/order?id={a.order_id}") if a.visible else a.code,
+                     a.customer if a.visible else _("outside your area"), stage,
                      format_local(a.linked_at)[:10], f"{a.waited_workdays:.1f}", state))
     return simple_table([_("Application"), _("Customer"), _("Stage"), _("Linked"),
                          _("Waited (working days)"), _("State")], rows, id="gwp-applications")

@@ -92,8 +92,11 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
             dbc.Select(id=ACTION, className="mb-2"),
             _row(CREW, _("Crew"), dropdown(CREW)),
             _row(UNIT, _("Hand over to"), dropdown(UNIT)),
-            _row(PAUSE_REASON, _("Reason for the pause"), dbc.Select(id=PAUSE_REASON, options=[
-                {"label": str(text), "value": code} for code, text in PAUSE_REASONS.items()])),
+            _row(PAUSE_REASON, _("Reason for the pause"), html.Div([
+                dbc.Select(id=PAUSE_REASON, options=[
+                    {"label": str(text), "value": code} for code, text in PAUSE_REASONS.items()]),
+                dbc.FormText(_("The note is shown to the customer on their tracking page "
+                               "while the clock waits for them."))])),
             _row(REASON, _("Why"), dbc.Input(id=REASON, maxLength=300)),
             _row(APPLICATION, _("Number of the formal application"),
                  dbc.Input(id=APPLICATION, maxLength=24, placeholder="A20260301…")),

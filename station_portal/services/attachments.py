@@ -24,6 +24,7 @@ import hashlib
 import os
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -76,10 +77,12 @@ def sniff(data: bytes) -> str | None:
 
 
 def clean_filename(name: object) -> str:
-    """The last part of a client's file name, plain text, at most 120 characters."""
+    """The last part of a client's file name, plain text, at most 120 characters; format
+    characters (such as a right-to-left override that disguises the extension) removed."""
     if not isinstance(name, str):
         return ""
     base = re.split(r"[\\/]", name)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch) != "Cf")
     return text(base, 120).strip()
 
 
@@ -175,10 +178,11 @@ def store_document(session: Session, order: WorkOrder, data: bytes, content_type
                    purpose: str, filename: object, upload_dir: Path,
                    now: datetime) -> StoredPhoto:
     """A customer's checked document: written under a random name, recorded with its
-    timeline event. The same file again on the same order is kept once."""
+    timeline event. The same file again as the same document of the order is kept once."""
     digest = hashlib.sha256(data).hexdigest()
     same = session.scalar(select(Attachment).where(Attachment.work_order_id == order.id,
-                                                   Attachment.sha256 == digest))
+                                                   Attachment.sha256 == digest,
+                                                   Attachment.purpose == purpose))
     if same is not None:
         return StoredPhoto(same, created=False, path=None)
     stored_name = secrets.token_hex(16) + EXTENSIONS[content_type]

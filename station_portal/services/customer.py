@@ -28,13 +28,13 @@ from station_portal.customer.contract import VERSION, contract_text, digest
 from station_portal.customer.documents import document_rules
 from station_portal.customer.models import CaseAccess, ContractSignature, ServiceRating
 from station_portal.db import utcnow
-from station_portal.errors import ValidationFailed
+from station_portal.errors import Conflict, ValidationFailed
 from station_portal.i18n import _, get_locale
 from station_portal.org.models import Unit, UnitKind
 from station_portal.services import attachments
 from station_portal.services import workorders as wo
 from station_portal.sla.stages import CUSTOMER, stage_book
-from station_portal.validate import has_control_chars
+from station_portal.validate import as_id, has_control_chars
 from station_portal.workorders.models import (
     ApplicationStatus,
     Kind,
@@ -109,10 +109,21 @@ def find_case(session: Session, number: object, code: object) -> WorkOrder | Non
     return order if ok and access is not None and code else None
 
 
-def case_by_id(session: Session, order_id: int) -> WorkOrder | None:
-    """A case the visitor proved to hold earlier in this visit (its id kept in their session)."""
-    order = session.get(WorkOrder, order_id)
-    return order if order is not None and session.get(CaseAccess, order_id) is not None else None
+def access_tag(session: Session, order_id: int) -> str | None:
+    """What a visitor keeps with a case they proved to hold: it changes with every new
+    code, so a new code shuts out whoever held the old one."""
+    access = session.get(CaseAccess, order_id)
+    return access.salt if access is not None else None
+
+
+def case_by_id(session: Session, order_id: object, tag: object) -> WorkOrder | None:
+    """A case the visitor proved to hold earlier in this visit (id and tag kept in their
+    session), as long as its code was not replaced since."""
+    oid = as_id(order_id)
+    access = session.get(CaseAccess, oid) if oid is not None else None
+    if access is None or not isinstance(tag, str) or not hmac.compare_digest(tag, access.salt):
+        return None
+    return session.get(WorkOrder, oid)
 
 
 # -- applying online --------------------------------------------------------------------
@@ -207,7 +218,7 @@ def supplier_name(session: Session, order: WorkOrder) -> str:
 
 def submit_application(session: Session, form: OnlineApplication, uploads: list[Upload], *,
                        upload_dir: Path, ip: str = "", user_agent: str = "",
-                       now: datetime | None = None) -> Submitted:
+                       now: datetime | None = None, files: list[Path] | None = None) -> Submitted:
     """An online application: checked as a whole (every problem reported at once), routed,
     accepted at once (the online form is the acceptance: zero counter visits), its
     documents stored, a verification code issued."""
@@ -233,7 +244,8 @@ def submit_application(session: Session, form: OnlineApplication, uploads: list[
         raise ValidationFailed({**exc.fields, **errors}) from None
     if errors:
         raise ValidationFailed(errors)
-    submitted = Submitted(order, grant_access(session, order, channel="online", now=now))
+    submitted = Submitted(order, grant_access(session, order, channel="online", now=now),
+                          files if files is not None else [])
     stored = _store(session, order, checked, upload_dir, now, submitted.files)
     signer = order.customer_name
     if CONTRACT_STAGE not in {c.stage for c in order.clocks}:
@@ -312,11 +324,15 @@ def _tell(session: Session, order: WorkOrder, event: str, *, heads: bool = False
 
 
 def _reload(session: Session, order_id: int, version: object) -> WorkOrder:
+    """The case as the customer's page showed it: a missing or stale version is a conflict."""
+    if as_id(version) is None:
+        raise wo._conflict()
     return wo._load_order(session, None, order_id, lock_version=version)
 
 
 def add_documents(session: Session, order_id: int, version: object, uploads: list[Upload], *,
-                  upload_dir: Path, now: datetime | None = None) -> Submitted:
+                  upload_dir: Path, now: datetime | None = None,
+                  files: list[Path] | None = None) -> Submitted:
     """Documents the customer sends later (one was missing, or the utility asked for more)."""
     now = now or utcnow()
     order = _reload(session, order_id, version)
@@ -337,11 +353,12 @@ def add_documents(session: Session, order_id: int, version: object, uploads: lis
         errors["documents"] = _("Choose a file to upload.")
     if errors:
         raise ValidationFailed(errors)
-    wo._claim(session, order)
-    submitted = Submitted(order, "")
+    submitted = Submitted(order, "", files if files is not None else [])
     stored = _store(session, order, checked, upload_dir, now, submitted.files)
-    if stored:
-        _tell(session, order, "customer_update", what="documents", count=stored)
+    if not stored:
+        raise ValidationFailed({"documents": _("We already have this file as this document.")})
+    wo._claim(session, order)
+    _tell(session, order, "customer_update", what="documents", count=stored)
     return submitted
 
 
@@ -363,9 +380,10 @@ def finish_own_works(session: Session, order_id: int, version: object, *, note: 
 
 
 def sign_contract(session: Session, order_id: int, version: object, *, signer: object,
-                  accept: bool, ip: str = "", user_agent: str = "",
+                  accept: bool, shown: object = None, ip: str = "", user_agent: str = "",
                   now: datetime | None = None) -> WorkOrder:
-    """The customer accepts the supply contract online; the contract stage is done."""
+    """The customer accepts the supply contract online; the contract stage is done.
+    ``shown`` is the SHA-256 of the text their page showed: it must be today's text."""
     now = now or utcnow()
     order = _reload(session, order_id, version)
     if order.kind != Kind.APPLICATION or order.status != ApplicationStatus.IN_PROGRESS \
@@ -378,6 +396,9 @@ def sign_contract(session: Session, order_id: int, version: object, *, signer: o
     if errors:
         raise ValidationFailed(errors)
     signature = _signature(session, order, name, "contract", ip, user_agent, now)
+    if not isinstance(shown, str) or not hmac.compare_digest(shown, signature.contract_sha256):
+        raise Conflict(_("The contract changed since your page showed it. Read it again, "
+                         "then sign."))
     session.add(signature)
     wo.advance_stage(session, None, order.id, order.version,
                      note=_("Supply contract signed online by %(name)s.", name=name), now=now)
@@ -398,15 +419,17 @@ def rate(session: Session, order_id: int, *, stars: object, comment: object,
         errors["action"] = _("You can rate the service once your case is done.")
     elif session.get(ServiceRating, order.id) is not None:
         errors["action"] = _("You have already rated this case. Thank you.")
-    value = int(stars) if isinstance(stars, str) and stars.isdigit() else stars
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+    value = as_id(stars)
+    if value is None or not 1 <= value <= 5:
         errors["stars"] = _("Give 1 to 5 stars.")
     text = comment if isinstance(comment, str) else ""
     if has_control_chars(text) or len(text.strip()) > 500:
         errors["comment"] = _("At most %(n)s characters of plain text.", n=500)
     if errors:
         raise ValidationFailed(errors)
-    rating = ServiceRating(work_order_id=order.id, stars=int(value), comment=text.strip(),
+    wo._claim(session, order)  # two ratings sent at once: one wins, the other is a conflict
+    assert value is not None
+    rating = ServiceRating(work_order_id=order.id, stars=value, comment=text.strip(),
                            rated_at=now, unit_id=order.unit_id, kind=order.kind)
     session.add(rating)
     wo._event(session, order, None, "rated", now, to_value=str(value),
@@ -426,25 +449,36 @@ def issue_code(session: Session, actor: User, order_id: object, *,
     wo._require_action(actor, "issue_tracking_code")
     now = now or utcnow()
     order = wo._load_order(session, actor, order_id, need_version=False)
+    if order.kind not in (Kind.REPAIR, Kind.APPLICATION):
+        raise ValidationFailed({"action": _("Customers track repairs and applications only.")})
     code = grant_access(session, order, channel="staff", now=now)
     wo._event(session, order, actor, "tracking_code", now)
     return order, code
+
+
+def count_counter_visit(session: Session, actor: User, order: WorkOrder, *, note: str = "",
+                        details: dict[str, object] | None = None, field: str = "action",
+                        now: datetime | None = None) -> WorkOrder:
+    """One more counter visit on an open application: its version claimed, its timeline
+    event written (the hall's finished tickets and the order page both come here)."""
+    now = now or utcnow()
+    if order.kind != Kind.APPLICATION or not order.is_open:
+        raise ValidationFailed({field: _("Counter visits are counted on open connection "
+                                         "applications only.")})
+    wo._claim(session, order)
+    order.counter_visits += 1
+    wo._event(session, order, actor, "counter_visit", now, to_value=str(order.counter_visits),
+              reason=note, details=details)
+    return order
 
 
 def record_counter_visit(session: Session, actor: User, order_id: object, version: object, *,
                          note: object = "", now: datetime | None = None) -> WorkOrder:
     """The applicant had to come to a counter for this case (the KPI counts each visit)."""
     wo._require_action(actor, "record_counter_visit")
-    now = now or utcnow()
     order = wo._load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
     errors: dict[str, str] = {}
     text = wo._text(note, "note", 300, errors)
-    if not order.is_open:
-        errors["action"] = _("This application is closed.")
     if errors:
         raise ValidationFailed(errors)
-    wo._claim(session, order)
-    order.counter_visits += 1
-    wo._event(session, order, actor, "counter_visit", now, to_value=str(order.counter_visits),
-              reason=text)
-    return order
+    return count_counter_visit(session, actor, order, note=text, now=now)

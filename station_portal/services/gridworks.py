@@ -27,12 +27,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from station_portal.audit import record
 from station_portal.auth.models import User
 from station_portal.auth.scope import Scope, scope_for
-from station_portal.db import claim_next_version, utcnow
+from station_portal.db import claim_next_version, serialize_on, utcnow
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from station_portal.gridworks.labels import MILESTONE_NAMES
 from station_portal.gridworks.models import (
@@ -64,6 +65,7 @@ from station_portal.workorders.models import (
 )
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,23}$")
+AUTO_CODE_RE = re.compile(r"^GW\d{4}-\d+$", re.IGNORECASE)  # the portal's own codes
 MAX_FUNDS = 1_000_000.0  # 10,000 yuan: ten billion yuan is beyond any one project
 ENTITY = "grid_works_project"
 
@@ -201,6 +203,9 @@ def create_project(session: Session, actor: User | None, data: ProjectInput, *,
     code = _text(data.code, "code", 24, errors)
     if code and not CODE_RE.match(code):
         errors["code"] = _("A code has 3 to 24 letters, digits or '-'.")
+    elif code and AUTO_CODE_RE.match(code):
+        errors["code"] = _("Codes like GW2026-00001 are given by the portal; leave the code "
+                           "empty or choose another.")
     elif code and session.scalar(select(GridWorksProject.id).where(GridWorksProject.code == code)):
         errors["code"] = _("Another project has this code.")
     unit_id = as_id(data.unit_id)
@@ -230,7 +235,10 @@ def create_project(session: Session, actor: User | None, data: ProjectInput, *,
     project.milestones = [GridWorksMilestone(seq=i, code=c, baseline_on=d, planned_on=d, replans=0)
                           for i, (c, d) in enumerate(zip(MILESTONES, planned, strict=True))]
     session.add(project)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # typed at the same moment by someone else
+        raise ValidationFailed({"code": _("Another project has this code.")}) from None
     if not code:
         project.code = f"GW{local(now).year}-{project.id:05d}"
     _audit(session, actor, "grid_works.created", project, now, name=name, unit_id=unit.id,
@@ -326,12 +334,6 @@ def complete_milestone(session: Session, actor: User | None, project_id: object,
     return project
 
 
-def energise(session: Session, actor: User | None, project_id: object, version: object,
-             actual_on: object, *, now: datetime | None = None) -> GridWorksProject:
-    """Shorthand: complete the ``energised`` milestone."""
-    return complete_milestone(session, actor, project_id, version, ENERGISED, actual_on, now=now)
-
-
 def cancel_project(session: Session, actor: User | None, project_id: object, version: object,
                    reason: object, *, now: datetime | None = None) -> GridWorksProject:
     """The project will not be built; the applications waiting on it resume."""
@@ -370,7 +372,8 @@ def record_funds(session: Session, actor: User | None, project_id: object, versi
     if day is not None and day > local(now).date():
         errors["arrived_on"] = _("The date cannot lie in the future.")
     if not errors and project.funds_arrived + value > MAX_FUNDS:
-        errors["amount"] = _("Give an amount above zero, in 10,000 yuan.")
+        errors["amount"] = _("With this amount the funds arrived would pass %(max)s (10,000 "
+                             "yuan); check the figure.", max=f"{MAX_FUNDS:,.0f}")
     if errors:
         raise ValidationFailed(errors)
     _claim(session, project, now)
@@ -379,22 +382,6 @@ def record_funds(session: Session, actor: User | None, project_id: object, versi
     project.funds_arrived = round(project.funds_arrived + value, 2)
     _audit(session, actor, "grid_works.funds_arrived", project, now, amount=value,
            arrived_on=day, total=project.funds_arrived, note=text)
-    return project
-
-
-def set_funds_expected(session: Session, actor: User | None, project_id: object, version: object,
-                       amount: object, *, now: datetime | None = None) -> GridWorksProject:
-    _require(actor, "manage_grid_works")
-    now = now or utcnow()
-    project = load_project(session, actor, project_id, version=version)
-    _require_open(project)
-    errors: dict[str, str] = {}
-    value = _amount(amount, "funds_expected", errors, positive=False)
-    if errors:
-        raise ValidationFailed(errors)
-    _claim(session, project, now)
-    before, project.funds_expected = project.funds_expected, value
-    _audit(session, actor, "grid_works.funds_expected", project, now, funds_expected=[before, value])
     return project
 
 
@@ -428,6 +415,13 @@ def _held_elsewhere(session: Session, order_id: int, project_id: int) -> bool:
                GridWorksProject.status.in_(OPEN_STATUSES))))
 
 
+def _lock_order(session: Session, order: WorkOrder) -> None:
+    """Serialise the hold decisions on one order (link, unlink, release by another project)
+    and read it afresh: two projects let go at once must not both think the other holds it."""
+    serialize_on(session, f"order:{order.id}")
+    session.expire(order)
+
+
 def _open_pause_reason(order: WorkOrder) -> str | None:
     return next((p.reason for p in order.pauses if p.ended_at is None), None)
 
@@ -442,6 +436,7 @@ def link_application(session: Session, actor: User | None, project_id: object, v
         raise ValidationFailed({"action": _("This project is energised or cancelled; "
                                             "no application can wait on it.")})
     application = _find_application(session, actor, order)
+    _lock_order(session, application)
     if application.status == ApplicationStatus.PENDING:
         raise ValidationFailed({"order": _(
             "Accept the application first: only an application in progress can wait on grid works.")})
@@ -488,6 +483,7 @@ def unlink_application(session: Session, actor: User | None, project_id: object,
     if errors:
         raise ValidationFailed(errors)
     application = _find_application(session, actor, order)
+    _lock_order(session, application)
     link = _active_link(project, application.id)
     if link is None:
         raise ValidationFailed({"order": _("This application does not wait on this project.")})
@@ -518,6 +514,8 @@ def _release_waiting(session: Session, actor: User | None, project: GridWorksPro
         if link.unlinked_at is not None:
             continue
         order = session.get(WorkOrder, link.work_order_id)
+        if order is not None:
+            _lock_order(session, order)
         if order is None or not order.is_open or \
                 _open_pause_reason(order) != PauseReason.GRID_WORKS.value or \
                 _held_elsewhere(session, order.id, project.id):

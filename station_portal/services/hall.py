@@ -38,7 +38,7 @@ from station_portal.hall.queue import (
 )
 from station_portal.i18n import _
 from station_portal.org.matrix import load_matrix
-from station_portal.services.workorders import _event
+from station_portal.services.customer import count_counter_visit
 from station_portal.validate import as_id, has_control_chars
 from station_portal.workorders.access import sees_order
 from station_portal.workorders.models import WorkOrder
@@ -134,9 +134,10 @@ def take_ticket(session: Session, hall: ServiceHall, business_code: object, *,
     serialize_on(session, f"hall-tickets:{hall.id}:{day.isoformat()}")
     seq = (session.scalar(select(func.max(HallTicket.seq)).where(
         HallTicket.hall_id == hall.id, HallTicket.day == day)) or 0) + 1
+    # Numbered by label letter, not by the current group: a transferred ticket keeps its label.
     in_group = session.scalar(select(func.count()).select_from(HallTicket).where(
         HallTicket.hall_id == hall.id, HallTicket.day == day,
-        HallTicket.group == business.group)) or 0
+        HallTicket.label.like(f"{business.group}%"))) or 0
     ticket = HallTicket(
         hall_id=hall.id, day=day, seq=seq, label=ticket_label(business.group, in_group + 1),
         group=business.group, business=business.code, standard_minutes=business.standard_minutes,
@@ -293,6 +294,10 @@ def finish_service(session: Session, actor: User, ticket_id: object, version: ob
     ticket, hall, scope = _load(session, actor, ticket_id, version,
                                 (TicketStatus.CALLED, TicketStatus.SERVING))
     order = _work_order(session, scope, work_order_code)
+    if order is not None:  # checked before the ticket changes: a refused code changes nothing
+        count_counter_visit(session, actor, order, field="work_order",
+                            details={"hall": hall.code, "ticket": ticket.label,
+                                     "counter": ticket.counter}, now=now)
     started = ticket.started_at or ticket.called_at or now
     seconds = max(0, int((now - started).total_seconds()))
     within = seconds <= ticket.standard_minutes * 60 if ticket.standard_minutes else None
@@ -300,12 +305,6 @@ def finish_service(session: Session, actor: User, ticket_id: object, version: ob
         "status": TicketStatus.DONE.value, "started_at": started, "finished_at": now,
         "service_seconds": seconds, "within_standard": within,
         "work_order_id": order.id if order is not None else None})
-    if order is not None:
-        session.execute(update(WorkOrder).where(WorkOrder.id == order.id)
-                        .values(counter_visits=WorkOrder.counter_visits + 1)
-                        .execution_options(synchronize_session=False))
-        _event(session, order, actor, "counter_visit", now,
-               details={"hall": hall.code, "ticket": ticket.label, "counter": ticket.counter})
     _audit(session, actor, "hall_service_finished", ticket, now, hall, seconds=seconds,
            within_standard=within, work_order=order.code if order is not None else None)
     return ticket

@@ -17,25 +17,32 @@ from typing import Any
 from flask import Blueprint, Response, redirect, request, session, url_for
 from sqlalchemy import select
 
-from station_portal.customer.contract import contract_text
+from station_portal.customer.contract import contract_text, digest
 from station_portal.customer.documents import document_rules
 from station_portal.customer.tracking import case_view
 from station_portal.db import utcnow
-from station_portal.errors import Conflict, PortalError, ValidationFailed
+from station_portal.errors import Conflict, ValidationFailed
 from station_portal.i18n import _
 from station_portal.labels import BUSINESS_TYPES, CUSTOMER_CLASSES
 from station_portal.org.models import ROUTABLE_KINDS, Unit
+from station_portal.ratelimit import allow, count
 from station_portal.services import attachments
 from station_portal.services import customer as svc
 from station_portal.timefmt import format_deadline, format_local, local
 from station_portal.web.context import client_ip, portal, read_session, write_session
-from station_portal.web.public import hit, limited, pick_language, render_public, too_many
+from station_portal.web.public import address_key, hit, limited, pick_language, render_public, too_many
+from station_portal.workorders.models import WorkOrder
 
 bp = Blueprint("customer", __name__, url_prefix="/service")
 
 CASES = "customer_cases"  # session key: ids of the cases this visitor proved to hold
 MAX_CASES = 10
 JUST_MADE = "customer_new_case"  # session key: the number and code to show once
+
+
+def _discard(files: list[Path]) -> None:
+    for path in files:
+        attachments.discard(path)
 
 
 def _upload_dir() -> Path:
@@ -50,17 +57,25 @@ def _agent() -> str:
     return request.headers.get("User-Agent", "")[:200]
 
 
-def _remember(order_id: int) -> None:
-    held = [i for i in session.get(CASES, []) if i != order_id]
-    session[CASES] = [order_id, *held][:MAX_CASES]
+def _held_cases() -> list[list[Any]]:
+    held = session.get(CASES, [])
+    return [h for h in held if isinstance(h, list) and len(h) == 2] if isinstance(held, list) else []
+
+
+def _remember(order_id: int, tag: str | None) -> None:
+    """Keep the case (with its code's tag: a new code shuts this browser out) for the visit."""
+    if tag is None:
+        return
+    held = [h for h in _held_cases() if h[0] != order_id]
+    session[CASES] = [[order_id, tag], *held][:MAX_CASES]
 
 
 def _held(number: str) -> Any:
     """The case with this number if this visitor proved to hold it, else None."""
     number = svc.normalise_number(number)
     reader = read_session()
-    for order_id in session.get(CASES, []):
-        order = svc.case_by_id(reader, order_id) if isinstance(order_id, int) else None
+    for order_id, tag in _held_cases():
+        order = svc.case_by_id(reader, order_id, tag)
         if order is not None and order.code == number:
             return order
     return None
@@ -136,8 +151,11 @@ def _uploads() -> list[svc.Upload]:
     return out
 
 
+REPORTS_PER_PHONE = 3  # faults reported online per phone number and hour
+
+
 @bp.route("/apply", methods=["GET", "POST"])
-@limited("apply", limit=10, per_seconds=600, methods=("POST",))
+@limited("apply", limit=10, per_seconds=3600, methods=("POST",))
 def apply() -> Any:
     pick_language()
     if request.method == "GET":
@@ -150,22 +168,21 @@ def apply() -> Any:
         lon=f.get("lon"), description=f.get("description", ""),
         accept_terms=f.get("accept_terms") == "yes")
     uploads = _uploads()
-    made: svc.Submitted | None = None
+    files: list[Path] = []  # written so far; removed if the transaction does not commit
     try:
         with write_session() as writer:
             made = svc.submit_application(writer, form, uploads, upload_dir=_upload_dir(),
-                                          ip=_ip(), user_agent=_agent())
-            number, order_id = made.order.code, made.order.id
+                                          ip=_ip(), user_agent=_agent(), files=files)
+            number, order_id, code = made.order.code, made.order.id, made.code
+            tag = svc.access_tag(writer, order_id)
     except ValidationFailed as exc:
-        for path in made.files if made else []:
-            attachments.discard(path)
+        _discard(files)
         return _form_page("customer/apply.html", errors=exc.fields, status=422, **_apply_choices())
     except BaseException:
-        for path in made.files if made else []:
-            attachments.discard(path)
+        _discard(files)
         raise
-    _remember(order_id)
-    session[JUST_MADE] = {"number": number, "code": made.code}
+    _remember(order_id, tag)
+    session[JUST_MADE] = {"number": number, "code": code}
     return redirect(url_for("customer.made"))
 
 
@@ -182,12 +199,15 @@ def made() -> Any:
 # -- reporting a fault ------------------------------------------------------------------
 
 @bp.route("/report", methods=["GET", "POST"])
-@limited("report", limit=10, per_seconds=600, methods=("POST",))
+@limited("report", limit=6, per_seconds=3600, methods=("POST",))
 def report() -> Any:
     pick_language()
     if request.method == "GET":
         return _form_page("customer/report.html", kinds=_fault_kinds())
     f = request.form
+    phone = "".join(ch for ch in str(f.get("customer_phone", "")) if ch.isdigit())[-11:]
+    if phone and not hit("report_phone", phone, limit=REPORTS_PER_PHONE, per_seconds=3600):
+        return too_many()
     form = svc.OnlineFault(kind=f.get("kind"), lat=f.get("lat"), lon=f.get("lon"),
                            address=f.get("address"), customer_name=f.get("customer_name", ""),
                            customer_phone=f.get("customer_phone"),
@@ -196,10 +216,11 @@ def report() -> Any:
         with write_session() as writer:
             made = svc.report_fault(writer, form, ip=_ip())
             number, order_id, code = made.order.code, made.order.id, made.code
+            tag = svc.access_tag(writer, order_id)
     except ValidationFailed as exc:
         return _form_page("customer/report.html", errors=exc.fields, status=422,
                           kinds=_fault_kinds())
-    _remember(order_id)
+    _remember(order_id, tag)
     session[JUST_MADE] = {"number": number, "code": code}
     return redirect(url_for("customer.made"))
 
@@ -225,16 +246,37 @@ def track() -> Any:
     number, code = values.get("n", ""), values.get("c", "")
     if not number and not code:
         return render_public("customer/track.html", number="", error=None)
-    number_key = svc.normalise_number(number) or "-"
-    if not hit("track_number", number_key, limit=10, per_seconds=3600):
+    reader = read_session()
+    # Failed codes are counted per case number (and its current code: a new code starts
+    # afresh) and per number and network; a correct code is never counted.
+    keys = _guess_keys(reader, number)
+    if any(count(reader, bucket, key, per_seconds=GUESS_WINDOW) >= limit
+           for bucket, key, limit in keys):
         return too_many()
     order = svc.find_case(read_session(), number, code)
     if order is None:
+        with write_session() as writer:
+            for bucket, key, limit in keys:
+                allow(writer, bucket, key, limit=limit, per_seconds=GUESS_WINDOW)
         return render_public("customer/track.html", number=svc.normalise_number(number),
                              error=_("We found no case with this number and code. Check both "
                                      "and try again."), status=404)
-    _remember(order.id)
+    _remember(order.id, svc.access_tag(read_session(), order.id))
     return redirect(url_for("customer.case", number=order.code))
+
+
+GUESS_WINDOW = 3600
+GUESSES_PER_CASE = 30  # failed codes for one case number in an hour, from anywhere
+GUESSES_PER_NETWORK = 8  # … from one network (IPv4 /24, IPv6 /48)
+
+
+def _guess_keys(reader: Any, number: str) -> list[tuple[str, str, int]]:
+    number = svc.normalise_number(number) or "-"
+    order_id = reader.scalar(select(WorkOrder.id).where(WorkOrder.code == number))
+    tag = (svc.access_tag(reader, order_id) if order_id is not None else None) or "-"
+    network = address_key(client_ip(), v4_prefix=24, v6_prefix=48)
+    return [("track_case", f"{number}:{tag[:8]}", GUESSES_PER_CASE),
+            ("track_case_net", f"{number}:{network}", GUESSES_PER_NETWORK)]
 
 
 @bp.get("/case/<number>")
@@ -254,6 +296,7 @@ def _case_page(order: Any, errors: dict[str, str] | None = None, message: str | 
         if view.can_sign else ""
     return render_public(
         "customer/case.html", status=status, view=view, contract=contract,
+        contract_digest=digest(contract) if contract else "",
         errors=errors or {}, message=message, documents=list(document_rules().kinds.values()),
         max_mb=document_rules().max_bytes // (1024 * 1024), when=format_local,
         deadline=format_deadline, local=local)
@@ -268,15 +311,13 @@ def _case_action(number: str, action: Any) -> Any:
         with write_session() as writer:
             message = action(writer, order.id, files)
     except (ValidationFailed, Conflict) as exc:
-        for path in files:
-            attachments.discard(path)
+        _discard(files)
         read_session().expire_all()
         fields = exc.fields if isinstance(exc, ValidationFailed) else {"action": exc.message}
-        return _case_page(svc.case_by_id(read_session(), order.id), errors=fields,
+        return _case_page(read_session().get(WorkOrder, order.id), errors=fields,
                           status=exc.status)
-    except PortalError:
-        for path in files:
-            attachments.discard(path)
+    except BaseException:
+        _discard(files)
         raise
     session["customer_message"] = message
     return redirect(url_for("customer.case", number=order.code) + "#top")
@@ -290,8 +331,8 @@ def _version() -> object:
 @limited("case_action", limit=30, per_seconds=600)
 def documents(number: str) -> Any:
     def act(writer, order_id, files):
-        made = svc.add_documents(writer, order_id, _version(), _uploads(), upload_dir=_upload_dir())
-        files.extend(made.files)
+        svc.add_documents(writer, order_id, _version(), _uploads(), upload_dir=_upload_dir(),
+                          files=files)
         return _("Thank you: your documents were received.")
     return _case_action(number, act)
 
@@ -310,8 +351,8 @@ def works(number: str) -> Any:
 def sign(number: str) -> Any:
     def act(writer, order_id, _files):
         svc.sign_contract(writer, order_id, _version(), signer=request.form.get("signer"),
-                          accept=request.form.get("accept") == "yes", ip=_ip(),
-                          user_agent=_agent())
+                          accept=request.form.get("accept") == "yes",
+                          shown=request.form.get("shown"), ip=_ip(), user_agent=_agent())
         return _("Thank you: the contract is signed. No visit to a counter is needed.")
     return _case_action(number, act)
 

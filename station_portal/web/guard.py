@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, jsonify, redirect, request, session, url_for
+from flask import Flask, Response, abort, g, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, current_user
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,7 @@ PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/_favicon.ico", "/fa
     | API_PUBLIC_PATHS
 # The public customer pages and the hall kiosks (web/public.py): HTML, answered as HTML.
 PUBLIC_HTML_PREFIXES = ("/service/", "/kiosk/")
+PUBLIC_BLUEPRINTS = frozenset({"customer", "kiosk"})  # the only views under those prefixes
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", API_DOCS_STATIC)
 PUBLIC_PREFIXES = (*STATIC_PREFIXES, *PUBLIC_HTML_PREFIXES)
 JSON_PREFIXES = ("/_dash-", "/_reload-hash", API_PREFIX)
@@ -206,6 +207,9 @@ def guard() -> Any:
     path = request.path
     set_request_locale()
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        if (path == "/service" or path.startswith(PUBLIC_HTML_PREFIXES)) \
+                and request.blueprint not in PUBLIC_BLUEPRINTS:
+            abort(404)  # not one of the public pages (Dash's catch-all would serve its shell)
         return None
     if not current_user.is_authenticated:
         problem = g.get("api_token_problem")

@@ -10,6 +10,7 @@ code is a 404 page; bad input gets a message and changes nothing.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from station_portal.i18n import _
 from station_portal.services import hall as service
 from station_portal.timefmt import local
 from station_portal.validate import text
-from station_portal.web.context import client_ip, read_session, write_session
+from station_portal.web.context import client_ip, portal, read_session, write_session
 from station_portal.web.public import limited, pick_language, render_public
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
@@ -79,6 +80,18 @@ def queue_view(hall: ServiceHall) -> list[dict[str, Any]]:
              "standard": b.standard_minutes} for b in load_catalog().businesses]
 
 
+def _from_hall_network() -> bool:
+    """True unless ``PORTAL_KIOSK_NETWORKS`` is set and the caller is outside it."""
+    networks = portal().config.kiosk_network_list()
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(client_ip() or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
 def _kiosk_page(hall: ServiceHall, message: str | None = None, status: int = 200):
     return render_public("kiosk/kiosk.html", status=status, hall=hall, businesses=queue_view(hall),
                          is_open=is_open(hall, utcnow()), hours=opening_hours_text(hall),
@@ -95,6 +108,8 @@ def kiosk(code: str):
 @limited("kiosk_ticket", limit=TICKETS_PER_MINUTE, per_seconds=60, methods=("POST",))
 def take(code: str):
     hall = _hall(code)
+    if not _from_hall_network():
+        return _kiosk_page(hall, _("Queue tickets are taken at the hall's own kiosk."), 403)
     try:
         with write_session() as writer:
             fresh = writer.get(ServiceHall, hall.id)

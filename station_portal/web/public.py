@@ -9,6 +9,7 @@ show more than the case the visitor proved to hold.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -43,6 +44,17 @@ def too_many() -> tuple[str, int, dict[str, str]]:
     return html, status, {"Retry-After": "60"}
 
 
+def address_key(ip: str | None, *, v4_prefix: int = 32, v6_prefix: int = 64) -> str:
+    """A client address as a rate-limit key: IPv6 by its /64 (one subscriber holds a whole
+    /64), IPv4 as is; wider prefixes key a network."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return "?"
+    prefix = v4_prefix if address.version == 4 else v6_prefix
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
 def hit(bucket: str, key: str, *, limit: int, per_seconds: int) -> bool:
     """Count a hit of ``key`` in ``bucket`` (its own short transaction); True if allowed."""
     with write_session() as session:
@@ -60,7 +72,7 @@ def limited(bucket: str, *, limit: int, per_seconds: int,
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method in methods and not hit(
-                    bucket, client_ip() or "?", limit=limit, per_seconds=per_seconds):
+                    bucket, address_key(client_ip()), limit=limit, per_seconds=per_seconds):
                 return too_many()
             if request.method == "POST":
                 check_csrf()

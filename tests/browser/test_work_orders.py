@@ -12,9 +12,9 @@ from tests.browser.conftest import console_errors, sign_in, wait_for, wait_text,
 def test_head_lists_repairs_opens_one_and_pauses_an_application(live_url, browser):
     sign_in(browser, live_url, "head")
     browser.get(live_url + "/orders/repairs")
-    wait_for(browser, (By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row"))
-    rows = browser.find_elements(By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row")
-    assert len(rows) >= 10
+    # the grid draws its first block of rows in steps: wait for ten of them
+    WebDriverWait(browser, 20).until(lambda d: len(d.find_elements(
+        By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row")) >= 10)
     WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException]).until(
         lambda d: d.find_element(By.CSS_SELECTOR, "#orders-grid .ag-center-cols-container .ag-row")
         .click() or True)

@@ -151,14 +151,53 @@ def test_a_wrong_code_and_an_unknown_number_get_the_same_answer(app, db):
     assert link.status_code == 302, "the tracking link opens the case"
 
 
-def test_guessing_codes_for_one_case_is_stopped(app, db):
+def _from(client, address: str):
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_guessing_codes_is_stopped_but_the_owner_gets_in(app, db):
+    """Failed codes count per case number and network (and per number from anywhere); a
+    right code is never counted, and a new code from staff starts the count afresh."""
+    from station_portal.services import customer
+
     owner = visitor(app)
     apply(owner, application_form(db), {"doc_identity": (PDF, "a.pdf"), "doc_property": (PDF, "b.pdf")})
     number, code = made(owner)
-    answers = [_track(visitor(app), number, f"AAAA-AAA{i % 10}").status_code for i in range(11)]
-    assert answers[:10] == [404] * 10 and answers[10] == 429
-    # the case's owner is slowed too for the rest of the hour, but nothing was revealed
-    assert _track(visitor(app), number, code).status_code == 429
+    answers = [_track(_from(visitor(app), f"10.88.1.{i}"), number, f"AAAA-AAA{i % 10}").status_code
+               for i in range(9)]
+    assert answers == [404] * 8 + [429], "one network: 8 failed codes an hour"
+    assert _track(_from(visitor(app), "10.88.1.200"), number, code).status_code == 429
+    assert _track(_from(visitor(app), "10.89.0.1"), number, code).status_code == 302, \
+        "the owner elsewhere still gets in"
+    for n in range(30):  # a spread-out attack: 30 failures for the number from anywhere
+        _track(_from(visitor(app), f"10.{100 + n}.0.1"), number, "BBBB-BBBB")
+    assert _track(_from(visitor(app), "10.200.0.1"), number, code).status_code == 429
+    with db.write() as s:
+        order = s.scalar(select(WorkOrder).where(WorkOrder.code == number))
+        fresh = customer.grant_access(s, order, channel="staff")
+    assert _track(_from(visitor(app), "10.201.0.1"), number, fresh).status_code == 302, \
+        "a new code from staff lifts the lock"
+
+
+def test_a_new_code_or_forgetting_shuts_out_a_browser_that_held_the_case(app, db):
+    from station_portal.services import customer
+
+    client = visitor(app)
+    apply(client, application_form(db), {"doc_identity": (PDF, "a.pdf"), "doc_property": (PDF, "b.pdf")})
+    number, _code = made(client)
+    assert client.get(f"/service/case/{number}").status_code == 200
+    with db.write() as s:
+        customer.grant_access(s, s.scalar(select(WorkOrder).where(WorkOrder.code == number)),
+                              channel="staff")
+    assert client.get(f"/service/case/{number}").status_code == 302, "the old code's holder is out"
+
+
+def test_odd_paths_under_the_public_prefixes_are_not_found(app):
+    for path in ("/service/xyz", "/service/case/A1/documents", "/kiosk/x/y/z"):
+        answer = visitor(app).get(path)
+        assert answer.status_code in (404, 405), path
+        assert "_dash-config" not in answer.text
 
 
 def _advance_to(db, number, stage):
@@ -198,8 +237,18 @@ def test_a_high_voltage_customer_finishes_works_signs_and_rates_online(app, db):
     refused = client.post(f"/service/case/{number}/sign", data={
         "csrf": csrf_of(page.text), "version": version, "signer": "张伟"})
     assert refused.status_code == 422 and "Tick the box" in refused.text
+    shown = re.search(r'name="shown" value="([0-9a-f]{64})"', page.text)[1]
+    changed = client.post(f"/service/case/{number}/sign", data={
+        "csrf": csrf_of(page.text), "version": version, "signer": "张伟", "accept": "yes",
+        "shown": "0" * 64})
+    assert changed.status_code == 409 and "The contract changed" in changed.text
+    no_version = client.post(f"/service/case/{number}/sign", data={
+        "csrf": csrf_of(page.text), "version": "abc", "signer": "张伟", "accept": "yes",
+        "shown": shown})
+    assert no_version.status_code == 409
     signed = client.post(f"/service/case/{number}/sign", data={
-        "csrf": csrf_of(page.text), "version": version, "signer": "张伟", "accept": "yes"})
+        "csrf": csrf_of(page.text), "version": version, "signer": "张伟", "accept": "yes",
+        "shown": shown})
     assert signed.status_code == 302
     with db.read() as s:
         order = s.scalar(select(WorkOrder).where(WorkOrder.code == number))
@@ -216,8 +265,10 @@ def test_a_high_voltage_customer_finishes_works_signs_and_rates_online(app, db):
             wo.advance_stage(s, None, order.id, order.version)
     page = client.get(f"/service/case/{number}")
     assert 'id="rate-form"' in page.text
-    bad = client.post(f"/service/case/{number}/rate", data={"csrf": csrf_of(page.text), "stars": "9"})
-    assert bad.status_code == 422 and "Give 1 to 5 stars." in bad.text
+    for stars in ("9", "²", "1" * 5000, ""):
+        bad = client.post(f"/service/case/{number}/rate", data={"csrf": csrf_of(page.text),
+                                                                "stars": stars})
+        assert bad.status_code == 422 and "Give 1 to 5 stars." in bad.text, stars
     good = client.post(f"/service/case/{number}/rate", data={
         "csrf": csrf_of(page.text), "stars": "5", "comment": "一次都没跑营业厅"})
     assert good.status_code == 302
@@ -406,3 +457,62 @@ def test_ratings_and_online_applications_feed_the_company_kpis(app, db):
         events = s.scalars(select(Notification.event).where(
             Notification.work_order_id == order.id)).all()
     assert "customer_rating_low" in events
+
+
+def test_the_same_file_twice_is_refused_and_a_new_one_is_told_to_the_holder(app, db):
+    from station_portal.notify.models import Notification
+
+    client = visitor(app)
+    apply(client, application_form(db), {"doc_identity": (PDF, "a.pdf"), "doc_property": (PNG, "b.png")})
+    number, _code = made(client)
+    page = client.get(f"/service/case/{number}")
+    version = re.search(r'name="version" value="(\d+)"', page.text)[1]
+    from io import BytesIO
+    again = client.post(f"/service/case/{number}/documents", data={
+        "csrf": csrf_of(page.text), "version": version, "doc_identity": (BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data")
+    assert again.status_code == 422 and "We already have this file" in again.text
+    new = client.post(f"/service/case/{number}/documents", data={
+        "csrf": csrf_of(page.text), "version": version,
+        "doc_authorisation": (BytesIO(PDF + b"%new"), "\u202eauth.pdf")},
+        content_type="multipart/form-data")
+    assert new.status_code == 302
+    with db.read() as s:
+        order = s.scalar(select(WorkOrder).where(WorkOrder.code == number))
+        names = s.scalars(select(Attachment.original_name).where(
+            Attachment.work_order_id == order.id, Attachment.purpose == "authorisation")).all()
+        assert names == ["auth.pdf"], "format characters are taken out of file names"
+        told = s.scalars(select(Notification.event).where(
+            Notification.work_order_id == order.id)).all()
+    assert "customer_update" in told
+
+
+def test_tracking_codes_are_for_repairs_and_applications_only(db):
+    from station_portal.errors import ValidationFailed
+    from station_portal.services import customer
+    from tests.integration.conftest import account
+
+    with db.write() as s:
+        manager = account(s, "account")  # the account manager sees their clients' park cases
+        park = s.scalar(select(WorkOrder).where(WorkOrder.kind == "park_case",
+                                                WorkOrder.owner_user_id == manager.id).limit(1))
+        with pytest.raises(ValidationFailed):
+            customer.issue_code(s, manager, park.id)
+        s.rollback()
+
+
+def test_kiosk_tickets_can_be_kept_to_the_halls_network(db):
+    from station_portal import create_app
+    from station_portal.hall.demo import build_halls
+    from station_portal.hall.models import ServiceHall
+    from tests.conftest import app_config
+
+    with db.write() as s:
+        if not s.scalar(select(ServiceHall.id).limit(1)):
+            build_halls(s, seed=7)
+    halls_only = create_app(app_config(db, kiosk_networks="10.20.0.0/16, 192.168.7.9"))
+    outside = visitor(halls_only)
+    page = outside.get("/kiosk/JL-A01")
+    answer = outside.post("/kiosk/JL-A01/ticket", data={"csrf": csrf_of(page.text),
+                                                        "business": "payment"})
+    assert answer.status_code == 403 and "kiosk" in answer.text

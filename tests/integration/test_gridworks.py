@@ -269,3 +269,18 @@ def test_an_application_paused_for_the_customer_cannot_be_linked_until_it_resume
         p = project(s)
         with pytest.raises(ValidationFailed, match="paused for another reason"):
             gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
+
+
+def test_the_portals_own_codes_cannot_be_typed_for_a_new_project(city):
+    """A typed "GW2026-00007" would collide with the code the portal gives project 7."""
+    with city.write() as s:
+        manager = account(s, "manager")
+        unit = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
+        planned = {m: f"2027-0{i + 1}-15" for i, m in enumerate(
+            ("approval", "funds_released", "design", "construction", "acceptance", "energised"))}
+        with pytest.raises(ValidationFailed) as refused:
+            gw.create_project(s, manager, gw.ProjectInput(
+                name="配电台区新增工程", code="gw2026-00007", unit_id=unit.id, funds_expected=100,
+                planned=planned))
+        assert "given by the portal" in str(refused.value)
+        s.rollback()

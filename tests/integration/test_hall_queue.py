@@ -239,3 +239,39 @@ def test_two_clerks_calling_at_once_never_get_the_same_ticket(city, hall, waitin
             AuditEvent.action == "hall_ticket_called").order_by(AuditEvent.id.desc())
             .limit(waiting)).all()
         assert sorted(calls) == sorted(t.id for t in called)
+
+
+def test_a_ticket_after_a_transfer_gets_a_number_of_its_own(city, hall):
+    """A transferred ticket keeps its label; the next ticket of its old letter must not
+    take the same number (the kiosk would fail for the rest of the day)."""
+    now = datetime.now(UTC)
+    take(city, hall, "resident_case", now - timedelta(minutes=5))
+    take(city, hall, "resident_case", now - timedelta(minutes=4))
+    with city.write() as s:
+        called = service.call_next(s, account(s, "clerk"), hall, 1)
+        service.transfer(s, account(s, "clerk"), called.id, called.version, "payment")
+    labels = [take(city, hall, b).label for b in ("resident_case", "payment")]
+    assert labels == ["A003", "B001"]
+
+
+def test_a_counter_visit_counts_only_on_an_open_application_and_claims_its_version(city, hall):
+    order = application(city, None, CHUANYING)
+    with city.write() as s:
+        wo.cancel_application(s, None, order.id, None, "申请人撤回")
+    take(city, hall, "resident_case")
+    with city.write() as s:
+        called = service.call_next(s, account(s, "clerk"), hall, 1)
+        ticket_id, version = called.id, called.version
+    with city.write() as s, pytest.raises(ValidationFailed) as refused:
+        service.finish_service(s, account(s, "clerk"), ticket_id, version,
+                               work_order_code=order.code)
+    assert "open connection applications" in str(refused.value)
+    open_order = application(city, None, CHUANYING)
+    with city.write() as s:
+        service.finish_service(s, account(s, "clerk"), ticket_id, version,
+                               work_order_code=open_order.code)
+    with city.read() as s:
+        assert s.get(WorkOrder, order.id).counter_visits == 0
+        counted = s.get(WorkOrder, open_order.id)
+        assert counted.counter_visits == 1 and counted.version == open_order.version + 1
+        assert s.get(HallTicket, ticket_id).status == "done"
