@@ -111,6 +111,7 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "hall_ticket_no_show": _("Queue ticket: customer did not come"),
     "hall_ticket_transferred": _("Queue ticket transferred"),
     "hall_ticket_cancelled": _("Queue ticket cancelled"),
+    "hall_tickets_closed": _("Queue tickets left open closed at night"),
 }
 
 

@@ -41,6 +41,7 @@ SUMMARY_KEYS = {
     "crew_rows": _l("crew rows"), "settled": _l("clocks settled"), "weeks": _l("weeks"),
     "briefings": _l("briefings"), "notified": _l("notified"), "job_runs": _l("job runs removed"),
     "rate_counters": _l("rate-limit windows removed"),
+    "hall_tickets": _l("hall tickets left open closed"),
     "new_repairs": _l("new repairs"), "new_applications": _l("new applications"),
     "steps": _l("steps"), "repair_steps": _l("repair steps"),
     "application_steps": _l("application steps"), "pings": _l("positions"),

@@ -348,3 +348,38 @@ def cancel_ticket(session: Session, actor: User, ticket_id: object, version: obj
     _claim(session, ticket, {"status": TicketStatus.CANCELLED.value, "finished_at": now})
     _audit(session, actor, "hall_ticket_cancelled", ticket, now, hall)
     return ticket
+
+
+# What the night does to a ticket still open from a past day (nobody will serve it now).
+CLOSE_AT_NIGHT = {TicketStatus.WAITING: TicketStatus.CANCELLED,
+                  TicketStatus.CALLED: TicketStatus.NO_SHOW,
+                  TicketStatus.SERVING: TicketStatus.DONE}
+
+
+def close_past_days(session: Session, now: datetime | None = None) -> int:
+    """Close the tickets left open on days before today (the daily clean-up job): waiting
+    ones are cancelled, called ones did not come, ones being served are done without a
+    service time. One audit row per hall and day; the number of tickets closed."""
+    now = now or utcnow()
+    today = local_day(now)
+    open_ = [s.value for s in CLOSE_AT_NIGHT]
+    groups = session.execute(
+        select(HallTicket.hall_id, HallTicket.day, HallTicket.status, func.count())
+        .where(HallTicket.day < today, HallTicket.status.in_(open_))
+        .group_by(HallTicket.hall_id, HallTicket.day, HallTicket.status)).all()
+    closed = 0
+    for status, target in CLOSE_AT_NIGHT.items():
+        values: dict[str, Any] = {"status": target.value, "version": HallTicket.version + 1}
+        if target == TicketStatus.DONE:
+            values["finished_at"] = now
+        closed += session.execute(
+            update(HallTicket).where(HallTicket.day < today,
+                                     HallTicket.status == status.value).values(**values)
+            .execution_options(synchronize_session=False)).rowcount or 0
+    per_day: dict[tuple[int, Any], dict[str, int]] = {}
+    for hall_id, day, status, n in groups:
+        per_day.setdefault((hall_id, day), {})[status] = n
+    for (hall_id, day), counts in per_day.items():
+        record(session, "hall_tickets_closed", entity_type="service_hall", entity_id=hall_id,
+               at=now, details={"day": day.isoformat(), **counts})
+    return closed

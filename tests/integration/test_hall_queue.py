@@ -275,3 +275,22 @@ def test_a_counter_visit_counts_only_on_an_open_application_and_claims_its_versi
         counted = s.get(WorkOrder, open_order.id)
         assert counted.counter_visits == 1 and counted.version == open_order.version + 1
         assert s.get(HallTicket, ticket_id).status == "done"
+
+
+def test_the_night_closes_tickets_left_open_on_past_days(city, hall):
+    """Yesterday's queue must not stay 'waiting' or 'at the counter' in the figures."""
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    waiting = take(city, hall, "resident_case", yesterday)
+    called = take(city, hall, "payment", yesterday)
+    with city.write() as s:
+        s.get(HallTicket, called.id).status = "called"
+    today = take(city, hall, "resident_case")
+    with city.write() as s:
+        closed = service.close_past_days(s)
+    assert closed >= 2
+    with city.read() as s:
+        assert s.get(HallTicket, waiting.id).status == "cancelled"
+        assert s.get(HallTicket, called.id).status == "no_show"
+        assert s.get(HallTicket, today.id).status == "waiting"
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "hall_tickets_closed")) >= 1

@@ -69,3 +69,18 @@ def test_a_business_without_lead_is_refused():
 def test_broken_toml_names_the_file():
     with pytest.raises(MatrixError, match=r"matrix\.toml"):
         parse_matrix("[[business]\n", origin="matrix.toml")
+
+
+@pytest.mark.parametrize(("page", "action"), [
+    ("counter", "serve_counter"), ("hall_dashboard", "view_hall_dashboard"),
+    ("gridworks", "link_grid_works")])
+def test_pages_open_to_exactly_the_roles_the_matrix_names(page, action):
+    """A page's roles and the matrix action it stands for must not drift apart (the
+    grid-works page also lets the admin in, to manage projects)."""
+    import importlib
+
+    roles = {str(r) for r in importlib.import_module(f"station_portal.pages.{page}").ROLES}
+    expected = set(load_matrix().action(action).roles)
+    if page == "gridworks":
+        expected |= set(load_matrix().action("manage_grid_works").roles)
+    assert roles == expected
