@@ -372,8 +372,9 @@ def record_funds(session: Session, actor: User | None, project_id: object, versi
     if day is not None and day > local(now).date():
         errors["arrived_on"] = _("The date cannot lie in the future.")
     if not errors and project.funds_arrived + value > MAX_FUNDS:
+        cap = f"{MAX_FUNDS:,.0f}"
         errors["amount"] = _("With this amount the funds arrived would pass %(max)s (10,000 "
-                             "yuan); check the figure.", max=f"{MAX_FUNDS:,.0f}")
+                             "yuan); check the figure.", max=cap)
     if errors:
         raise ValidationFailed(errors)
     _claim(session, project, now)
