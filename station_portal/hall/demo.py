@@ -31,6 +31,7 @@ from station_portal.org.models import Unit, UnitKind
 from station_portal.org.territory import TerritoryIndex
 from station_portal.org.tree import ancestor_ids
 from station_portal.sla.calendar import WorkCalendar
+from station_portal.timefmt import local
 
 CHUNK = 20_000
 CITY_CENTRE_STATION = "JL-CH-S"  # Chuanying: the station whose territory holds the city centre
@@ -138,7 +139,7 @@ def units_by_id(units: dict[str, Unit]) -> dict[int, Unit]:
 def _season(days: pd.DatetimeIndex) -> np.ndarray:
     """Demand by the calendar: summer load, the heating season, the year end, month starts,
     the Spring Festival lull (late January to mid-February)."""
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     month, dom = days.month.to_numpy(), days.day.to_numpy()
     summer = 0.22 * np.exp(-(((doy - 205) / 22.0) ** 2))  # peak late July
     heating = 0.16 * ((month >= 11) | (month <= 3))  # electric heating bills, prepaid top-ups
@@ -158,6 +159,30 @@ def _minute_profile(opens: time, closes: time) -> tuple[np.ndarray, np.ndarray]:
               + 0.75 * np.exp(-(((h - 14.6) / 0.9) ** 2)))
     weight[(h >= 12.0) & (h < 13.0)] *= 0.55  # lunch
     return minutes, weight / weight.sum()
+
+
+def ticket_rate(hall: ServiceHall, at: datetime, calendar: WorkCalendar) -> float:
+    """Expected tickets per minute at ``at`` (the demo simulation's arrivals; 0 when closed)."""
+    local_at = local(at)
+    day = local_at.date()
+    if not opens_on(hall, day, calendar):
+        return 0.0
+    minutes, profile = _minute_profile(hall.opens_at, hall.closes_at)
+    minute = local_at.hour * 60 + local_at.minute
+    hit = np.nonzero(minutes == minute)[0]
+    if len(hit) == 0:
+        return 0.0
+    day_index = pd.DatetimeIndex([pd.Timestamp(day)])
+    daily = BASE_TICKETS[HallLevel(hall.level)] * WEEKDAY[day.weekday()] * _season(day_index)[0]
+    return float(daily * profile[hit[0]])
+
+
+def service_minutes(hall: ServiceHall, business: str, rng: np.random.Generator) -> float:
+    """How long one service takes (log-normal around the business's typical minutes)."""
+    median, sigma = SERVICE.get(business, (8.0, 0.5))
+    if hall.level == HallLevel.A.value:
+        median *= 0.92
+    return float(np.clip(rng.lognormal(np.log(median), sigma), 0.5, 120))
 
 
 def _history(hall: ServiceHall, first: date, last: date, now: datetime, rng: np.random.Generator,

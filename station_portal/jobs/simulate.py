@@ -59,9 +59,13 @@ from station_portal.dispatch.model import CrewState
 from station_portal.dispatch.suggest import Suggestion, rank_crews
 from station_portal.dispatch.travel import DispatchSettings
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from station_portal.hall import demo as hall_demo
+from station_portal.hall.models import ServiceHall
+from station_portal.hall.queue import is_open, local_day
 from station_portal.org.models import Crew, Unit, UnitKind
 from station_portal.org.territory import TerritoryIndex
 from station_portal.services import dispatch as dispatch_service
+from station_portal.services import hall as hall_service
 from station_portal.services import workorders as wo
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.timefmt import local
@@ -96,6 +100,8 @@ MAX_NEW_APPLICATIONS = 10
 MAX_REPAIR_STEPS = 150
 MAX_STAGE_STEPS = 20
 MAX_PINGS = 200
+MAX_HALL_TICKETS = 120  # new queue tickets in all halls
+WALK_TO_COUNTER = timedelta(minutes=1)  # a called customer starts being served after this
 ON_SITE_PING_EVERY = timedelta(minutes=5)
 PING_ACCURACY_M = 12.0
 
@@ -246,7 +252,8 @@ class _Step:
         self.settings: DispatchSettings = default_settings()
         self.calendar = WorkCalendar.default()
         self.summary = {"new_repairs": 0, "new_applications": 0, "steps": 0, "repair_steps": 0,
-                        "application_steps": 0, "pings": 0, "skipped": 0, "capped": False}
+                        "application_steps": 0, "pings": 0, "queue_tickets": 0, "queue_served": 0,
+                        "skipped": 0, "capped": False}
         self._index: TerritoryIndex | None = None
         self._territories: _Territories | None = None
         self._board: Board | None = None
@@ -560,16 +567,65 @@ class _Step:
                 self.summary["steps"] += 1
 
 
+    # -- service halls ------------------------------------------------------------
+    def halls(self) -> None:
+        """Customers take tickets at the kiosks (by the hour's and season's rhythm); the
+        clerks call them, serve them for the business's typical time and finish."""
+        for hall in self.s.scalars(select(ServiceHall).where(ServiceHall.active.is_(True))
+                                   .order_by(ServiceHall.id)):
+            if not is_open(hall, self.now):
+                continue
+            self.hall_arrivals(hall)
+            self.hall_counters(hall)
+
+    def hall_arrivals(self, hall: ServiceHall) -> None:
+        rate = hall_demo.ticket_rate(hall, self.now, self.calendar)
+        seconds = (self.now - self.start).total_seconds()
+        mix = np.array(list(hall_demo.MIX.values()))
+        for _i in range(int(self.rng.poisson(rate * seconds / 60.0))):
+            if self.summary["queue_tickets"] >= MAX_HALL_TICKETS:
+                self.summary["capped"] = True
+                return
+            business = str(self.rng.choice(list(hall_demo.MIX), p=mix / mix.sum()))
+            at = self.start + timedelta(seconds=float(self.rng.uniform(0, seconds)))
+            if is_open(hall, at) and self.apply(
+                    lambda b=business, t=at: hall_service.take_ticket(self.s, hall, b, now=t)):
+                self.summary["queue_tickets"] += 1
+
+    def hall_counters(self, hall: ServiceHall) -> None:
+        day = local_day(self.now)
+        for counter in range(1, hall.counters + 1):
+            busy = hall_service.current_ticket(self.s, hall.id, counter, day)
+            if busy is None:
+                self.apply(lambda c=counter: hall_service.call_next(self.s, None, hall.id, c,
+                                                                    now=self.now))
+                continue
+            if busy.status == "called" and busy.called_at is not None and \
+                    self.now - busy.called_at >= WALK_TO_COUNTER:
+                self.apply(lambda t=busy: hall_service.start_service(self.s, None, t.id, t.version,
+                                                                     now=self.now))
+                continue
+            # the service takes the business's typical time (drawn from the ticket's own seed)
+            minutes = hall_demo.service_minutes(hall, busy.business,
+                                                np.random.default_rng(STORY_SEED + busy.id))
+            started = busy.started_at or busy.called_at
+            if started is not None and self.now - started >= timedelta(minutes=minutes) and \
+                    self.apply(lambda t=busy: hall_service.finish_service(
+                        self.s, None, t.id, t.version, now=self.now)):
+                self.summary["queue_served"] += 1
+
+
 def simulate(session: Session, now: datetime, *, seconds: float = 60,
              rng: np.random.Generator | None = None) -> dict:
     """Advance the demo city over the ``seconds`` (at most an hour) before ``now``.
 
     New repair calls and applications arrive, open repairs and applications move
     on, crews report positions; every change through the services, in the
-    caller's transaction (the caller commits). Returns what happened:
+    caller's transaction (the caller commits); customers queue in the open service
+    halls and simulated clerks serve them. Returns what happened:
     ``new_repairs``, ``new_applications``, ``steps`` (``repair_steps`` +
-    ``application_steps``), ``pings``, ``skipped`` (changes a service refused,
-    e.g. a user changed the order first) and ``capped`` (a cap on the work of
+    ``application_steps``), ``pings``, ``queue_tickets``, ``queue_served``, ``skipped``
+    (changes a service refused, e.g. a user changed the order first) and ``capped`` (a cap on the work of
     one call was reached; the rest follows in later calls).
     """
     if now.tzinfo is None:
@@ -579,5 +635,6 @@ def simulate(session: Session, now: datetime, *, seconds: float = 60,
     step.new_applications()
     step.repairs()
     step.applications()
+    step.halls()
     session.flush()
     return step.summary

@@ -1,7 +1,8 @@
 """Service-hall queue use cases (营业厅排队叫号): take a ticket, call the next one,
 recall, start and finish the service, mark a no-show, transfer, cancel.
 
-Every change writes its audit row in the same transaction. A ticket changes by
+Every change writes its audit row in the same transaction. ``actor=None`` is the
+system (the demo simulation's clerks), as in ``services/workorders.py``. A ticket changes by
 compare-and-set on its ``version``: of two clerks acting on one ticket exactly
 one wins, the other gets a clear message and nothing is written. ``call_next``
 claims the longest-waiting ticket of the counter's groups the same way; a
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from station_portal.audit import record
 from station_portal.auth.models import User
+from station_portal.auth.roles import Role
 from station_portal.auth.scope import Scope, scope_for
 from station_portal.db import serialize_on, utcnow
 from station_portal.errors import Conflict, Forbidden, NotFound, PortalError, ValidationFailed
@@ -71,7 +73,13 @@ def hall_by_code(session: Session, code: object) -> ServiceHall | None:
                                                     ServiceHall.active.is_(True)))
 
 
-def _require(session: Session, actor: User) -> Scope:
+# The system (the demo simulation's clerks): every hall, no person behind it.
+SYSTEM = Scope(user_id=0, role=Role.ADMIN, unit_ids=None, client_ids=None, root_unit_ids=())
+
+
+def _require(session: Session, actor: User | None) -> Scope:
+    if actor is None:
+        return SYSTEM
     if not load_matrix().may(actor.role, SERVE):
         raise Forbidden(_("Your role may not serve at a counter."))
     return scope_for(session, actor)
@@ -170,7 +178,7 @@ def current_ticket(session: Session, hall_id: int, counter: int, day: Any) -> Ha
         .order_by(HallTicket.called_at.desc())).first()
 
 
-def call_next(session: Session, actor: User, hall_id: object, counter: object,
+def call_next(session: Session, actor: User | None, hall_id: object, counter: object,
               groups: Iterable[object] | None = None, *,
               now: datetime | None = None) -> HallTicket | None:
     """Call the longest-waiting ticket of the counter's groups to ``counter``; None if
@@ -196,7 +204,8 @@ def call_next(session: Session, actor: User, hall_id: object, counter: object,
             return None
         values: dict[str, Any] = {
             "status": TicketStatus.CALLED.value, "version": row.version + 1, "called_at": now,
-            "counter": number, "served_by": actor.id, "started_at": None}
+            "counter": number, "served_by": actor.id if actor else None,
+            "started_at": None}
         if row.first_called_at is None:
             values["first_called_at"] = now
             values["wait_seconds"] = max(0, int((now - row.taken_at).total_seconds()))
@@ -224,7 +233,7 @@ def _ticket_conflict(ticket: HallTicket) -> Conflict:
                       "The page now shows its current state.", label=ticket.label))
 
 
-def _load(session: Session, actor: User, ticket_id: object, version: object,
+def _load(session: Session, actor: User | None, ticket_id: object, version: object,
           allowed: tuple[TicketStatus, ...]) -> tuple[HallTicket, ServiceHall, Scope]:
     scope = _require(session, actor)
     tid = as_id(ticket_id)
@@ -251,7 +260,7 @@ def _claim(session: Session, ticket: HallTicket, values: dict[str, Any]) -> None
     session.refresh(ticket)
 
 
-def recall(session: Session, actor: User, ticket_id: object, version: object, *,
+def recall(session: Session, actor: User | None, ticket_id: object, version: object, *,
            now: datetime | None = None) -> HallTicket:
     """Call the same ticket again (the customer did not come yet)."""
     now = now or utcnow()
@@ -261,13 +270,13 @@ def recall(session: Session, actor: User, ticket_id: object, version: object, *,
     return ticket
 
 
-def start_service(session: Session, actor: User, ticket_id: object, version: object, *,
+def start_service(session: Session, actor: User | None, ticket_id: object, version: object, *,
                   now: datetime | None = None) -> HallTicket:
     """The customer is at the counter: the service clock starts."""
     now = now or utcnow()
     ticket, hall, _scope = _load(session, actor, ticket_id, version, (TicketStatus.CALLED,))
     _claim(session, ticket, {"status": TicketStatus.SERVING.value, "started_at": now,
-                             "served_by": actor.id})
+                             "served_by": actor.id if actor else None})
     _audit(session, actor, "hall_service_started", ticket, now, hall)
     return ticket
 
@@ -287,7 +296,7 @@ def _work_order(session: Session, scope: Scope, code: object) -> WorkOrder | Non
     return order
 
 
-def finish_service(session: Session, actor: User, ticket_id: object, version: object, *,
+def finish_service(session: Session, actor: User | None, ticket_id: object, version: object, *,
                    work_order_code: object = None, now: datetime | None = None) -> HallTicket:
     """The service is done; with a work-order code, a counter visit is recorded on that order."""
     now = now or utcnow()
@@ -310,7 +319,7 @@ def finish_service(session: Session, actor: User, ticket_id: object, version: ob
     return ticket
 
 
-def mark_no_show(session: Session, actor: User, ticket_id: object, version: object, *,
+def mark_no_show(session: Session, actor: User | None, ticket_id: object, version: object, *,
                  now: datetime | None = None) -> HallTicket:
     """The customer did not come to the counter."""
     now = now or utcnow()
@@ -320,7 +329,7 @@ def mark_no_show(session: Session, actor: User, ticket_id: object, version: obje
     return ticket
 
 
-def transfer(session: Session, actor: User, ticket_id: object, version: object, business: object,
+def transfer(session: Session, actor: User | None, ticket_id: object, version: object, business: object,
              *, now: datetime | None = None) -> HallTicket:
     """Send the customer to another business: the ticket keeps its label and its place
     (its taking time) in the queue of the new business's group."""
@@ -340,7 +349,7 @@ def transfer(session: Session, actor: User, ticket_id: object, version: object, 
     return ticket
 
 
-def cancel_ticket(session: Session, actor: User, ticket_id: object, version: object, *,
+def cancel_ticket(session: Session, actor: User | None, ticket_id: object, version: object, *,
                   now: datetime | None = None) -> HallTicket:
     """A waiting customer left the hall."""
     now = now or utcnow()

@@ -227,3 +227,24 @@ def test_one_step_is_capped(db, monkeypatch, seconds):
     assert out["pings"] <= sim.MAX_PINGS
     if seconds == 600:
         assert out["capped"]
+
+
+def test_customers_queue_in_the_halls_and_simulated_clerks_serve_them(db):
+    """On a working morning the kiosks give out tickets by the hour's rhythm and the
+    counters call, serve (for the business's typical time) and finish them."""
+    from station_portal.hall.demo import build_halls
+    from station_portal.hall.models import HallTicket, ServiceHall
+
+    start = _at(_day(True), 9)
+    with rolled_back(db) as s:
+        if not s.scalar(select(ServiceHall.id).limit(1)):
+            build_halls(s, seed=7)
+            s.flush()
+        summaries = run(s, start, 90, step=5)
+        taken, served = total(summaries, "queue_tickets"), total(summaries, "queue_served")
+        assert taken > 20 and served > 10
+        done = s.scalars(select(HallTicket).where(HallTicket.status == "done",
+                                                  HallTicket.finished_at > start)).all()
+        assert len(done) >= served
+        assert all(t.service_seconds is not None and t.wait_seconds is not None for t in done)
+        assert any(t.within_standard is not None for t in done)
