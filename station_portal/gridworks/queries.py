@@ -79,6 +79,16 @@ def works_for_order(session: Session, order_id: int) -> list[OrderWorks]:
     return out
 
 
+def held_by_open_project(session: Session, order_id: int) -> bool:
+    """Whether an open project holds the order now (an active link): its grid-works pause
+    is then the project's to end (unlink, energise, cancel), not a hand on the order page."""
+    return session.scalar(
+        select(func.count()).select_from(GridWorksLink)
+        .join(GridWorksProject, GridWorksProject.id == GridWorksLink.project_id)
+        .where(GridWorksLink.work_order_id == order_id, GridWorksLink.unlinked_at.is_(None),
+               GridWorksProject.status.in_(OPEN_STATUSES))) > 0
+
+
 def milestones_of(session: Session, project_ids: list[int]) -> dict[int, list[GridWorksMilestone]]:
     """Each project's milestones in order, in one query."""
     out: dict[int, list[GridWorksMilestone]] = defaultdict(list)

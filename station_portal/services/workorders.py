@@ -24,6 +24,7 @@ from station_portal.auth.roles import Role
 from station_portal.auth.scope import Scope, scope_for
 from station_portal.db import claim_next_version, utcnow
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from station_portal.gridworks.queries import held_by_open_project
 from station_portal.i18n import _
 from station_portal.labels import REPAIR_STATUSES, label
 from station_portal.org.matrix import load_matrix
@@ -679,6 +680,10 @@ def resume(session: Session, actor: User | None, order_id: object, version: obje
     open_pause = next((p for p in order.pauses if p.ended_at is None), None)
     if open_pause is None:
         raise ValidationFailed({"action": _("The clock is not paused.")})
+    if open_pause.reason == PauseReason.GRID_WORKS and held_by_open_project(session, order.id):
+        raise ValidationFailed({"action": _(
+            "A grid-works project holds this application: its clock resumes when the project "
+            "is energised or the application is unlinked from it (Grid works page).")})
     note = _clean_note(note)
     when = _when(at, now, open_pause.started_at)
     _claim(session, order)

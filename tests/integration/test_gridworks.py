@@ -284,3 +284,18 @@ def test_the_portals_own_codes_cannot_be_typed_for_a_new_project(city):
                 planned=planned))
         assert "given by the portal" in str(refused.value)
         s.rollback()
+
+
+def test_a_pause_a_project_holds_is_not_resumed_by_hand(city):
+    """Only unlinking or energising ends a grid-works pause that an open project holds."""
+    with city.write() as s:
+        order = application(s)
+        p = project(s)
+        gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
+        with pytest.raises(ValidationFailed) as refused:
+            wo.resume(s, account(s, "head"), order.id, order.version)
+        assert "grid-works project holds" in str(refused.value)
+        p = s.get(GridWorksProject, p.id)
+        gw.unlink_application(s, account(s, "head"), p.id, p.version, order.code)
+        assert not s.get(WorkOrder, order.id).paused, "unlinking resumed it"
+        s.rollback()
