@@ -44,6 +44,7 @@ from station_portal.workorders.models import Attachment, WorkOrder, WorkOrderEve
 
 MAX_BYTES = 10 * 1024 * 1024
 PHOTO_ADDED = "photo_added"
+PHOTO = "photo"  # the purpose of a field photo (documents are named by their kind)
 # Content type → file extension of the stored copy.
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
               "application/pdf": ".pdf"}
@@ -130,35 +131,9 @@ def store_photo(session: Session, actor: User | None, order_id: object, data: by
     if errors:
         raise ValidationFailed(errors)
     assert content_type is not None
-    digest = hashlib.sha256(data).hexdigest()
-    same = session.scalar(select(Attachment).where(Attachment.work_order_id == order.id,
-                                                   Attachment.sha256 == digest))
-    if same is not None:
-        return StoredPhoto(same, created=False, path=None)
-
-    stored_name = secrets.token_hex(16) + EXTENSIONS[content_type]
-    path = _write(upload_dir, stored_name, data)
-    try:
-        attachment = Attachment(
-            work_order_id=order.id, stored_name=stored_name,
-            original_name=clean_filename(filename) or stored_name, content_type=content_type,
-            size=len(data), sha256=digest, uploaded_by=actor.id if actor else None,
-            uploaded_at=now)
-        session.add(attachment)
-        session.flush()
-        event = WorkOrderEvent(
-            work_order_id=order.id, at=now, actor_id=actor.id if actor else None,
-            action=PHOTO_ADDED, to_value=str(attachment.id), reason=note_text,
-            details={"attachment": attachment.id, "size": len(data), "type": content_type,
-                     "sha256": digest})
-        session.add(event)
-        session.flush()
-        attachment.event_id = linked or event.id
-        session.flush()
-    except BaseException:
-        discard(path)
-        raise
-    return StoredPhoto(attachment, created=True, path=path)
+    return _keep(session, order, data, content_type, purpose=PHOTO, filename=filename,
+                 upload_dir=upload_dir, now=now, actor=actor, action=PHOTO_ADDED,
+                 reason=note_text, linked_event=linked)
 
 
 def check_document(data: bytes, max_bytes: int) -> str:
@@ -179,6 +154,17 @@ def store_document(session: Session, order: WorkOrder, data: bytes, content_type
                    now: datetime) -> StoredPhoto:
     """A customer's checked document: written under a random name, recorded with its
     timeline event. The same file again as the same document of the order is kept once."""
+    return _keep(session, order, data, content_type, purpose=purpose, filename=filename,
+                 upload_dir=upload_dir, now=now, actor=None, action=DOCUMENT_ADDED, to=purpose,
+                 details={"by": "customer"})
+
+
+def _keep(session: Session, order: WorkOrder, data: bytes, content_type: str, *, purpose: str,
+          filename: object, upload_dir: Path, now: datetime, actor: User | None, action: str,
+          to: str | None = None, reason: str = "", details: dict | None = None,
+          linked_event: int | None = None) -> StoredPhoto:
+    """Write the checked file under a random name and record it with its timeline event
+    (the same bytes again as the same kind of file on the order: the first copy stands)."""
     digest = hashlib.sha256(data).hexdigest()
     same = session.scalar(select(Attachment).where(Attachment.work_order_id == order.id,
                                                    Attachment.sha256 == digest,
@@ -191,17 +177,18 @@ def store_document(session: Session, order: WorkOrder, data: bytes, content_type
         attachment = Attachment(
             work_order_id=order.id, stored_name=stored_name, purpose=purpose,
             original_name=clean_filename(filename) or stored_name, content_type=content_type,
-            size=len(data), sha256=digest, uploaded_by=None, uploaded_at=now)
+            size=len(data), sha256=digest, uploaded_by=actor.id if actor else None,
+            uploaded_at=now)
         session.add(attachment)
         session.flush()
         event = WorkOrderEvent(
-            work_order_id=order.id, at=now, actor_id=None, action=DOCUMENT_ADDED,
-            to_value=purpose, details={"attachment": attachment.id, "size": len(data),
-                                       "type": content_type, "sha256": digest,
-                                       "by": "customer"})
+            work_order_id=order.id, at=now, actor_id=actor.id if actor else None, action=action,
+            to_value=to if to is not None else str(attachment.id), reason=reason,
+            details={"attachment": attachment.id, "size": len(data), "type": content_type,
+                     "sha256": digest, **(details or {})})
         session.add(event)
         session.flush()
-        attachment.event_id = event.id
+        attachment.event_id = linked_event or event.id
         order.updated_at = now
     except BaseException:
         discard(path)

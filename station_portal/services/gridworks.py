@@ -249,21 +249,31 @@ def create_project(session: Session, actor: User | None, data: ProjectInput, *,
 
 # -- milestones ----------------------------------------------------------------------------
 
-def replan_milestone(session: Session, actor: User | None, project_id: object, version: object,
-                     milestone: object, planned_on: object, *, note: object = "",
-                     now: datetime | None = None) -> GridWorksProject:
-    """A new planned date for an open milestone; later open milestones move only as far as needed."""
+def _milestone_change(session: Session, actor: User | None, project_id: object, version: object,
+                      milestone: object, day_value: object, day_field: str, note: object
+                      ) -> tuple[GridWorksProject, GridWorksMilestone, date, str]:
+    """What replanning and completing a milestone both check first: the right, an open
+    project at the version the form saw, the milestone, the date and the note."""
     _require(actor, "manage_grid_works")
-    now = now or utcnow()
     project = load_project(session, actor, project_id, version=version)
     _require_open(project)
     errors: dict[str, str] = {}
     target = _milestone(project, milestone, errors)
-    day = _date(planned_on, "planned_on", errors)
+    day = _date(day_value, day_field, errors)
     reason = _text(note, "note", 300, errors)
     if errors:
         raise ValidationFailed(errors)
     assert target is not None and day is not None
+    return project, target, day, reason
+
+
+def replan_milestone(session: Session, actor: User | None, project_id: object, version: object,
+                     milestone: object, planned_on: object, *, note: object = "",
+                     now: datetime | None = None) -> GridWorksProject:
+    """A new planned date for an open milestone; later open milestones move only as far as needed."""
+    now = now or utcnow()
+    project, target, day, reason = _milestone_change(session, actor, project_id, version,
+                                                     milestone, planned_on, "planned_on", note)
     if target.actual_on is not None:
         raise ValidationFailed({"milestone": _("This milestone is done; it cannot be replanned.")})
     index = project.milestones.index(target)
@@ -294,17 +304,9 @@ def complete_milestone(session: Session, actor: User | None, project_id: object,
                        milestone: object, actual_on: object, *, note: object = "",
                        now: datetime | None = None) -> GridWorksProject:
     """The next open milestone happened on ``actual_on``; the last one energises the project."""
-    _require(actor, "manage_grid_works")
     now = now or utcnow()
-    project = load_project(session, actor, project_id, version=version)
-    _require_open(project)
-    errors: dict[str, str] = {}
-    target = _milestone(project, milestone, errors)
-    day = _date(actual_on, "actual_on", errors)
-    reason = _text(note, "note", 300, errors)
-    if errors:
-        raise ValidationFailed(errors)
-    assert target is not None and day is not None
+    project, target, day, reason = _milestone_change(session, actor, project_id, version,
+                                                     milestone, actual_on, "actual_on", note)
     if target.actual_on is not None:
         raise ValidationFailed({"milestone": _("This milestone is already done.")})
     nxt = next(m for m in project.milestones if m.actual_on is None)

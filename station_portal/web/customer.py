@@ -235,9 +235,6 @@ def _fault_kinds() -> list[tuple[str, str]]:
 
 # -- tracking ---------------------------------------------------------------------------
 
-NOT_FOUND = "not_found"
-
-
 @bp.route("/track", methods=["GET", "POST"])
 @limited("track", limit=30, per_seconds=600)
 def track() -> Any:
