@@ -340,12 +340,16 @@ def transfer(session: Session, actor: User | None, ticket_id: object, version: o
     if target.code == ticket.business:
         raise ValidationFailed({"business": _("Choose another business than the ticket's own.")})
     before = ticket.business
+    # Time already spent serving the first business is kept in the audit row (the ticket's
+    # own service time is the last business's).
+    served = int((now - ticket.started_at).total_seconds()) \
+        if ticket.status == TicketStatus.SERVING.value and ticket.started_at else None
     _claim(session, ticket, {
         "status": TicketStatus.WAITING.value, "business": target.code, "group": target.group,
         "standard_minutes": target.standard_minutes, "counter": None, "served_by": None,
         "called_at": None, "started_at": None, "transfers": ticket.transfers + 1})
     _audit(session, actor, "hall_ticket_transferred", ticket, now, hall, from_business=before,
-           to_business=target.code)
+           to_business=target.code, served_seconds=served)
     return ticket
 
 
