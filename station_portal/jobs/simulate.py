@@ -605,9 +605,10 @@ class _Step:
                 self.apply(lambda t=busy: hall_service.start_service(self.s, None, t.id, t.version,
                                                                      now=self.now))
                 continue
-            # the service takes the business's typical time (drawn from the ticket's own seed)
-            minutes = hall_demo.service_minutes(hall, busy.business,
-                                                np.random.default_rng(STORY_SEED + busy.id))
+            # the service takes the business's typical time, drawn from the ticket's place in
+            # the day's queue (database ids differ between runs, e.g. after a rollback)
+            minutes = hall_demo.service_minutes(hall, busy.business, np.random.default_rng(
+                [STORY_SEED, hall.id, busy.day.toordinal(), busy.seq]))  # not the row id
             started = busy.started_at or busy.called_at
             if started is not None and self.now - started >= timedelta(minutes=minutes) and \
                     self.apply(lambda t=busy: hall_service.finish_service(

@@ -132,6 +132,9 @@ def test_the_lease_is_held_by_one_until_it_lapses_or_is_released(empty):
 
 # -- the process -----------------------------------------------------------------------------
 
+LONG_LEASE = ("--lease-seconds", "12")
+
+
 def start(database_url: str, log, *extra: str, env: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "demo",
            "PYTHONUNBUFFERED": "1", "PORTAL_DEFAULT_LOCALE": "en", **(env or {})}
@@ -170,7 +173,9 @@ def assert_every_slot_once(rows: list[JobRun]) -> None:
 @pytest.mark.slow
 def test_the_process_killed_and_restarted_loses_and_repeats_nothing(empty, tmp_path):
     log = open(tmp_path / "scheduler.log", "w")  # noqa: SIM115 (closed at the end)
-    first = start(empty.url, log)
+    # A lease long enough that the second process, however slowly it starts on a busy
+    # machine, still finds the dead one's lease running (and says it stands by).
+    first = start(empty.url, log, *LONG_LEASE)
     try:
         wait_for(lambda: len(runs(empty)) >= 3, logs=(tmp_path / "scheduler.log",))
     finally:
@@ -178,7 +183,7 @@ def test_the_process_killed_and_restarted_loses_and_repeats_nothing(empty, tmp_p
         first.wait()
     before = runs(empty)
     time.sleep(1)  # downtime; the dead process's lease still runs for a moment
-    second = start(empty.url, log)
+    second = start(empty.url, log, *LONG_LEASE)
     try:
         wait_for(lambda: len(runs(empty)) >= len(before) + 3,
                  logs=(tmp_path / "scheduler.log",))
