@@ -62,6 +62,10 @@ class Scope:
         return column.in_(sorted(self.client_ids))
 
 
+# The system (scheduler jobs, the demo simulation): everything, no person behind it.
+SYSTEM_SCOPE = Scope(user_id=0, role=Role.ADMIN, unit_ids=None, client_ids=None, root_unit_ids=())
+
+
 def _empty(user: User, role: Role) -> Scope:
     return Scope(user.id, role, frozenset(), frozenset(), (), user.staff_id)
 

@@ -45,8 +45,7 @@ from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from station_portal.auth.roles import Role
-from station_portal.auth.scope import Scope
+from station_portal.auth.scope import SYSTEM_SCOPE
 from station_portal.demo.orders import _day_weights
 from station_portal.dispatch.board import (
     PLANNING_POSITION,
@@ -110,8 +109,6 @@ OPEN_REPAIR = (RS.REPORTED, RS.TRANSFERRED, RS.DISPATCHED, RS.ACCEPTED, RS.EN_RO
 # Within a step, crews finish what they are on before they set off for the next job.
 PHASE = {RS.ON_SITE: 0, RS.EN_ROUTE: 1, RS.RESTORED: 2, RS.DISPATCHED: 3, RS.ACCEPTED: 4,
          RS.REPORTED: 5, RS.TRANSFERRED: 5}
-# The system sees everything (the scope of the board it dispatches from).
-SYSTEM_SCOPE = Scope(user_id=0, role=Role.ADMIN, unit_ids=None, client_ids=None, root_unit_ids=())
 SERVICE_ERRORS = (ValidationFailed, Conflict, NotFound, Forbidden)
 
 

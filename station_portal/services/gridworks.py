@@ -55,7 +55,7 @@ from station_portal.org.models import Unit
 from station_portal.org.tree import ancestor_ids
 from station_portal.services import workorders as wo
 from station_portal.timefmt import local
-from station_portal.validate import as_id, has_control_chars
+from station_portal.validate import as_id
 from station_portal.workorders.access import sees_order
 from station_portal.workorders.models import (
     ApplicationStatus,
@@ -114,19 +114,6 @@ def _audit(session: Session, actor: User | None, action: str, project: GridWorks
     record(session, action, actor_id=actor.id if actor else None, subject=project.code,
            entity_type=ENTITY, entity_id=project.id, at=now,
            details={k: (v.isoformat() if isinstance(v, date) else v) for k, v in details.items()})
-
-
-def _text(value: object, name: str, max_len: int, errors: dict[str, str], *,
-          required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str) or has_control_chars(value) or len(value.strip()) > max_len:
-        errors[name] = _("At most %(n)s characters of plain text.", n=max_len)
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors[name] = _("This field is required.")
-    return value
 
 
 def _date(value: object, name: str, errors: dict[str, str]) -> date | None:
@@ -197,10 +184,10 @@ def create_project(session: Session, actor: User | None, data: ProjectInput, *,
     _require(actor, "manage_grid_works")
     now = now or utcnow()
     errors: dict[str, str] = {}
-    name = _text(data.name, "name", 120, errors, required=True)
-    description = _text(data.description, "description", 500, errors)
+    name = wo._text(data.name, "name", 120, errors, required=True)
+    description = wo._text(data.description, "description", 500, errors)
     funds = _amount(data.funds_expected, "funds_expected", errors, positive=False)
-    code = _text(data.code, "code", 24, errors)
+    code = wo._text(data.code, "code", 24, errors)
     if code and not CODE_RE.match(code):
         errors["code"] = _("A code has 3 to 24 letters, digits or '-'.")
     elif code and AUTO_CODE_RE.match(code):
@@ -260,7 +247,7 @@ def _milestone_change(session: Session, actor: User | None, project_id: object, 
     errors: dict[str, str] = {}
     target = _milestone(project, milestone, errors)
     day = _date(day_value, day_field, errors)
-    reason = _text(note, "note", 300, errors)
+    reason = wo._text(note, "note", 300, errors)
     if errors:
         raise ValidationFailed(errors)
     assert target is not None and day is not None
@@ -344,7 +331,7 @@ def cancel_project(session: Session, actor: User | None, project_id: object, ver
     project = load_project(session, actor, project_id, version=version)
     _require_open(project)
     errors: dict[str, str] = {}
-    why = _text(reason, "reason", 300, errors, required=True)
+    why = wo._text(reason, "reason", 300, errors, required=True)
     if errors:
         raise ValidationFailed(errors)
     _claim(session, project, now)
@@ -370,7 +357,7 @@ def record_funds(session: Session, actor: User | None, project_id: object, versi
     errors: dict[str, str] = {}
     value = _amount(amount, "amount", errors, positive=True)
     day = _date(arrived_on, "arrived_on", errors)
-    text = _text(note, "note", 300, errors)
+    text = wo._text(note, "note", 300, errors)
     if day is not None and day > local(now).date():
         errors["arrived_on"] = _("The date cannot lie in the future.")
     if not errors and project.funds_arrived + value > MAX_FUNDS:
@@ -482,7 +469,7 @@ def unlink_application(session: Session, actor: User | None, project_id: object,
     now = now or utcnow()
     project = load_project(session, actor, project_id, version=version)
     errors: dict[str, str] = {}
-    why = _text(reason, "reason", 300, errors)
+    why = wo._text(reason, "reason", 300, errors)
     if errors:
         raise ValidationFailed(errors)
     application = _find_application(session, actor, order)

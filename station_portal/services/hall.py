@@ -25,8 +25,7 @@ from sqlalchemy.orm import Session
 
 from station_portal.audit import record
 from station_portal.auth.models import User
-from station_portal.auth.roles import Role
-from station_portal.auth.scope import Scope, scope_for
+from station_portal.auth.scope import SYSTEM_SCOPE, Scope, scope_for
 from station_portal.db import serialize_on, utcnow
 from station_portal.errors import Conflict, Forbidden, NotFound, PortalError, ValidationFailed
 from station_portal.hall.catalog import BusinessType, load_catalog
@@ -73,13 +72,9 @@ def hall_by_code(session: Session, code: object) -> ServiceHall | None:
                                                     ServiceHall.active.is_(True)))
 
 
-# The system (the demo simulation's clerks): every hall, no person behind it.
-SYSTEM = Scope(user_id=0, role=Role.ADMIN, unit_ids=None, client_ids=None, root_unit_ids=())
-
-
 def _require(session: Session, actor: User | None) -> Scope:
-    if actor is None:
-        return SYSTEM
+    if actor is None:  # the system: the demo simulation's clerks
+        return SYSTEM_SCOPE
     if not load_matrix().may(actor.role, SERVE):
         raise Forbidden(_("Your role may not serve at a counter."))
     return scope_for(session, actor)
