@@ -4,8 +4,11 @@ Working days are Monday–Friday, minus statutory holidays, plus the make-up
 working days (调休) on weekends. Years come from the ``chinese-calendar``
 package and from ``data/calendar/overrides.toml`` (an administrator adds the
 State Council's schedule for a year the package does not know yet, or a local
-change). A year nothing covers falls back to Monday–Friday; deadlines that
-depend on such a day are *provisional* and say so.
+change). A year neither covers gets its holidays computed from the law
+(:mod:`station_portal.sla.holidays`: the statutory days and their make-up days
+off, no make-up working days, which only the State Council's notice sets); such
+a year is not *covered*, and deadlines that depend on one of its days are
+*provisional* and say so.
 
 Counting (Civil Code arts. 201–203): the day the clock starts does not count;
 a period of n working days ends at 24:00 Asia/Shanghai of the n-th working day
@@ -21,6 +24,7 @@ and a million deadlines are one vectorised lookup (``*_many`` methods).
     cal.is_workday(date)                  -> bool
     cal.add_workdays(start, n)            -> datetime (tz-aware, 24:00 Shanghai)
     cal.workdays_between(start, end)      -> float (working days)
+    cal.year_days(2027)                   -> the year's holidays and make-up working days
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from station_portal.resources import data_path
+from station_portal.sla import holidays as law
 from station_portal.timefmt import SHANGHAI
 
 FIRST_DAY = date(2000, 1, 1)
@@ -50,11 +55,23 @@ class CalendarError(ValueError):
 @dataclass(frozen=True)
 class YearSource:
     year: int
-    source: str  # "chinese-calendar", "override: <note>", or "fallback (Mon–Fri)"
+    source: str  # "chinese-calendar 1.11.0", "override: <notice>", "computed from the law (provisional): …"
+    kind: str = "package"  # "package", "override", "law" (computed) or "fallback" (Mon–Fri)
 
     @property
     def covered(self) -> bool:
-        return not self.source.startswith("fallback")
+        """True if an official schedule (the package or an override) gives the year."""
+        return self.kind in ("package", "override")
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """A day of :meth:`WorkCalendar.year_days`: a holiday or a make-up working day."""
+
+    day: date
+    workday: bool      # False: a day off (holiday, make-up day off); True: a make-up working day
+    label: str         # what the day is, e.g. "National Day" or "补假 make-up day off for …"
+    provisional: bool  # the year is not covered: the day is computed from the law
 
 
 def _day_index(d: date) -> int:
@@ -100,7 +117,13 @@ class WorkCalendar:
     """Working days from FIRST_DAY to LAST_DAY, as arrays for fast arithmetic."""
 
     def __init__(self, holidays: set[date], makeup_workdays: set[date],
-                 covered_years: dict[int, str], overrides: dict[date, bool] | None = None) -> None:
+                 covered_years: dict[int, str], overrides: dict[date, bool] | None = None, *,
+                 computed_years: dict[int, str] | None = None,
+                 labels: dict[date, str] | None = None) -> None:
+        """``covered_years`` maps a year to its official source ("override: …" for an override);
+        ``computed_years`` maps a year whose holidays were computed from the law to the law's
+        version; any other year is Monday–Friday. ``labels`` names the days (for :meth:`year_days`).
+        """
         n_days = (LAST_DAY - FIRST_DAY).days + 1
         days = np.arange(n_days)
         weekday = (days + FIRST_DAY.weekday()) % 7  # 0 = Monday
@@ -121,7 +144,14 @@ class WorkCalendar:
         years = {}
         for year in range(FIRST_DAY.year, LAST_DAY.year + 1):
             source = covered_years.get(year)
-            years[year] = YearSource(year, source or "fallback (Mon–Fri)")
+            if source:
+                kind = "override" if source.startswith("override") else "package"
+                years[year] = YearSource(year, source, kind)
+            elif year in (computed_years or {}):
+                years[year] = YearSource(year, f"computed from the law (provisional): "
+                                               f"{computed_years[year]}", "law")
+            else:
+                years[year] = YearSource(year, "fallback (Mon–Fri)", "fallback")
             if source:
                 start = _day_index(date(year, 1, 1))
                 covered[start:_day_index(date(year, 12, 31)) + 1] = True
@@ -129,6 +159,7 @@ class WorkCalendar:
         # Uncovered days before day i, to test a range for provisional days in O(1).
         self._uncovered_cum = np.concatenate([[0], np.cumsum(~covered, dtype=np.int64)])
         self.years = years
+        self._labels = dict(labels or {})
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -140,6 +171,12 @@ class WorkCalendar:
 
     @classmethod
     def from_sources(cls, override_path: Path | None = None) -> WorkCalendar:
+        """The package's years and the override file; every other year computed from the law.
+
+        A ``[year.N]`` table is N's official schedule: for a year the package
+        does not know, the law's computed days are then not used. ``[[day]]``
+        entries apply on top of any year.
+        """
         import chinese_calendar
         from chinese_calendar import constants
 
@@ -154,7 +191,22 @@ class WorkCalendar:
         overrides, override_years = _load_overrides(override_path) if override_path else ({}, {})
         for year, source in override_years.items():
             covered[year] = f"override: {source}"
-        return cls(set(constants.holidays), set(constants.workdays), covered, overrides)
+        holidays = set(constants.holidays)
+        labels = {d: str(name) for d, name in constants.holidays.items()}
+        labels |= {d: f"make-up working day (调休) for {name}" for d, name in constants.workdays.items()}
+        computed: dict[int, str] = {}
+        for year in range(FIRST_DAY.year, LAST_DAY.year + 1):
+            if year in covered:
+                continue  # the State Council's schedule, from the package or an override
+            computed[year] = law.law_version(year).citation
+            for day in law.law_holidays(year):
+                holidays.add(day.day)
+                labels[day.day] = f"{labels[day.day]}; {day.describe()}" if day.day in labels \
+                    else day.describe()
+        for day, is_work in overrides.items():
+            labels[day] = "override: make-up working day" if is_work else "override: holiday"
+        return cls(holidays, set(constants.workdays), covered, overrides,
+                   computed_years=computed, labels=labels)
 
     # -- days ----------------------------------------------------------------
     def is_workday(self, d: date) -> bool:
@@ -163,6 +215,28 @@ class WorkCalendar:
     def is_covered(self, d: date) -> bool:
         """True if an official schedule (package or override) covers the day's year."""
         return bool(self._covered[_day_index(d)])
+
+    def year_days(self, year: int) -> list[CalendarDay]:
+        """The year's holidays and make-up working days, by date.
+
+        Listed: every weekday that is not a working day, every weekend day that
+        is one, and every named holiday on a weekend (the reason for a make-up
+        day off). Ordinary weekends are not.
+        """
+        if year not in self.years:
+            raise CalendarError(f"{year} is outside the calendar ({FIRST_DAY.year}–{LAST_DAY.year})")
+        provisional = not self.years[year].covered
+        first = _day_index(date(year, 1, 1))
+        days = []
+        for i in range(first, _day_index(date(year, 12, 31)) + 1):
+            d = FIRST_DAY + timedelta(days=i)
+            work = bool(self._work[i])
+            label = self._labels.get(d)
+            if work == (d.weekday() < 5) and (work or label is None):
+                continue
+            days.append(CalendarDay(d, work, label or ("working day" if work else "holiday"),
+                                    provisional))
+        return days
 
     def provisional_between(self, start: datetime, end: datetime) -> bool:
         """True if any day from start's to end's falls in a year nothing covers.

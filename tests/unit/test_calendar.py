@@ -81,11 +81,12 @@ def test_working_time_between_instants():
     assert CAL.workdays_between(at(2026, 3, 9, 6), at(2026, 3, 6, 18)) == pytest.approx(-0.5)
 
 
-def test_a_year_nothing_covers_falls_back_to_weekdays_and_is_provisional():
+def test_a_year_nothing_covers_is_computed_from_the_law_and_is_provisional():
     assert not CAL.is_covered(date(2027, 1, 1))
-    assert CAL.is_workday(date(2027, 1, 1))  # a Friday: the fallback knows no holidays
+    assert not CAL.is_workday(date(2027, 1, 1))  # a Friday, New Year's Day by the law
     assert not CAL.is_workday(date(2027, 1, 2))
-    assert CAL.years[2027].source.startswith("fallback")
+    assert CAL.is_workday(date(2027, 1, 4))
+    assert CAL.years[2027].source.startswith("computed from the law")
     assert CAL.provisional_between(at(2026, 12, 28), at(2027, 1, 6))
     assert not CAL.provisional_between(at(2026, 3, 2), at(2026, 3, 10))
 
