@@ -8,6 +8,7 @@
     station-portal scheduler [--only JOB] [--interval JOB=SECONDS]
     station-portal jobs list|run JOB
     station-portal i18n update|check
+    station-portal calendar check YEAR   where a year's holidays come from, and what is provisional
 """
 
 from __future__ import annotations
@@ -384,6 +385,58 @@ def jobs_run(name: str) -> None:
         raise click.ClickException(f"{name} failed: {run.error}")
     else:
         click.echo(f"{name}: ok in {run.seconds:.2f} s {run.summary}")
+
+
+@main.group("calendar")
+def calendar_group() -> None:
+    """The working-day calendar: statutory holidays and make-up working days."""
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@calendar_group.command("check")
+@click.argument("year", type=int)
+def calendar_check(year: int) -> None:
+    """Where YEAR's holidays come from, each holiday and make-up working day, and what is provisional."""
+    from station_portal.resources import data_path
+    from station_portal.sla.calendar import FIRST_DAY, LAST_DAY, CalendarError, WorkCalendar
+
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise click.BadParameter(f"{year} is outside the calendar ({FIRST_DAY.year}–{LAST_DAY.year})",
+                                 param_hint="YEAR")
+    overrides = data_path("calendar", "overrides.toml")
+    try:
+        cal = WorkCalendar.default()
+    except CalendarError as exc:
+        raise click.ClickException(f"the calendar cannot be built: {exc}") from exc
+    source = cal.years[year]
+    origin = {
+        "package": "the chinese-calendar package (the State Council's notice)",
+        "override": f"an override in {overrides}",
+        "law": "computed from the law (PROVISIONAL)",
+        "fallback": "nothing (Monday–Friday, PROVISIONAL)",
+    }[source.kind]
+    click.echo(f"{year}: {origin}")
+    click.echo(f"  source: {source.source}")
+    days = cal.year_days(year)
+    mark = "  [provisional]" if not source.covered else ""
+    for title, chosen in (("holidays and days off", [d for d in days if not d.workday]),
+                          ("make-up working days (调休)", [d for d in days if d.workday])):
+        click.echo(f"{title}: {len(chosen)}")
+        for day in chosen:
+            click.echo(f"  {day.day.isoformat()} {_WEEKDAYS[day.day.weekday()]}  {day.label}{mark}")
+    if source.kind == "law":
+        click.echo("  (none computed: the law does not set make-up working days, only the State "
+                   "Council's notice does)")
+    if source.covered:
+        click.echo(f"nothing in {year} is provisional")
+        return
+    click.echo(f"PROVISIONAL: every day of {year} above is provisional, because no State Council "
+               f"notice for {year} is known (neither the chinese-calendar package nor the overrides "
+               "have it); deadlines that touch the year are flagged provisional.")
+    click.echo(f"To confirm: add [year.{year}] with the notice's holidays and workdays to {overrides}, "
+               "then run `station-portal recompute-clocks`.")
 
 
 @main.group()
