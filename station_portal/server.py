@@ -14,6 +14,7 @@ from station_portal import migrate
 from station_portal.config import Config, ConfigError
 from station_portal.db import Database
 from station_portal.services.users import demo_accounts_present
+from station_portal.sla.rules import rule_book
 from station_portal.web import customer, errors, guard, kiosk, signin
 from station_portal.web.context import EXTENSION, Portal
 
@@ -55,6 +56,7 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     db = Database(config.database_url, echo=config.sql_echo)
     migrate.check_current(db)
     check_production_ready(config, db)
+    rule_book()  # a rule set that does not fit the stage paths stops the start, with the reason
     server.extensions[EXTENSION] = Portal(config=config, db=db)
 
     guard.init_app(server)

@@ -127,6 +127,7 @@ def summary(order: WorkOrder, sla: str | None, units: dict[int, Unit], crews: di
         "holder": order.holder, "crew": crew_ref(crews.get(order.crew_id or 0)),
         "urgency": order.urgency, "category": order.category, "source": order.source,
         "business_type": order.business_type, "customer_class": order.customer_class,
+        "load_kw": order.load_kw,
         "current_stage": order.current_stage, "paused": bool(order.paused),
         "address": order.address, "customer_name": order.customer_name,
         "lat": order.lat, "lon": order.lon, "created_at": order.created_at,

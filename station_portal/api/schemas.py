@@ -47,7 +47,7 @@ ORDER_STATUSES = tuple(dict.fromkeys(
     + [s.value for s in ParkStatus]))
 SLA_FILTERS = (*SLA_STATUSES, "cancelled")
 SORTS = ("created_at", "-created_at", "due_at", "-due_at")
-CUSTOMER_CLASSES = ("lv_resident", "lv_non_resident", "hv_single", "hv_dual")
+CUSTOMER_TYPES = ("resident", "non_resident")
 EVENT_ACTIONS = ("accept", "depart", "arrive", "restore", "close", "cancel", "transfer", "note")
 CLIENT_KEY_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
@@ -175,7 +175,10 @@ class OrderSummarySchema(ma.Schema):
     category = ma.fields.String(allow_none=True)
     source = ma.fields.String(allow_none=True)
     business_type = ma.fields.String(allow_none=True)
-    customer_class = ma.fields.String(allow_none=True)
+    customer_class = ma.fields.String(allow_none=True, metadata={
+        "description": "The class the utility gave it: lv_resident, lv_small_firm, "
+                       "lv_non_resident, hv_single or hv_dual."})
+    load_kw = ma.fields.Float(allow_none=True)
     current_stage = ma.fields.String(allow_none=True)
     paused = ma.fields.Boolean()
     address = ma.fields.String()
@@ -285,8 +288,14 @@ class RepairCreateSchema(ApiSchema):
 
 class ApplicationCreateSchema(ApiSchema):
     business_type = Choice([b.value for b in BusinessType], required=True)
-    customer_class = Choice(CUSTOMER_CLASSES, required=True)
-    capacity_kva = Number(0, 100_000, required=True, description="Requested capacity in kVA.")
+    customer_type = Choice(CUSTOMER_TYPES, required=True, description=(
+        "What the applicant states: resident or non_resident. The utility decides the class "
+        "(low or high voltage, the small-firm path; single or dual supply in the supply plan)."))
+    load_kw = Number(0, 100_000, required=True, description="The load applied for, in kW.")
+    small_firm = ma.fields.Boolean(load_default=False, metadata={
+        "description": "A small or micro firm (小微企业): the three-zeros path up to its kW limit."})
+    capacity_kva = Number(0, 100_000, description="Transformer capacity in kVA (high voltage), "
+                                                  "if known.")
     customer_name = Text(80, required=True)
     lat = Number(-90, 90, required=True)
     lon = Number(-180, 180, required=True)

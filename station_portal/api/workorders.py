@@ -148,7 +148,7 @@ def create_repair(args: dict[str, Any]):
 @blp.route("/applications", methods=["POST"])
 @roles(action="create_application")
 @blp.arguments(ApplicationCreateSchema, example={
-    "business_type": "new_connection", "customer_class": "lv_resident", "capacity_kva": 8,
+    "business_type": "new_connection", "customer_type": "resident", "load_kw": 8,
     "customer_name": "张三", "customer_phone": "13900000001", "lat": 43.8817, "lon": 126.5744,
     "address": "吉林市昌邑区通江路14号"})
 @blp.response(201, OrderDetailSchema, headers=LOCATION_HEADER)

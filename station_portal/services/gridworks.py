@@ -2,11 +2,12 @@
 
 A project is created with a plan for its six milestones; managers replan and
 complete milestones in order, record the funds that arrive and finally energise
-it. Applications that wait on a project are linked to it: linking pauses the
-application's clocks for grid works (``services.workorders.pause``), so grid
-works holds its time and the paused working time extends its deadlines;
-unlinking, energising or cancelling the project resumes every application that
-no other open project still holds (``services.workorders.resume``).
+it. Applications that wait on a project are linked to it. Linking never pauses
+their clocks: the rule set's grid-works rule for the class applies to the
+whole-process limit, and the waiting time is attributed to grid works
+(``services.workorders.set_grid_works_wait``); unlinking, energising or
+cancelling the project ends the wait of every application that no other open
+project still holds.
 
 Every change:
 - checks the responsibility matrix (``manage_grid_works`` for the project
@@ -60,7 +61,6 @@ from station_portal.workorders.access import sees_order
 from station_portal.workorders.models import (
     ApplicationStatus,
     Kind,
-    PauseReason,
     WorkOrder,
 )
 
@@ -412,13 +412,13 @@ def _lock_order(session: Session, order: WorkOrder) -> None:
     session.expire(order)
 
 
-def _open_pause_reason(order: WorkOrder) -> str | None:
-    return next((p.reason for p in order.pauses if p.ended_at is None), None)
-
-
 def link_application(session: Session, actor: User | None, project_id: object, version: object,
                      order: object, *, now: datetime | None = None) -> GridWorksLink:
-    """The application (id or code) waits on the project from now: its clocks pause for grid works."""
+    """The application (id or code) waits on the project from now.
+
+    Its clocks run on: the rule set's grid-works rule for its class applies (a separate
+    whole-process limit, an extension or nothing), and the wait is attributed to grid works.
+    """
     _require(actor, "link_grid_works")
     now = now or utcnow()
     project = load_project(session, actor, project_id, version=version)
@@ -436,19 +436,16 @@ def link_application(session: Session, actor: User | None, project_id: object, v
         raise ValidationFailed({"order": _("This application lies outside the project's area.")})
     if _active_link(project, application.id) is not None:
         raise ValidationFailed({"order": _("This application already waits on this project.")})
-    paused_for = _open_pause_reason(application)
-    if paused_for not in (None, PauseReason.GRID_WORKS.value):
-        raise ValidationFailed({"order": _(
-            "The application's clock is paused for another reason; resume it first.")})
+    already_waiting = wo.waits_on_grid_works(session, application.id)
     _claim(session, project, now)
     link = GridWorksLink(project_id=project.id, work_order_id=application.id, linked_at=now,
                          linked_by=actor.id if actor else None, unlink_reason="")
     project.links.append(link)
-    if paused_for is None:
-        wo.pause(session, actor, application.id, application.version, PauseReason.GRID_WORKS.value,
-                 note=_("Waiting on grid works %(code)s %(name)s",
-                        code=project.code, name=project.name)[:300], now=now)
-    else:  # already waiting on another project: the same pause goes on
+    if not already_waiting:
+        wo.set_grid_works_wait(session, actor, application, waiting=True, note=_(
+            "Waiting on grid works %(code)s %(name)s", code=project.code, name=project.name),
+            now=now)
+    else:  # already waiting on another project: the same wait goes on
         wo.add_note(session, actor if _may_note(actor) else None, application.id, _(
             "Also waiting on grid works %(code)s %(name)s", code=project.code,
             name=project.name)[:300], now=now)
@@ -480,10 +477,9 @@ def unlink_application(session: Session, actor: User | None, project_id: object,
     _claim(session, project, now)
     link.unlinked_at, link.unlinked_by, link.unlink_reason = now, actor.id if actor else None, why
     if _is_open(project) and application.is_open and \
-            _open_pause_reason(application) == PauseReason.GRID_WORKS.value and \
             not _held_elsewhere(session, application.id, project.id):
-        wo.resume(session, actor, application.id, application.version, note=_(
-            "No longer waiting on grid works %(code)s.", code=project.code)[:300], now=now)
+        wo.set_grid_works_wait(session, actor, application, waiting=False, note=_(
+            "No longer waiting on grid works %(code)s.", code=project.code), now=now)
     _audit(session, actor, "grid_works.unlinked", project, now, work_order_id=application.id,
            order_code=application.code, reason=why)
     return project
@@ -491,11 +487,11 @@ def unlink_application(session: Session, actor: User | None, project_id: object,
 
 def _release_waiting(session: Session, actor: User | None, project: GridWorksProject,
                      now: datetime, note: str) -> list[int]:
-    """Resume every linked application still paused for grid works that no other open project holds.
+    """End the wait of every linked open application that no other open project holds.
 
-    The resume is recorded under the actor's name when the matrix lets the actor
-    move applications on and the application is in the actor's scope; otherwise
-    (an administrator) as the system, with the note naming the project.
+    Recorded under the actor's name when the matrix lets the actor move applications
+    on and the application is in the actor's scope; otherwise (an administrator) as
+    the system, with the note naming the project.
     """
     scope = _scope(session, actor)
     may_move = actor is not None and load_matrix().may(actor.role, "advance_stage")
@@ -507,11 +503,10 @@ def _release_waiting(session: Session, actor: User | None, project: GridWorksPro
         if order is not None:
             _lock_order(session, order)
         if order is None or not order.is_open or \
-                _open_pause_reason(order) != PauseReason.GRID_WORKS.value or \
                 _held_elsewhere(session, order.id, project.id):
             continue
         by = actor if may_move and scope is not None and sees_order(scope, order) else None
-        wo.resume(session, by, order.id, order.version, note=note[:300], now=now)
+        wo.set_grid_works_wait(session, by, order, waiting=False, note=note, now=now)
         resumed.append(order.id)
     if resumed:
         _audit(session, actor, "grid_works.resumed_waiting", project, now, work_order_ids=resumed)

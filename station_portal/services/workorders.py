@@ -31,7 +31,12 @@ from station_portal.org.matrix import load_matrix
 from station_portal.org.models import Client, Crew, Unit, UnitKind
 from station_portal.org.territory import InvalidLocation, TerritoryIndex
 from station_portal.org.tree import ancestor_ids
-from station_portal.sla.rules import START_ACCEPTED, RuleError, RuleSet
+from station_portal.sla.classes import (
+    CUSTOMER_TYPES,
+    SUPPLY_CLASS,
+    is_high_voltage,
+)
+from station_portal.sla.rules import RuleError, RuleSet
 from station_portal.sla.stages import CUSTOMER, stage_book
 from station_portal.timefmt import local
 from station_portal.validate import as_id, has_control_chars
@@ -459,12 +464,16 @@ def _book_assignments(session: Session, order: WorkOrder, actor: User | None, ac
 
 @dataclass(frozen=True)
 class ApplicationInput:
+    """What an applicant states; the utility decides the class from it (``StageBook.classify``)."""
+
     business_type: str
-    customer_class: str
-    capacity_kva: float
+    customer_type: str  # "resident" or "non_resident"
+    load_kw: float  # the load asked for, in kW
     customer_name: str
     lat: float
     lon: float
+    small_firm: bool = False  # a small or micro firm (小微企业), for a non-resident
+    capacity_kva: float | None = None  # transformer capacity in kVA (high voltage), if known
     address: str = ""
     customer_phone: str = ""
     important: bool = False
@@ -475,22 +484,33 @@ class ApplicationInput:
     at_counter: bool = False
 
 
+def _amount(value: object, limit: float) -> float | None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= limit:
+        return None
+    return float(value)
+
+
 def create_application(session: Session, actor: User | None, data: ApplicationInput, *,
                        accept: bool = True, now: datetime | None = None,
                        index: TerritoryIndex | None = None) -> WorkOrder:
-    """A connection application with its stage path; accepted at once when taken at a counter."""
+    """A connection application with its stage path; accepted at once when taken at a counter.
+
+    The class is the utility's: low or high voltage from the load, the three-zeros path
+    for small firms, single supply for high voltage until the supply plan says otherwise.
+    """
     _require_action(actor, "create_application")
     now = now or utcnow()
     errors: dict[str, str] = {}
     business = _choice(data.business_type, BusinessType, "business_type", errors)
-    customer_class = data.customer_class if data.customer_class in (
-        "lv_resident", "lv_non_resident", "hv_single", "hv_dual") else ""
-    if not customer_class:
-        errors["customer_class"] = _("Choose one of the listed values.")
-    capacity = data.capacity_kva
-    if not isinstance(capacity, int | float) or isinstance(capacity, bool) \
-            or not 0 < capacity <= 100_000:
-        errors["capacity_kva"] = _("Give the capacity in kVA (more than 0, at most 100,000).")
+    if data.customer_type not in CUSTOMER_TYPES:
+        errors["customer_type"] = _("Choose one of the listed values.")
+    load = _amount(data.load_kw, 100_000)
+    if load is None:
+        errors["load_kw"] = _("Give the load in kW (more than 0, at most 100,000).")
+    capacity = None if data.capacity_kva in (None, "") else _amount(data.capacity_kva, 100_000)
+    if data.capacity_kva not in (None, "") and capacity is None:
+        errors["capacity_kva"] = _("Give the transformer capacity in kVA (more than 0, "
+                                   "at most 100,000), or leave it empty.")
     name = _text(data.customer_name, "customer_name", 80, errors, required=True)
     phone = _text(data.customer_phone, "customer_phone", 32, errors)
     if phone and not PHONE_RE.match(phone):
@@ -507,18 +527,20 @@ def create_application(session: Session, actor: User | None, data: ApplicationIn
     client_id = _client(session, data.client_id, errors)
     if errors:
         raise ValidationFailed(errors)
-    assert site is not None
+    assert site is not None and load is not None
     _check_site_in_scope(session, actor, site)
     book = stage_book()
-    path = book.path_for(customer_class, important=bool(data.important), capacity_kva=capacity)
-    high_voltage = customer_class.startswith("hv")
+    customer_class = book.classify(customer_type=data.customer_type, load_kw=load,
+                                   small_firm=bool(data.small_firm))
+    path = book.path_for(business, customer_class, important=bool(data.important))
+    high_voltage = is_high_voltage(customer_class)
     order = WorkOrder(
         code="", kind=Kind.APPLICATION.value, status=ApplicationStatus.PENDING.value,
         unit_id=site.unit_id, area_type=site.area_type, lat=float(data.lat), lon=float(data.lon),
         address=address, customer_name=name, customer_phone=phone, description=description,
         client_id=client_id, created_at=applied, updated_at=now, business_type=business,
-        customer_class=customer_class, important=bool(data.important),
-        capacity_kva=float(capacity), current_stage=path[0],
+        customer_class=customer_class, important=bool(data.important), load_kw=load,
+        capacity_kva=capacity, current_stage=path[0],
         counter_visits=1 if data.at_counter else 0,
     )
     stage_clocks = []
@@ -539,21 +561,12 @@ def create_application(session: Session, actor: User | None, data: ApplicationIn
     _new_code(session, order, applied)
     _refresh(order, now)
     _event(session, order, actor, "created", applied, to_value=order.status,
-           details={"class": customer_class, "business": business, "path": path})
+           details={"class": customer_class, "business": business, "path": path,
+                    "load_kw": load, "customer_type": data.customer_type,
+                    "small_firm": bool(data.small_firm)})
     if accept:
         accept_application(session, actor, order.id, order.version, at=applied, now=now)
     return order
-
-
-def _apply_rule_set(order: WorkOrder, rules: RuleSet, accepted: datetime) -> None:
-    """Limits from the rule set in force at acceptance; clocks that start at acceptance start."""
-    order.ruleset_id = rules.id
-    for clock in order.clocks:
-        limit = rules.limit(order.customer_class, clock.stage)
-        clock.limit_amount, clock.limit_unit, clock.limit_source = \
-            limit.amount, limit.unit, limit.source
-        if clock.stage == "total" or (limit.exists and limit.start == START_ACCEPTED):
-            clock.started_at = accepted
 
 
 def accept_application(session: Session, actor: User | None, order_id: object, version: object,
@@ -572,7 +585,7 @@ def accept_application(session: Session, actor: User | None, order_id: object, v
     _claim(session, order)
     order.accepted_at = when
     order.status = ApplicationStatus.IN_PROGRESS.value
-    _apply_rule_set(order, rules, when)
+    clocks.apply_rule_set(order, rules, when)
     _event(session, order, actor, "accepted", when, from_value=ApplicationStatus.PENDING.value,
            to_value=ApplicationStatus.IN_PROGRESS.value, reason=_clean_note(note),
            details={"rule_set": rules.id})
@@ -601,7 +614,7 @@ def _finish_stage(session: Session, order: WorkOrder, actor: User | None, when: 
     current = _current_clock(order)
     current.ended_at = when
     book = stage_book()
-    if current.stage == book.total_ends_with:
+    if current.stage == book.total_end([c.stage for c in order.clocks if c.stage != "total"]):
         for clock in order.clocks:
             if clock.stage == "total":
                 clock.ended_at = when
@@ -626,8 +639,13 @@ def _finish_stage(session: Session, order: WorkOrder, actor: User | None, when: 
 
 
 def advance_stage(session: Session, actor: User | None, order_id: object, version: object, *,
-                  note: str = "", at: object = None, now: datetime | None = None) -> WorkOrder:
-    """The current stage is done; the next one starts (its clock as the rules say)."""
+                  note: str = "", at: object = None, supply: object = None,
+                  now: datetime | None = None) -> WorkOrder:
+    """The current stage is done; the next one starts (its clock as the rules say).
+
+    ``supply`` ("single" or "dual"), given when a high-voltage supply plan is answered,
+    is the utility's decision of the class: dual supply takes the dual-supply limits.
+    """
     _require_action(actor, "advance_stage")
     now = now or utcnow()
     order = _load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
@@ -640,11 +658,31 @@ def advance_stage(session: Session, actor: User | None, order_id: object, versio
     current = _current_clock(order)
     if actor is not None and actor.role not in stage_book().stage(current.stage).roles:
         raise Forbidden(_("Your role may not complete this stage."))
+    decided = _supply_decision(order, current.stage, supply)
     when = _when(at, now, current.entered_at)
     note = _clean_note(note)
     _claim(session, order)
+    if decided is not None and decided != order.customer_class:
+        before = order.customer_class
+        order.customer_class = decided
+        clocks.apply_rule_set(order, RuleSet.by_id(order.ruleset_id or ""), None,
+                        grid_works=waits_on_grid_works(session, order.id))
+        _event(session, order, actor, "class_decided", when, from_value=before, to_value=decided,
+               reason=_("Decided in the supply plan."))
     _finish_stage(session, order, actor, when, note, now)
     return order
+
+
+def _supply_decision(order: WorkOrder, stage: str, supply: object) -> str | None:
+    """The class a supply plan decides (None: no decision with this step)."""
+    if supply in (None, ""):
+        return None
+    if stage != "supply_plan" or not is_high_voltage(order.customer_class):
+        raise ValidationFailed({"supply": _(
+            "Single or dual supply is decided with a high-voltage supply plan.")})
+    if supply not in SUPPLY_CLASS:
+        raise ValidationFailed({"supply": _("Choose one of the listed values.")})
+    return SUPPLY_CLASS[str(supply)]
 
 
 def pause(session: Session, actor: User | None, order_id: object, version: object, reason: str, *,
@@ -655,6 +693,9 @@ def pause(session: Session, actor: User | None, order_id: object, version: objec
     order = _load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
     errors: dict[str, str] = {}
     reason_value = _choice(reason, PauseReason, "reason", errors)
+    if reason_value == PauseReason.GRID_WORKS:
+        errors["reason"] = _("Grid works do not stop the clocks: link the application to its "
+                             "project on the Grid works page; the rule set says what applies.")
     note = _text(note, "note", 300, errors)
     if order.status != ApplicationStatus.IN_PROGRESS:
         errors["action"] = _("Only an application in progress can be paused.")
@@ -677,13 +718,10 @@ def resume(session: Session, actor: User | None, order_id: object, version: obje
     _require_action(actor, "advance_stage")
     now = now or utcnow()
     order = _load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
-    open_pause = next((p for p in order.pauses if p.ended_at is None), None)
+    open_pause = next((p for p in order.pauses
+                       if p.ended_at is None and clocks.stops_clocks(p.reason)), None)
     if open_pause is None:
         raise ValidationFailed({"action": _("The clock is not paused.")})
-    if open_pause.reason == PauseReason.GRID_WORKS and held_by_open_project(session, order.id):
-        raise ValidationFailed({"action": _(
-            "A grid-works project holds this application: its clock resumes when the project "
-            "is energised or the application is unlinked from it (Grid works page).")})
     note = _clean_note(note)
     when = _when(at, now, open_pause.started_at)
     _claim(session, order)
@@ -692,6 +730,43 @@ def resume(session: Session, actor: User | None, order_id: object, version: obje
     order.holder, order.holder_unit_id = current.holder, current.holder_unit_id
     _refresh(order, now)
     _event(session, order, actor, "resumed", when, from_value=open_pause.reason, reason=note)
+    return order
+
+
+def waits_on_grid_works(session: Session, order_id: int) -> bool:
+    """Whether an open grid-works project holds the application now."""
+    return held_by_open_project(session, order_id)
+
+
+def set_grid_works_wait(session: Session, actor: User | None, order: WorkOrder, *, waiting: bool,
+                        note: str, now: datetime) -> WorkOrder:
+    """The application starts or stops waiting on supporting grid works.
+
+    Never a pause: the clocks run on. The rule set's grid-works rule for the class
+    applies to the whole-process limit (a separate limit, an extension, or nothing),
+    and the waiting time is recorded for the delay attribution (held by grid works).
+    Called by the grid-works services, which check the actor's rights on the project.
+    """
+    _claim(session, order)
+    rules = RuleSet.by_id(order.ruleset_id) if order.ruleset_id else None
+    total = next((c for c in order.clocks if c.stage == "total"), None)
+    before = total.limit_amount if total is not None else None
+    if waiting:
+        order.pauses.append(ClockPause(reason=PauseReason.GRID_WORKS.value, started_at=now,
+                                       note=note[:300]))
+    else:
+        for p in order.pauses:
+            if p.ended_at is None and p.reason == PauseReason.GRID_WORKS:
+                p.ended_at = now
+    if rules is not None and total is not None and total.ended_at is None:
+        clocks.apply_rule_set(order, rules, None, grid_works=waiting)
+    _refresh(order, now)
+    rule = rules.grid_works_rule(order.customer_class or "") if rules else None
+    _event(session, order, actor, "grid_works_waiting" if waiting else "grid_works_done", now,
+           from_value=None if before is None else f"{before:g}",
+           to_value=None if total is None or total.limit_amount is None
+           else f"{total.limit_amount:g}", reason=note[:300],
+           details={"rule": rule.rule if rule else None, "source": rule.source if rule else ""})
     return order
 
 

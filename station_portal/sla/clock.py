@@ -2,9 +2,18 @@
 
 A clock starts at an instant, has a limit (working days or clock minutes, or
 none), may be paused for reasons outside the utility's hands, and ends when
-its stage is done. Paused time extends the due time by exactly the time
-paused, measured the way the limit is (working time for working-day limits).
-While a pause is still open, the due time is shown as if it ended now.
+its stage is done. Paused time extends the due time, measured the way the
+limit is: clock minutes for a repair; for working days, whole days counted as
+the Civil Code counts a period (arts. 201–203): the day a pause starts is not
+counted, every working day after it up to and including the day it ends is.
+So a due time always falls at 24:00 of a working day, and a pause that starts
+and ends on one day moves nothing. While a pause is still open, the due time
+is shown as if it ended now.
+
+Lateness has one figure everywhere (:func:`late_amount`): whole working days
+for working-day limits (any part of a working day past the due time counts as
+that day; finishing on a rest day after the due time counts one), minutes for
+minute limits.
 
 Statuses: ``on_track`` → ``at_risk`` (past the warning share of the limit) →
 ``overdue``; once ended, ``met`` or ``missed``. A clock without a published
@@ -13,12 +22,14 @@ limit is ``no_limit``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.calendar import WorkCalendar, end_of_day
 from station_portal.sla.rules import MINUTE, WORKDAY, Limit
+from station_portal.timefmt import local
 
 ON_TRACK = "on_track"
 AT_RISK = "at_risk"
@@ -72,10 +83,37 @@ def paused_amount(limit_unit: str | None, pauses: Sequence[Pause], start: dateti
     total = 0.0
     for a, b in merged(pauses, start, end):
         if limit_unit == WORKDAY:
-            total += calendar.workdays_between(a, b)
+            total += whole_workdays(a, b, calendar)
         else:
             total += (b - a).total_seconds() / 60
     return total
+
+
+def whole_workdays(a: datetime, b: datetime, calendar: WorkCalendar) -> int:
+    """Working days after ``a``'s day up to and including ``b``'s day (Civil Code counting)."""
+    first, last = local(a).date(), local(b).date()
+    if last <= first:
+        return 0
+    return round(calendar.ordinal(end_of_day(last)) - calendar.ordinal(end_of_day(first)))
+
+
+def late_amount(unit: str | None, due: datetime, finish: datetime, calendar: WorkCalendar) -> float:
+    """How late ``finish`` is against ``due``: whole working days or minutes (0 if on time)."""
+    if finish <= due:
+        return 0.0
+    if unit == WORKDAY:
+        days = math.ceil(round(calendar.workdays_between(due, finish), 6))
+        return float(max(days, 1))
+    return round((finish - due).total_seconds() / 60, 6)
+
+
+def left_amount(unit: str | None, due: datetime, now: datetime, calendar: WorkCalendar) -> float:
+    """Time left before ``due``: working days begun (today counts when it is one), or minutes."""
+    if now >= due:
+        return 0.0
+    if unit == WORKDAY:
+        return float(math.ceil(round(calendar.workdays_between(now, due), 6)))
+    return round((due - now).total_seconds() / 60, 6)
 
 
 def compute_clock(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from station_portal.auth.roles import Role
 from station_portal.org.matrix import load_matrix
+from station_portal.sla.classes import is_high_voltage
 from station_portal.sla.stages import stage_book
 from station_portal.workorders.models import ApplicationStatus, Kind, ParkStatus, WorkOrder
 from station_portal.workorders.states import REPAIR_STEP_ACTION, allowed_repair_actions
@@ -11,6 +12,8 @@ from station_portal.workorders.states import REPAIR_STEP_ACTION, allowed_repair_
 NOTE = "note"
 TRACKING_CODE = "tracking_code"  # give the customer a code to track the case online
 COUNTER_VISIT = "counter_visit"  # the applicant had to come to a counter
+# A high-voltage supply plan answered with the utility's decision: single or dual supply.
+SUPPLY_PLAN = "supply_plan"
 
 
 def available_actions(order: WorkOrder, role: Role) -> list[str]:
@@ -29,7 +32,8 @@ def available_actions(order: WorkOrder, role: Role) -> list[str]:
                 actions.append("resume")
             else:
                 if stage is not None and role in stage.roles:
-                    actions.append("advance")
+                    actions.append(SUPPLY_PLAN if stage.code == "supply_plan"
+                                   and is_high_voltage(order.customer_class) else "advance")
                 actions.append("pause")
         if order.status in (ApplicationStatus.PENDING, ApplicationStatus.IN_PROGRESS) and \
                 matrix.may(role, "accept_application"):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.clock import late_amount
+from station_portal.sla.rules import WORKDAY
 from station_portal.workorders.models import PAUSE_HOLDER, PauseReason, WorkOrder
 
 
@@ -30,7 +32,7 @@ class Share:
     holder: str
     unit_id: int | None
     held_workdays: float
-    late_workdays: float  # working time past the due times of the stages it held
+    late_workdays: float  # whole working days past the due times of the stages it held
     stages: tuple[str, ...]
 
 
@@ -79,7 +81,7 @@ def shares(order: WorkOrder, now: datetime, calendar: WorkCalendar) -> list[Shar
         finish = clock.ended_at or now
         if finish > clock.due_at:
             key = ("unit", clock.holder_unit_id)
-            late[key] = late.get(key, 0.0) + calendar.workdays_between(clock.due_at, finish)
+            late[key] = late.get(key, 0.0) + late_amount(WORKDAY, clock.due_at, finish, calendar)
             stages.setdefault(key, [])
     keys = set(held) | set(late)
     result = [Share(h, u, round(held.get((h, u), 0.0), 3), round(late.get((h, u), 0.0), 3),

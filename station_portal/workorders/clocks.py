@@ -23,8 +23,8 @@ from station_portal.sla.clock import (
     Pause,
     compute_clock,
 )
-from station_portal.sla.rules import Limit, RuleSet
-from station_portal.workorders.models import StageClock, WorkOrder
+from station_portal.sla.rules import START_ACCEPTED, WORKDAY, Limit, RuleSet
+from station_portal.workorders.models import PauseReason, StageClock, WorkOrder
 
 # A clock stopped because its order was cancelled: neither met nor missed.
 CANCELLED = "cancelled"
@@ -34,21 +34,59 @@ SEVERITY = {OVERDUE: 0, MISSED: 1, AT_RISK: 2, ON_TRACK: 3, MET: 4, NO_LIMIT: 5,
 UNPAUSED_STAGES = ("arrival", "restoration")
 
 
+def apply_rule_set(order: WorkOrder, rules: RuleSet, accepted: datetime | None, *,
+                   grid_works: bool = False) -> None:
+    """Limits from the rule set in force at acceptance; clocks that start at acceptance start.
+
+    Applied again when the class changes (the supply plan) or the application starts or
+    stops waiting on grid works (``grid_works``: the rule set's rule for them applies).
+    """
+    order.ruleset_id = rules.id
+    klass = order.customer_class or ""
+    for clock in order.clocks:
+        limit = rules.total_for(order.business_type, klass, grid_works=grid_works) \
+            if clock.stage == "total" else \
+            rules.stage_limit(order.business_type, klass, clock.stage, grid_works=grid_works)
+        clock.limit_amount, clock.limit_source = limit.amount, limit.source[:300]
+        clock.limit_unit = limit.unit or (WORKDAY if clock.stage == "total" else None)
+        if accepted is not None and (clock.stage == "total" or
+                                     (limit.exists and limit.start == START_ACCEPTED)):
+            clock.started_at = accepted
+
+
 def limit_of(clock: StageClock) -> Limit:
     return Limit(clock.limit_amount, clock.limit_unit, clock.limit_source)
 
 
+def stops_clocks(reason: str) -> bool:
+    """Waiting on grid works never stops a clock (the rule set gives its limit instead);
+    every other pause (the customer's documents, works or request) does."""
+    return reason != PauseReason.GRID_WORKS
+
+
 def pauses_of(order: WorkOrder) -> list[Pause]:
-    return [Pause(p.started_at, p.ended_at, p.reason) for p in order.pauses]
+    """The pauses that stop the order's clocks."""
+    return [Pause(p.started_at, p.ended_at, p.reason) for p in order.pauses
+            if stops_clocks(p.reason)]
+
+
+SHANGHAI_OFFSET = 8 * 3600  # Asia/Shanghai has kept UTC+8 without summer time since 1991
+DAY = 86_400
+
+
+def end_of_local_day(timestamps: np.ndarray) -> np.ndarray:
+    """24:00 Shanghai of each instant's day, as Unix seconds."""
+    return (np.floor((timestamps + SHANGHAI_OFFSET) / DAY) + 1) * DAY - SHANGHAI_OFFSET
 
 
 def outcomes(started: np.ndarray, ended: np.ndarray, due: np.ndarray, paused: np.ndarray,
              in_minutes: np.ndarray, calendar: WorkCalendar) -> tuple[np.ndarray, np.ndarray]:
     """What finished clocks used and how late they were, vectorised over Unix seconds.
 
-    Repair clocks count clock minutes; application stages count working days
-    (their paused working time deducted), with or without a limit. ``due`` is
-    NaN for a clock without a limit (never late).
+    Repair clocks count clock minutes. Application stages count whole working days as
+    the Civil Code counts a period (the start day not counted, the end day counted),
+    their paused working days deducted; lateness is :func:`sla.clock.late_amount`.
+    ``due`` is NaN for a clock without a limit (never late).
     """
     started, ended, due = (np.asarray(a, dtype=float) for a in (started, ended, due))
     paused = np.asarray(paused, dtype=float)
@@ -59,9 +97,13 @@ def outcomes(started: np.ndarray, ended: np.ndarray, due: np.ndarray, paused: np
     late = np.maximum(ended - safe_due, 0.0) / 60.0
     days = ~in_minutes
     if days.any():
-        end_ord = calendar.ordinals(ended[days])
-        used[days] = np.maximum(end_ord - calendar.ordinals(started[days]) - paused[days], 0.0)
-        late[days] = np.maximum(end_ord - calendar.ordinals(safe_due[days]), 0.0)
+        whole = calendar.ordinals(end_of_local_day(ended[days])) \
+            - calendar.ordinals(end_of_local_day(started[days]))
+        used[days] = np.maximum(np.round(whole) - paused[days], 0.0)
+        past = np.ceil(np.round(calendar.ordinals(ended[days])
+                                - calendar.ordinals(safe_due[days]), 6))
+        is_late = ended[days] > safe_due[days]
+        late[days] = np.where(is_late, np.maximum(past, 1.0), 0.0)
     return np.round(used, 6), np.round(late, 6)
 
 

@@ -66,10 +66,16 @@ class RepairCategory(StrEnum):
 
 
 class BusinessType(StrEnum):
+    """The businesses of ``sla.classes.BUSINESSES`` (each has its path in data/stages.toml)."""
+
     NEW_CONNECTION = "new_connection"  # 新装
     CAPACITY_INCREASE = "capacity_increase"  # 增容
+    TEMPORARY_SUPPLY = "temporary_supply"  # 临时用电
+    EV_CHARGING = "ev_charging"  # 充电桩
+    DISTRIBUTED_GENERATION = "distributed_generation"  # 分布式电源并网
     CAPACITY_REDUCTION = "capacity_reduction"  # 减容
     SUSPENSION = "suspension"  # 暂停
+    RESUMPTION = "resumption"  # 恢复 (减容恢复、暂停恢复)
     TEMPORARY_SWAP = "temporary_swap"  # 暂换
     RELOCATION = "relocation"  # 迁址
     METER_MOVE = "meter_move"  # 移表
@@ -87,7 +93,9 @@ class PauseReason(StrEnum):
     CUSTOMER_DOCUMENTS = "customer_documents"  # waiting for the customer's documents
     CUSTOMER_CONSTRUCTION = "customer_construction"  # the customer's own works
     CUSTOMER_REQUEST = "customer_request"  # the customer asked to wait
-    GRID_WORKS = "grid_works"  # supporting grid works (业扩配套电网工程)
+    # Supporting grid works (业扩配套电网工程). Kept for the history of pauses made before
+    # grid works stopped pausing clocks; a new pause for grid works is refused.
+    GRID_WORKS = "grid_works"
 
 
 # Who holds the time of a pause.
@@ -155,9 +163,12 @@ class WorkOrder(Base):
 
     # Connection application
     business_type: Mapped[str | None] = mapped_column(String(24))
+    # The class the utility gives it (from what the customer states; single or dual
+    # high-voltage supply from the supply plan).
     customer_class: Mapped[str | None] = mapped_column(String(16))
     important: Mapped[bool] = mapped_column(Boolean, default=False)
-    capacity_kva: Mapped[float | None] = mapped_column(Float)
+    load_kw: Mapped[float | None] = mapped_column(Float)  # the load asked for (kW)
+    capacity_kva: Mapped[float | None] = mapped_column(Float)  # transformer capacity (kVA), HV
     current_stage: Mapped[str | None] = mapped_column(String(32))
     # Times the applicant had to come to a counter (the "getting electricity" figure).
     counter_visits: Mapped[int] = mapped_column(Integer, default=0)

@@ -28,7 +28,7 @@ def test_a_manager_completes_a_milestone_and_sees_the_waiting_application(live_p
     when = utcnow() - timedelta(hours=2)
     with database.write() as s:
         order = wo.create_application(s, account(s, "head"), wo.ApplicationInput(
-            business_type="new_connection", customer_class="hv_single", capacity_kva=800.0,
+            business_type="new_connection", customer_type="non_resident", load_kw=800.0,
             customer_name="吉林浏览器测试有限公司", lat=CHANGYI[0], lon=CHANGYI[1],
             address="昌邑区解放路2号", applied_at=when), accept=True, now=when)
         project = gw.create_project(s, account(s, "manager"), gw.ProjectInput(

@@ -522,21 +522,30 @@ def test_validation_messages_follow_accept_language(client, head):
 
 def test_a_head_creates_a_connection_application(client, db, head):
     where = unit_of(db, CHANGYI)
-    body = {"business_type": "new_connection", "customer_class": "lv_resident",
-            "capacity_kva": 8, "customer_name": "张三", "lat": where.lat, "lon": where.lon,
+    body = {"business_type": "new_connection", "customer_type": "resident",
+            "load_kw": 8, "customer_name": "张三", "lat": where.lat, "lon": where.lon,
             "address": "吉林市昌邑区测试路9号"}
     response = client.post(f"{API}/applications", headers=bearer(head), json=body)
     assert response.status_code == 201, response.json
     assert response.json["kind"] == "application" and response.json["status"] == "in_progress"
+    assert response.json["customer_class"] == "lv_resident" and response.json["load_kw"] == 8
+    # the utility decides the class: a firm asking for 500 kW is high voltage, single supply
+    firm = client.post(f"{API}/applications", headers=bearer(head), json={
+        **body, "customer_type": "non_resident", "load_kw": 500, "capacity_kva": 630})
+    assert firm.status_code == 201 and firm.json["customer_class"] == "hv_single"
     pending = client.post(f"{API}/applications", headers=bearer(head), json={**body, "accept": False})
     assert pending.json["status"] == "pending_acceptance"
     too_early = client.post(f"{API}/applications", headers=bearer(head), json={
         **body, "applied_at": "2001-01-01T09:00:00+08:00"})
     assert too_early.status_code == 422 and set(too_early.json["fields"]) == {"applied_at"}
     bad = client.post(f"{API}/applications", headers=bearer(head), json={
-        **body, "capacity_kva": -1, "customer_class": "giant", "important": "maybe"})
+        **body, "load_kw": -1, "customer_type": "giant", "important": "maybe"})
     assert bad.status_code == 422
-    assert set(bad.json["fields"]) == {"capacity_kva", "customer_class", "important"}
+    assert set(bad.json["fields"]) == {"load_kw", "customer_type", "important"}
+    # a class is not the customer's to choose: an unknown field is refused, not obeyed
+    chosen = client.post(f"{API}/applications", headers=bearer(head), json={
+        **body, "customer_class": "hv_dual"})
+    assert chosen.status_code == 422 and set(chosen.json["fields"]) == {"customer_class"}
 
 
 # -- dispatching ------------------------------------------------------------------------------
@@ -616,7 +625,7 @@ def test_step_requests_are_validated(client, db, head):
 def test_a_note_on_an_application_and_no_repair_steps_on_it(client, db, head):
     where = unit_of(db, CHANGYI)
     created = client.post(f"{API}/applications", headers=bearer(head), json={
-        "business_type": "new_connection", "customer_class": "lv_resident", "capacity_kva": 8,
+        "business_type": "new_connection", "customer_type": "resident", "load_kw": 8,
         "customer_name": "赵四", "lat": where.lat, "lon": where.lon, "address": "测试路10号"})
     url = f"{API}/work-orders/{created.json['id']}/events"
     key = unique("note-")

@@ -146,8 +146,8 @@ def test_a_finished_stage_stops_escalating(city):
 
 
 def application(s, when: datetime):
-    data = wo.ApplicationInput(business_type="new_connection", customer_class="lv_resident",
-                               capacity_kva=8.0, customer_name="王女士", lat=CHANGYI[0],
+    data = wo.ApplicationInput(business_type="new_connection", customer_type="resident",
+                               load_kw=8.0, customer_name="王女士", lat=CHANGYI[0],
                                lon=CHANGYI[1], address="昌邑区通江路3号", applied_at=when)
     return wo.create_application(s, user(s, "head"), data, accept=True, now=when)
 

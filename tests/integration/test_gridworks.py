@@ -36,8 +36,8 @@ def unit_id(s, code: str) -> int:
 def application(s, where=CHANGYI, actor="head", hours_ago: float = 3) -> WorkOrder:
     """A high-voltage application accepted a few hours ago, in progress."""
     when = utcnow() - timedelta(hours=hours_ago)
-    data = wo.ApplicationInput(business_type="new_connection", customer_class="hv_single",
-                               capacity_kva=630.0, customer_name="吉林松江机械有限公司",
+    data = wo.ApplicationInput(business_type="new_connection", customer_type="non_resident",
+                               load_kw=630.0, customer_name="吉林松江机械有限公司",
                                lat=where[0], lon=where[1], address="昌邑区松江路8号",
                                applied_at=when)
     return wo.create_application(s, account(s, actor), data, accept=True, now=when)
@@ -71,7 +71,8 @@ def audit_count(s, project_id: int) -> int:
         AuditEvent.entity_type == "grid_works_project", AuditEvent.entity_id == project_id))
 
 
-def test_linking_pauses_the_application_for_grid_works_and_energising_extends_its_deadline(city):
+def test_linking_never_pauses_the_clocks_and_energising_ends_the_wait(city):
+    """Grid works are no pause (DOMAIN.md): the due times stand, the wait is on record."""
     with city.write() as s:
         order = application(s)
         due_before = order.due_at
@@ -80,25 +81,26 @@ def test_linking_pauses_the_application_for_grid_works_and_energising_extends_it
         order_id, project_id = order.id, p.id
     with city.read() as s:
         order = s.get(WorkOrder, order_id)
-        assert order.paused and order.holder == "grid_works"
-        pause = next(x for x in order.pauses if x.ended_at is None)
-        assert pause.reason == "grid_works" and "GW" in pause.note
+        assert not order.paused and order.holder == "unit" and order.due_at == due_before
+        wait = next(x for x in order.pauses if x.ended_at is None)
+        assert wait.reason == "grid_works" and "GW" in wait.note
         assert [w.project_id for w in queries.works_for_order(s, order_id)] == [project_id]
         assert s.scalar(select(WorkOrderEvent.action).where(
-            WorkOrderEvent.work_order_id == order_id).order_by(WorkOrderEvent.id.desc())) == "paused"
+            WorkOrderEvent.work_order_id == order_id).order_by(WorkOrderEvent.id.desc())) \
+            == "grid_works_waiting"
     later = utcnow() + timedelta(days=7)  # a week of waiting, energised then
     with city.write() as s:
         complete_all(s, s.get(GridWorksProject, project_id), now=later)
     with city.read() as s:
         order = s.get(WorkOrder, order_id)
-        assert not order.paused and order.holder == "unit"
-        assert order.due_at > due_before + timedelta(days=4)  # the week's working days added
+        assert not order.paused and order.due_at == due_before  # HV: no rule moves the limit
+        assert all(x.ended_at is not None for x in order.pauses)
         assert s.get(GridWorksProject, project_id).status == "energised"
         assert audit_count(s, project_id) == 1 + 1 + len(MILESTONES) + 1  # created, linked,
-        # six milestones, and the applications resumed
+        # six milestones, and the waits ended
 
 
-def test_energising_resumes_only_the_applications_no_other_open_project_holds(city):
+def test_energising_ends_the_wait_only_where_no_other_open_project_holds(city):
     with city.write() as s:
         first, second, third = application(s), application(s), application(s)
         p, other = project(s), project(s)
@@ -112,15 +114,40 @@ def test_energising_resumes_only_the_applications_no_other_open_project_holds(ci
         ids = first.id, second.id, third.id
         project_id = p.id
     with city.read() as s:
-        assert not s.get(WorkOrder, ids[2]).paused  # unlinked: it runs again
+        assert not gw_waiting(s.get(WorkOrder, ids[2]))  # unlinked: it no longer waits
     with city.write() as s:
         complete_all(s, s.get(GridWorksProject, project_id))
     with city.read() as s:
         first, second, third = (s.get(WorkOrder, i) for i in ids)
-        assert not first.paused and first.holder == "unit"
-        assert second.paused and second.holder == "grid_works"  # still waits on the other one
+        assert not gw_waiting(first)
+        assert gw_waiting(second)  # still waits on the other one
+        assert not second.paused  # waiting is never a pause
         shown = {w.code: w.status for w in queries.works_for_order(s, second.id)}
         assert sorted(shown.values()) == ["energised", "planned"]
+
+
+def gw_waiting(order: WorkOrder) -> bool:
+    return any(x.reason == "grid_works" and x.ended_at is None for x in order.pauses)
+
+
+def test_a_small_firm_waiting_on_grid_works_gets_the_2020_policys_limit(city):
+    with city.write() as s:
+        when = utcnow() - timedelta(hours=3)
+        order = wo.create_application(s, account(s, "head"), wo.ApplicationInput(
+            business_type="new_connection", customer_type="non_resident", load_kw=60,
+            small_firm=True, customer_name="吉林小微商贸有限公司", lat=CHANGYI[0],
+            lon=CHANGYI[1], address="昌邑区松江路9号", applied_at=when), now=when)
+        assert order.customer_class == "lv_small_firm"
+        total = next(c for c in order.clocks if c.stage == "total")
+        assert total.limit_amount == 6
+        p = project(s)
+        gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
+        assert total.limit_amount == 15 and "1479" in total.limit_source
+        p = s.get(GridWorksProject, p.id)
+        gw.unlink_application(s, account(s, "head"), p.id, p.version, order.code,
+                              reason="不需外线工程")
+        assert total.limit_amount == 6
+        s.rollback()
 
 
 def test_a_late_project_lists_the_applications_it_delays(city):
@@ -262,13 +289,16 @@ def test_replanning_a_milestone_pushes_later_ones_only_as_far_as_needed(city):
         assert [m.replans for m in p.milestones] == [0, 1, 1, 0, 0, 0]
 
 
-def test_an_application_paused_for_the_customer_cannot_be_linked_until_it_resumes(city):
+def test_an_application_paused_for_the_customer_can_still_wait_on_grid_works(city):
     with city.write() as s:
         order = application(s)
         wo.pause(s, account(s, "head"), order.id, order.version, "customer_documents")
         p = project(s)
-        with pytest.raises(ValidationFailed, match="paused for another reason"):
-            gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
+        gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
+        assert order.paused and order.holder == "customer" and gw_waiting(order)
+        order = wo.resume(s, account(s, "head"), order.id, order.version)
+        assert not order.paused and gw_waiting(order)  # the customer's pause ended, not the wait
+        s.rollback()
 
 
 def test_the_portals_own_codes_cannot_be_typed_for_a_new_project(city):
@@ -286,16 +316,20 @@ def test_the_portals_own_codes_cannot_be_typed_for_a_new_project(city):
         s.rollback()
 
 
-def test_a_pause_a_project_holds_is_not_resumed_by_hand(city):
-    """Only unlinking or energising ends a grid-works pause that an open project holds."""
+def test_a_grid_works_wait_is_not_ended_by_hand(city):
+    """Only unlinking or energising ends a wait that an open project holds: "resume" does not
+    touch it, and no pause for grid works can be made by hand."""
     with city.write() as s:
         order = application(s)
         p = project(s)
         gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
         with pytest.raises(ValidationFailed) as refused:
             wo.resume(s, account(s, "head"), order.id, order.version)
-        assert "grid-works project holds" in str(refused.value)
+        assert "not paused" in str(refused.value)
+        with pytest.raises(ValidationFailed):
+            wo.pause(s, account(s, "head"), order.id, order.version, "grid_works")
+        assert gw_waiting(order)
         p = s.get(GridWorksProject, p.id)
         gw.unlink_application(s, account(s, "head"), p.id, p.version, order.code)
-        assert not s.get(WorkOrder, order.id).paused, "unlinking resumed it"
+        assert not gw_waiting(s.get(WorkOrder, order.id)), "unlinking ended the wait"
         s.rollback()

@@ -25,7 +25,7 @@ def make_project(db) -> tuple[int, int, str]:
     when = utcnow() - timedelta(hours=2)
     with db.write() as s:
         order = wo.create_application(s, account(s, "head"), wo.ApplicationInput(
-            business_type="new_connection", customer_class="hv_single", capacity_kva=400.0,
+            business_type="new_connection", customer_type="non_resident", load_kw=400.0,
             customer_name="吉林页面测试有限公司", lat=CHANGYI[0], lon=CHANGYI[1],
             address="昌邑区测试路1号", applied_at=when), accept=True, now=when)
         p = gw.create_project(s, account(s, "manager"), gw.ProjectInput(
@@ -71,8 +71,9 @@ def test_the_application_page_names_the_project_it_waits_on(app, db, as_user):
     text = text_of(call(as_user("head"), app, "order-content", "children", [str(order_id), 0]))
     assert "order-gridworks" in text and "页面测试配套工程" in text
     assert f"/gridworks/project?id={project_id}" in text
+    assert "order-grid-works-rule" in text and "Waiting on grid works" in text
     with db.read() as s:
-        assert s.get(WorkOrder, order_id).holder == "grid_works"
+        assert not s.get(WorkOrder, order_id).paused  # waiting on grid works is no pause
 
 
 def test_the_company_dashboard_has_the_grid_works_section(app, as_user):

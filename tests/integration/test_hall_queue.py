@@ -155,7 +155,7 @@ def application(city, actor_name: str | None, at: tuple[float, float]) -> WorkOr
     with city.write() as s:
         actor = account(s, actor_name) if actor_name else None
         return wo.create_application(s, actor, wo.ApplicationInput(
-            business_type="new_connection", customer_class="lv_resident", capacity_kva=8.0,
+            business_type="new_connection", customer_type="resident", load_kw=8.0,
             customer_name="柜台测试", lat=at[0], lon=at[1], address="测试路2号"))
 
 

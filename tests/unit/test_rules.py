@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from station_portal.resources import data_path
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import (
     AT_RISK,
@@ -15,7 +16,17 @@ from station_portal.sla.clock import (
     Pause,
     compute_clock,
 )
-from station_portal.sla.rules import MINUTE, WORKDAY, Limit, RuleError, RuleSet, parse_rule_set, rule_book
+from station_portal.sla.rules import (
+    MINUTE,
+    WORKDAY,
+    Limit,
+    RuleError,
+    RuleSet,
+    check_against_paths,
+    load_rule_book,
+    parse_rule_set,
+    rule_book,
+)
 from station_portal.sla.rules import NO_LIMIT as NO_RULE
 from station_portal.sla.stages import StageError, parse_stage_book, stage_book
 from station_portal.timefmt import SHANGHAI
@@ -33,10 +44,37 @@ def test_the_2023_commitments_give_the_whole_process_limits():
     totals = {c: rs.limit(c, "total").amount
               for c in ("lv_resident", "lv_non_resident", "hv_single", "hv_dual")}
     assert totals == {"lv_resident": 5, "lv_non_resident": 6, "hv_single": 22, "hv_dual": 32}
-    assert rs.limit("hv_dual", "supply_plan").amount == 30
+    assert rs.limit("lv_small_firm", "total").amount == 6
     assert rs.limit("hv_dual", "supply_plan").start == "accepted"
     assert rs.limit("hv_single", "total").unit == WORKDAY
     assert "2023" in rs.limit("hv_single", "total").source
+    # the stage limits are the rule set's allocation of the whole process, said so
+    assert "分配" in rs.limit("hv_dual", "supply_plan").source
+    assert rs.in_force_note
+
+
+def test_the_whole_process_limit_covers_new_load_only():
+    rs = RuleSet.in_force(date(2026, 3, 1))
+    assert rs.total_for("new_connection", "lv_resident").amount == 5
+    assert rs.total_for("capacity_increase", "hv_dual").amount == 32
+    assert rs.total_for("name_change", "lv_resident") is NO_RULE
+    assert rs.total_for("closure", "hv_single") is NO_RULE
+
+
+def test_grid_works_change_the_limit_only_where_the_rules_say():
+    rs = RuleSet.in_force(date(2026, 3, 1))
+    # small firms: the 2020 policy's own limit with grid works, given to the waiting stage too
+    with_works = rs.total_for("new_connection", "lv_small_firm", grid_works=True)
+    assert with_works.amount == 15 and "1479" in with_works.source
+    assert rs.stage_limit("new_connection", "lv_small_firm", "connection",
+                          grid_works=True).amount == 5 + 15 - 6
+    assert rs.stage_limit("new_connection", "lv_small_firm", "connection").amount == 5
+    # the others count the works inside the whole process: nothing changes
+    for klass in ("lv_resident", "lv_non_resident", "hv_single", "hv_dual"):
+        assert rs.total_for("new_connection", klass, grid_works=True) == \
+            rs.total_for("new_connection", klass)
+    assert rs.grid_works_rule("lv_resident").rule == "included"
+    assert rs.grid_works_rule("hv_dual").rule == "none"
 
 
 def test_repair_limits_are_minutes_by_area():
@@ -54,11 +92,15 @@ def test_unconfirmed_limits_are_absent_not_invented():
 
 
 def test_the_rule_set_is_chosen_by_the_date_it_came_into_force():
-    assert RuleSet.in_force(date(2023, 12, 7)).id == "sgcc-older"
-    assert RuleSet.in_force(date(2023, 12, 8)).id == "sgcc-2023"
+    assert RuleSet.in_force(date(2023, 12, 31)).id == "sgcc-older"
+    assert RuleSet.in_force(date(2024, 1, 1)).id == "sgcc-2023"
     older = RuleSet.in_force(date(2022, 5, 1))
+    # the regulator's limit, cited as such (not as the commitments)
     assert older.limit("hv_single", "completion_inspection").amount == 7
+    assert "供电监管办法" in older.limit("hv_single", "completion_inspection").source
     assert older.limit("hv_single", "total") is NO_RULE
+    # resident cases have their limits in the older set too
+    assert older.limit("lv_resident", "connection").amount == 3
     with pytest.raises(RuleError):
         RuleSet.in_force(date(2015, 1, 1))
     assert [r.id for r in rule_book().rule_sets] == ["sgcc-older", "sgcc-2023"]
@@ -78,16 +120,16 @@ def test_malformed_rule_files_are_refused_with_the_reason(text, message):
         parse_rule_set(text)
 
 
-def test_stage_paths_follow_the_class():
+def test_stage_paths_follow_the_business_and_the_class():
     book = stage_book()
-    assert book.path_for("lv_resident", important=False, capacity_kva=8) == [
+    assert book.path_for("new_connection", "lv_resident", important=False) == [
         "acceptance", "connection", "archiving"]
-    # "three zeros": a small firm takes the short path, a bigger one the full LV path
-    assert book.path_for("lv_non_resident", important=False, capacity_kva=100) == [
+    # "three zeros": a small firm takes the short path, another LV customer the full one
+    assert book.path_for("new_connection", "lv_small_firm", important=False) == [
         "acceptance", "connection", "archiving"]
-    assert "supply_plan" in book.path_for("lv_non_resident", important=False, capacity_kva=200)
-    ordinary = book.path_for("hv_single", important=False, capacity_kva=800)
-    important = book.path_for("hv_single", important=True, capacity_kva=800)
+    assert "supply_plan" in book.path_for("new_connection", "lv_non_resident", important=False)
+    ordinary = book.path_for("new_connection", "hv_single", important=False)
+    important = book.path_for("new_connection", "hv_single", important=True)
     assert "design_review" not in ordinary and "mid_inspection" not in ordinary
     assert important.index("design_review") < important.index("customer_construction") \
         < important.index("mid_inspection") < important.index("customer_finishing") \
@@ -96,11 +138,59 @@ def test_stage_paths_follow_the_class():
     assert book.stage("connection").unit_kinds(high_voltage=True, rural=False) == ("metering_team",)
 
 
+def test_a_name_change_is_records_only_and_a_closure_has_no_works_or_contract():
+    book = stage_book()
+    for klass in ("lv_resident", "hv_dual"):
+        assert book.path_for("name_change", klass, important=True) == [
+            "acceptance", "account_change", "archiving"]
+        closure = book.path_for("closure", klass, important=True)
+        assert not {"customer_construction", "contract", "connection", "completion_inspection"} \
+            & set(closure)
+    assert book.total_end(["acceptance", "account_change", "archiving"]) == "account_change"
+    assert book.total_end(book.path_for("new_connection", "hv_single", important=False)) \
+        == "connection"
+
+
+@pytest.mark.parametrize(("customer_type", "load", "small", "expected"), [
+    ("resident", 8, False, "lv_resident"),
+    ("non_resident", 80, True, "lv_small_firm"),
+    ("non_resident", 160, True, "lv_small_firm"),
+    ("non_resident", 80, False, "lv_non_resident"),
+    ("non_resident", 161, True, "hv_single"),  # above the low-voltage load in kW
+    ("resident", 500, False, "hv_single"),
+])
+def test_the_utility_decides_the_class_from_the_load_in_kw(customer_type, load, small, expected):
+    assert stage_book().classify(customer_type=customer_type, load_kw=load,
+                                 small_firm=small) == expected
+
+
 def test_a_stage_file_naming_an_unknown_stage_is_refused():
     with pytest.raises(StageError, match="unknown stages"):
-        parse_stage_book('total_ends_with = "a"\n[paths]\nlv_resident = ["a", "b"]\n'
+        parse_stage_book('total_ends_with = "a"\n[paths.new_connection]\nany = ["a", "b"]\n'
                          '[[stage]]\ncode = "a"\nname_zh = "甲"\nname_en = "A"\nholder = "customer"\n'
                          'roles = ["admin"]\n')
+
+
+def test_the_shipped_rule_sets_fit_every_path():
+    book = stage_book()
+    for rule_set in rule_book().rule_sets:
+        assert check_against_paths(rule_set, book) == []
+
+
+def test_a_rule_set_whose_stages_overrun_the_whole_process_is_refused(tmp_path):
+    """The 2023 totals with the assessment's stage maxima (15 + 5 + 5 for HV single) do not fit."""
+    shipped = data_path("rules", "2024-01-01-sgcc-2023.toml").read_text(encoding="utf-8")
+    broken = shipped.replace('supply_plan = { amount = 10, start = "accepted"',
+                             'supply_plan = { amount = 15, start = "accepted"')
+    assert broken != shipped
+    (tmp_path / "2024-01-01-sgcc-2023.toml").write_text(broken, encoding="utf-8")
+    with pytest.raises(RuleError) as refused:
+        load_rule_book(tmp_path)
+    message = str(refused.value)
+    assert "new_connection/hv_single (important)" in message
+    assert "supply_plan 15" in message and "= 27 working days, 5 more than" in message
+    # the plain path (15 + 3 + 3 = 21) still fits and is not named
+    assert "new_connection/hv_single:" not in message
 
 
 # -- clocks -------------------------------------------------------------------------
@@ -167,7 +257,8 @@ def test_a_stage_without_a_limit_has_no_due_time():
 def test_a_deadline_in_an_uncovered_year_is_provisional():
     state = compute_clock(start=at(2026, 12, 28, 10), limit=FIVE, now=at(2026, 12, 28, 10),
                           calendar=CAL)
-    assert state.provisional and state.due == at(2027, 1, 5)
+    # 2027 has no State Council notice yet: New Year's Day computed from the law, provisional
+    assert state.provisional and state.due == at(2027, 1, 6)
     # ending at 24:00 on 31 December touches no day of the uncovered year
     year_end = compute_clock(start=at(2026, 12, 24, 10), limit=FIVE, now=at(2026, 12, 24, 10),
                              calendar=CAL)

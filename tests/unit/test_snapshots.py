@@ -23,17 +23,20 @@ def run(rows, in_minutes):
 
 
 def test_application_stages_count_working_days_and_lateness():
+    """Whole working days, as the Civil Code counts a period: the start day not counted."""
     used, late = run([
         # Friday 10:00 → Tuesday 10:00: two working days (the weekend is off); due at 24:00 on
-        # Monday, so late by 10/24 of a working day.
+        # Monday, so late by one working day (any part of Tuesday counts as that day)
         (t("2026-03-06T10:00"), t("2026-03-10T10:00"), t("2026-03-10T00:00"), 0.0),
-        # one working day with half a day paused for the customer, due later: on time
-        (t("2026-03-09T11:00"), t("2026-03-10T11:00"), t("2026-03-12T00:00"), 0.5),
-        # no limit: its working time, never late
+        # Monday → Wednesday with one working day paused for the customer, due later: on time
+        (t("2026-03-09T11:00"), t("2026-03-11T11:00"), t("2026-03-12T00:00"), 1.0),
+        # no limit: its working days, never late
         (t("2026-03-09T12:00"), t("2026-03-10T12:00"), np.nan, 0.0),
-    ], [False, False, False])
-    assert used == pytest.approx([2.0, 0.5, 1.0])
-    assert late == pytest.approx([10 / 24, 0.0, 0.0])
+        # done on Saturday after a Friday deadline: late by one working day, not zero
+        (t("2026-03-09T12:00"), t("2026-03-14T09:00"), t("2026-03-14T00:00"), 0.0),
+    ], [False, False, False, False])
+    assert used == pytest.approx([2.0, 1.0, 1.0, 4.0])
+    assert late == pytest.approx([1.0, 0.0, 0.0, 1.0])
 
 
 def test_a_stage_over_a_holiday_does_not_count_it():

@@ -225,14 +225,25 @@ def test_a_stale_version_is_a_conflict_and_nothing_is_overwritten(db):
 
 # -- connection applications -----------------------------------------------------------
 
-def application(s, klass="hv_single", important=True, kva=800.0, when=MONDAY_10,
-                actor="head", where=CHANGYI, accept=True) -> WorkOrder:
-    data = wo.ApplicationInput(business_type="new_connection", customer_class=klass,
-                               capacity_kva=kva, customer_name="吉林松江化工有限公司",
+# What a customer states to end up in each class (the utility decides the class from it).
+STATED = {"lv_resident": ("resident", 8.0, False), "lv_small_firm": ("non_resident", 80.0, True),
+          "lv_non_resident": ("non_resident", 100.0, False),
+          "hv_single": ("non_resident", 800.0, False), "hv_dual": ("non_resident", 4000.0, False)}
+
+
+def application(s, klass="hv_single", important=True, when=MONDAY_10, actor="head",
+                where=CHANGYI, accept=True, business="new_connection") -> WorkOrder:
+    customer_type, load, small = STATED[klass]
+    data = wo.ApplicationInput(business_type=business, customer_type=customer_type,
+                               load_kw=load, small_firm=small,
+                               capacity_kva=1250.0 if klass.startswith("hv") else None,
+                               customer_name="吉林松江化工有限公司",
                                lat=where[0], lon=where[1], address="昌邑区化工路1号",
                                important=important, applied_at=when)
-    return wo.create_application(s, user(s, actor) if actor else None, data, accept=accept,
-                                 now=when)
+    order = wo.create_application(s, user(s, actor) if actor else None, data, accept=accept,
+                                  now=when)
+    assert order.customer_class == ("hv_single" if klass == "hv_dual" else klass)
+    return order
 
 
 def test_an_important_hv_application_has_the_full_path_and_the_2023_limits(db):
@@ -243,9 +254,10 @@ def test_an_important_hv_application_has_the_full_path_and_the_2023_limits(db):
             "mid_inspection", "customer_finishing", "completion_inspection", "contract",
             "connection", "archiving", "total"]
         assert order.ruleset_id == "sgcc-2023" and order.current_stage == "site_survey"
-        # supply plan reply runs from acceptance: 15 working days from Mon 2 March
+        # supply plan reply runs from acceptance: 10 working days from Mon 2 March (the 2023
+        # set's allocation of the 22-day whole process)
         assert clock(order, "supply_plan").started_at == at(2026, 3, 2, 10)
-        assert clock(order, "supply_plan").due_at == at(2026, 3, 24)
+        assert clock(order, "supply_plan").due_at == at(2026, 3, 17)
         assert clock(order, "total").due_at == at(2026, 4, 2)  # 22 working days, Qingming aside
         assert clock(order, "site_survey").due_at is None  # no published limit
         county = s.scalar(select(Unit.id).where(Unit.code == "JL-CY"))
@@ -264,7 +276,7 @@ def test_the_rule_set_is_the_one_in_force_on_the_acceptance_date(db):
 
 def test_an_lv_resident_takes_the_short_path_held_by_the_station_groups(db):
     with db.write() as s:
-        order = application(s, klass="lv_resident", important=False, kva=8)
+        order = application(s, klass="lv_resident", important=False)
         assert [c.stage for c in order.clocks] == ["acceptance", "connection", "archiving", "total"]
         assert order.current_stage == "connection"
         repair_group = s.scalar(select(Unit.id).where(Unit.code == "JL-CY-S-LVR"))
@@ -276,7 +288,7 @@ def test_an_lv_resident_takes_the_short_path_held_by_the_station_groups(db):
 def test_advancing_through_the_stages_completes_the_application(db):
     with db.write() as s:
         head = user(s, "head")
-        order = application(s, klass="lv_resident", important=False, kva=8)
+        order = application(s, klass="lv_resident", important=False)
         order = wo.advance_stage(s, head, order.id, order.version, note="表计已装",
                                  at=at(2026, 3, 4, 15), now=at(2026, 3, 4, 15))
         assert clock(order, "connection").status == MET
@@ -290,7 +302,7 @@ def test_advancing_through_the_stages_completes_the_application(db):
 def test_a_pause_extends_the_deadlines_and_the_customer_holds_the_time(db):
     with db.write() as s:
         head = user(s, "head")
-        order = application(s, klass="lv_resident", important=False, kva=8)
+        order = application(s, klass="lv_resident", important=False)
         order = wo.pause(s, head, order.id, order.version, "customer_documents",
                          note="缺房产证明", at=at(2026, 3, 3, 10), now=at(2026, 3, 3, 10))
         assert order.paused and order.holder == "customer"
@@ -329,7 +341,7 @@ def test_an_application_of_another_station_cannot_be_advanced(db):
 
 def test_pause_reasons_and_notes_are_checked(db):
     with db.write() as s:
-        order = application(s, klass="lv_resident", important=False, kva=8)
+        order = application(s, klass="lv_resident", important=False)
         with pytest.raises(ValidationFailed) as caught:
             wo.pause(s, user(s, "head"), order.id, order.version, "coffee", note="x" * 400,
                      now=at(2026, 3, 3))
@@ -385,24 +397,89 @@ def test_attribution_says_who_held_the_case_and_who_made_it_late(db):
         county = s.scalar(select(Unit.id).where(Unit.code == "JL-CY"))
         order = wo.advance_stage(s, None, order.id, None, at=at(2026, 3, 4, 10),
                                  now=at(2026, 3, 4, 10))  # survey done
-        order = wo.pause(s, None, order.id, None, "grid_works", at=at(2026, 3, 5, 10),
+        order = wo.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 5, 10),
                          now=at(2026, 3, 5, 10))
         order = wo.resume(s, None, order.id, None, at=at(2026, 3, 10, 10), now=at(2026, 3, 10, 10))
-        # supply plan due 24:00 Mon 23 March (15 working days) + 3 paused = Thu 26 March
-        assert clock(order, "supply_plan").due_at == at(2026, 3, 27)
-        now = at(2026, 3, 31, 10)  # still no plan: late all of Fri and Mon, and Tue until 10:00
+        # supply plan due 24:00 Mon 16 March (10 working days) + 3 paused (Fri, Mon, Tue)
+        assert clock(order, "supply_plan").due_at == at(2026, 3, 20)
+        now = at(2026, 3, 24, 10)  # still no plan: late all of Fri and Mon, and Tue until 10:00
         pieces = holds(order, now)
-        # survey, plan (until the pause), grid works, plan again; acceptance took no time
+        # survey, plan (until the pause), the customer, plan again; acceptance took no time
         assert [(p.holder, p.stage) for p in pieces] == [
-            ("unit", "site_survey"), ("unit", "supply_plan"), ("grid_works", "supply_plan"),
+            ("unit", "site_survey"), ("unit", "supply_plan"), ("customer", "supply_plan"),
             ("unit", "supply_plan")]
         assert current_hold(order, now).unit_id == county
         result = {(r.holder, r.unit_id): r for r in shares(order, now, cal)}
-        assert result[("grid_works", None)].held_workdays == pytest.approx(3.0)
+        assert result[("customer", None)].held_workdays == pytest.approx(3.0)
         late = result[("unit", county)]
-        assert late.late_workdays == pytest.approx(2 + 10 / 24, abs=1e-3)
+        assert late.late_workdays == 3  # whole working days: Fri, Mon and (part of) Tue
         assert "supply_plan" in late.stages
         assert shares(order, now, cal)[0].unit_id == county  # the latest first
+
+
+def test_waiting_on_grid_works_never_stops_a_clock_but_is_attributed(db):
+    """A linked grid-works project is no pause: the due times stay, the time is shown as grid
+    works'; for a small firm the rule set's own limit with grid works applies (2020 policy)."""
+    from station_portal.workorders.attribution import holds
+
+    with db.write() as s:
+        order = application(s, klass="hv_single", important=False, actor=None)
+        dues = {c.stage: c.due_at for c in order.clocks}
+        wo.set_grid_works_wait(s, None, order, waiting=True, note="GW1", now=at(2026, 3, 3, 10))
+        assert not order.paused and order.holder == "unit"
+        wo.set_grid_works_wait(s, None, order, waiting=False, note="GW1", now=at(2026, 3, 9, 10))
+        refresh_now(order, at(2026, 3, 9, 10))
+        assert {c.stage: c.due_at for c in order.clocks} == dues  # HV: no rule, nothing moves
+        assert ("grid_works", "site_survey") in [(h.holder, h.stage)
+                                                 for h in holds(order, at(2026, 3, 9, 10))]
+        with pytest.raises(ValidationFailed) as refused:  # and never by hand as a pause
+            wo.pause(s, user(s, "head"), order.id, order.version, "grid_works", now=at(2026, 3, 9))
+        assert "reason" in refused.value.fields
+
+        firm = application(s, klass="lv_small_firm", important=False, actor=None)
+        assert clock(firm, "total").limit_amount == 6 and clock(firm, "connection").limit_amount == 5
+        wo.set_grid_works_wait(s, None, firm, waiting=True, note="GW2", now=at(2026, 3, 3, 10))
+        assert clock(firm, "total").limit_amount == 15 and "1479" in clock(firm, "total").limit_source
+        assert clock(firm, "connection").limit_amount == 14
+        assert clock(firm, "total").due_at == WorkCalendar.default().add_workdays(MONDAY_10, 15)
+        assert events(s, firm)[-1] == "grid_works_waiting"
+        wo.set_grid_works_wait(s, None, firm, waiting=False, note="GW2", now=at(2026, 3, 4, 10))
+        assert clock(firm, "total").limit_amount == 6
+        s.rollback()
+
+
+def test_the_supply_plan_decides_single_or_dual_supply(db):
+    with db.write() as s:
+        head = user(s, "head")
+        order = application(s, klass="hv_dual", important=False)
+        assert clock(order, "total").limit_amount == 22  # single supply until the plan says
+        order = wo.advance_stage(s, head, order.id, order.version, now=at(2026, 3, 3, 10))
+        with pytest.raises(ValidationFailed) as bad:
+            wo.advance_stage(s, head, order.id, order.version, supply="triple",
+                             now=at(2026, 3, 9, 10))
+        assert "supply" in bad.value.fields and order.current_stage == "supply_plan"
+        order = wo.advance_stage(s, head, order.id, order.version, supply="dual",
+                                 now=at(2026, 3, 9, 10))
+        assert order.customer_class == "hv_dual"
+        assert clock(order, "total").limit_amount == 32
+        assert clock(order, "connection").limit_amount == 4
+        assert "class_decided" in events(s, order)
+        lv = application(s, klass="lv_non_resident", important=False)
+        with pytest.raises(ValidationFailed):  # only a high-voltage plan decides the supply
+            wo.advance_stage(s, head, lv.id, lv.version, supply="dual", now=at(2026, 3, 3, 10))
+        s.rollback()
+
+
+def test_a_name_change_has_no_metering_clock_and_no_whole_process_limit(db):
+    with db.write() as s:
+        order = application(s, klass="lv_resident", important=False, business="name_change")
+        assert [c.stage for c in order.clocks] == [
+            "acceptance", "account_change", "archiving", "total"]
+        assert clock(order, "total").limit_amount is None
+        order = wo.advance_stage(s, user(s, "head"), order.id, order.version,
+                                 now=at(2026, 3, 3, 10))
+        assert clock(order, "total").ended_at == at(2026, 3, 3, 10)  # ends with the records
+        s.rollback()
 
 
 # -- concurrency -------------------------------------------------------------------------
@@ -443,19 +520,19 @@ def test_two_concurrent_updates_one_wins_the_other_gets_the_conflict(db):
 
 def test_pauses_survive_a_change_of_rule_set(db):
     """If an application is put under another rule set, its pauses still extend the clocks."""
-    from station_portal.services.workorders import _apply_rule_set
     from station_portal.sla.rules import RuleSet
+    from station_portal.workorders.clocks import apply_rule_set
 
     with db.write() as s:
         order = application(s, klass="hv_single", important=False, actor=None)
         order = wo.advance_stage(s, None, order.id, None, at=at(2026, 3, 3, 10),
                                  now=at(2026, 3, 3, 10))
-        order = wo.pause(s, None, order.id, None, "grid_works", at=at(2026, 3, 4, 12),
+        order = wo.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 4, 12),
                          now=at(2026, 3, 4, 12))
         order = wo.resume(s, None, order.id, None, at=at(2026, 3, 6, 12), now=at(2026, 3, 6, 12))
         paused = clock(order, "supply_plan").paused_amount
         assert paused == pytest.approx(2.0)
-        _apply_rule_set(order, RuleSet.by_id("sgcc-older"), order.accepted_at)
+        apply_rule_set(order, RuleSet.by_id("sgcc-older"), order.accepted_at)
         refresh_now(order, at(2026, 3, 6, 12))
         assert clock(order, "supply_plan").paused_amount == pytest.approx(2.0)
         assert clock(order, "supply_plan").due_at == at(2026, 3, 26)  # 15 + 2 working days
@@ -475,16 +552,15 @@ def test_a_pause_inside_the_customers_own_stage_is_not_counted_twice(db):
                          now=at(2026, 3, 16, 9))
         order = wo.resume(s, None, order.id, None, at=at(2026, 3, 23, 9), now=at(2026, 3, 23, 9))
         refresh_now(order, at(2026, 3, 23, 9))
-        customer_time = WorkCalendar.default().workdays_between(at(2026, 3, 9, 10),
-                                                                at(2026, 3, 23, 9))
-        # the pause lies inside the customer's stage: the clock stood still once, not twice
-        assert clock(order, "total").paused_amount == pytest.approx(customer_time)
+        # the pause lies inside the customer's stage: the clock stood still once, not twice —
+        # the working days after Mon 9 March up to Mon 23 March
+        assert clock(order, "total").paused_amount == 10
         assert clock(order, "total").due_at > plain
 
 
 def test_the_warning_moves_with_a_pause_like_the_due_time(db):
     with db.write() as s:
-        order = application(s, klass="lv_resident", important=False, kva=8)
+        order = application(s, klass="lv_resident", important=False)
         warn_before = clock(order, "connection").warn_at
         due_before = clock(order, "connection").due_at
         order = wo.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 3, 10),
@@ -511,11 +587,15 @@ def test_an_important_application_without_a_client_can_be_walked_to_the_end(db):
     with db.write() as s:
         head = user(s, "head")
         for klass in ("lv_non_resident", "hv_single", "hv_dual"):
-            order = application(s, klass=klass, important=True, kva=300.0)
+            order = application(s, klass=klass, important=True)
             when = MONDAY_10
             while order.status == "in_progress":
                 when += timedelta(days=3)
-                order = wo.advance_stage(s, head, order.id, order.version, at=when, now=when)
+                dual = "dual" if klass == "hv_dual" and order.current_stage == "supply_plan" \
+                    else None
+                order = wo.advance_stage(s, head, order.id, order.version, at=when, now=when,
+                                         supply=dual)
+            assert order.customer_class == klass
             assert order.status == "completed", klass
 
 
@@ -568,10 +648,11 @@ def test_publishing_a_years_calendar_moves_open_deadlines(db, monkeypatch, tmp_p
     from station_portal.workorders import clocks as clocks_module
 
     with db.write() as s:
-        order = application(s, klass="lv_resident", important=False, kva=8,
+        order = application(s, klass="lv_resident", important=False,
                             when=at(2026, 12, 30, 10), actor=None)
         assert clock(order, "connection").provisional
-        assert clock(order, "connection").due_at == at(2027, 1, 5)  # Thu, Mon, Tue (Mon–Fri)
+        # Thu 31 Dec, Mon 4, Tue 5 Jan: 1 January off by the law, provisional
+        assert clock(order, "connection").due_at == at(2027, 1, 6)
         order_id = order.id
     overrides = tmp_path / "overrides.toml"
     overrides.write_text('[year.2027]\nsource = "test notice"\nholidays = [2027-01-01, 2027-01-04]\n')
