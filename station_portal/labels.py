@@ -177,6 +177,7 @@ URGENCIES: dict[str, LazyString] = {"1": _("Urgent"), "2": _("Normal"), "3": _("
 
 CUSTOMER_CLASSES: dict[str, LazyString] = {
     "lv_resident": _("LV resident"),
+    "lv_small_firm": _("LV small or micro firm"),
     "lv_non_resident": _("LV non-resident"),
     "hv_single": _("HV single source"),
     "hv_dual": _("HV dual source"),
@@ -185,8 +186,12 @@ CUSTOMER_CLASSES: dict[str, LazyString] = {
 BUSINESS_TYPES: dict[str, LazyString] = {
     "new_connection": _("New connection"),
     "capacity_increase": _("Capacity increase"),
+    "temporary_supply": _("Temporary supply"),
+    "ev_charging": _("EV charging point"),
+    "distributed_generation": _("Distributed generation (grid connection)"),
     "capacity_reduction": _("Capacity reduction"),
     "suspension": _("Suspension"),
+    "resumption": _("Resumption after suspension or reduction"),
     "temporary_swap": _("Temporary transformer swap"),
     "relocation": _("Relocation"),
     "meter_move": _("Meter move"),
@@ -200,11 +205,21 @@ BUSINESS_TYPES: dict[str, LazyString] = {
     "category_change": _("Tariff category change"),
 }
 
+CUSTOMER_TYPES: dict[str, LazyString] = {
+    "resident": _("Resident (household)"),
+    "non_resident": _("Non-resident (business, institution)"),
+}
+
+SUPPLY_KINDS: dict[str, LazyString] = {
+    "single": _("Single supply"),
+    "dual": _("Dual supply"),
+}
+
 PAUSE_REASONS: dict[str, LazyString] = {
     "customer_documents": _("Waiting for the customer's documents"),
     "customer_construction": _("Customer's construction"),
     "customer_request": _("The customer asked to wait"),
-    "grid_works": _("Supporting grid works"),
+    "grid_works": _("Waiting on supporting grid works (clock runs)"),
 }
 
 # Clocks that are not application stages (those are named in data/stages.toml).
@@ -278,3 +293,21 @@ def stage_label(code: str | None) -> str:
         return str(CLOCKS[code])
     stages = stage_book().stages
     return stages[code].name() if code in stages else code
+
+
+def amount_text(unit: str | None, amount: float) -> str:
+    """A time-limit figure in its unit: working days (applications), minutes (repairs)."""
+    if unit == "workday":
+        return _("%(n)s working days", n=f"{amount:g}")
+    minutes = round(amount)
+    if minutes < 120:
+        return _("%(n)s min", n=minutes)
+    return _("%(h)s h %(m)s min", h=minutes // 60, m=minutes % 60)
+
+
+def standing_text(unit: str | None, late: float, left: float) -> str:
+    """"overdue by …" or "… left": the one figure of lateness, the same on every page."""
+    if late > 0:
+        return _("overdue by %(amount)s", amount=amount_text(unit, late))
+    return _("%(amount)s left", amount=amount_text(unit, left))
+

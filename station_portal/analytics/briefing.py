@@ -35,6 +35,8 @@ from station_portal.db import serialize_on
 from station_portal.org.models import Crew, Unit
 from station_portal.org.tree import subtree_ids
 from station_portal.sla.calendar import WorkCalendar, local_midnight
+from station_portal.sla.clock import late_amount
+from station_portal.sla.rules import WORKDAY
 from station_portal.sla.stages import UTILITY, stage_book
 from station_portal.timefmt import SHANGHAI
 from station_portal.validate import as_id
@@ -173,9 +175,9 @@ def late_cases(session: Session, units: frozenset[int] | None, start: datetime, 
         unit = _late_unit(stage, planned is not None and amount is None)
         if unit == "minutes":
             late = late_by if finished and late_by is not None else seconds / 60
-        elif unit == "workdays":
+        elif unit == "workdays":  # whole working days, as everywhere (sla.clock.late_amount)
             late = late_by if finished and late_by is not None \
-                else calendar.workdays_between(due, stop)
+                else late_amount(WORKDAY, due, stop, calendar)
         else:
             late = seconds / 86_400
         holder_unit = (holder_unit or unit_id) if holder == "unit" else None

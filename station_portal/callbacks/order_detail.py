@@ -15,7 +15,7 @@ from station_portal.callbacks._secure import secure_callback
 from station_portal.customer.tracking import customer_side
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, PortalError
-from station_portal.gridworks.queries import held_by_open_project, works_for_order
+from station_portal.gridworks.queries import works_for_order
 from station_portal.i18n import _
 from station_portal.org.models import Unit, UnitKind
 from station_portal.pages import order_detail as page
@@ -26,8 +26,13 @@ from station_portal.services import workorders as wo
 from station_portal.timefmt import SHANGHAI, format_local
 from station_portal.validate import as_id, text
 from station_portal.web.context import read_session, signed_in_user, write_session
-from station_portal.workorders.actions import COUNTER_VISIT, TRACKING_CODE, available_actions
-from station_portal.workorders.models import Kind, PauseReason, WorkOrder
+from station_portal.workorders.actions import (
+    COUNTER_VISIT,
+    SUPPLY_PLAN,
+    TRACKING_CODE,
+    available_actions,
+)
+from station_portal.workorders.models import Kind, WorkOrder
 from station_portal.workorders.queries import crews_for_dispatch, order_detail
 
 FIELD_IDS = list(page.FIELD_ROWS)
@@ -63,6 +68,9 @@ def run_action(session, user, order_id: int, version: Any, action: str, values: 
                                 reason=text(values.get(page.REASON), 300))
     if action == "advance":
         return wo.advance_stage(session, user, order_id, version, note=note)
+    if action == SUPPLY_PLAN:
+        return wo.advance_stage(session, user, order_id, version, note=note,
+                                supply=text(values.get(page.SUPPLY), 8))
     if action == "pause":
         return wo.pause(session, user, order_id, version, text(values.get(page.PAUSE_REASON)),
                         note=note)
@@ -103,10 +111,6 @@ def register(app: Dash) -> None:
             return out_of_scope(), None, [], None, [], []
         order = detail.order
         actions = available_actions(order, user.role)
-        if "resume" in actions and any(p.ended_at is None and p.reason == PauseReason.GRID_WORKS
-                                       for p in order.pauses) \
-                and held_by_open_project(session, order.id):
-            actions.remove("resume")  # the project ends this pause (energised or unlinked)
         options = [{"label": page.action_label(a), "value": a} for a in actions]
         if order.kind == Kind.PARK_CASE:
             for visit in detail.visits:

@@ -14,11 +14,12 @@ from station_portal.i18n import _
 from station_portal.labels import BUSINESS_TYPES, CUSTOMER_CLASSES, label
 from station_portal.workorders.models import WorkOrder
 
-VERSION = "2026-11"
+VERSION = "2026-12"  # load in kW and transformer capacity in kVA kept apart
 
 
 def contract_text(order: WorkOrder, *, supplier: str) -> str:
     """The contract as plain text in the current language."""
+    kw = f"{order.load_kw:g}" if order.load_kw is not None else "–"
     kva = f"{order.capacity_kva:g}" if order.capacity_kva is not None else "–"
     lines = [
         _("Supply contract (standard terms, version %(v)s)", v=VERSION),
@@ -26,9 +27,10 @@ def contract_text(order: WorkOrder, *, supplier: str) -> str:
         _("Supplier: %(name)s", name=supplier),
         _("Customer: %(name)s", name=order.customer_name),
         _("Site: %(address)s", address=order.address),
-        _("Business: %(business)s; customer class: %(klass)s; capacity: %(kva)s kVA",
+        _("Business: %(business)s; customer class: %(klass)s; load: %(kw)s kW; "
+          "transformer capacity: %(kva)s kVA",
           business=label(BUSINESS_TYPES, order.business_type),
-          klass=label(CUSTOMER_CLASSES, order.customer_class), kva=kva),
+          klass=label(CUSTOMER_CLASSES, order.customer_class), kw=kw, kva=kva),
         "",
         _("1. The supplier supplies electricity at the site within the capacity above, "
           "in the quality the national standards set, and tells the customer of planned "

@@ -30,9 +30,13 @@ from station_portal.labels import (
     SLA_STATUSES,
     label,
     stage_label,
+    standing_text,
 )
 from station_portal.pages.maps import base_layout
-from station_portal.timefmt import format_local
+from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.clock import late_amount, left_amount
+from station_portal.sla.rules import MINUTE, WORKDAY
+from station_portal.timefmt import format_deadline, format_local
 
 SLA_COLOURS = {"on_track": "#2ca02c", "at_risk": "#ff9800", "overdue": "#d62728",
                "no_limit": "#7f7f7f", None: "#7f7f7f"}
@@ -148,21 +152,29 @@ def column_defs(columns: Sequence[Column]) -> list[dict[str, Any]]:
     return defs
 
 
-def at_risk_table(frame: pd.DataFrame, now: datetime) -> Table:
+def at_risk_table(frame: pd.DataFrame, now: datetime, calendar: WorkCalendar | None = None
+                  ) -> Table:
+    """Open work at risk or overdue, each with its one figure: working days for an
+    application's clocks, minutes for a repair's (``labels.standing_text``)."""
+    calendar = calendar or WorkCalendar.default()
     rows = []
     for r in frame.itertuples():
-        left = (pd.Timestamp(r.due_at).to_pydatetime() - now).total_seconds() / 3600 \
-            if r.due_at is not None and not pd.isna(r.due_at) else None
+        standing = ""
+        if r.due_at is not None and not pd.isna(r.due_at):
+            due = pd.Timestamp(r.due_at).to_pydatetime()
+            unit = WORKDAY if r.kind == "application" else MINUTE
+            standing = standing_text(unit, late_amount(unit, due, now, calendar),
+                                     left_amount(unit, due, now, calendar))
         holder = r.holder if r.holder not in HOLDERS else label(HOLDERS, r.holder)
         rows.append({"code": r.code, "order_id": int(r.id), "kind": label(ORDER_KINDS, r.kind),
                      "status": stage_label(r.stage) if r.kind == "application" and r.stage
                      else status_label(r.kind, r.status),
-                     "sla": label(SLA_STATUSES, r.sla), "due": format_local(r.due_at)
+                     "sla": label(SLA_STATUSES, r.sla), "due": format_deadline(r.due_at)
                      if r.due_at is not None and not pd.isna(r.due_at) else "",
-                     "hours_left": _num(left), "holder": holder or "", "address": r.address})
+                     "standing": standing, "holder": holder or "", "address": r.address})
     return Table((Column("code", _("Order")), Column("kind", _("Kind")),
                   Column("status", _("Status or stage")), Column("sla", _("Time limit")),
-                  Column("due", _("Due at")), Column("hours_left", _("Hours left"), "number"),
+                  Column("due", _("Due at")), Column("standing", _("Left or overdue by")),
                   Column("holder", _("Held by")), Column("address", _("Address"))),
                  rows, _("Nothing is at risk or overdue right now."))
 

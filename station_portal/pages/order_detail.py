@@ -22,16 +22,19 @@ from station_portal.labels import (
     REPAIR_SOURCES,
     REPAIR_STATUSES,
     SLA_STATUSES,
+    SUPPLY_KINDS,
     URGENCIES,
+    amount_text,
     label,
     stage_label,
+    standing_text,
 )
 from station_portal.pages import Page
 from station_portal.pages.ui import dropdown, empty_state, page_header, simple_table
-from station_portal.sla.rules import RuleSet
+from station_portal.sla.rules import GW_EXTENSION, GW_INCLUDED, GW_SEPARATE, RuleSet
 from station_portal.timefmt import format_deadline, format_local
 from station_portal.workorders.models import Kind, StageClock
-from station_portal.workorders.queries import OrderDetail
+from station_portal.workorders.queries import GridWorksStanding, Lateness, OrderDetail
 
 ORDER_ID = "order-id"
 VERSION = "order-version"
@@ -42,6 +45,7 @@ ACTION = "order-action"
 CREW = "order-crew"
 UNIT = "order-unit"
 PAUSE_REASON = "order-pause-reason"
+SUPPLY = "order-supply"
 REASON = "order-reason"
 NOTE = "order-note"
 APPLICATION = "order-application"
@@ -51,11 +55,13 @@ SUBMIT = "order-submit"
 FEEDBACK = "order-feedback"
 # Field groups shown only for the actions that need them.
 FIELD_ROWS = {CREW: "order-row-crew", UNIT: "order-row-unit", PAUSE_REASON: "order-row-pause",
+              SUPPLY: "order-row-supply",
               REASON: "order-row-reason", APPLICATION: "order-row-application",
               VISIT: "order-row-visit", VISIT_DATE: "order-row-visit-date", NOTE: "order-row-note"}
 FIELDS_FOR = {
     "dispatch": {CREW}, "transfer": {UNIT, REASON}, "cancel": {REASON}, "pause": {PAUSE_REASON, NOTE},
-    "resume": {NOTE}, "advance": {NOTE}, "accept": {NOTE}, "note": {NOTE}, "counter_visit": {NOTE},
+    "resume": {NOTE}, "advance": {NOTE}, "supply_plan": {SUPPLY, NOTE}, "accept": {NOTE},
+    "note": {NOTE}, "counter_visit": {NOTE},
     "milestone:formal_application": {APPLICATION, NOTE}, "plan_visit": {VISIT_DATE, NOTE},
     "record_visit": {VISIT, NOTE},
 }
@@ -63,12 +69,16 @@ ACTION_LABELS = {
     "dispatch": _l("Dispatch to a crew"), "accept": _l("Accept"), "depart": _l("Set off"),
     "arrive": _l("Arrived on site"), "restore": _l("Power restored"), "close": _l("Close"),
     "cancel": _l("Cancel"), "transfer": _l("Hand over to another unit"),
-    "advance": _l("Complete the current stage"), "pause": _l("Pause the clock"),
+    "advance": _l("Complete the current stage"),
+    "supply_plan": _l("Answer the supply plan (single or dual supply)"),
+    "pause": _l("Pause the clock"),
     "resume": _l("Resume the clock"), "note": _l("Add a note"), "plan_visit": _l("Plan a visit"),
     "record_visit": _l("Record a visit"),
     "tracking_code": _l("Give the customer a tracking code"),
     "counter_visit": _l("Record a counter visit"),
 }
+# A pause is for the customer; grid works never stop the clocks (link the project instead).
+PAUSE_CHOICES = ("customer_documents", "customer_construction", "customer_request")
 SLA_COLOURS = {"on_track": "success", "at_risk": "warning", "overdue": "danger", "met": "secondary",
                "missed": "dark", "no_limit": "light", "cancelled": "light"}
 
@@ -94,9 +104,14 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
             _row(UNIT, _("Hand over to"), dropdown(UNIT)),
             _row(PAUSE_REASON, _("Reason for the pause"), html.Div([
                 dbc.Select(id=PAUSE_REASON, options=[
-                    {"label": str(text), "value": code} for code, text in PAUSE_REASONS.items()]),
+                    {"label": str(text), "value": code} for code, text in PAUSE_REASONS.items()
+                    if code in PAUSE_CHOICES]),
                 dbc.FormText(_("The note is shown to the customer on their tracking page "
                                "while the clock waits for them."))])),
+            _row(SUPPLY, _("Supply decided in the plan"), html.Div([
+                dbc.Select(id=SUPPLY, value="single", options=[
+                    {"label": str(text), "value": code} for code, text in SUPPLY_KINDS.items()]),
+                dbc.FormText(_("Dual supply takes the dual-supply time limits."))])),
             _row(REASON, _("Why"), dbc.Input(id=REASON, maxLength=300)),
             _row(APPLICATION, _("Number of the formal application"),
                  dbc.Input(id=APPLICATION, maxLength=24, placeholder="A20260301…")),
@@ -145,6 +160,34 @@ def _limit_text(clock: StageClock) -> str:
     return _("%(n)s minutes", n=amount)
 
 
+def grid_works_text(standing: GridWorksStanding) -> str:
+    rule = standing.rule
+    if rule.rule == GW_SEPARATE:
+        return _("With grid works the whole process has its own limit of %(n)s working days.",
+                 n=f"{rule.amount:g}")
+    if rule.rule == GW_EXTENSION:
+        return _("Grid works extend the whole-process limit by %(n)s working days.",
+                 n=f"{rule.amount:g}")
+    if rule.rule == GW_INCLUDED:
+        return _("Grid works count inside the whole-process limit; the clocks do not stop.")
+    return _("The rules give grid works no limit of their own; the clocks do not stop and the "
+             "time waiting is shown as held by grid works.")
+
+
+def grid_works_note(detail: OrderDetail) -> Any:
+    """What the rules say of supporting grid works, on an application's time-limit card."""
+    standing = detail.grid_works
+    if standing is None:
+        return None
+    return html.Div([html.I(className="bi bi-lightning-charge me-1"),
+                     html.Span(_("Waiting on grid works. ") if standing.waiting else "",
+                               className="fw-semibold"),
+                     grid_works_text(standing),
+                     html.Span(f" ({standing.rule.source})" if standing.rule.source else "",
+                               className="text-body-secondary")],
+                    className="small mb-2", id="order-grid-works-rule")
+
+
 def holder_text(detail: OrderDetail, holder: str, unit_id: int | None) -> str:
     if holder != "unit":
         return label(HOLDERS, holder)
@@ -170,7 +213,7 @@ def clocks_table(detail: OrderDetail) -> Any:
             html.Td(format_deadline(clock.planned_at if clock.planned_at and clock.limit_amount
                                     is None else clock.due_at)),
             html.Td(format_local(clock.ended_at)),
-            html.Td(sla_badge(clock.status)),
+            html.Td([sla_badge(clock.status), _late_cell(detail.lateness.get(clock.seq))]),
             html.Td(html.Span(_limit_text(clock), title=clock.limit_source)),
         ], className="text-body-secondary" if pending else None))
     return dbc.Table([
@@ -181,11 +224,17 @@ def clocks_table(detail: OrderDetail) -> Any:
     ], size="sm", responsive=True, hover=True, className="align-middle", id="order-clocks")
 
 
+def _late_cell(figure: Lateness | None) -> Any:
+    if figure is None or figure.late <= 0:
+        return None
+    return html.Span(amount_text(figure.unit, figure.late), className="small text-danger")
+
+
 def attribution_table(detail: OrderDetail) -> Any:
     if not detail.shares:
         return None
     rows = [(holder_text(detail, s.holder, s.unit_id), f"{s.held_workdays:.1f}",
-             html.Span(f"{s.late_workdays:.1f}", className="text-danger fw-semibold")
+             html.Span(f"{s.late_workdays:g}", className="text-danger fw-semibold")
              if s.late_workdays > 0 else "0",
              "、".join(stage_label(x) for x in s.stages) if get_locale().startswith("zh")
              else ", ".join(stage_label(x) for x in s.stages))
@@ -310,7 +359,8 @@ def facts(detail: OrderDetail) -> list[tuple[str, Any]]:
             (_("Business"), label(BUSINESS_TYPES, o.business_type)),
             (_("Class"), label(CUSTOMER_CLASSES, o.customer_class)
              + (" · " + _("important customer") if o.important else "")),
-            (_("Capacity"), f"{o.capacity_kva:g} kVA" if o.capacity_kva else "–"),
+            (_("Load"), f"{o.load_kw:g} kW" if o.load_kw else "–"),
+            (_("Transformer capacity"), f"{o.capacity_kva:g} kVA" if o.capacity_kva else "–"),
             (_("Applied"), format_local(o.created_at)),
             (_("Accepted"), format_local(o.accepted_at) or "–"),
             (_("Time-limit rules"), rules),
@@ -347,12 +397,11 @@ def standing(detail: OrderDetail, now: datetime) -> Any:
                                _("Held by %(holder)s since %(since)s", holder=holder,
                                  since=format_local(since))], id="order-holder"))
     if o.is_open and o.due_at:
-        hours = (o.due_at - now).total_seconds() / 3600
-        in_hours, in_days = f"{abs(hours):.1f}", f"{abs(hours) / 24:.1f}"
-        span = _("%(n)s hours", n=in_hours) if abs(hours) < 48 else _("%(n)s days", n=in_days)
-        text = _("due %(due)s (in %(span)s)", due=format_deadline(o.due_at), span=span) \
-            if hours >= 0 else _("due %(due)s (%(span)s ago)", due=format_deadline(o.due_at),
-                                 span=span)
+        due = format_deadline(o.due_at)
+        figure = detail.due
+        text = _("due %(due)s", due=due) if figure is None else _(
+            "due %(due)s, %(standing)s", due=due,
+            standing=standing_text(figure.unit, figure.late, figure.left))
         parts.append(html.Div([html.I(className="bi bi-alarm me-2"), text], id="order-due"))
     if any(c.provisional for c in o.clocks):
         parts.append(dbc.Alert(_("A due time falls in a year whose holiday calendar is not "
@@ -379,7 +428,8 @@ def detail_component(detail: OrderDetail, now: datetime, works: Any = None,
         page_header(o.code, kind_names[Kind(o.kind)]),
         dbc.Card(dbc.CardBody(standing(detail, now)), className="mb-3"),
         works,
-        dbc.Card([dbc.CardHeader(_("Time limits")), dbc.CardBody(clocks_table(detail))],
+        dbc.Card([dbc.CardHeader(_("Time limits")),
+                  dbc.CardBody([grid_works_note(detail), clocks_table(detail)])],
                  className="mb-3"),
         attribution_table(detail),
         alerts_card(detail),

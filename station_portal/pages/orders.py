@@ -8,12 +8,14 @@ scoped). A click on a row opens the order.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import dash_ag_grid as dag
 from dash import html
 
 from station_portal.auth.roles import ALL_STAFF, Role
+from station_portal.db import utcnow
 from station_portal.i18n import LazyString, _, _l, get_locale
 from station_portal.labels import (
     APPLICATION_STATUSES,
@@ -28,10 +30,14 @@ from station_portal.labels import (
     URGENCIES,
     label,
     stage_label,
+    standing_text,
 )
 from station_portal.pages import Page
 from station_portal.pages.grid import locale_text
 from station_portal.pages.ui import page_header
+from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.clock import late_amount, left_amount
+from station_portal.sla.rules import MINUTE, WORKDAY
 from station_portal.timefmt import format_deadline, format_local
 from station_portal.workorders.models import Kind
 
@@ -42,15 +48,17 @@ KIND = "orders-kind"
 COLUMNS: dict[Kind, list[tuple[str, LazyString]]] = {
     Kind.REPAIR: [
         ("code", _l("Number")), ("status", _l("Status")), ("sla", _l("Time limit")),
-        ("created_at", _l("Reported at")), ("due_at", _l("Due")), ("category", _l("Category")),
+        ("created_at", _l("Reported at")), ("due_at", _l("Due")),
+        ("standing", _l("Left or overdue by")), ("category", _l("Category")),
         ("urgency", _l("Urgency")), ("address", _l("Address")), ("unit", _l("Unit")),
         ("crew", _l("Crew")), ("source", _l("Source")),
     ],
     Kind.APPLICATION: [
         ("code", _l("Number")), ("status", _l("Status")), ("current_stage", _l("Stage")),
         ("sla", _l("Time limit")), ("holder", _l("Held by")), ("due_at", _l("Due")),
+        ("standing", _l("Left or overdue by")),
         ("customer_name", _l("Applicant")), ("customer_class", _l("Class")),
-        ("business_type", _l("Business")), ("capacity_kva", _l("kVA")),
+        ("business_type", _l("Business")), ("load_kw", _l("kW")), ("capacity_kva", _l("kVA")),
         ("created_at", _l("Applied")), ("unit", _l("Unit")),
     ],
     Kind.PARK_CASE: [
@@ -60,7 +68,9 @@ COLUMNS: dict[Kind, list[tuple[str, LazyString]]] = {
         ("unit", _l("Unit")),
     ],
 }
-NUMBER_COLUMNS = {"urgency", "capacity_kva", "projected_load_kw"}
+NUMBER_COLUMNS = {"urgency", "capacity_kva", "load_kw", "projected_load_kw"}
+# Worked out per row from the due time (the one figure of lateness); not a server sort key.
+COMPUTED_COLUMNS = {"standing"}
 DATE_COLUMNS = {"created_at", "due_at", "closed_at"}
 STATUS_LABELS = {Kind.REPAIR: REPAIR_STATUSES, Kind.APPLICATION: APPLICATION_STATUSES,
                  Kind.PARK_CASE: PARK_STATUSES}
@@ -81,7 +91,9 @@ def column_defs(kind: Kind) -> list[dict[str, Any]]:
     defs = []
     for field, header in COLUMNS[kind]:
         col: dict[str, Any] = {"field": field, "headerName": str(header)}
-        if field in NUMBER_COLUMNS and field != "urgency":
+        if field in COMPUTED_COLUMNS:
+            col["sortable"], col["filter"] = False, False
+        elif field in NUMBER_COLUMNS and field != "urgency":
             col["filter"] = "agNumberColumnFilter"
             col["filterParams"] = {"filterOptions": ["equals", "lessThan", "greaterThan",
                                                      "inRange", "blank", "notBlank"],
@@ -150,9 +162,21 @@ PARK_CASES = _page(Kind.PARK_CASE, "/orders/parks", _l("Park cases"),
 PAGES = (REPAIRS, APPLICATIONS, PARK_CASES)
 
 
-def grid_rows(kind: Kind, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """SQL rows → what the grid shows (translated labels, Shanghai times)."""
+def _standing(row: dict[str, Any], now: datetime, calendar: WorkCalendar) -> str:
+    if row["due_at"] is None or row["closed_at"] is not None:
+        return ""
+    unit = WORKDAY if row["kind"] == Kind.APPLICATION else MINUTE
+    return standing_text(unit, late_amount(unit, row["due_at"], now, calendar),
+                         left_amount(unit, row["due_at"], now, calendar))
+
+
+def grid_rows(kind: Kind, rows: list[dict[str, Any]], now: datetime | None = None,
+              calendar: WorkCalendar | None = None) -> list[dict[str, Any]]:
+    """SQL rows → what the grid shows (translated labels, Shanghai times, the time left or
+    overdue in working days for applications and minutes for repairs)."""
     zh = get_locale().startswith("zh")
+    now = now or utcnow()
+    calendar = calendar or WorkCalendar.default()
     status_labels = STATUS_LABELS[kind]
     out = []
     for r in rows:
@@ -169,6 +193,7 @@ def grid_rows(kind: Kind, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "sla_code": r["sla"] or "",
             "created_at": format_local(r["created_at"]),
             "due_at": format_deadline(r["due_at"]),
+            "standing": _standing(r, now, calendar) if kind != Kind.PARK_CASE else "",
             "unit": r["unit_zh"] if zh else r["unit_en"],
             "holder": holder or "",
             "category": label(REPAIR_CATEGORIES, r["category"]),
@@ -181,6 +206,7 @@ def grid_rows(kind: Kind, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "business_type": label(BUSINESS_TYPES, r["business_type"]),
             "current_stage": stage,
             "capacity_kva": r["capacity_kva"],
+            "load_kw": r["load_kw"],
             "client": (r["client_zh"] if zh else r["client_en"]) or "",
             "projected_load_kw": r["projected_load_kw"],
         })

@@ -21,7 +21,8 @@ from station_portal.auth.scope import Scope
 from station_portal.notify.models import SlaAlert
 from station_portal.org.models import Client, Crew, IndustrialPark, Unit
 from station_portal.sla.calendar import WorkCalendar
-from station_portal.sla.clock import AT_RISK, ON_TRACK, OVERDUE
+from station_portal.sla.clock import AT_RISK, ON_TRACK, OVERDUE, late_amount, left_amount
+from station_portal.sla.rules import WORKDAY, GridWorksRule, RuleError, RuleSet
 from station_portal.timefmt import SHANGHAI
 from station_portal.validate import as_id, has_control_chars
 from station_portal.workorders.access import order_filter, sees_order
@@ -30,6 +31,7 @@ from station_portal.workorders.clocks import refresh_now
 from station_portal.workorders.models import (
     Kind,
     ParkVisit,
+    PauseReason,
     StageClock,
     WorkOrder,
     WorkOrderEvent,
@@ -80,6 +82,7 @@ def _columns(now: datetime, locale: str = "zh_CN") -> dict[str, tuple[Any, str]]
         "business_type": (WorkOrder.business_type, "text"),
         "current_stage": (WorkOrder.current_stage, "text"),
         "capacity_kva": (WorkOrder.capacity_kva, "number"),
+        "load_kw": (WorkOrder.load_kw, "number"),
         "crew": (Crew.code, "text"),
         "client": (Client.name_zh if zh else Client.name_en, "text"),
         "projected_load_kw": (WorkOrder.projected_load_kw, "number"),
@@ -284,7 +287,8 @@ def list_orders(session: Session, scope: Scope, kind: Kind, request: GridRequest
                        WorkOrder.category, WorkOrder.source, WorkOrder.urgency,
                        WorkOrder.address, WorkOrder.customer_name, WorkOrder.customer_class,
                        WorkOrder.business_type, WorkOrder.current_stage,
-                       WorkOrder.capacity_kva, WorkOrder.paused, Crew.code.label("crew"),
+                       WorkOrder.capacity_kva, WorkOrder.load_kw, WorkOrder.paused,
+                       Crew.code.label("crew"), WorkOrder.kind,
                        Client.name_zh.label("client_zh"), Client.name_en.label("client_en"),
                        WorkOrder.projected_load_kw, WorkOrder.projected_date),
                 {"territory", "holder", "crew", "client"})
@@ -307,6 +311,36 @@ class EventRow:
     details: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class Lateness:
+    """One figure of where a clock stands: whole working days or minutes (``unit``)."""
+
+    unit: str  # "workday" or "minute"
+    late: float  # past the due time (0: not late)
+    left: float  # before the due time (0: due or past)
+
+
+def lateness(clock: StageClock, now: datetime, calendar: WorkCalendar) -> Lateness | None:
+    """How late a clock is (finished: its recorded figure) or how long it has left."""
+    if clock.due_at is None or clock.started_at is None:
+        return None
+    unit = clock.limit_unit or WORKDAY
+    if clock.ended_at is not None:
+        late = clock.late_by if clock.late_by is not None else \
+            late_amount(unit, clock.due_at, clock.ended_at, calendar)
+        return Lateness(unit, late, 0.0)
+    return Lateness(unit, late_amount(unit, clock.due_at, now, calendar),
+                    left_amount(unit, clock.due_at, now, calendar))
+
+
+@dataclass(frozen=True)
+class GridWorksStanding:
+    """What the rule set says of grid works for this application, and whether it waits now."""
+
+    rule: GridWorksRule
+    waiting: bool
+
+
 @dataclass
 class OrderDetail:
     order: WorkOrder
@@ -323,6 +357,10 @@ class OrderDetail:
     linked_application: WorkOrder | None
     # The SLA watch's warnings and escalations: (stage, level, fired_at, recipients).
     alerts: list[tuple[str, int, datetime, int]] = field(default_factory=list)
+    # Each clock's lateness (by its seq), and the one the order is next due on.
+    lateness: dict[int, Lateness] = field(default_factory=dict)
+    due: Lateness | None = None
+    grid_works: GridWorksStanding | None = None
 
 
 def order_detail(session: Session, scope: Scope, order_id: object, now: datetime,
@@ -352,6 +390,10 @@ def order_detail(session: Session, scope: Scope, order_id: object, now: datetime
             .order_by(WorkOrderEvent.at, WorkOrderEvent.id))
     ]
     hold = current_hold(order, now) if order.kind == Kind.APPLICATION else None
+    figures = {c.seq: f for c in order.clocks
+               if c.planned_at is None and (f := lateness(c, now, calendar)) is not None}
+    next_due = next((c for c in order.clocks if c.ended_at is None and c.due_at is not None
+                     and c.due_at == order.due_at and c.seq in figures), None)
     return OrderDetail(
         order=order,
         territory=units[order.unit_id],
@@ -372,7 +414,21 @@ def order_detail(session: Session, scope: Scope, order_id: object, now: datetime
             .join(StageClock, StageClock.id == SlaAlert.clock_id)
             .where(SlaAlert.work_order_id == order.id)
             .order_by(SlaAlert.fired_at, SlaAlert.level))],
+        lateness=figures,
+        due=figures[next_due.seq] if next_due is not None else None,
+        grid_works=_grid_works_standing(order),
     )
+
+
+def _grid_works_standing(order: WorkOrder) -> GridWorksStanding | None:
+    if order.kind != Kind.APPLICATION or not order.ruleset_id:
+        return None
+    try:
+        rule = RuleSet.by_id(order.ruleset_id).grid_works_rule(order.customer_class or "")
+    except RuleError:
+        return None
+    waiting = any(p.ended_at is None and p.reason == PauseReason.GRID_WORKS for p in order.pauses)
+    return GridWorksStanding(rule, waiting)
 
 
 def crews_for_dispatch(session: Session, scope: Scope) -> Sequence[Crew]:
