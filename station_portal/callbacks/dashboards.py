@@ -114,7 +114,7 @@ def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
                   (_("Applications within the total limit"),
                    f"{100 * (apps_done - total['late'].sum()) / apps_done:.1f} %"
                    if apps_done else "–", "bi-plug", None),
-                  (_("Working days past the limits"), f"{k.attribution['late_by'].sum():.1f}",
+                  (_("Working days past the limits"), f"{k.attribution['late_by'].sum():g}",
                    "bi-hourglass-bottom", "danger" if k.attribution["late_by"].sum() else None),
                   (_("Customers' rating"), f"{average:.2f} ★" if average is not None else "–",
                    "bi-star", None)],

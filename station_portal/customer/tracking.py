@@ -152,7 +152,9 @@ def _repair_steps(order: WorkOrder) -> list[Step]:
 
 def _owes(order: WorkOrder, missing: list[tuple[str, str]]) -> list[str]:
     out = []
-    open_pause = next((p for p in order.pauses if p.ended_at is None), None)
+    # the customer's pause, not a wait on grid works (which the grid-works card shows)
+    open_pause = next((p for p in order.pauses if p.ended_at is None
+                       and p.reason != PauseReason.GRID_WORKS), None)
     if open_pause is not None and open_pause.reason == PauseReason.CUSTOMER_DOCUMENTS:
         out.append(_("Documents: %(note)s", note=open_pause.note) if open_pause.note
                    else _("Documents the utility asked you for."))
