@@ -33,6 +33,7 @@ from station_portal.i18n import _, get_locale
 from station_portal.org.models import Unit, UnitKind
 from station_portal.services import attachments
 from station_portal.services import workorders as wo
+from station_portal.sla.classes import CUSTOMER_TYPES
 from station_portal.sla.stages import CUSTOMER, stage_book
 from station_portal.validate import as_id, has_control_chars
 from station_portal.workorders.models import (
@@ -137,9 +138,13 @@ class Upload:
 
 @dataclass(frozen=True)
 class OnlineApplication:
+    """The online form as sent: the customer states who they are and the load they need;
+    the utility decides the class (``StageBook.classify``)."""
+
     business_type: object
-    customer_class: object
-    capacity_kva: object
+    customer_type: object
+    load_kw: object
+    small_firm: object
     customer_name: object
     customer_phone: object
     address: object
@@ -147,6 +152,7 @@ class OnlineApplication:
     lon: object
     description: object = ""
     accept_terms: bool = False
+    capacity_kva: object = None
 
 
 @dataclass
@@ -224,15 +230,21 @@ def submit_application(session: Session, form: OnlineApplication, uploads: list[
     documents stored, a verification code issued."""
     now = now or utcnow()
     errors: dict[str, str] = {}
-    klass = form.customer_class if isinstance(form.customer_class, str) else ""
+    customer_type = form.customer_type if isinstance(form.customer_type, str) else ""
+    load = _number(form.load_kw)
+    small_firm = form.small_firm in (True, "1", "on", "true", "yes")
+    klass = stage_book().classify(customer_type=customer_type, load_kw=load, small_firm=small_firm) \
+        if load is not None and load > 0 and customer_type in CUSTOMER_TYPES else ""
     checked = _checked_uploads(uploads, klass, errors)
     if not form.accept_terms:
         errors["accept_terms"] = _("Confirm the information and accept the terms to apply.")
-    capacity = _number(form.capacity_kva)
+    capacity = None if form.capacity_kva in (None, "") else _number(form.capacity_kva)
     lat, lon = _number(form.lat), _number(form.lon)
     data = wo.ApplicationInput(
-        business_type=str(form.business_type or ""), customer_class=klass,
-        capacity_kva=capacity if capacity is not None else -1.0,
+        business_type=str(form.business_type or ""), customer_type=customer_type,
+        load_kw=load if load is not None else -1.0, small_firm=small_firm,
+        capacity_kva=None if form.capacity_kva in (None, "")
+        else capacity if capacity is not None else -1.0,
         customer_name=form.customer_name, customer_phone=form.customer_phone,  # type: ignore[arg-type]
         address=form.address, lat=lat, lon=lon, description=form.description,  # type: ignore[arg-type]
         applied_at=None)

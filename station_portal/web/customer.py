@@ -23,11 +23,13 @@ from station_portal.customer.tracking import case_view
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, ValidationFailed
 from station_portal.i18n import _
-from station_portal.labels import BUSINESS_TYPES, CUSTOMER_CLASSES
+from station_portal.labels import BUSINESS_TYPES, CUSTOMER_CLASSES, CUSTOMER_TYPES
 from station_portal.org.models import ROUTABLE_KINDS, Unit
 from station_portal.ratelimit import allow, count
 from station_portal.services import attachments
 from station_portal.services import customer as svc
+from station_portal.sla import classes
+from station_portal.sla.stages import stage_book
 from station_portal.timefmt import format_deadline, format_local, local
 from station_portal.web.context import client_ip, portal, read_session, write_session
 from station_portal.web.public import address_key, hit, limited, pick_language, render_public, too_many
@@ -132,11 +134,40 @@ def start() -> tuple[str, int]:
 
 # -- applying online --------------------------------------------------------------------
 
+def _kw(value: float) -> str:
+    return f"{value:g}"
+
+
+def document_notes() -> dict[str, str]:
+    """Who needs each document, shown next to it (the form works without JavaScript):
+    everyone, high voltage only, or the classes by name."""
+    rules, book = document_rules(), stage_book()
+    every = set(classes.CUSTOMER_CLASSES)
+    notes = {}
+    for code in rules.kinds:
+        needing = {k for k in every if code in rules.required_for(k)}
+        if not needing:
+            notes[code] = _("Optional")
+        elif needing == every:
+            notes[code] = _("Required")
+        elif needing == set(classes.HV_CLASSES):
+            notes[code] = _("Required for high voltage (a load over %(kw)s kW)",
+                            kw=_kw(book.lv_max_kw))
+        else:
+            notes[code] = _("Required for: %(classes)s", classes=", ".join(
+                str(CUSTOMER_CLASSES[k]) for k in classes.CUSTOMER_CLASSES if k in needing))
+    return notes
+
+
 def _apply_choices() -> dict[str, Any]:
-    rules = document_rules()
+    rules, book = document_rules(), stage_book()
     return {"business_types": [(c, str(n)) for c, n in BUSINESS_TYPES.items()],
-            "classes": [(c, str(n)) for c, n in CUSTOMER_CLASSES.items()],
+            "customer_types": [(c, str(n)) for c, n in CUSTOMER_TYPES.items()],
+            "class_names": {c: str(n) for c, n in CUSTOMER_CLASSES.items()},
+            "lv_max_kw": _kw(book.lv_max_kw), "small_firm_max_kw": _kw(book.small_firm_max_kw),
+            "hv_class": book.hv_default_class,
             "documents": list(rules.kinds.values()),
+            "document_notes": document_notes(),
             "required": {k: list(v) for k, v in rules.required.items()},
             "max_mb": rules.max_bytes // (1024 * 1024)}
 
@@ -162,8 +193,9 @@ def apply() -> Any:
         return _form_page("customer/apply.html", **_apply_choices())
     f = request.form
     form = svc.OnlineApplication(
-        business_type=f.get("business_type"), customer_class=f.get("customer_class"),
-        capacity_kva=f.get("capacity_kva"), customer_name=f.get("customer_name"),
+        business_type=f.get("business_type"), customer_type=f.get("customer_type"),
+        load_kw=f.get("load_kw", "").strip(), small_firm=f.get("small_firm") == "yes",
+        capacity_kva=f.get("capacity_kva", "").strip(), customer_name=f.get("customer_name"),
         customer_phone=f.get("customer_phone"), address=f.get("address"), lat=f.get("lat"),
         lon=f.get("lon"), description=f.get("description", ""),
         accept_terms=f.get("accept_terms") == "yes")

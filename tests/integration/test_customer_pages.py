@@ -41,8 +41,8 @@ def site(db, code="JL-CY-S"):
 
 def application_form(db, **overrides):
     lat, lon = site(db)
-    form = {"business_type": "new_connection", "customer_class": "lv_resident",
-            "capacity_kva": "8", "customer_name": "王丽", "customer_phone": "13800001111",
+    form = {"business_type": "new_connection", "customer_type": "resident",
+            "load_kw": "8", "customer_name": "王丽", "customer_phone": "13800001111",
             "address": "吉林市船营区解放路 12 号", "lat": str(lat), "lon": str(lon),
             "accept_terms": "yes"}
     form.update(overrides)
@@ -110,12 +110,91 @@ def test_bad_applications_are_refused_whole_with_every_reason(app, db):
     assert "Only PDF, JPEG or PNG files can be uploaded." in text
     assert "Upload this document." in text  # the proof of property is missing
     assert "outside the service territory" in text
-    assert "Give the capacity in kVA" in text
+    assert "Give the transformer capacity in kVA" in text
     assert "Confirm the information and accept the terms" in text
     assert 'value="王丽"' in text, "what was typed is kept"
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(WorkOrder)) == before
         assert s.scalar(select(func.count()).select_from(Attachment)) == files_before
+
+
+def test_the_form_asks_what_the_customer_needs_not_a_class(app):
+    """Who applies, a small firm or not, the load in kW and an optional transformer capacity;
+    the thresholds come from the stage book and every document says who needs it."""
+    from station_portal.sla.stages import stage_book
+
+    page = visitor(app).get("/service/apply?lang=en")
+    assert page.status_code == 200
+    text = page.text
+    assert 'name="customer_class"' not in text
+    assert 'name="customer_type" id="customer_type_resident"' in text
+    assert 'name="customer_type" id="customer_type_non_resident"' in text
+    assert 'id="small_firm"' in text and 'id="load_kw"' in text and 'id="capacity_kva"' in text
+    small = f"{stage_book().small_firm_max_kw:g}"
+    assert f"needing at most {small} kW" in text and "three zeros" in text
+    assert "single and dual supply" in text, "the form says the utility decides"
+    assert re.search(r'id="note-doc_identity">\(Required\)', text)
+    assert re.search(r'id="note-doc_load_list">\(Required for high voltage', text)
+
+
+def _created(db, number):
+    with db.read() as s:
+        return s.scalar(select(WorkOrder).where(WorkOrder.code == number))
+
+
+def test_the_utility_classifies_from_the_load_and_the_small_firm_box(app, db):
+    """500 kW for a business is high voltage (single supply until the plan says otherwise);
+    a small firm at 80 kW takes the three-zeros path with the documents of its class."""
+    big = visitor(app)
+    answer = apply(big, application_form(db, customer_type="non_resident", load_kw="500",
+                                         customer_name="吉林市永丰机械厂"),
+                   {"doc_identity": (PDF, "licence.pdf"), "doc_property": (PDF, "land.pdf"),
+                    "doc_load_list": (PDF, "load.pdf")})
+    assert answer.status_code == 302, answer.text[:500]
+    order = _created(db, made(big)[0])
+    assert order.customer_class == "hv_single" and order.load_kw == 500
+    assert order.capacity_kva is None
+    small = visitor(app)
+    answer = apply(small, application_form(db, customer_type="non_resident", load_kw="80",
+                                           small_firm="yes", customer_name="小林面馆"),
+                   {"doc_identity": (PDF, "licence.pdf"), "doc_property": (PNG, "lease.png")})
+    assert answer.status_code == 302, answer.text[:500]
+    order = _created(db, made(small)[0])
+    assert order.customer_class == "lv_small_firm" and order.load_kw == 80
+
+
+def test_high_voltage_needs_the_equipment_list(app, db):
+    client = visitor(app)
+    answer = apply(client, application_form(db, customer_type="non_resident", load_kw="500"),
+                   {"doc_identity": (PDF, "licence.pdf"), "doc_property": (PDF, "land.pdf")})
+    assert answer.status_code == 422
+    assert re.search(r'id="error-doc_load_list">Upload this document\.', answer.text)
+
+
+@pytest.mark.parametrize("load", ["0", "-5", "lots", "1e9", "inf", ""])
+def test_a_bad_load_is_refused_on_its_field_and_nothing_is_made(app, db, load):
+    client = visitor(app)
+    with db.read() as s:
+        before = s.scalar(select(func.count()).select_from(WorkOrder))
+    answer = apply(client, application_form(db, load_kw=load, small_firm="yes",
+                                            customer_type="non_resident"),
+                   {"doc_identity": (PDF, "a.pdf"), "doc_property": (PDF, "b.pdf")})
+    assert answer.status_code == 422
+    assert re.search(r'id="error-load_kw">Give the load in kW', answer.text), load
+    assert 'id="customer_type_non_resident" value="non_resident" checked' in answer.text
+    assert re.search(r'id="small_firm" name="small_firm"\s+checked', answer.text), \
+        "what was typed is kept"
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(WorkOrder)) == before
+
+
+def test_who_applies_must_be_chosen(app, db):
+    form = application_form(db)
+    del form["customer_type"]
+    answer = apply(visitor(app), form)
+    assert answer.status_code == 422
+    assert re.search(r'id="error-customer_type">Choose one of the listed values', answer.text)
+    assert 'value="8"' in answer.text, "the load typed is kept"
 
 
 def test_a_form_without_its_token_changes_nothing(app, db):
@@ -209,8 +288,8 @@ def _advance_to(db, number, stage):
 
 def test_a_high_voltage_customer_finishes_works_signs_and_rates_online(app, db):
     client = visitor(app)
-    answer = apply(client, application_form(db, customer_class="hv_single", capacity_kva="800",
-                                            customer_name="吉林化纤配套厂"),
+    answer = apply(client, application_form(db, customer_type="non_resident", load_kw="800",
+                                            capacity_kva="1000", customer_name="吉林化纤配套厂"),
                    {"doc_identity": (PDF, "licence.pdf"), "doc_property": (PDF, "land.pdf"),
                     "doc_load_list": (PDF, "load.pdf")})
     assert answer.status_code == 302
@@ -283,7 +362,7 @@ def test_a_high_voltage_customer_finishes_works_signs_and_rates_online(app, db):
 
 def test_a_stale_form_gets_the_conflict_message(app, db):
     client = visitor(app)
-    apply(client, application_form(db, customer_class="hv_single", capacity_kva="500"),
+    apply(client, application_form(db, customer_type="non_resident", load_kw="500"),
           {"doc_identity": (PDF, "a.pdf"), "doc_property": (PDF, "b.pdf"),
            "doc_load_list": (PDF, "c.pdf")})
     number, _code = made(client)
