@@ -17,6 +17,7 @@ def register_all_callbacks(app: Dash) -> None:
         gridworks,
         hall_dashboard,
         home,
+        intake,
         jobs,
         notifications,
         order_detail,
@@ -29,5 +30,5 @@ def register_all_callbacks(app: Dash) -> None:
 
     for module in (shell, home, dashboards, briefings, dispatch, crew, orders, order_detail, org, users,
                    audit_log, account, notifications, visits, jobs, gridworks, counter,
-                   hall_dashboard):
+                   hall_dashboard, intake):
         module.register(app)

@@ -40,6 +40,7 @@ def registry() -> tuple[Page, ...]:
         gridworks,
         hall_dashboard,
         home,
+        intake,
         jobs,
         notifications,
         order_detail,
@@ -50,7 +51,7 @@ def registry() -> tuple[Page, ...]:
     )
 
     return (home.PAGE, *dashboards.PAGES, hall_dashboard.PAGE, briefings.PAGE, dispatch.PAGE,
-            counter.PAGE, crew.PAGE, *orders.PAGES,
+            counter.PAGE, intake.PAGE, crew.PAGE, *orders.PAGES,
             order_detail.PAGE, visits.PAGE, gridworks.LIST_PAGE, gridworks.DETAIL_PAGE,
             org.PAGE, users.PAGE, audit_log.PAGE, jobs.PAGE,
             notifications.PAGE, account.PAGE)

@@ -8,6 +8,9 @@ they applied, or by staff for a case taken at a counter or on the phone).
 
 Changes go through ``services.workorders`` with ``actor=None`` and write their
 own timeline event marked ``"by": "customer"`` in the same transaction.
+The staff side is here too: a code for a case taken at a counter or on the phone,
+counter visits, and the counter intake (``take_application``, ``take_fault``: staff
+register for a walk-in or phone customer, as the actor whose role and area are checked).
 No Flask here: the web face passes the address, the agent and the upload folder.
 """
 
@@ -40,6 +43,7 @@ from station_portal.workorders.models import (
     ApplicationStatus,
     Kind,
     RepairCategory,
+    RepairSource,
     RepairStatus,
     WorkOrder,
 )
@@ -494,3 +498,121 @@ def record_counter_visit(session: Session, actor: User, order_id: object, versio
     if errors:
         raise ValidationFailed(errors)
     return count_counter_visit(session, actor, order, note=text, now=now)
+
+
+# -- taken by staff for a walk-in or phone customer (the counter intake page) ------------
+
+COUNTER_CHANNELS = (RepairSource.COUNTER.value, RepairSource.HOTLINE.value)  # came / phoned
+
+
+@dataclass(frozen=True)
+class CounterApplication:
+    """An application staff take for a customer who came to the counter or phoned, as
+    typed: what the customer states (the utility classifies it as it does an online one)."""
+
+    channel: object  # "counter" (a counter visit is counted) or "hotline_95598"
+    business_type: object
+    customer_type: object
+    load_kw: object
+    small_firm: object
+    customer_name: object
+    customer_phone: object
+    address: object
+    lat: object
+    lon: object
+    description: object = ""
+    capacity_kva: object = None
+
+
+@dataclass(frozen=True)
+class CounterFault:
+    """A fault reported to staff at the counter or on the 95598 hotline, as typed."""
+
+    channel: object
+    category: object
+    urgency: object
+    customer_name: object
+    customer_phone: object
+    address: object
+    lat: object
+    lon: object
+    description: object = ""
+
+
+def _channel(value: object, errors: dict[str, str]) -> str:
+    if value not in COUNTER_CHANNELS:
+        errors["source"] = _("Choose how the customer reached us.")
+        return RepairSource.COUNTER.value
+    return str(value)
+
+
+def _phone_given(phone: object, errors: dict[str, str]) -> None:
+    if not isinstance(phone, str) or not phone.strip():
+        errors["customer_phone"] = _("Give a phone number we can call the customer on.")
+
+
+def take_application(session: Session, actor: User, form: CounterApplication,
+                     uploads: list[Upload], *, upload_dir: Path, now: datetime | None = None,
+                     files: list[Path] | None = None) -> Submitted:
+    """A connection application taken by staff (the actor, whose role and area the work-order
+    service checks), checked as the online form is and accepted at once. A customer at the
+    counter counts one counter visit. The documents they brought are checked and kept as
+    online ones are; none is required here (the rest can follow on the order page or online).
+    No verification code: staff give one on request (:func:`issue_code`)."""
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    channel = _channel(form.channel, errors)
+    checked = _checked_uploads(uploads, "", errors)  # no class: nothing required at a counter
+    _phone_given(form.customer_phone, errors)
+    load = _number(form.load_kw)
+    capacity = None if form.capacity_kva in (None, "") else _number(form.capacity_kva)
+    data = wo.ApplicationInput(
+        business_type=form.business_type if isinstance(form.business_type, str) else "",
+        customer_type=form.customer_type if isinstance(form.customer_type, str) else "",
+        load_kw=load if load is not None else -1.0, small_firm=form.small_firm is True,
+        capacity_kva=None if form.capacity_kva in (None, "")
+        else capacity if capacity is not None else -1.0,
+        customer_name=form.customer_name, customer_phone=form.customer_phone,  # type: ignore[arg-type]
+        address=form.address, lat=_number(form.lat), lon=_number(form.lon),  # type: ignore[arg-type]
+        description=form.description,  # type: ignore[arg-type]
+        at_counter=channel == RepairSource.COUNTER.value)
+    try:
+        order = wo.create_application(session, actor, data, accept=True, now=now)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**exc.fields, **errors}) from None
+    if errors:
+        raise ValidationFailed(errors)
+    submitted = Submitted(order, "", files if files is not None else [])
+    stored = _store(session, order, checked, upload_dir, now, submitted.files)
+    if data.at_counter:
+        wo._event(session, order, actor, "counter_visit", now, to_value=str(order.counter_visits),
+                  reason=_("Application taken at the counter."),
+                  details={"channel": channel, "documents": stored})
+    else:
+        wo._event(session, order, actor, "note", now,
+                  reason=_("Application taken on the phone (95598)."),
+                  details={"channel": channel, "documents": stored})
+    return submitted
+
+
+def take_fault(session: Session, actor: User, form: CounterFault, *,
+               now: datetime | None = None) -> WorkOrder:
+    """A fault repair registered by staff for a caller or a walk-in: routed, its arrival
+    clock running from now (the work-order service checks the actor's role and area)."""
+    errors: dict[str, str] = {}
+    channel = _channel(form.channel, errors)
+    _phone_given(form.customer_phone, errors)
+    urgency = as_id(form.urgency)
+    data = wo.RepairInput(
+        source=channel, category=form.category if isinstance(form.category, str) else "",
+        urgency=urgency if urgency is not None else 0,
+        lat=_number(form.lat), lon=_number(form.lon),  # type: ignore[arg-type]
+        address=form.address, customer_name=form.customer_name,  # type: ignore[arg-type]
+        customer_phone=form.customer_phone, description=form.description)  # type: ignore[arg-type]
+    try:
+        order = wo.create_repair(session, actor, data, now=now)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**exc.fields, **errors}) from None
+    if errors:
+        raise ValidationFailed(errors)
+    return order

@@ -84,3 +84,17 @@ def test_pages_open_to_exactly_the_roles_the_matrix_names(page, action):
     if page == "gridworks":
         expected |= set(load_matrix().action("manage_grid_works").roles)
     assert roles == expected
+
+
+def test_the_counter_intake_page_opens_to_the_roles_that_may_register_and_accept():
+    """Whoever opens the intake page may register a fault and an application and accept
+    it (an application taken at a counter is accepted at once); the fault action names
+    exactly the page's roles."""
+    from station_portal.pages import intake
+
+    roles = {str(r) for r in intake.ROLES}
+    matrix = load_matrix()
+    assert roles == set(matrix.action("create_repair").roles)
+    assert roles <= set(matrix.action("create_application").roles)
+    assert roles <= set(matrix.action("accept_application").roles)
+    assert roles <= set(matrix.action("issue_tracking_code").roles)
