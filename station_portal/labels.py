@@ -6,7 +6,7 @@ Each is a lazy message, translated when shown.
 from __future__ import annotations
 
 from station_portal.auth.roles import Role
-from station_portal.i18n import LazyString
+from station_portal.i18n import LazyString, gettext
 from station_portal.i18n import _l as _
 from station_portal.org.models import AreaType, Skill, StaffPosition, UnitKind
 from station_portal.sla.stages import stage_book
@@ -298,16 +298,16 @@ def stage_label(code: str | None) -> str:
 def amount_text(unit: str | None, amount: float) -> str:
     """A time-limit figure in its unit: working days (applications), minutes (repairs)."""
     if unit == "workday":
-        return _("%(n)s working days", n=f"{amount:g}")
+        return gettext("%(n)s working days", n=f"{amount:g}")
     minutes = round(amount)
     if minutes < 120:
-        return _("%(n)s min", n=minutes)
-    return _("%(h)s h %(m)s min", h=minutes // 60, m=minutes % 60)
+        return gettext("%(n)s min", n=minutes)
+    return gettext("%(h)s h %(m)s min", h=minutes // 60, m=minutes % 60)
 
 
 def standing_text(unit: str | None, late: float, left: float) -> str:
     """"overdue by …" or "… left": the one figure of lateness, the same on every page."""
     if late > 0:
-        return _("overdue by %(amount)s", amount=amount_text(unit, late))
-    return _("%(amount)s left", amount=amount_text(unit, left))
+        return gettext("overdue by %(amount)s", amount=amount_text(unit, late))
+    return gettext("%(amount)s left", amount=amount_text(unit, left))
 
