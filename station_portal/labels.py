@@ -298,7 +298,7 @@ def stage_label(code: str | None) -> str:
 def amount_text(unit: str | None, amount: float) -> str:
     """A time-limit figure in its unit: working days (applications), minutes (repairs)."""
     if unit == "workday":
-        return gettext("%(n)s working days", n=f"{amount:g}")
+        return gettext("%(n)s working days", n=format(amount, "g"))
     minutes = round(amount)
     if minutes < 120:
         return gettext("%(n)s min", n=minutes)

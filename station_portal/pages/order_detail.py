@@ -164,10 +164,10 @@ def grid_works_text(standing: GridWorksStanding) -> str:
     rule = standing.rule
     if rule.rule == GW_SEPARATE:
         return _("With grid works the whole process has its own limit of %(n)s working days.",
-                 n=f"{rule.amount:g}")
+                 n=format(rule.amount or 0, "g"))
     if rule.rule == GW_EXTENSION:
         return _("Grid works extend the whole-process limit by %(n)s working days.",
-                 n=f"{rule.amount:g}")
+                 n=format(rule.amount or 0, "g"))
     if rule.rule == GW_INCLUDED:
         return _("Grid works count inside the whole-process limit; the clocks do not stop.")
     return _("The rules give grid works no limit of their own; the clocks do not stop and the "
