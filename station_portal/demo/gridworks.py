@@ -1,8 +1,10 @@
-"""Demo grid-works projects (业扩配套电网工程) for the applications the history paused on grid works.
+"""Demo grid-works projects (业扩配套电网工程) for the applications of the history that wait on them.
 
-Every application with an open grid-works pause waits on an open project of
-its station or supply office (a few applications per project); every closed
-grid-works pause belongs to a project energised on the day the pause ended.
+The history records a wait on grid works at an application's connection stage
+as a ``grid_works`` row of ``clock_pauses`` (it stops no clock). Every open
+application with an open wait is linked to an open project of its station or
+supply office (a few applications per project); every ended wait belongs to a
+project energised on the day the wait ended (energising ends the wait).
 About a third of the open projects are late on their current milestone, funds
 have partly arrived. Deterministic for a seed and ``now``; a few hundred rows.
 """
@@ -51,7 +53,7 @@ def _owner(units: dict[int, Unit], unit_id: int) -> Unit:
 
 
 def seed_grid_works(session: Session, *, now: datetime, seed: int = 7) -> int:
-    """Create the projects for the grid-works pauses in the database; returns how many."""
+    """Create the projects for the grid-works waits in the database; returns how many."""
     rng = np.random.default_rng(seed + 17)
     units = {u.id: u for u in session.scalars(select(Unit))}
     rows = session.execute(
@@ -135,7 +137,7 @@ def seed_grid_works(session: Session, *, now: datetime, seed: int = 7) -> int:
             p.links = [GridWorksLink(work_order_id=r.work_order_id, linked_at=r.started_at,
                                      unlink_reason="") for r in chunk]
             projects.append(p)
-    # energised projects: one per owner and day a grid-works pause ended
+    # energised projects: one per owner and day a grid-works wait ended
     for (owner_id, day), chunk in sorted(done.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         first = min(r.started_at for r in chunk)
         ended = max(r.ended_at for r in chunk)

@@ -6,13 +6,20 @@ over the year before ``now``:
 - repairs follow the load: a summer peak (air conditioning, thunderstorms) and
   a winter peak (electric heating in Jilin's cold), more in the evening;
 - connection applications follow the building season (spring and autumn;
-  frozen ground in January), on working days and office hours;
+  frozen ground in January), on working days and office hours; residents, small
+  firms, other low-voltage and high-voltage customers, for the businesses of
+  ``sla.classes.BUSINESSES``, each on the path ``data/stages.toml`` gives it;
+- some connections wait on supporting grid works at their connection stage (a
+  ``grid_works`` row of ``clock_pauses`` that stops no clock: the stage takes
+  longer, and the rule set's grid-works limits apply while it waits);
 - a few industrial-park cases per park client.
 
 Times, durations and delays are drawn per order and the clocks computed with
-the same calendar and rule sets the services use, vectorised with numpy so a
-million orders take minutes, not hours. Orders whose story reaches past
-``now`` stay open at the step they have reached. Large histories (more than
+the same calendar and rule sets the services use (pauses in whole working days,
+the rule set in force on the acceptance day, dual supply once the supply plan
+decided it), vectorised with numpy so a million orders take minutes, not hours:
+recomputing any stored clock with ``workorders.clocks.refresh`` changes nothing.
+Orders whose story reaches past ``now`` stay open at the step they have reached. Large histories (more than
 ``FULL_TIMELINE_LIMIT`` orders) keep the full timeline only for the last 30
 days and open orders; older ones keep their creation and closing events.
 """
@@ -35,11 +42,21 @@ from station_portal.demo.gridworks import seed_grid_works
 from station_portal.org.models import Client, Crew, Unit, UnitKind
 from station_portal.services.workorders import holder_unit
 from station_portal.sla.calendar import SECONDS_PER_DAY, WorkCalendar
+from station_portal.sla.classes import (
+    HV_CLASSES,
+    HV_DUAL,
+    HV_SINGLE,
+    LV_NON_RESIDENT,
+    LV_SMALL_FIRM,
+    NON_RESIDENT,
+    RESIDENT,
+    is_high_voltage,
+)
 from station_portal.sla.clock import AT_RISK, MET, MISSED, NO_LIMIT, ON_TRACK, OVERDUE
-from station_portal.sla.rules import START_ACCEPTED, RuleSet
+from station_portal.sla.rules import START_ACCEPTED, Limit, RuleError, RuleSet, rule_book
 from station_portal.sla.stages import CUSTOMER, stage_book
 from station_portal.timefmt import SHANGHAI
-from station_portal.workorders.clocks import CANCELLED
+from station_portal.workorders.clocks import CANCELLED, end_of_local_day
 from station_portal.workorders.models import (
     PARK_MILESTONES,
     ClockPause,
@@ -56,6 +73,55 @@ REPAIR_STEPS = ["dispatched_at", "accepted_at", "en_route_at", "on_site_at", "re
                 "closed_at"]
 STEP_EVENTS = ["dispatch", "accept", "depart", "arrive", "restore", "close"]
 STATUS_AFTER = ["dispatched", "accepted", "en_route", "on_site", "restored", "closed"]
+
+# -- applications -------------------------------------------------------------------------
+# Who applies: residents, small and micro firms, other low-voltage non-residents, and
+# high-voltage customers ("hv_dual": those whose supply plan will decide dual supply).
+APPLICANTS = {"resident": .45, "small_firm": .20, "non_resident": .15, "hv": .15, "hv_dual": .05}
+# The load asked for (kW), drawn log-uniformly in [low, high]; the utility classifies it.
+LOAD_KW = {"resident": (4, 16), "small_firm": (10, 160), "non_resident": (20, 160),
+           "hv": (200, 8000), "hv_dual": (800, 8000)}
+# Standard transformer sizes (kVA); high voltage takes the one that carries the load at 80 %.
+TRANSFORMER_KVA = (250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150, 4000, 5000,
+                   6300, 8000, 10000, 12500)
+# What they apply for: residents mostly connect, add load, a charging point or rooftop
+# solar; firms also suspend, reduce, move and change their supply.
+RESIDENT_BUSINESSES = {
+    "new_connection": .50, "capacity_increase": .16, "ev_charging": .12,
+    "distributed_generation": .08, "name_change": .04, "transfer": .04, "meter_move": .03,
+    "temporary_supply": .01, "closure": .02}
+FIRM_BUSINESSES = {
+    "new_connection": .40, "capacity_increase": .16, "temporary_supply": .06, "ev_charging": .05,
+    "distributed_generation": .05, "capacity_reduction": .04, "suspension": .04,
+    "resumption": .03, "temporary_swap": .01, "relocation": .02, "meter_move": .01,
+    "temporary_removal": .01, "name_change": .03, "transfer": .03, "split": .01, "merge": .01,
+    "closure": .02, "voltage_change": .01, "category_change": .01}
+# Share of the connections of a class that wait on supporting grid works (配套电网工程)
+# before the connection stage can finish (residents are supplied from the existing network).
+GRID_WORKS_SHARE = {LV_SMALL_FIRM: .12, LV_NON_RESIDENT: .10, HV_SINGLE: .15, HV_DUAL: .15}
+# Working days they wait: a low-voltage line or transformer area is built in days (the 2020
+# policy wants small firms connected within 15 working days), a high-voltage line in weeks.
+GRID_WORKS_DAYS = {False: (3.0, 9.0), True: (10.0, 40.0)}
+
+
+def _shares(mix: dict[str, float]) -> np.ndarray:
+    weights = np.array(list(mix.values()), dtype=float)
+    return weights / weights.sum()
+
+
+@dataclass
+class _Applications:
+    """One batch of applications: what each states and when it was made and accepted."""
+
+    ids: np.ndarray
+    klass: np.ndarray  # as classified at creation (high voltage: single supply)
+    dual: np.ndarray  # the supply plan will decide dual supply
+    business: np.ndarray
+    important: np.ndarray
+    applied: np.ndarray
+    accepted: np.ndarray
+    which: np.ndarray  # index of the territory unit
+    orders: list[dict]
 
 
 @dataclass
@@ -307,24 +373,43 @@ class _History:
         rng, book = self.rng, stage_book()
         applied = self.times(n, "application")
         which, lat, lon = self.places(n)
-        klass = rng.choice(["lv_resident", "lv_non_resident", "hv_single", "hv_dual"], n,
-                           p=[.55, .30, .12, .03])
-        capacity = np.select(
-            [klass == "lv_resident", klass == "lv_non_resident", klass == "hv_single"],
-            [rng.choice([4.0, 8.0, 10.0, 16.0], n),
-             rng.choice([30.0, 50.0, 100.0, 160.0, 250.0], n),
-             rng.choice([315.0, 400.0, 630.0, 800.0, 1250.0, 2000.0], n)],
-            rng.choice([2000.0, 4000.0, 6300.0, 10000.0], n))
-        important = np.array([k.startswith("hv") for k in klass]) & (rng.random(n) < 0.25)
-        business = rng.choice(["new_connection", "capacity_increase", "relocation", "name_change",
-                               "capacity_reduction", "suspension", "transfer", "closure"], n,
-                              p=[.55, .18, .06, .06, .05, .04, .04, .02])
+        # What the applicant states (resident or not, a small firm or not, the load in kW);
+        # the utility classifies it as the services do. "hv_dual" applicants are high-voltage
+        # ones whose supply plan will decide dual supply.
+        kind = rng.choice(list(APPLICANTS), n, p=list(APPLICANTS.values()))
+        low = np.array([LOAD_KW[k][0] for k in kind], dtype=float)
+        high = np.array([LOAD_KW[k][1] for k in kind], dtype=float)
+        load = np.clip(np.round(np.exp(rng.uniform(np.log(low), np.log(high)))), low, high)
+        customer_type = np.where(kind == "resident", RESIDENT, NON_RESIDENT)
+        small_firm = kind == "small_firm"
+        klass = np.array([book.classify(customer_type=t, load_kw=float(kw), small_firm=bool(f))
+                          for t, kw, f in zip(customer_type, load, small_firm, strict=True)])
+        high_voltage = np.isin(klass, HV_CLASSES)
+        dual = high_voltage & (kind == "hv_dual")
+        # Transformer capacity (kVA) only for high voltage: the smallest standard size that
+        # carries the load at 80 % (low voltage has none: the utility's transformer serves it).
+        sizes = np.array(TRANSFORMER_KVA)
+        capacity = sizes[np.minimum(np.searchsorted(sizes, load / 0.8), len(sizes) - 1)]
+        resident = kind == "resident"
+        business = np.where(
+            resident, rng.choice(list(RESIDENT_BUSINESSES), n,
+                                 p=_shares(RESIDENT_BUSINESSES)),
+            rng.choice(list(FIRM_BUSINESSES), n, p=_shares(FIRM_BUSINESSES)))
+        important = high_voltage & (rng.random(n) < 0.25)
         # Acceptance: at once at a counter, or within hours for online applications.
         at_counter = rng.random(n) < 0.6
         accepted = applied + np.where(at_counter, 0, rng.uniform(600, 6 * 3600, n))
         # A counter application is one visit; high voltage comes back to sign the contract.
-        counter_visits = at_counter * np.where(np.char.startswith(klass.astype(str), "hv"), 2, 1)
+        counter_visits = at_counter * np.where(high_voltage, 2, 1)
         accepted = np.minimum(accepted, self.now_ts - 30)
+        # The rule set in force on each acceptance day (as the services fix it at acceptance).
+        sets = rule_book().rule_sets
+        starts = np.array([datetime(r.in_force_from.year, r.in_force_from.month,
+                                    r.in_force_from.day, tzinfo=SHANGHAI).timestamp()
+                           for r in sets])
+        rule_idx = np.searchsorted(starts, accepted, side="right") - 1
+        if (rule_idx < 0).any():
+            raise RuleError("no rule set is in force for some of the demo's acceptance days")
         ids = self._ids(n)
         orders: list[dict] = []
         firms = ["松江", "北山", "江城", "雾凇", "长白", "松花", "华信", "恒通"]
@@ -332,30 +417,36 @@ class _History:
         for i in range(n):
             unit = self.units[which[i]]
             created = datetime.fromtimestamp(applied[i], tz=UTC)
-            name = (f"{surnames[i % len(surnames)]}先生" if klass[i] == "lv_resident" else
-                    f"吉林{firms[i % len(firms)]}{'实业' if klass[i].startswith('hv') else '商贸'}有限公司")
+            firm = firms[i % len(firms)]
+            name = (f"{surnames[i % len(surnames)]}{'先生' if i % 3 else '女士'}" if resident[i]
+                    else f"吉林{firm}实业有限公司" if high_voltage[i]
+                    else f"吉林市{firm}商贸有限公司" if small_firm[i]
+                    else f"吉林{firm}物业管理有限公司")
             orders.append({
                 "id": int(ids[i]), "code": f"A{created.astimezone(SHANGHAI):%Y%m%d}{ids[i]:07d}",
                 "kind": "application", "unit_id": unit.id, "area_type": unit.area_type or "urban",
                 "lat": float(lat[i]), "lon": float(lon[i]),
                 "address": f"{unit.name_zh}辖区{int(rng.integers(1, 200))}号",
                 "customer_name": name, "customer_phone": f"139{int(rng.integers(10**7, 10**8))}",
-                "description": "", "created_at": created, "business_type": business[i],
-                "customer_class": klass[i], "important": bool(important[i]),
-                "capacity_kva": float(capacity[i]), "source": None, "category": None,
-                "counter_visits": int(counter_visits[i]),
+                "description": "", "created_at": created, "business_type": str(business[i]),
+                "customer_class": str(klass[i]), "important": bool(important[i]),
+                "load_kw": float(load[i]),
+                "capacity_kva": float(capacity[i]) if high_voltage[i] else None,
+                "source": None, "category": None, "counter_visits": int(counter_visits[i]),
                 "urgency": None, "crew_id": None,
             })
+        apps = _Applications(ids, klass, dual, business, important, applied, accepted, which,
+                             orders)
         clocks: list[dict] = []
         pauses: list[dict] = []
         events: list[dict] = []
-        path_names = np.array([book.path_name(k, c) for k, c in zip(klass, capacity, strict=True)])
-        for path_name in np.unique(path_names):
-            for imp in (False, True):
-                sel = np.flatnonzero((path_names == path_name) & (important == imp))
-                if len(sel):
-                    self._application_group(sel, ids, klass, important, capacity, applied,
-                                            accepted, which, orders, clocks, pauses, events)
+        # One path per business, class (as classified at creation) and importance.
+        keys = np.array([f"{b}|{k}|{int(imp)}|{r}" for b, k, imp, r
+                         in zip(business, klass, important, rule_idx, strict=True)])
+        for key in np.unique(keys):
+            sel = np.flatnonzero(keys == key)
+            self._application_group(apps, sel, sets[int(rule_idx[sel[0]])], clocks, pauses,
+                                    events)
         self._insert(WorkOrder, orders)
         self._insert(StageClock, clocks)
         self._insert(ClockPause, pauses)
@@ -364,169 +455,267 @@ class _History:
         self.report.clocks += len(clocks)
         self.report.events += len(events)
 
-    def _application_group(self, sel, ids, klass, important, capacity, applied, accepted, which,
-                           orders, clocks, pauses, events) -> None:
-        """The stages of applications sharing one path, one stage position at a time."""
+    def _whole_days(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Working days after ``a``'s day up to and including ``b``'s day, where b > a (else 0):
+        ``sla.clock.whole_workdays`` over Unix seconds (NaN for none)."""
+        out = np.zeros(len(a))
+        ok = b > a  # False where either is NaN
+        if ok.any():
+            out[ok] = np.round(self.cal.ordinals(end_of_local_day(b[ok]))
+                               - self.cal.ordinals(end_of_local_day(a[ok])))
+        return out
+
+    def _paused(self, intervals: list[tuple[np.ndarray, np.ndarray]], start: np.ndarray,
+                horizon: np.ndarray) -> np.ndarray:
+        """Whole working days of the intervals inside [start, horizon], summed per order.
+
+        The intervals of one order never overlap (at most one pause per stage, inside it;
+        the customer's stages between), and whole days add up over touching intervals, so
+        this is the engine's count of its merged pauses (``sla.clock.paused_amount``).
+        """
+        total = np.zeros(len(start))
+        for a, b in intervals:
+            total += self._whole_days(np.maximum(a, start), np.minimum(b, horizon))
+        return total
+
+    def _application_group(self, apps: _Applications, sel: np.ndarray, rules: RuleSet,
+                           clocks: list[dict], pauses: list[dict], events: list[dict]) -> None:
+        """Applications sharing one path, accepted under one rule set.
+
+        First their story (when each stage begins and ends, the customer's pauses, the
+        waits on grid works), then their clocks as the services would have left them:
+        the rule set's limits for the class the application has now (dual supply once the
+        supply plan decided it) and, while it waits on grid works, the rule set's limits
+        for that (as ``services.workorders.set_grid_works_wait`` sets them, and sets back
+        when the wait ends); pauses counted in whole working days.
+        """
         rng, cal, book = self.rng, self.cal, stage_book()
-        rules = RuleSet.in_force(self.now.date())
         m, now = len(sel), self.now_ts
-        path = book.path_for(klass[sel[0]], important=bool(important[sel[0]]),
-                             capacity_kva=float(capacity[sel[0]]))
-        acc = accepted[sel]
-        slow = np.array([(self.units[which[i]].code.startswith("JL-FM")) for i in sel])
-        enter = applied[sel].copy()  # when the stage at hand became current (inf: not yet)
-        paused_total = np.zeros(m)  # working days the whole-process clock stood still
-        paused_cum = np.zeros(m)  # working days of pauses since acceptance
-        total_end_pos = path.index(book.total_ends_with)
-        ended_total = np.full(m, np.nan)
-        current = np.full(m, None, dtype=object)
-        open_pause = np.full(m, None, dtype=object)
-        rows_of: list[list[dict]] = [[] for _ in range(m)]
+        first = sel[0]
+        business, klass = str(apps.business[first]), str(apps.klass[first])
+        path = book.path_for(business, klass, important=bool(apps.important[first]))
+        end_pos = path.index(book.total_end(path))
+        high_voltage = is_high_voltage(klass)
+        dual = apps.dual[sel]
+        final = np.where(dual, HV_DUAL, klass)  # the class once the supply plan is answered
+        applied, acc = apps.applied[sel], apps.accepted[sel]
+        slow = np.array([(self.units[apps.which[i]].code.startswith("JL-FM")) for i in sel])
+        n_stages = len(path)
+        enter = np.full((n_stages, m), np.nan)  # when the stage became current (NaN: not yet)
+        end = np.full((n_stages, m), np.nan)  # when it ends (may lie ahead of now)
+        done = np.zeros((n_stages, m), dtype=bool)
+        p_start = np.full((n_stages, m), np.nan)  # the customer's pause in the stage
+        p_end = np.full((n_stages, m), np.nan)  # (may lie ahead: still paused)
+        p_reason = np.full((n_stages, m), None, dtype=object)
+        g_start, g_end = np.full(m, np.nan), np.full(m, np.nan)  # waiting on grid works
+        waits_for_works = klass in GRID_WORKS_SHARE and "connection" in path
+        nxt = applied.copy()
+        # -- the story -----------------------------------------------------------------
         for pos, code in enumerate(path):
             stage = book.stage(code)
-            limits = [rules.limit(klass[i], code) for i in sel]
-            amount = np.array([lim.amount if lim.exists else np.nan for lim in limits])
-            began = np.isfinite(enter) & (enter <= now)
-            safe_enter = np.where(began, enter, now)
-            enter_ord = cal.ordinals(safe_enter)
-            stage_pause = np.zeros(m)
+            began = ~np.isnan(nxt)
+            enter[pos] = nxt
+            safe_enter = np.where(began, nxt, now)
             if pos == 0:  # acceptance: from the application to its acceptance
-                start, end = applied[sel], acc
+                stage_end = acc.copy()
             elif stage.holder == CUSTOMER:
-                start = safe_enter
-                end = safe_enter + rng.uniform(8, 60, m) * SECONDS_PER_DAY
-                if pos <= total_end_pos:
-                    paused_total += np.where(began,
-                                             cal.ordinals(np.minimum(end, now)) - enter_ord, 0)
+                stage_end = safe_enter + rng.uniform(8, 60, m) * SECONDS_PER_DAY
             else:
-                from_acceptance = np.array([lim.exists and lim.start == START_ACCEPTED
-                                            for lim in limits])
-                start = np.where(from_acceptance, acc, safe_enter)
-                base = np.where(np.isnan(amount), rng.uniform(0.3, 2.5, m), amount)
+                amounts = {c: rules.stage_limit(business, c, code).amount for c in set(final)}
+                base = np.array([np.nan if amounts[c] is None else amounts[c] for c in final])
+                base = np.where(np.isnan(base), rng.uniform(0.3, 2.5, m), base)
                 share = rng.lognormal(np.log(0.55), 0.45, m)
                 if code == "design_review":  # one county is slow at design reviews
                     share = np.where(slow, share * 2.2, share)
                 work = base * share
-                waits = rng.random(m) < 0.08
-                grid = (code == "supply_plan") & (rng.random(m) < 0.15) & \
-                    np.array([klass[i].startswith("hv") for i in sel])
-                stage_pause = np.where(grid, rng.uniform(8, 35, m),
-                                       np.where(waits, rng.uniform(0.5, 4, m), 0.0))
-                p_start_ord = enter_ord + work * rng.uniform(0.1, 0.6, m)
-                end = cal.instants(enter_ord + work + stage_pause)
-                p_start = cal.instants(p_start_ord)
-                p_end = cal.instants(p_start_ord + stage_pause)
-                for j in np.flatnonzero(began & (stage_pause > 0) & (p_start <= now)):
-                    still = p_end[j] > now
-                    reason = "grid_works" if grid[j] else str(rng.choice(
-                        ["customer_documents", "customer_request"]))
-                    pauses.append({"work_order_id": int(ids[sel[j]]), "reason": reason,
-                                   "started_at": datetime.fromtimestamp(p_start[j], tz=UTC),
-                                   "ended_at": None if still else
-                                   datetime.fromtimestamp(p_end[j], tz=UTC), "note": ""})
-                    if still:
-                        open_pause[j] = reason
-                # the clocks stand still for the paused time (so far)
-                so_far = np.where(began & (p_start <= now), np.clip(
-                    cal.ordinals(np.minimum(now, end)) - p_start_ord, 0, stage_pause), 0.0)
-                if pos <= total_end_pos:
-                    paused_total += so_far
-                # a clock running from acceptance also stood still in the earlier pauses
-                stage_pause = np.where(from_acceptance, paused_cum + so_far, so_far)
-                paused_cum += so_far
-            done = began & (end <= now)
+                enter_ord = cal.ordinals(safe_enter)
+                at = enter_ord + work * rng.uniform(0.1, 0.6, m)
+                # Supporting grid works come after the supply plan: the line must be built
+                # before the connection. Waiting on them stops no clock; the stage takes longer.
+                grid = np.zeros(m, dtype=bool)
+                if code == "connection" and waits_for_works:
+                    grid = rng.random(m) < GRID_WORKS_SHARE[klass]
+                wait = np.where(grid, rng.uniform(*GRID_WORKS_DAYS[high_voltage], m), 0.0)
+                paused = np.where(~grid & (rng.random(m) < 0.08), rng.uniform(0.5, 4, m), 0.0)
+                stage_end = cal.instants(enter_ord + work + wait + paused)
+                starts_at, ends_at = cal.instants(at), cal.instants(at + wait + paused)
+                reasons = rng.choice(["customer_documents", "customer_request"], m)
+                pausing = began & (paused > 0) & (starts_at <= now)
+                p_start[pos] = np.where(pausing, starts_at, np.nan)
+                p_end[pos] = np.where(pausing, ends_at, np.nan)
+                p_reason[pos] = np.where(pausing, reasons, None)
+                waiting = began & grid & (starts_at <= now)
+                g_start = np.where(waiting, starts_at, g_start)
+                g_end = np.where(waiting, ends_at, g_end)
+            end[pos] = stage_end
+            done[pos] = began & (stage_end <= now)
+            nxt = np.where(done[pos], stage_end, np.nan)
+        began = ~np.isnan(enter)
+        finished = done[-1]
+        # -- the class and the limits the services would have set -------------------------
+        decided = dual & done[path.index("supply_plan")] if "supply_plan" in path \
+            else np.zeros(m, dtype=bool)
+        klass_now = np.where(decided, HV_DUAL, klass)
+        waiting_now = ~np.isnan(g_start) & (g_end > now)  # the grid-works rule applies
+        combos = sorted(set(zip(klass_now.tolist(), waiting_now.tolist(), strict=True)))
+
+        def limits(code: str) -> list[Limit]:
+            if code == "total":
+                table = {c: rules.total_for(business, c[0], grid_works=c[1]) for c in combos}
+            else:
+                table = {c: rules.stage_limit(business, c[0], code, grid_works=c[1])
+                         for c in combos}
+            return [table[c] for c in zip(klass_now.tolist(), waiting_now.tolist(), strict=True)]
+
+        # -- the clocks ------------------------------------------------------------------
+        # What stops the clocks (an end ahead of now is cut at the clock's horizon): the
+        # customer's pauses, and for the whole process the stages the customer holds.
+        customer_pauses = [(p_start[k], p_end[k]) for k in range(n_stages)]
+        customer_stages = [(enter[k], end[k]) for k in range(n_stages)
+                           if book.stage(path[k]).holder == CUSTOMER]
+        rows_of: list[list[dict]] = [[] for _ in range(m)]
+        current = np.full(m, None, dtype=object)
+        for pos, code in enumerate([*path, "total"]):
+            is_total = code == "total"
+            lims = limits(code)
+            amount = np.array([np.nan if lim.amount is None else lim.amount for lim in lims])
+            if is_total:
+                started = acc.copy()
+                ended = np.where(done[end_pos], end[end_pos], np.nan)
+                entered = acc.copy()
+                intervals = customer_pauses + customer_stages
+            else:
+                # A clock timed from acceptance started then (under the class at acceptance).
+                at_acceptance = rules.stage_limit(business, klass, code)
+                from_acceptance = at_acceptance.exists and at_acceptance.start == START_ACCEPTED
+                started = np.where(began[pos] | from_acceptance,
+                                   acc if from_acceptance else enter[pos], np.nan)
+                ended = np.where(done[pos], end[pos], np.nan)
+                entered = enter[pos]
+                intervals = customer_pauses
+            has_start = ~np.isnan(started)
+            horizon = np.where(np.isnan(ended), now, ended)
+            limited = has_start & ~np.isnan(amount)
+            paused = np.zeros(m)
             due, warn = np.full(m, np.nan), np.full(m, np.nan)
-            limited = began & ~np.isnan(amount) & (pos > 0)
-            if limited.any():
-                due[limited], warn[limited] = _due_and_warn(
-                    cal, start[limited], amount[limited], stage_pause[limited], rules.warn_share)
             provisional = np.zeros(m, dtype=bool)
-            provisional[limited] = cal.provisional_many(start[limited], due[limited])
-            status = _status(due, warn, np.where(done, end, np.nan), now)
-            status[~began] = None
+            if limited.any():
+                paused[limited] = self._paused(
+                    [(a[limited], b[limited]) for a, b in intervals], started[limited],
+                    horizon[limited])
+                due[limited], warn[limited] = _due_and_warn(
+                    cal, started[limited], amount[limited], paused[limited], rules.warn_share)
+                provisional[limited] = cal.provisional_many(started[limited], due[limited])
+            status = _status(due, warn, ended, now)
+            status[~has_start] = None
+            stage = None if is_total else book.stage(code)
             for j in range(m):
                 i = sel[j]
-                unit = self.units[which[i]]
-                kinds = stage.unit_kinds(high_voltage=klass[i].startswith("hv"),
-                                         rural=unit.kind == UnitKind.GRID)
+                if is_total:
+                    holder, holder_id = "unit", None
+                elif stage.holder == CUSTOMER:
+                    holder, holder_id = "customer", None
+                else:
+                    unit = self.units[apps.which[i]]
+                    holder, holder_id = "unit", self.holder(unit.id, stage.unit_kinds(
+                        high_voltage=high_voltage, rural=unit.kind == UnitKind.GRID))
                 rows_of[j].append(_clock(
-                    int(ids[i]), pos + 1, code,
-                    None if stage.holder == CUSTOMER else self.holder(unit.id, kinds),
-                    datetime.fromtimestamp(safe_enter[j] if pos else applied[i], tz=UTC)
-                    if began[j] else None,
-                    datetime.fromtimestamp(start[j], tz=UTC) if began[j] else None,
-                    datetime.fromtimestamp(end[j], tz=UTC) if done[j] else None,
-                    amount[j], "workday" if limits[j].exists else None, limits[j].source, due[j],
-                    status[j], warn[j], holder="customer" if stage.holder == CUSTOMER else "unit",
-                    provisional=bool(provisional[j]), paused=stage_pause[j]))
-                if began[j] and not done[j]:
+                    int(apps.ids[i]), pos + 1, code, holder_id, _instant(entered[j]),
+                    _instant(started[j]), _instant(ended[j]), amount[j],
+                    "workday" if is_total or lims[j].exists else None, lims[j].source,
+                    due[j], status[j], warn[j], holder=holder,
+                    provisional=bool(provisional[j]), paused=paused[j]))
+                if not is_total and began[pos, j] and not done[pos, j]:
                     current[j] = code
-            if code == book.total_ends_with:
-                ended_total = np.where(done, end, np.nan)
-            enter = np.where(done, end, np.inf)
-        finished = np.isfinite(enter)  # the last stage is done
-        total = [rules.limit(klass[i], "total") for i in sel]
-        t_amount = np.array([lim.amount if lim.exists else np.nan for lim in total])
-        t_due, t_warn = np.full(m, np.nan), np.full(m, np.nan)
-        t_provisional = np.zeros(m, dtype=bool)
-        has = ~np.isnan(t_amount)
-        if has.any():
-            t_due[has], t_warn[has] = _due_and_warn(cal, acc[has], t_amount[has],
-                                                    paused_total[has], rules.warn_share)
-            t_provisional[has] = cal.provisional_many(acc[has], t_due[has])
-        t_status = _status(t_due, t_warn, ended_total, now)
+        # -- the orders, their pauses and timelines --------------------------------------
         for j in range(m):
             i = sel[j]
-            accepted_at = datetime.fromtimestamp(acc[j], tz=UTC)
+            oid = int(apps.ids[i])
             rows = rows_of[j]
-            rows.append(_clock(int(ids[i]), len(path) + 1, "total", None, accepted_at, accepted_at,
-                               None if np.isnan(ended_total[j])
-                               else datetime.fromtimestamp(ended_total[j], tz=UTC),
-                               t_amount[j], "workday" if has[j] else None, total[j].source,
-                               t_due[j], t_status[j], t_warn[j],
-                               provisional=bool(t_provisional[j]), paused=paused_total[j]))
             clocks.extend(rows)
             running = [r for r in rows if r["started_at"] and r["ended_at"] is None and r["due_at"]]
-            first = min(running, key=lambda r: r["due_at"]) if running else None
+            first_due = min(running, key=lambda r: r["due_at"]) if running else None
             if finished[j]:
                 results = [r["status"] for r in rows if r["status"] in (MET, MISSED)]
                 summary = MISSED if MISSED in results else (MET if results else None)
             else:
                 summary = next((x for x in (OVERDUE, AT_RISK, ON_TRACK)
                                 if x in [r["status"] for r in running]), None)
+            timeline: list[dict] = []
+            keep = self._keep_timeline(applied[j], end[-1, j] if finished[j] else None)
+            accepted_at = _instant(acc[j])
+            timeline.append(_event(oid, _instant(applied[j]), "created", None,
+                                   "pending_acceptance"))
+            timeline.append(_event(oid, accepted_at, "accepted", "pending_acceptance",
+                                   "in_progress", details={"rule_set": rules.id}))
+            done_pos = [k for k in range(n_stages) if done[k, j]]
+            for k in done_pos:
+                if path[k] == "supply_plan" and decided[j] and keep:
+                    timeline.append(_event(oid, _instant(end[k, j]), "class_decided", klass,
+                                           HV_DUAL, "Decided in the supply plan."))
+                if keep or k == done_pos[-1]:
+                    nxt_code = path[k + 1] if k + 1 < n_stages else "completed"
+                    timeline.append(_event(oid, _instant(end[k, j]), "stage_done", path[k],
+                                           nxt_code))
+            open_pause = None
+            for k in range(n_stages):
+                if np.isnan(p_start[k, j]):
+                    continue
+                still = p_end[k, j] > now
+                pauses.append({"work_order_id": oid, "reason": str(p_reason[k, j]),
+                               "started_at": _instant(p_start[k, j]),
+                               "ended_at": None if still else _instant(p_end[k, j]),
+                               "note": ""})
+                if still:
+                    open_pause = p_reason[k, j]
+                if keep or still:
+                    timeline.append(_event(oid, _instant(p_start[k, j]), "paused", None,
+                                           p_reason[k, j]))
+                if keep and not still:
+                    timeline.append(_event(oid, _instant(p_end[k, j]), "resumed",
+                                           p_reason[k, j], None))
+            if not np.isnan(g_start[j]):
+                still = bool(g_end[j] > now)
+                pauses.append({"work_order_id": oid, "reason": "grid_works",
+                               "started_at": _instant(g_start[j]),
+                               "ended_at": None if still else _instant(g_end[j]), "note": ""})
+                rule = rules.grid_works_rule(str(klass_now[j]))
+                plain = rules.total_for(business, str(klass_now[j])).amount
+                longer = rules.total_for(business, str(klass_now[j]), grid_works=True).amount
+                details = {"rule": rule.rule, "source": rule.source}
+                if keep or still:
+                    timeline.append(_event(oid, _instant(g_start[j]), "grid_works_waiting",
+                                           _limit_text(plain), _limit_text(longer),
+                                           details=details))
+                if keep and not still:
+                    timeline.append(_event(oid, _instant(g_end[j]), "grid_works_done",
+                                           _limit_text(longer), _limit_text(plain),
+                                           details=details))
+            # Each change claimed a version: acceptance (with the first stage), every later
+            # stage, every pause and resume, the start and end of a grid-works wait.
+            version = 1 + len(done_pos) + sum(
+                1 + int(p_end[k, j] <= now) for k in range(n_stages) if not np.isnan(p_start[k, j]))
+            if not np.isnan(g_start[j]):
+                version += 1 + int(g_end[j] <= now)
             holder_row = next((r for r in rows if r["stage"] == current[j]), None)
             holder, holder_id = (holder_row["holder"], holder_row["holder_unit_id"]) \
                 if holder_row else ("unit", None)
-            if open_pause[j]:
-                holder, holder_id = ("grid_works" if open_pause[j] == "grid_works"
-                                     else "customer"), None
-            done_rows = [r for r in rows if r["stage"] != "total" and r["ended_at"]]
-            closed_at = datetime.fromtimestamp(enter[j], tz=UTC) if finished[j] else None
-            last = max(r["entered_at"] for r in rows if r["entered_at"])
-            orders[i].update({
+            if open_pause:
+                holder, holder_id = "customer", None
+            closed_at = _instant(end[-1, j]) if finished[j] else None
+            last = max(e["at"] for e in timeline)
+            apps.orders[i].update({
                 "status": "completed" if finished[j] else "in_progress",
                 "current_stage": None if finished[j] else current[j], "holder": holder,
                 "holder_unit_id": holder_id, "accepted_at": accepted_at, "closed_at": closed_at,
-                "ruleset_id": rules.id, "updated_at": closed_at or last,
-                "due_at": first["due_at"] if first else None,
-                "warn_at": first["warn_at"] if first else None, "sla_status": summary,
-                "paused": bool(open_pause[j]),
-                "version": 1 + len(done_rows) + (1 if open_pause[j] else 0),
+                "customer_class": str(klass_now[j]), "ruleset_id": rules.id,
+                "updated_at": closed_at or last,
+                "due_at": first_due["due_at"] if first_due else None,
+                "warn_at": first_due["warn_at"] if first_due else None, "sla_status": summary,
+                "paused": open_pause is not None,
+                "version": version,
             })
-            oid = int(ids[i])
-            keep = self._keep_timeline(applied[i], enter[j] if finished[j] else None)
-            events.append(_event(oid, datetime.fromtimestamp(applied[i], tz=UTC), "created",
-                                 None, "pending_acceptance"))
-            events.append(_event(oid, accepted_at, "accepted", "pending_acceptance",
-                                 "in_progress", details={"rule_set": rules.id}))
-            for k, row in enumerate(done_rows):
-                if keep or k == len(done_rows) - 1:
-                    nxt = path[k + 1] if k + 1 < len(path) else "completed"
-                    events.append(_event(oid, row["ended_at"], "stage_done", row["stage"], nxt))
-            if open_pause[j]:
-                started = next(p["started_at"] for p in reversed(pauses)
-                               if p["work_order_id"] == oid)
-                events.append(_event(oid, started, "paused", None, open_pause[j]))
+            events.extend(timeline)
 
     # -- park cases -----------------------------------------------------------------
     def park_cases(self, count: int) -> None:
@@ -602,6 +791,15 @@ def _due_and_warn(cal: WorkCalendar, start: np.ndarray, amount: np.ndarray, paus
     due = cal.instants(base + paused)
     warn = np.where(base > begin, cal.instants(begin + share * (base - begin) + paused), due)
     return due, warn
+
+
+def _instant(value: float) -> datetime | None:
+    """Unix seconds (NaN for none) → an aware datetime."""
+    return None if np.isnan(value) else datetime.fromtimestamp(float(value), tz=UTC)
+
+
+def _limit_text(amount: float | None) -> str | None:
+    return None if amount is None else f"{amount:g}"
 
 
 def _clock(order_id, seq, stage, holder_unit_id, entered, started, ended, amount, unit, source,
@@ -689,7 +887,7 @@ def seed_history(session: Session, *, n_orders: int, seed: int = 7,
         history.park_cases(parks)
         history.progress("park cases", parks)
     _place_crews(session, now, np.random.default_rng(seed + 1))
-    seed_grid_works(session, now=now, seed=seed)  # the projects the grid-works pauses wait on
+    seed_grid_works(session, now=now, seed=seed)  # the projects the grid-works waits are on
     settle(session, history.cal)  # what each finished clock used, for the dashboards
     if commit_batches:
         session.commit()
