@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from station_portal.customer.models import CaseAccess
 from station_portal.services import customer
 from station_portal.services import workorders as wo
-from station_portal.workorders.models import ApplicationStatus, Kind, RepairStatus, WorkOrder
+from station_portal.sla.classes import HV_CLASSES
+from station_portal.workorders.models import (
+    ApplicationStatus,
+    ClockPause,
+    Kind,
+    PauseReason,
+    RepairStatus,
+    WorkOrder,
+)
 
 DEMO_KEY = b"station-portal-demo-case"
 CHANNEL = "demo"
@@ -32,13 +40,23 @@ def _first(session: Session, *where) -> WorkOrder | None:
     return session.scalar(select(WorkOrder).where(*where).order_by(WorkOrder.id.desc()).limit(1))
 
 
+def _before_contract(session: Session, *where) -> WorkOrder | None:
+    """The newest order whose path still has the supply contract ahead (not every
+    business signs one: a suspension or a name change does not)."""
+    for order in session.scalars(select(WorkOrder).where(*where).order_by(WorkOrder.id.desc())):
+        contract = next((c for c in order.clocks if c.stage == "contract"), None)
+        now = next((c for c in order.clocks if c.stage == order.current_stage), None)
+        if contract is not None and now is not None and now.seq < contract.seq:
+            return order
+    return None
+
+
 def seed_demo_cases(session: Session) -> list[tuple[str, str, str]]:
     """Open demo cases to track: (number, code, what the visitor can do there)."""
     picked: list[tuple[WorkOrder, str]] = []
     running = (WorkOrder.kind == Kind.APPLICATION, WorkOrder.paused.is_(False),
                WorkOrder.status == ApplicationStatus.IN_PROGRESS)
-    hv = _first(session, *running, WorkOrder.customer_class.in_(("hv_single", "hv_dual")),
-                WorkOrder.current_stage.not_in(("contract", "connection", "archiving")))
+    hv = _before_contract(session, *running, WorkOrder.customer_class.in_(HV_CLASSES))
     if hv is not None:
         while hv.current_stage != "contract":
             wo.advance_stage(session, None, hv.id, hv.version)
@@ -49,8 +67,11 @@ def seed_demo_cases(session: Session) -> list[tuple[str, str, str]]:
     lv = _first(session, *running, WorkOrder.customer_class == "lv_resident")
     if lv is not None:
         picked.append((lv, "follow the steps, add a document"))
-    grid = _first(session, WorkOrder.kind == Kind.APPLICATION, WorkOrder.paused.is_(True),
-                  WorkOrder.holder == "grid_works")
+    # Waiting on grid works is no pause: an open application with an open grid-works wait.
+    grid = _first(session, WorkOrder.kind == Kind.APPLICATION, WorkOrder.closed_at.is_(None),
+                  WorkOrder.id.in_(select(ClockPause.work_order_id).where(
+                      ClockPause.reason == PauseReason.GRID_WORKS.value,
+                      ClockPause.ended_at.is_(None))))
     if grid is not None:
         picked.append((grid, "see the grid works it waits for"))
     done = _first(session, WorkOrder.kind == Kind.APPLICATION,
