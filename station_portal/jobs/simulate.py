@@ -13,8 +13,10 @@
   sets off when it is free, reports its position along the straight line to the
   site, arrives after the travel time of the ``TravelModel``, restores after a
   plausible time on site, and the station closes the repair later;
-- applications advance a stage (or pause, or resume) now and then in office
-  hours of working days, so their clocks move.
+- applications advance a stage (or pause for the customer, or resume) now and
+  then in office hours of working days, so their clocks move; a high-voltage
+  supply plan sometimes decides dual supply; a connection that waits on grid
+  works is not connected before the works end (waiting on them is no pause).
 
 Every change goes through the services (``services.workorders``,
 ``services.dispatch``) with ``actor=None``, the system, so each writes its
@@ -46,7 +48,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from station_portal.auth.scope import SYSTEM_SCOPE
-from station_portal.demo.orders import _day_weights
+from station_portal.demo.orders import (
+    APPLICANTS,
+    FIRM_BUSINESSES,
+    LOAD_KW,
+    RESIDENT_BUSINESSES,
+    TRANSFORMER_KVA,
+    _day_weights,
+    _shares,
+)
 from station_portal.dispatch.board import (
     PLANNING_POSITION,
     Board,
@@ -67,6 +77,7 @@ from station_portal.services import dispatch as dispatch_service
 from station_portal.services import hall as hall_service
 from station_portal.services import workorders as wo
 from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.classes import is_high_voltage
 from station_portal.timefmt import local
 from station_portal.workorders.models import ApplicationStatus, Kind, PauseReason, WorkOrder
 from station_portal.workorders.models import RepairStatus as RS
@@ -78,7 +89,11 @@ REPAIRS_PER_DAY = 44.0
 APPLICATIONS_PER_WORKDAY = 16.0
 # Stage steps (done, paused, resumed) of open applications per working day.
 STAGE_STEPS_PER_WORKDAY = 60.0
-PAUSE_SHARE = 0.05  # of stage steps: the clock stops for the customer or grid works
+PAUSE_SHARE = 0.05  # of stage steps: the clock stops for the customer
+# Why: the customer's documents or the customer's request. Waiting on grid works stops no
+# clock and is no pause: it comes from linking a grid-works project (the demo history's).
+PAUSE_REASONS = [PauseReason.CUSTOMER_DOCUMENTS.value, PauseReason.CUSTOMER_REQUEST.value]
+DUAL_SHARE = 0.25  # of high-voltage supply plans: the utility decides dual supply
 OFFICE_HOURS = (8, 17)  # local hours [from, to) in which applications are taken and worked
 # Calls by local hour (0–23), relative: low at night, the peak in the evening (as demo.orders).
 REPAIR_HOUR_WEIGHTS = (2, 1.5, 1, 1, 1, 1.5, 3, 5, 6, 6, 5, 5, 5, 4.5, 4.5, 5, 5, 6, 7,
@@ -165,6 +180,11 @@ def arrivals(rng: np.random.Generator, start: datetime, end: datetime,
             out += [t + timedelta(seconds=max(1, round(float(o)))) for o in offsets]
         t = edge
     return [min(a, end) for a in out]
+
+
+def waits_on_grid_works(order: WorkOrder) -> bool:
+    """Whether the application has an open wait on grid works (its connection must wait)."""
+    return any(p.reason == PauseReason.GRID_WORKS and p.ended_at is None for p in order.pauses)
 
 
 # -- places --------------------------------------------------------------------------------
@@ -343,24 +363,27 @@ class _Step:
         rng = self.rng
         for when in times:
             name, lat, lon = territories.place(rng)
-            klass = str(rng.choice(["lv_resident", "lv_non_resident", "hv_single", "hv_dual"],
-                                   p=[.55, .30, .12, .03]))
-            capacity = float(rng.choice({
-                "lv_resident": [4.0, 8.0, 10.0, 16.0], "lv_non_resident": [30.0, 50.0, 100.0, 160.0, 250.0],
-                "hv_single": [315.0, 400.0, 630.0, 800.0, 1250.0, 2000.0],
-                "hv_dual": [2000.0, 4000.0, 6300.0, 10000.0]}[klass]))
-            business = str(rng.choice(["new_connection", "capacity_increase", "relocation", "name_change",
-                                       "capacity_reduction", "suspension", "transfer", "closure"],
-                                      p=[.55, .18, .06, .06, .05, .04, .04, .02]))
+            # What the applicant states, as the history draws it; the services classify it.
+            kind = str(rng.choice(list(APPLICANTS), p=list(APPLICANTS.values())))
+            low, high = LOAD_KW[kind]
+            load = float(np.clip(round(float(np.exp(rng.uniform(np.log(low), np.log(high))))),
+                                 low, high))
+            high_voltage = kind.startswith("hv")
+            mix = RESIDENT_BUSINESSES if kind == "resident" else FIRM_BUSINESSES
+            business = str(rng.choice(list(mix), p=_shares(mix)))
             firm = FIRMS[int(rng.integers(len(FIRMS)))]
-            customer = (f"{SURNAMES[int(rng.integers(10))]}先生" if klass == "lv_resident" else
-                        f"吉林{firm}{'实业' if klass.startswith('hv') else '商贸'}有限公司")
+            customer = (f"{SURNAMES[int(rng.integers(10))]}先生" if kind == "resident" else
+                        f"吉林{firm}{'实业' if high_voltage else '商贸'}有限公司")
+            sizes = np.array(TRANSFORMER_KVA)
+            capacity = float(sizes[min(int(np.searchsorted(sizes, load / 0.8)), len(sizes) - 1)]) \
+                if high_voltage else None
             data = wo.ApplicationInput(
-                business_type=business, customer_class=klass, capacity_kva=capacity,
-                customer_name=customer, lat=lat, lon=lon,
+                business_type=business, customer_type="resident" if kind == "resident"
+                else "non_resident", load_kw=load, small_firm=kind == "small_firm",
+                capacity_kva=capacity, customer_name=customer, lat=lat, lon=lon,
                 address=f"{name}辖区{int(rng.integers(1, 200))}号",
                 customer_phone=f"139{int(rng.integers(10**7, 10**8))}",
-                important=klass.startswith("hv") and bool(rng.random() < 0.25), applied_at=when)
+                important=high_voltage and bool(rng.random() < 0.25), applied_at=when)
             at_counter = bool(rng.random() < 0.6)  # accepted at once; online ones wait for acceptance
             data = replace(data, at_counter=at_counter)
             if self.apply(lambda d=data, a=at_counter: wo.create_application(
@@ -542,9 +565,8 @@ class _Step:
             if order is None:
                 continue
             pause_now = bool(self.rng.random() < PAUSE_SHARE)
-            reason = str(self.rng.choice([PauseReason.CUSTOMER_DOCUMENTS.value,
-                                          PauseReason.CUSTOMER_REQUEST.value,
-                                          PauseReason.GRID_WORKS.value], p=[.5, .3, .2]))
+            reason = str(self.rng.choice(PAUSE_REASONS, p=[.6, .4]))
+            dual = bool(self.rng.random() < DUAL_SHARE)
             marks = [order.created_at, order.accepted_at] + \
                 [c.entered_at for c in order.clocks] + \
                 [t for p in order.pauses for t in (p.started_at, p.ended_at)]
@@ -556,9 +578,14 @@ class _Step:
             elif pause_now and order.status == ApplicationStatus.IN_PROGRESS and order.holder == "unit":
                 call = lambda o=order, t=at, r=reason: wo.pause(  # noqa: E731
                     self.s, None, o.id, o.version, r, at=t, now=self.now)
+            elif order.current_stage == "connection" and waits_on_grid_works(order):
+                continue  # not connected before its supporting grid works are energised
             else:
-                call = lambda o=order, t=at: wo.advance_stage(  # noqa: E731
-                    self.s, None, o.id, o.version, at=t, now=self.now)
+                # A high-voltage supply plan decides single or dual supply.
+                supply = "dual" if dual and order.current_stage == "supply_plan" and \
+                    is_high_voltage(order.customer_class) else None
+                call = lambda o=order, t=at, p=supply: wo.advance_stage(  # noqa: E731
+                    self.s, None, o.id, o.version, at=t, supply=p, now=self.now)
             if self.apply(call):
                 self.summary["application_steps"] += 1
                 self.summary["steps"] += 1

@@ -19,12 +19,17 @@ from sqlalchemy.orm import Session
 
 from station_portal.auth.models import User
 from station_portal.dispatch.travel import haversine_km
+from station_portal.gridworks.models import MILESTONES
 from station_portal.jobs import simulate as sim
-from station_portal.org.models import CrewPing
+from station_portal.org.models import CrewPing, Unit
 from station_portal.org.territory import TerritoryIndex
+from station_portal.services import gridworks as gw
+from station_portal.services import workorders as wo
 from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.classes import is_high_voltage
+from station_portal.sla.stages import stage_book
 from station_portal.timefmt import SHANGHAI, local
-from station_portal.workorders.models import Kind, WorkOrder, WorkOrderEvent
+from station_portal.workorders.models import ClockPause, Kind, WorkOrder, WorkOrderEvent
 from station_portal.workorders.states import CLOSED_STAMPS
 
 SEED = 11
@@ -248,3 +253,76 @@ def test_customers_queue_in_the_halls_and_simulated_clerks_serve_them(db):
         assert len(done) >= served
         assert all(t.service_seconds is not None and t.wait_seconds is not None for t in done)
         assert any(t.within_standard is not None for t in done)
+
+
+# -- applications: what the applicant states, pauses, the supply plan ------------------------
+
+CHANGYI = (43.8817, 126.5744)  # inside the Changyi station's territory
+
+
+def test_new_applications_are_classified_from_what_the_applicant_states(db, monkeypatch):
+    """The simulation states a type, a load in kW and whether a firm is small; the services
+    classify it (kVA only for high voltage), as for a real applicant."""
+    monkeypatch.setattr(sim, "APPLICATIONS_PER_WORKDAY", 300.0)
+    start = _at(_day(workday=True), 9)
+    book = stage_book()
+    with rolled_back(db) as s:
+        summaries = run(s, start, 120, step=10)
+        new = s.scalars(select(WorkOrder).where(WorkOrder.kind == Kind.APPLICATION.value,
+                                                WorkOrder.created_at > start)).all()
+        assert len(new) == total(summaries, "new_applications") > 20
+        for order in new:
+            stated = s.scalar(select(WorkOrderEvent.details).where(
+                WorkOrderEvent.work_order_id == order.id, WorkOrderEvent.action == "created"))
+            assert order.customer_class == book.classify(
+                customer_type=stated["customer_type"], load_kw=order.load_kw,
+                small_firm=stated["small_firm"]), order.code
+            assert (order.capacity_kva is not None) == is_high_voltage(order.customer_class)
+        assert {"lv_resident", "lv_small_firm", "hv_single"} <= {o.customer_class for o in new}
+        assert len({o.business_type for o in new}) > 3
+
+
+def test_applications_pause_only_for_the_customer_and_a_supply_plan_may_decide_dual(
+        db, monkeypatch):
+    """Pauses are the customer's (waiting on grid works is no pause); a high-voltage supply
+    plan answered with dual supply gives the dual-supply limits; a connection that waits
+    on grid works is not made."""
+    monkeypatch.setattr(sim, "APPLICATIONS_PER_WORKDAY", 0.0)
+    monkeypatch.setattr(sim, "STAGE_STEPS_PER_WORKDAY", 3000.0)
+    monkeypatch.setattr(sim, "PAUSE_SHARE", 0.3)
+    monkeypatch.setattr(sim, "DUAL_SHARE", 1.0)
+    start = _at(_day(workday=True), 9)
+    with rolled_back(db) as s:
+        applied = start - timedelta(minutes=30)
+        hv = wo.create_application(s, None, wo.ApplicationInput(
+            business_type="new_connection", customer_type="non_resident", load_kw=1200.0,
+            capacity_kva=1600.0, customer_name="吉林松江实业有限公司", lat=CHANGYI[0],
+            lon=CHANGYI[1], address="昌邑区松江路8号", applied_at=applied), now=start)
+        hv = wo.advance_stage(s, None, hv.id, hv.version, at=start, now=start)
+        assert hv.current_stage == "supply_plan" and hv.customer_class == "hv_single"
+        hv_id = hv.id
+        firm = wo.create_application(s, None, wo.ApplicationInput(
+            business_type="new_connection", customer_type="non_resident", load_kw=60.0,
+            small_firm=True, customer_name="吉林小微商贸有限公司", lat=CHANGYI[0],
+            lon=CHANGYI[1], address="昌邑区松江路9号", applied_at=applied), now=start)
+        assert firm.current_stage == "connection"  # three zeros: straight to the connection
+        station = s.get(Unit, firm.unit_id)
+        planned = {c: (start.date() + timedelta(days=10 * (i + 1))).isoformat()
+                   for i, c in enumerate(MILESTONES)}
+        works = gw.create_project(s, None, gw.ProjectInput(
+            name="昌邑站配电台区新增工程", unit_id=station.id, planned=planned), now=start)
+        gw.link_application(s, None, works.id, works.version, firm.code, now=start)
+        waiting = [o.id for o in s.scalars(select(WorkOrder).where(
+            WorkOrder.kind == Kind.APPLICATION.value, WorkOrder.closed_at.is_(None),
+            WorkOrder.current_stage == "connection")) if sim.waits_on_grid_works(o)]
+        assert firm.id in waiting
+        run(s, start, 420, step=10)
+        made = s.scalars(select(ClockPause).where(ClockPause.started_at > start)).all()
+        assert made and all(p.reason != "grid_works" for p in made)
+        hv = s.get(WorkOrder, hv_id)
+        assert hv.customer_class == "hv_dual", hv.current_stage
+        plan = next(c for c in hv.clocks if c.stage == "supply_plan")
+        assert plan.ended_at is not None and plan.limit_amount == 15  # the dual-supply limit
+        assert next(c for c in hv.clocks if c.stage == "total").limit_amount == 32
+        for order_id in waiting:
+            assert s.get(WorkOrder, order_id).current_stage == "connection"
