@@ -46,7 +46,7 @@ def form(session):
 
     unit = session.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
     return customer.OnlineApplication(
-        business_type="new_connection", customer_class="lv_resident", capacity_kva="8",
+        business_type="new_connection", customer_type="resident", load_kw="8", small_firm=False,
         customer_name="王丽", customer_phone="13800001111", address="吉林市船营区解放路 12 号",
         lat=unit.lat, lon=unit.lon, accept_terms=True)
 
