@@ -33,6 +33,7 @@ from station_portal.org.models import (
 from station_portal.org.queries import TerritoryFeature, territories
 from station_portal.org.tree import subtree_ids
 from station_portal.sla.calendar import local_midnight
+from station_portal.sla.classes import CUSTOMER_CLASSES
 from station_portal.sla.clock import AT_RISK, OVERDUE
 from station_portal.sla.rules import RuleSet
 from station_portal.sla.stages import UTILITY, stage_book
@@ -50,7 +51,7 @@ from station_portal.workorders.queries import live_sla
 MAX_RANGE_DAYS = 731
 EARLIEST = date(2000, 1, 1)
 AREA_TYPES = ("urban", "rural", "remote")
-CLASSES = ("lv_resident", "lv_non_resident", "hv_single", "hv_dual")
+CLASSES = CUSTOMER_CLASSES
 REPAIR_CLOCKS = ("arrival", "restoration")
 LEAGUE_KINDS = (UnitKind.SERVICE_STATION, UnitKind.SUPPLY_OFFICE)
 
@@ -507,7 +508,7 @@ def kpis(session: Session, filters: Filters, now: datetime, locale: str) -> Kpis
     totals = compliance[compliance["stage"] == "total"].set_index("category")
     electricity = []
     for klass in CLASSES:
-        path = book.path_for(klass, important=False, capacity_kva=None)
+        path = book.path_for("new_connection", klass, important=False)  # the getting-electricity path
         procedures = sum(1 for s in path if book.stage(s).holder == UTILITY and s != "archiving")
         received = float(app_orders.loc[app_orders["category"] == klass, "received"].sum()) \
             if len(app_orders) else 0.0

@@ -556,7 +556,9 @@ class _History:
         decided = dual & done[path.index("supply_plan")] if "supply_plan" in path \
             else np.zeros(m, dtype=bool)
         klass_now = np.where(decided, HV_DUAL, klass)
-        waiting_now = ~np.isnan(g_start) & (g_end > now)  # the grid-works rule applies
+        # the grid-works rule applies while the works are awaited and once they are energised
+        # (services.workorders.set_grid_works_wait: gridworks.queries.with_grid_works)
+        waiting_now = ~np.isnan(g_start)
         combos = sorted(set(zip(klass_now.tolist(), waiting_now.tolist(), strict=True)))
 
         def limits(code: str) -> list[Limit]:

@@ -24,6 +24,7 @@ from station_portal.gridworks.models import (
     GridWorksLink,
     GridWorksMilestone,
     GridWorksProject,
+    ProjectStatus,
 )
 from station_portal.gridworks.schedule import Progress, progress
 from station_portal.org.models import Unit, UnitKind
@@ -87,6 +88,17 @@ def held_by_open_project(session: Session, order_id: int) -> bool:
         .join(GridWorksProject, GridWorksProject.id == GridWorksLink.project_id)
         .where(GridWorksLink.work_order_id == order_id, GridWorksLink.unlinked_at.is_(None),
                GridWorksProject.status.in_(OPEN_STATUSES))) > 0
+
+
+def with_grid_works(session: Session, order_id: int) -> bool:
+    """Whether the application needs grid works: linked (not unlinked) to a project that is
+    open or energised. The rule set's grid-works limit applies to it (a cancelled project
+    or an unlink — the works not needed — takes it back)."""
+    return session.scalar(
+        select(func.count()).select_from(GridWorksLink)
+        .join(GridWorksProject, GridWorksProject.id == GridWorksLink.project_id)
+        .where(GridWorksLink.work_order_id == order_id, GridWorksLink.unlinked_at.is_(None),
+               GridWorksProject.status.in_((*OPEN_STATUSES, ProjectStatus.ENERGISED.value)))) > 0
 
 
 def milestones_of(session: Session, project_ids: list[int]) -> dict[int, list[GridWorksMilestone]]:

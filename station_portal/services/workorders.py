@@ -24,7 +24,7 @@ from station_portal.auth.roles import Role
 from station_portal.auth.scope import Scope, scope_for
 from station_portal.db import claim_next_version, utcnow
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from station_portal.gridworks.queries import held_by_open_project
+from station_portal.gridworks.queries import held_by_open_project, with_grid_works
 from station_portal.i18n import _
 from station_portal.labels import REPAIR_STATUSES, label
 from station_portal.org.matrix import load_matrix
@@ -659,6 +659,12 @@ def advance_stage(session: Session, actor: User | None, order_id: object, versio
     if actor is not None and actor.role not in stage_book().stage(current.stage).roles:
         raise Forbidden(_("Your role may not complete this stage."))
     decided = _supply_decision(order, current.stage, supply)
+    if current.stage == stage_book().total_end([c.stage for c in order.clocks
+                                                if c.stage != "total"]) \
+            and waits_on_grid_works(session, order.id):
+        raise ValidationFailed({"action": _(
+            "This application waits on grid works: connect it when the project is energised, "
+            "or unlink it from the project if the works are not needed (Grid works page).")})
     when = _when(at, now, current.entered_at)
     note = _clean_note(note)
     _claim(session, order)
@@ -666,7 +672,7 @@ def advance_stage(session: Session, actor: User | None, order_id: object, versio
         before = order.customer_class
         order.customer_class = decided
         clocks.apply_rule_set(order, RuleSet.by_id(order.ruleset_id or ""), None,
-                        grid_works=waits_on_grid_works(session, order.id))
+                              grid_works=with_grid_works(session, order.id))
         _event(session, order, actor, "class_decided", when, from_value=before, to_value=decided,
                reason=_("Decided in the supply plan."))
     _finish_stage(session, order, actor, when, note, now)
@@ -742,10 +748,13 @@ def set_grid_works_wait(session: Session, actor: User | None, order: WorkOrder, 
                         note: str, now: datetime) -> WorkOrder:
     """The application starts or stops waiting on supporting grid works.
 
-    Never a pause: the clocks run on. The rule set's grid-works rule for the class
-    applies to the whole-process limit (a separate limit, an extension, or nothing),
-    and the waiting time is recorded for the delay attribution (held by grid works).
-    Called by the grid-works services, which check the actor's rights on the project.
+    Never a pause: the clocks run on. While the application needs grid works (linked to
+    an open or energised project: ``gridworks.queries.with_grid_works``) the rule set's
+    grid-works rule for the class applies to the whole-process limit (a separate limit,
+    an extension, or nothing); an unlink or a cancelled project takes it back. The
+    waiting time is recorded for the delay attribution (held by grid works). Called by
+    the grid-works services, after they changed the link or the project, which check
+    the actor's rights on the project.
     """
     _claim(session, order)
     rules = RuleSet.by_id(order.ruleset_id) if order.ruleset_id else None
@@ -759,7 +768,7 @@ def set_grid_works_wait(session: Session, actor: User | None, order: WorkOrder, 
             if p.ended_at is None and p.reason == PauseReason.GRID_WORKS:
                 p.ended_at = now
     if rules is not None and total is not None and total.ended_at is None:
-        clocks.apply_rule_set(order, rules, None, grid_works=waiting)
+        clocks.apply_rule_set(order, rules, None, grid_works=with_grid_works(session, order.id))
     _refresh(order, now)
     rule = rules.grid_works_rule(order.customer_class or "") if rules else None
     _event(session, order, actor, "grid_works_waiting" if waiting else "grid_works_done", now,

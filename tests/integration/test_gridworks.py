@@ -143,10 +143,21 @@ def test_a_small_firm_waiting_on_grid_works_gets_the_2020_policys_limit(city):
         p = project(s)
         gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
         assert total.limit_amount == 15 and "1479" in total.limit_source
+        # not connected while the works are awaited
+        with pytest.raises(ValidationFailed) as refused:
+            wo.advance_stage(s, account(s, "head"), order.id, order.version)
+        assert "waits on grid works" in str(refused.value)
         p = s.get(GridWorksProject, p.id)
         gw.unlink_application(s, account(s, "head"), p.id, p.version, order.code,
                               reason="不需外线工程")
-        assert total.limit_amount == 6
+        assert total.limit_amount == 6  # the works were not needed after all
+        # energised works: the application had grid works, the policy's limit stays
+        p = project(s)
+        gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
+        complete_all(s, s.get(GridWorksProject, p.id))
+        assert not gw_waiting(order) and total.limit_amount == 15
+        order = wo.advance_stage(s, account(s, "head"), order.id, order.version)
+        assert order.current_stage == "archiving" and total.ended_at is not None
         s.rollback()
 
 

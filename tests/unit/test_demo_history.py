@@ -147,8 +147,9 @@ def test_applications_are_classified_from_what_the_applicant_states(history):
 
 def test_grid_works_waits_stop_no_clock_and_take_the_rule_sets_limits(history):
     """A wait on grid works lies in the connection stage, never before; it pauses nothing
-    and leaves the order with the stage's unit; while it lasts the rule set's grid-works
-    limits apply (the small firm's separate limit), as the grid-works services set them."""
+    and leaves the order with the stage's unit; while it lasts, and once the works are
+    energised, the rule set's grid-works limits apply (the small firm's separate limit), as
+    the grid-works services set them."""
     db, _ = history
     with db.read() as s:
         waits = s.scalars(select(ClockPause).where(ClockPause.reason == "grid_works")).all()
@@ -166,9 +167,9 @@ def test_grid_works_waits_stop_no_clock_and_take_the_rule_sets_limits(history):
                 assert order.closed_at is None and connection.ended_at is None, order.code
             klass, business = order.customer_class, order.business_type
             assert total.limit_amount == rules.total_for(business, klass,
-                                                         grid_works=waiting).amount
+                                                         grid_works=True).amount
             assert connection.limit_amount == rules.stage_limit(business, klass, "connection",
-                                                                grid_works=waiting).amount
+                                                                grid_works=True).amount
             if waiting:
                 assert not order.paused and order.holder == "unit", order.code
                 assert order.holder_unit_id == connection.holder_unit_id, order.code
