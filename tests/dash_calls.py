@@ -64,3 +64,14 @@ def text_of(response) -> str:
     import json
 
     return json.dumps(response.json, ensure_ascii=False)
+
+
+def order_fields(**values: Any) -> list[Any]:
+    """The order page's action fields in the submit callback's order, e.g.
+    ``order_fields(note="…", pause_reason="customer_documents")`` (names as in
+    ``pages.order_detail``: crew, unit, pause_reason, supply, reason, application, visit,
+    visit_date, note)."""
+    from station_portal.pages import order_detail as page
+
+    by_id = {getattr(page, name.upper()): value for name, value in values.items()}
+    return [by_id.get(field) for field in page.FIELD_ROWS]

@@ -226,6 +226,24 @@ def supplier_name(session: Session, order: WorkOrder) -> str:
     return unit.name() if unit is not None else ""
 
 
+def _application_input(form: OnlineApplication | CounterApplication, *,
+                       at_counter: bool) -> wo.ApplicationInput:
+    """A form as typed → the service's input; a value that is not a number becomes one the
+    service refuses with its own message (every problem is reported at once)."""
+    load = _number(form.load_kw)
+    capacity = None if form.capacity_kva in (None, "") else _number(form.capacity_kva)
+    return wo.ApplicationInput(
+        business_type=form.business_type if isinstance(form.business_type, str) else "",
+        customer_type=form.customer_type if isinstance(form.customer_type, str) else "",
+        load_kw=load if load is not None else -1.0,
+        small_firm=form.small_firm in (True, "1", "on", "true", "yes"),
+        capacity_kva=None if form.capacity_kva in (None, "")
+        else capacity if capacity is not None else -1.0,
+        customer_name=form.customer_name, customer_phone=form.customer_phone,  # type: ignore[arg-type]
+        address=form.address, lat=_number(form.lat), lon=_number(form.lon),  # type: ignore[arg-type]
+        description=form.description, at_counter=at_counter)  # type: ignore[arg-type]
+
+
 def submit_application(session: Session, form: OnlineApplication, uploads: list[Upload], *,
                        upload_dir: Path, ip: str = "", user_agent: str = "",
                        now: datetime | None = None, files: list[Path] | None = None) -> Submitted:
@@ -234,24 +252,13 @@ def submit_application(session: Session, form: OnlineApplication, uploads: list[
     documents stored, a verification code issued."""
     now = now or utcnow()
     errors: dict[str, str] = {}
-    customer_type = form.customer_type if isinstance(form.customer_type, str) else ""
-    load = _number(form.load_kw)
-    small_firm = form.small_firm in (True, "1", "on", "true", "yes")
-    klass = stage_book().classify(customer_type=customer_type, load_kw=load, small_firm=small_firm) \
-        if load is not None and load > 0 and customer_type in CUSTOMER_TYPES else ""
+    data = _application_input(form, at_counter=False)
+    klass = stage_book().classify(customer_type=data.customer_type, load_kw=data.load_kw,
+                                  small_firm=data.small_firm) \
+        if data.load_kw > 0 and data.customer_type in CUSTOMER_TYPES else ""
     checked = _checked_uploads(uploads, klass, errors)
     if not form.accept_terms:
         errors["accept_terms"] = _("Confirm the information and accept the terms to apply.")
-    capacity = None if form.capacity_kva in (None, "") else _number(form.capacity_kva)
-    lat, lon = _number(form.lat), _number(form.lon)
-    data = wo.ApplicationInput(
-        business_type=str(form.business_type or ""), customer_type=customer_type,
-        load_kw=load if load is not None else -1.0, small_firm=small_firm,
-        capacity_kva=None if form.capacity_kva in (None, "")
-        else capacity if capacity is not None else -1.0,
-        customer_name=form.customer_name, customer_phone=form.customer_phone,  # type: ignore[arg-type]
-        address=form.address, lat=lat, lon=lon, description=form.description,  # type: ignore[arg-type]
-        applied_at=None)
     if not isinstance(form.customer_phone, str) or not form.customer_phone.strip():
         errors["customer_phone"] = _("Give a phone number we can call you on.")
     try:
@@ -564,18 +571,7 @@ def take_application(session: Session, actor: User, form: CounterApplication,
     channel = _channel(form.channel, errors)
     checked = _checked_uploads(uploads, "", errors)  # no class: nothing required at a counter
     _phone_given(form.customer_phone, errors)
-    load = _number(form.load_kw)
-    capacity = None if form.capacity_kva in (None, "") else _number(form.capacity_kva)
-    data = wo.ApplicationInput(
-        business_type=form.business_type if isinstance(form.business_type, str) else "",
-        customer_type=form.customer_type if isinstance(form.customer_type, str) else "",
-        load_kw=load if load is not None else -1.0, small_firm=form.small_firm is True,
-        capacity_kva=None if form.capacity_kva in (None, "")
-        else capacity if capacity is not None else -1.0,
-        customer_name=form.customer_name, customer_phone=form.customer_phone,  # type: ignore[arg-type]
-        address=form.address, lat=_number(form.lat), lon=_number(form.lon),  # type: ignore[arg-type]
-        description=form.description,  # type: ignore[arg-type]
-        at_counter=channel == RepairSource.COUNTER.value)
+    data = _application_input(form, at_counter=channel == RepairSource.COUNTER.value)
     try:
         order = wo.create_application(session, actor, data, accept=True, now=now)
     except ValidationFailed as exc:

@@ -302,7 +302,7 @@ class WorkCalendar:
     def add_workdays_many(self, starts: np.ndarray, n: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`add_workdays` over Unix timestamps; returns Unix timestamps."""
         offset = np.asarray(starts, dtype=float) - _EPOCH
-        day = np.floor(offset / SECONDS_PER_DAY).astype(np.int64)
+        day = start_days(offset)
         if day.size and (day.min() < 0 or day.max() >= len(self._work)):
             raise CalendarError("a start lies outside the calendar's range")
         # Working days up to and including the start day, then n more.
@@ -315,6 +315,15 @@ class WorkCalendar:
     def workdays_between(self, start: datetime, end: datetime) -> float:
         """Working time between two instants, in working days (negative if end < start)."""
         return self.ordinal(end) - self.ordinal(start)
+
+
+def start_days(offset: np.ndarray) -> np.ndarray:
+    """The day a period starting at each offset (seconds from FIRST_DAY 00:00 Shanghai) starts
+    on: its own day, except that an instant at exactly midnight is 24:00 of the day before —
+    a stage done at its due time (24:00) hands over on that day, and the next stage's start
+    day (not counted) is that same day, not the following one."""
+    days = offset / SECONDS_PER_DAY
+    return np.where(days > 0, np.ceil(days) - 1, np.floor(days)).astype(np.int64)
 
 
 def _timestamp(instant: datetime) -> float:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from station_portal.sla.calendar import WorkCalendar, end_of_day
 from station_portal.sla.rules import MINUTE, WORKDAY, Limit
@@ -90,11 +90,22 @@ def paused_amount(limit_unit: str | None, pauses: Sequence[Pause], start: dateti
 
 
 def whole_workdays(a: datetime, b: datetime, calendar: WorkCalendar) -> int:
-    """Working days after ``a``'s day up to and including ``b``'s day (Civil Code counting)."""
-    first, last = local(a).date(), local(b).date()
+    """Working days after ``a``'s day up to and including ``b``'s day (Civil Code counting).
+
+    An instant at exactly midnight is 24:00 of the day before, as for a period's start
+    (:func:`sla.calendar.start_days`).
+    """
+    first, last = _day_of(a), _day_of(b)
     if last <= first:
         return 0
     return round(calendar.ordinal(end_of_day(last)) - calendar.ordinal(end_of_day(first)))
+
+
+def _day_of(instant: datetime) -> date:
+    shown = local(instant)
+    if (shown.hour, shown.minute, shown.second, shown.microsecond) == (0, 0, 0, 0):
+        return shown.date() - timedelta(days=1)
+    return shown.date()
 
 
 def late_amount(unit: str | None, due: datetime, finish: datetime, calendar: WorkCalendar) -> float:

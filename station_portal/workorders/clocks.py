@@ -75,8 +75,9 @@ DAY = 86_400
 
 
 def end_of_local_day(timestamps: np.ndarray) -> np.ndarray:
-    """24:00 Shanghai of each instant's day, as Unix seconds."""
-    return (np.floor((timestamps + SHANGHAI_OFFSET) / DAY) + 1) * DAY - SHANGHAI_OFFSET
+    """24:00 Shanghai of each instant's day, as Unix seconds (an instant at midnight is
+    24:00 of the day before, as for a period's start: ``sla.calendar.start_days``)."""
+    return np.ceil((timestamps + SHANGHAI_OFFSET) / DAY) * DAY - SHANGHAI_OFFSET
 
 
 def outcomes(started: np.ndarray, ended: np.ndarray, due: np.ndarray, paused: np.ndarray,

@@ -460,7 +460,7 @@ def test_the_demo_lists_cases_a_visitor_can_open_and_act_on(engine_name, tmp_pat
 def test_staff_see_the_customer_part_give_a_code_and_count_counter_visits(app, db, as_user):
     """The head sees the online applicant's files, signature and channel on the order page;
     gives a counter customer a tracking code that opens the case; records a counter visit."""
-    from tests.dash_calls import call
+    from tests.dash_calls import call, order_fields
 
     client = visitor(app)
     apply(client, application_form(db), {"doc_identity": (PDF, "身份证.pdf"),
@@ -482,13 +482,12 @@ def test_staff_see_the_customer_part_give_a_code_and_count_counter_visits(app, d
     options = [o["value"] for o in shown.json["response"]["order-action"]["options"]]
     assert "tracking_code" in options and "counter_visit" in options
     version = shown.json["response"]["order-version"]["data"]
-    fields = [None] * 8
-    fields[7] = "来营业厅补签授权书"
+    fields = order_fields(note="来营业厅补签授权书")
     counted = call(head, app, "order-feedback", "children", [1],
                    ["counter_visit", str(order.id), version, 0, *fields])
     assert "Done" in counted.text
     issued = call(head, app, "order-feedback", "children", [1],
-                  ["tracking_code", str(order.id), None, 0, *([None] * 8)])
+                  ["tracking_code", str(order.id), None, 0, *order_fields()])
     new_code = re.search(r"the code ([A-Z0-9]{4}-[A-Z0-9]{4})", issued.text)[1]
     assert _track(visitor(app), number, _code).status_code == 404, "the old code stops working"
     assert _track(visitor(app), number, new_code).status_code == 302
@@ -500,7 +499,7 @@ def test_staff_see_the_customer_part_give_a_code_and_count_counter_visits(app, d
         assert {"counter_visit", "tracking_code"} <= set(actions)
     crew = as_user("crew")
     forged = call(crew, app, "order-feedback", "children", [1],
-                  ["tracking_code", str(order.id), None, 0, *([None] * 8)])
+                  ["tracking_code", str(order.id), None, 0, *order_fields()])
     assert forged.status_code == 200 and '"color":"danger"' in forged.text.replace(" ", "")
     assert "Your role may not do this." in forged.text
 

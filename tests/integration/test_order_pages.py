@@ -6,7 +6,7 @@ from sqlalchemy import func, or_, select
 
 from station_portal.org.models import Unit
 from station_portal.workorders.models import Kind, WorkOrder
-from tests.dash_calls import call, text_of
+from tests.dash_calls import call, order_fields, text_of
 
 
 def rows(client, app, kind: str, request: dict):
@@ -84,14 +84,12 @@ def test_acting_on_an_order_from_the_page_writes_the_timeline(app, db, as_user):
     shown = call(head, app, "order-content", "children", [str(order.id), 0]).json["response"]
     version = shown["order-version"]["data"]
     assert "pause" in [o["value"] for o in shown["order-action"]["options"]]
-    fields = [None] * 8
-    fields[2] = "customer_documents"  # the pause reason field
-    fields[7] = "缺少产权证明"
+    fields = order_fields(pause_reason="customer_documents", note="缺少产权证明")
     done = call(head, app, "order-feedback", "children", [1],
                 ["pause", str(order.id), version, 0, *fields])
     assert "Done" in done.text
     stale = call(head, app, "order-feedback", "children", [1],
-                 ["resume", str(order.id), version, 0, *([None] * 8)])
+                 ["resume", str(order.id), version, 0, *order_fields()])
     assert "Someone else changed this work order" in stale.text
     with db.read() as s:
         refreshed = s.get(WorkOrder, order.id)
@@ -134,10 +132,10 @@ def test_label_filters_honour_their_operator_and_number_ranges_work(app, as_user
         "status": {"filterType": "text", "type": "notContains", "filter": "closed"}}})
     assert "Closed" not in {r["status"] for r in not_closed["rowData"]}
     mid = rows(client, app, "application", {**base, "filterModel": {
-        "capacity_kva": {"filterType": "number", "type": "inRange", "filter": 100,
-                         "filterTo": 200}}})
+        "load_kw": {"filterType": "number", "type": "inRange", "filter": 100,
+                    "filterTo": 200}}})
     assert mid["rowCount"] > 0
-    assert all(100 <= r["capacity_kva"] <= 200 for r in mid["rowData"])
+    assert all(100 <= r["load_kw"] <= 200 for r in mid["rowData"])
 
 
 def test_a_paused_application_is_not_listed_as_overdue(app, db, as_user):

@@ -145,9 +145,21 @@ def test_the_deadline_ends_a_working_day_exactly_n_working_days_later(start, n):
     last_day = (due - timedelta(seconds=1)).date()
     assert due.time() == datetime.min.time()  # 24:00, i.e. midnight
     assert CAL.is_workday(last_day)
-    counted = sum(CAL.is_workday(start.date() + timedelta(days=i))
-                  for i in range(1, (last_day - start.date()).days + 1))
+    # the start day is not counted; a start at exactly midnight is 24:00 of the day before
+    first = (start - timedelta(microseconds=1)).date() if start.time() == datetime.min.time() \
+        else start.date()
+    counted = sum(CAL.is_workday(first + timedelta(days=i))
+                  for i in range(1, (last_day - first).days + 1))
     assert counted == n
+
+
+def test_a_stage_done_at_its_due_time_hands_over_on_that_day():
+    """Done at 24:00 of Thursday (its due time), the next stage counts from Friday, as one
+    done at 23:59 would: midnight does not cost the utility a day."""
+    done_at_due = datetime(2026, 1, 9, 0, 0, tzinfo=SHANGHAI)  # 24:00 Thu 8 January
+    just_before = datetime(2026, 1, 8, 23, 59, tzinfo=SHANGHAI)
+    assert CAL.add_workdays(done_at_due, 1) == CAL.add_workdays(just_before, 1) \
+        == datetime(2026, 1, 10, 0, 0, tzinfo=SHANGHAI)  # 24:00 Fri 9 January
 
 
 @settings(max_examples=300, deadline=None)

@@ -143,7 +143,14 @@ def test_the_excel_file_holds_what_the_user_sees():
     assert sheet.title == "At risk or overdue now"
     assert [c.value for c in sheet[1]][:4] == ["Order", "Kind", "Status or stage", "Time limit"]
     assert [c.value for c in sheet[2]][:4] == ["R202607010000005", "Repair", "Reported", "Overdue"]
-    assert sheet.cell(2, 6).value == -1.0  # hours left, a number
+    # the one figure of lateness: minutes for a repair, in words, with the due time at 24:00
+    # style for a working-day deadline (the same words as on the order page)
+    assert sheet.cell(2, 6).value == "overdue by 60 min"
+    application = charts.at_risk_table(frame.assign(
+        kind="application", stage="supply_plan",
+        due_at=datetime(2026, 7, 1, 16, 0, tzinfo=UTC)), now)  # 24:00 Wed 1 July, Shanghai
+    assert application.rows[0]["due"] == "2026-07-01 24:00"
+    assert application.rows[0]["standing"] == "1 working days left"
 
 
 def test_a_patch_sends_only_trace_data_when_the_shape_is_unchanged():

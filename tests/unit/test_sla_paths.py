@@ -45,7 +45,7 @@ def new_order(business: str, klass: str, important: bool) -> WorkOrder:
     return order
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(business=st.sampled_from(sorted(RULES.whole_process_businesses)),
        klass=st.sampled_from(CUSTOMER_CLASSES), important=st.booleans(),
        grid_works=st.booleans(), data=st.data(),

@@ -418,8 +418,7 @@ def test_attribution_says_who_held_the_case_and_who_made_it_late(db):
 
 
 def test_waiting_on_grid_works_never_stops_a_clock_but_is_attributed(db):
-    """A linked grid-works project is no pause: the due times stay, the time is shown as grid
-    works'; for a small firm the rule set's own limit with grid works applies (2020 policy)."""
+    """A wait on grid works is no pause: the due times stay, the time is shown as grid works'."""
     from station_portal.workorders.attribution import holds
 
     with db.write() as s:
@@ -436,15 +435,7 @@ def test_waiting_on_grid_works_never_stops_a_clock_but_is_attributed(db):
             wo.pause(s, user(s, "head"), order.id, order.version, "grid_works", now=at(2026, 3, 9))
         assert "reason" in refused.value.fields
 
-        firm = application(s, klass="lv_small_firm", important=False, actor=None)
-        assert clock(firm, "total").limit_amount == 6 and clock(firm, "connection").limit_amount == 5
-        wo.set_grid_works_wait(s, None, firm, waiting=True, note="GW2", now=at(2026, 3, 3, 10))
-        assert clock(firm, "total").limit_amount == 15 and "1479" in clock(firm, "total").limit_source
-        assert clock(firm, "connection").limit_amount == 14
-        assert clock(firm, "total").due_at == WorkCalendar.default().add_workdays(MONDAY_10, 15)
-        assert events(s, firm)[-1] == "grid_works_waiting"
-        wo.set_grid_works_wait(s, None, firm, waiting=False, note="GW2", now=at(2026, 3, 4, 10))
-        assert clock(firm, "total").limit_amount == 6
+        # the limits a rule set gives grid works: see tests/integration/test_gridworks.py
         s.rollback()
 
 
