@@ -6,11 +6,15 @@ status, members, skills, position and when it was reported; each open work
 order's place, kind and live SLA status. Everything is filtered by the
 caller's :class:`Scope` on the server.
 
-A crew's position is its last reported one (a phone ping) or, when it never
-reported, its station's or grid's office. Its planning position is where it
-will be when its current jobs are done, and ``free_in_min`` how long that
-takes: the rest of the job it is on, then travel and the standard time on site
-for each job it already holds.
+A crew's position has a provenance (``[position]`` of ``data/dispatch.toml``,
+one meaning for the map, the crew list, the suggestions and the API): *live*
+(a phone ping at most ``live_min`` old), *stale* (an older ping, at most
+``usable_min`` old: the crew is placed there but may have moved) or *unknown*
+(no ping, or an older one: the crew is placed at its station's or grid's
+office). A crew on site at a job is where the job is, whatever its phone says.
+Its planning position is where it will be when its current jobs are done, and
+``free_in_min`` how long that takes: the rest of the job it is on, then travel
+and the standard time on site for each job it already holds.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from station_portal.auth.scope import Scope
 from station_portal.dispatch.model import CrewState, OrderState, repair_order
 from station_portal.dispatch.optimise import Plan, optimise
 from station_portal.dispatch.suggest import Suggestion, rank_crews
-from station_portal.dispatch.travel import DispatchSettings
+from station_portal.dispatch.travel import LIVE, STALE, UNKNOWN, DispatchSettings
 from station_portal.org.models import ROUTABLE_KINDS, STATION_GROUP_KINDS, Crew, CrewMember, Staff, Unit
 from station_portal.workorders.access import order_filter
 from station_portal.workorders.models import (
@@ -51,10 +55,6 @@ OPEN_STATUSES = {
     Kind.PARK_CASE: (ParkStatus.OPEN, ParkStatus.APPLIED),
 }
 
-# A position reported longer ago than this is drawn as stale; one older than
-# PLANNING_POSITION is not used at all (the crew is placed at its office).
-FRESH_POSITION = timedelta(minutes=15)
-PLANNING_POSITION = timedelta(hours=2)
 
 # Crew statuses on the board.
 FREE, ASSIGNED, EN_ROUTE, ON_SITE, OFF_DUTY = "free", "assigned", "en_route", "on_site", "off_duty"
@@ -98,11 +98,16 @@ class BoardCrew:
     skills: frozenset[str]
     lat: float
     lon: float
-    reported: bool  # the position came from a phone, in the last PLANNING_POSITION (else: the office)
+    reported: bool  # the position came from a phone, at most usable_min ago (else: the office)
     last_seen_at: datetime | None  # the last report, however old
-    fresh: bool  # reported in the last FRESH_POSITION
+    fresh: bool  # reported at most live_min ago
     order_ids: tuple[int, ...]  # open repairs it works on, in working order
     state: CrewState  # the planning record (position when free, minutes until free)
+
+    @property
+    def position(self) -> str:
+        """Where the drawn position comes from: LIVE, STALE or UNKNOWN (the office)."""
+        return UNKNOWN if not self.reported else LIVE if self.fresh else STALE
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,16 @@ class Board:
 def default_settings() -> DispatchSettings:
     """``data/dispatch.toml``, read and checked once per process."""
     return DispatchSettings.load()
+
+
+def __getattr__(name: str) -> timedelta:
+    """``FRESH_POSITION`` and ``PLANNING_POSITION`` for modules that import them (the API's
+    "fresh", the simulator): the ``[position]`` settings, so that there is one meaning."""
+    if name == "FRESH_POSITION":
+        return timedelta(minutes=default_settings().position.live_min)
+    if name == "PLANNING_POSITION":
+        return timedelta(minutes=default_settings().position.usable_min)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _territories(units: dict[int, Unit]) -> dict[int, frozenset[int]]:
@@ -227,21 +242,26 @@ def load_board(session: Session, scope: Scope, now: datetime, settings: Dispatch
         office = _office(units, crew.unit_id) or (43.84, 126.55)
         seen = crew.last_seen_at if crew.last_lat is not None and crew.last_lon is not None else None
         # A position of hours ago says little about where the crew is now: plan from its office.
-        reported = seen is not None and now - seen <= PLANNING_POSITION
+        age = max(0.0, (now - seen).total_seconds() / 60) if seen is not None else None
+        position = settings.position.provenance(age)
+        reported = position != UNKNOWN
         lat, lon = (crew.last_lat, crew.last_lon) if reported else office
         jobs = work.get(crew.id, [])
         free_in, plan_lat, plan_lon = _free_in(jobs, lat, lon, now, settings)
         statuses = {j.status for j in jobs}
         status = (OFF_DUTY if not crew.on_duty else ON_SITE if RS.ON_SITE in statuses
                   else EN_ROUTE if RS.EN_ROUTE in statuses else ASSIGNED if statuses else FREE)
+        # On site at a job, the crew is where the job is: its first leg starts from a known place.
+        planned_from = LIVE if jobs and jobs[0].status == RS.ON_SITE else position
         state = CrewState(crew_id=crew.id, code=crew.code, lat=plan_lat, lon=plan_lon, skills=skills,
                           on_duty=crew.on_duty, free_in_min=free_in, load=len(jobs),
-                          territory_unit_ids=territories.get(crew.unit_id, frozenset()))
+                          territory_unit_ids=territories.get(crew.unit_id, frozenset()),
+                          position=planned_from,
+                          seen_min_ago=age)
         board_crews.append(BoardCrew(
             id=crew.id, code=crew.code, unit_id=crew.unit_id, status=status, on_duty=crew.on_duty,
             members=tuple(person.name() for _leader, person in staff), skills=skills, lat=lat, lon=lon,
-            reported=reported, last_seen_at=seen,
-            fresh=seen is not None and now - seen <= FRESH_POSITION,
+            reported=reported, last_seen_at=seen, fresh=position == LIVE,
             order_ids=tuple(j.id for j in jobs), state=state))
     return Board(now=now, orders=tuple(orders), crews=tuple(board_crews), settings=settings)
 

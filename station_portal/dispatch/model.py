@@ -5,6 +5,11 @@ caller (a service reading the database) builds these records; the dispatch
 functions never read or write anything themselves. This module imports no
 Flask, Dash or database code.
 
+A crew's position has a provenance (``travel.LIVE``, ``STALE`` or ``UNKNOWN``):
+a recent phone ping, an older one, or none at all (the crew is placed at its
+office). Suggestions rank an uncertain position after a known one and say so
+instead of promising an ETA.
+
 Eligibility: an order may go to a crew only if the crew is on duty, holds all
 the skills the order requires, and serves the order's territory unit (a crew
 without listed units may serve anywhere).
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from station_portal.dispatch.travel import AREA_TYPES, URGENCIES, DispatchSettings
+from station_portal.dispatch.travel import AREA_TYPES, LIVE, POSITIONS, URGENCIES, DispatchSettings
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,12 @@ class CrewState:
     free_in_min: float = 0.0  # minutes until its current work is done
     load: int = 0  # open orders it holds now
     territory_unit_ids: frozenset[int] = frozenset()  # empty = may serve anywhere
+    position: str = LIVE  # where lat/lon come from: LIVE, STALE (an old ping) or UNKNOWN (the office)
+    seen_min_ago: float | None = None  # age of the last ping, however old (None: never reported)
+
+    def __post_init__(self) -> None:
+        if self.position not in POSITIONS:
+            raise ValueError(f"crew {self.code}: unknown position provenance {self.position!r}")
 
 
 @dataclass(frozen=True)

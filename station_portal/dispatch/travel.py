@@ -33,6 +33,9 @@ SKILLS = frozenset({"lv_line", "hv_line", "cable", "transformer", "metering", "l
 REPAIR_CATEGORIES = ("high_voltage", "low_voltage", "power_quality", "metering", "customer_internal",
                      "non_power")
 URGENCIES = (1, 2, 3)  # 1 urgent, 2 normal, 3 low
+# Where a crew's position comes from: a recent phone ping, an older one, or none (its office).
+LIVE, STALE, UNKNOWN = "live", "stale", "unknown"
+POSITIONS = (LIVE, STALE, UNKNOWN)
 
 
 def haversine_km(lat1, lon1, lat2, lon2):
@@ -78,6 +81,32 @@ class TravelModel:
 
 
 @dataclass(frozen=True)
+class PositionRules:
+    """How far a crew's reported position is trusted (``[position]`` of the settings).
+
+    A ping at most ``live_min`` old is live; one at most ``usable_min`` old is stale (the
+    crew is planned from it but may have moved); an older one, or none, leaves the
+    position unknown (the crew is planned from its office). Ranking adds the penalty of
+    its provenance to a crew's ETA.
+    """
+
+    live_min: float
+    usable_min: float
+    stale_penalty_min: float
+    unknown_penalty_min: float
+
+    def provenance(self, age_min: float | None) -> str:
+        """LIVE, STALE or UNKNOWN for a ping ``age_min`` minutes old (None: never reported)."""
+        if age_min is None or age_min > self.usable_min:
+            return UNKNOWN
+        return LIVE if age_min <= self.live_min else STALE
+
+    def penalty(self, position: str) -> float:
+        """Minutes added to the ETA of a crew with this provenance when ranking."""
+        return {LIVE: 0.0, STALE: self.stale_penalty_min, UNKNOWN: self.unknown_penalty_min}[position]
+
+
+@dataclass(frozen=True)
 class DispatchSettings:
     """Everything the dispatch modules need from ``data/dispatch.toml``."""
 
@@ -85,6 +114,8 @@ class DispatchSettings:
     job_min: dict[str, float]  # repair category → expected minutes on site
     skills: dict[str, frozenset[str]]  # repair category → skills a crew must hold
     urgency_weight: dict[int, float]  # urgency (1 urgent … 3 low) → cost of a minute late
+    position: PositionRules  # how old a ping may be, and what an uncertain position costs
+    capacity_jobs: int  # open repairs a crew can carry at once (the workload board's yardstick)
 
     def weight(self, urgency: int) -> float:
         try:
@@ -128,6 +159,12 @@ def _positive(value: Any, key: str, origin: str) -> float:
     return float(value)
 
 
+def _non_negative(value: Any, key: str, origin: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"{origin}: '{key}' must be a number of at least 0, not {value!r}")
+    return float(value)
+
+
 def _exact_keys(table: Mapping[str, Any], expected: Sequence[str], key: str, origin: str) -> None:
     missing = [k for k in expected if k not in table]
     unknown = sorted(set(table) - set(expected))
@@ -166,4 +203,27 @@ def parse_settings(raw: Mapping[str, Any], origin: str = "<dispatch>") -> Dispat
     weights_raw = _table(raw, "urgency_weight", origin)
     _exact_keys(weights_raw, [str(u) for u in URGENCIES], "urgency_weight", origin)
     weights = {u: _positive(weights_raw[str(u)], f"urgency_weight.{u}", origin) for u in URGENCIES}
-    return DispatchSettings(TravelModel(detour, speeds), jobs, skills, weights)
+
+    position_raw = _table(raw, "position", origin)
+    keys = ("live_min", "usable_min", "stale_penalty_min", "unknown_penalty_min")
+    _exact_keys(position_raw, keys, "position", origin)
+    position = PositionRules(
+        live_min=_positive(position_raw["live_min"], "position.live_min", origin),
+        usable_min=_positive(position_raw["usable_min"], "position.usable_min", origin),
+        stale_penalty_min=_non_negative(position_raw["stale_penalty_min"], "position.stale_penalty_min",
+                                        origin),
+        unknown_penalty_min=_non_negative(position_raw["unknown_penalty_min"],
+                                          "position.unknown_penalty_min", origin))
+    if position.usable_min < position.live_min:
+        raise ValueError(f"{origin}: 'position.usable_min' cannot be shorter than 'position.live_min'")
+    if position.unknown_penalty_min < position.stale_penalty_min:
+        raise ValueError(f"{origin}: 'position.unknown_penalty_min' cannot be smaller than "
+                         "'position.stale_penalty_min' (an old ping says more than none)")
+
+    capacity_raw = _table(raw, "capacity", origin)
+    _exact_keys(capacity_raw, ("open_jobs",), "capacity", origin)
+    jobs_cap = capacity_raw["open_jobs"]
+    if isinstance(jobs_cap, bool) or not isinstance(jobs_cap, int) or jobs_cap < 1:
+        raise ValueError(f"{origin}: 'capacity.open_jobs' must be a whole number of at least 1, "
+                         f"not {jobs_cap!r}")
+    return DispatchSettings(TravelModel(detour, speeds), jobs, skills, weights, position, jobs_cap)

@@ -26,6 +26,8 @@ from station_portal.auth.roles import Role
 from station_portal.dispatch.board import Board, BoardCrew, BoardOrder
 from station_portal.dispatch.optimise import Plan
 from station_portal.dispatch.suggest import Suggestion
+from station_portal.dispatch.travel import LIVE as LIVE_POSITION
+from station_portal.dispatch.travel import UNKNOWN as UNKNOWN_POSITION
 from station_portal.i18n import _, _l, get_locale
 from station_portal.labels import (
     APPLICATION_STATUSES,
@@ -128,6 +130,9 @@ def crew_feature(crew: BoardCrew) -> dict[str, Any]:
         tip.append(_("No position reported yet: shown at its office."))
     elif not crew.reported:
         tip.append(_("Last position is hours old: shown at its office."))
+    elif not crew.fresh:  # the time, not "… min ago": the feature stays the same from poll to poll
+        tip.append(_("Last seen at %(time)s: it may have moved since.",
+                     time=format_local(crew.last_seen_at)))
     return {
         "type": "Feature",
         "id": f"c{crew.id}",
@@ -168,10 +173,34 @@ def delta(features: Mapping[str, Mapping[str, Any]], known: object) -> dict[str,
     return {"upsert": upsert, "remove": remove, "prints": prints}
 
 
+def seen_ago(minutes: float) -> str:
+    """"last seen 40 min ago", "last seen 2 h ago", "last seen 3 days ago"."""
+    minutes = max(0, round(minutes))
+    if minutes < 60:
+        return _("last seen %(n)s min ago", n=minutes)
+    if minutes < 48 * 60:
+        return _("last seen %(n)s h ago", n=round(minutes / 60))
+    return _("last seen %(n)s days ago", n=round(minutes / (24 * 60)))
+
+
+def position_text(suggestion: Suggestion) -> str:
+    """What the board knows of where the crew is, for a crew whose position is not live."""
+    if suggestion.position == UNKNOWN_POSITION:
+        return _("position unknown — at the office?")
+    if suggestion.seen_min_ago is not None:
+        return seen_ago(suggestion.seen_min_ago)
+    return ""
+
+
 def reason_text(code: str, values: Mapping[str, Any]) -> str:
     minutes = values.get("minutes", 0)
     texts = {
         "eta": lambda: _("arrives in %(n)s min", n=minutes),
+        "last_seen": lambda: seen_ago(minutes),
+        "position_unknown": lambda: _("position unknown — at the office?"),
+        "eta_guess": lambda: _("about %(n)s min if it is at the office", n=minutes)
+        if values.get("from") == "office"
+        else _("about %(n)s min if it is still where it was last seen", n=minutes),
         "busy": lambda: _("busy for %(n)s min first", n=minutes),
         "slack": lambda: _("%(n)s min to spare", n=minutes),
         "late_by": lambda: _("%(n)s min late", n=minutes),
@@ -185,13 +214,41 @@ def reason_text(code: str, values: Mapping[str, Any]) -> str:
     return texts[code]() if code in texts else code
 
 
+def above_text(code: str, values: Mapping[str, Any]) -> str:
+    """One part of why a crew ranks above the next one."""
+    texts = {
+        "may_take": lambda: _("it may take the order, the next one may not"),
+        "fewer_obstacles": lambda: _("fewer obstacles than the next one"),
+        "on_time": lambda: _("in time, the next one may not be"),
+        "sooner": lambda: _("arrives %(n)s min sooner", n=values.get("minutes", 0)),
+        "nearer_anyway": lambda: _("%(n)s min nearer even allowing for its uncertain position",
+                                   n=values.get("minutes", 0)),
+        "position_live": lambda: _("its position is live, the next one's is not"),
+        "position_newer": lambda: _("its position is more recent"),
+        "same_eta": lambda: _("same ETA"),
+        "fewer_jobs": lambda: _("fewer open jobs"),
+        "same_load": lambda: _("as many open jobs"),
+        "crew_number": lambda: _("then by crew number"),
+    }
+    return texts[code]() if code in texts else code
+
+
 def suggestion_rows(suggestions: Sequence[Suggestion]) -> list[dict[str, Any]]:
-    return [{
-        "crew_id": s.crew_id, "code": s.code, "eta": round(s.eta_min),
-        "slack": round(s.slack_min), "late": s.slack_min < 0,
-        "ok": s.on_duty and s.skills_ok and s.in_territory, "load": s.load,
-        "reasons": [reason_text(code, values) for code, values in s.reasons],
-    } for s in suggestions]
+    """What the panel shows per crew; a crew whose position is not live gets no ETA badge
+    but where it was last seen, and every crew but the last says why it is above the next."""
+    rows = []
+    for i, s in enumerate(suggestions):
+        below = suggestions[i + 1] if i + 1 < len(suggestions) else None
+        why = "; ".join(above_text(code, values) for code, values in s.above_next)
+        rows.append({
+            "crew_id": s.crew_id, "code": s.code, "eta": round(s.eta_min),
+            "slack": round(s.slack_min), "late": s.slack_min < 0,
+            "ok": s.may_take, "load": s.load, "position": s.position,
+            "where": "" if s.position == LIVE_POSITION else position_text(s),
+            "reasons": [reason_text(code, values) for code, values in s.reasons],
+            "above": _("Above %(crew)s: %(why)s", crew=below.code, why=why) if below and why else "",
+        })
+    return rows
 
 
 def proposal_rows(plan: Plan, board: Board) -> list[dict[str, Any]]:
@@ -411,6 +468,17 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
     ])
 
 
+def _timing_badges(row: Mapping[str, Any]) -> list[html.Span]:
+    """ETA and time to spare for a live position; where the crew was seen otherwise."""
+    if row["position"] != LIVE_POSITION:
+        return [html.Span(row["where"], className="badge text-bg-warning sp-position-"
+                          + row["position"])]
+    return [html.Span(_("ETA %(n)s min", n=row["eta"]), className="badge text-bg-light me-1"),
+            html.Span(_("%(n)s min late", n=-row["slack"]) if row["late"]
+                      else _("%(n)s min to spare", n=row["slack"]),
+                      className="badge " + ("text-bg-danger" if row["late"] else "text-bg-success"))]
+
+
 def order_panel(order: BoardOrder, suggestions: list[dict[str, Any]], crew_codes: Mapping[int, str],
                 *, can_reassign: bool, can_support: bool) -> html.Div:
     """The selected order and, for a repair, every crew ranked with its reasons."""
@@ -451,12 +519,9 @@ def order_panel(order: BoardOrder, suggestions: list[dict[str, Any]], crew_codes
         items.append(html.Li([
             html.Div([html.Span(f"{rank}. ", className="text-body-secondary"),
                       html.Span(row["code"], className="fw-semibold me-2"),
-                      html.Span(_("ETA %(n)s min", n=row["eta"]), className="badge text-bg-light me-1"),
-                      html.Span(_("%(n)s min late", n=-row["slack"]) if row["late"]
-                                else _("%(n)s min to spare", n=row["slack"]),
-                                className="badge " + ("text-bg-danger" if row["late"]
-                                                      else "text-bg-success"))]),
+                      *_timing_badges(row)]),
             html.Div(" · ".join(row["reasons"]), className="small text-body-secondary"),
+            html.Div(row["above"], className="small sp-suggestion-why") if row["above"] else None,
             html.Div(buttons, className="mt-1"),
         ], className="list-group-item" + ("" if row["ok"] else " sp-suggestion-blocked"),
             **{"data-crew": row["code"]}))

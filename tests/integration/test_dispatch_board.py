@@ -3,6 +3,8 @@ and the crew's phone list."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from station_portal.auth.models import User
@@ -216,3 +218,48 @@ def test_the_boards_polling_does_not_keep_the_session_alive(app, db, as_user):
         seen = s.scalars(select(AuthSession.last_seen_at).where(AuthSession.user_id == user_id,
                                                                 AuthSession.ended_at.is_(None))).all()
     assert seen and all(abs((t - stale).total_seconds()) < 1 for t in seen)
+
+
+def test_a_crew_is_live_stale_or_unknown_and_the_suggestions_say_so(app, db, as_user):
+    """A ping minutes old places a crew; an older one is only "last seen"; without one the crew
+    is at its office, perhaps. Crews placed at their office no longer rank first with an ETA."""
+    from datetime import timedelta
+
+    order = new_repair(db, address="Provenance road 5")
+    seen = utcnow() - timedelta(minutes=40)
+    with db.write() as s:
+        head = s.scalar(select(User).where(User.username == "head"))
+        station = s.scalar(select(Unit).where(Unit.code == STATION))
+        board = load_board(s, scope_for(s, head), utcnow())
+        free = next(c for c in board.crews if c.on_duty and not c.order_ids and "lv_line" in c.skills)
+        crew = s.get(Crew, free.id)
+        before = (crew.last_lat, crew.last_lon, crew.last_seen_at)
+        ping = (round(station.lat + 0.03, 6), station.lon)  # about 3 km from the office and the order
+        crew.last_lat, crew.last_lon, crew.last_seen_at = *ping, seen
+    try:
+        with db.read() as s:
+            scope = scope_for(s, s.scalar(select(User).where(User.username == "head")))
+            boards = {age: load_board(s, scope, seen + timedelta(minutes=age)) for age in (5, 40, 180)}
+        mine = {age: next(c for c in b.crews if c.id == free.id) for age, b in boards.items()}
+        assert [mine[a].position for a in (5, 40, 180)] == ["live", "stale", "unknown"]
+        assert (mine[5].lat, mine[5].lon) == ping and (mine[40].lat, mine[40].lon) == ping
+        assert (mine[180].lat, mine[180].lon) != ping  # hours old: back to the office
+        live = boards[5]
+        ranked = live.suggestions(live.order(order.id))
+        place = next(i for i, s in enumerate(ranked) if s.crew_id == free.id)
+        # Only crews with a live position may rank above it; every crew placed at its office,
+        # though the office is next to the order, ranks below it.
+        assert all(s.position == "live" for s in ranked[:place])
+        assert all(i > place for i, s in enumerate(ranked) if s.may_take and s.position == "unknown")
+        assert any(s.may_take and s.position == "unknown" for s in ranked)
+
+        # The panel, now: this crew was seen 40 minutes ago, the others never reported.
+        panel = call(as_user("head"), app, "board-panel", "children", [{"id": order.id}, "print"])
+        assert panel.status_code == 200, panel.text[:300]
+        text = text_of(panel)
+        assert re.search(r"last seen 4\d min ago", text) and "position unknown — at the office?" in text
+        assert "Above " in text
+    finally:
+        with db.write() as s:
+            crew = s.get(Crew, free.id)
+            crew.last_lat, crew.last_lon, crew.last_seen_at = before

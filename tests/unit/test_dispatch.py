@@ -26,7 +26,7 @@ from station_portal.dispatch import (
     rank_crews,
     repair_order,
 )
-from station_portal.dispatch.travel import REPAIR_CATEGORIES, SKILLS, parse_settings
+from station_portal.dispatch.travel import LIVE, REPAIR_CATEGORIES, SKILLS, STALE, UNKNOWN, parse_settings
 
 LAT0, LON0 = 43.80, 126.50
 KM_PER_DEG = math.pi / 180 * 6371.0088  # along a meridian
@@ -108,6 +108,18 @@ def test_the_shipped_settings_cover_every_category_and_urgency(shipped):
     assert shipped.required_skills("non_power") == frozenset()
     assert shipped.urgency_weight == {1: 3.0, 2: 1.0, 3: 0.5}
     assert shipped.travel.speed_kmh == {"urban": 25.0, "rural": 45.0, "remote": 35.0}
+    assert shipped.capacity_jobs >= 1
+
+
+def test_a_ping_is_live_then_stale_then_no_longer_a_position(shipped):
+    rules = shipped.position
+    assert rules.provenance(None) == UNKNOWN  # never reported: at the office
+    assert rules.provenance(0) == LIVE
+    assert rules.provenance(rules.live_min) == LIVE
+    assert rules.provenance(rules.live_min + 1) == STALE
+    assert rules.provenance(rules.usable_min) == STALE
+    assert rules.provenance(rules.usable_min + 1) == UNKNOWN
+    assert rules.penalty(LIVE) == 0 < rules.penalty(STALE) <= rules.penalty(UNKNOWN)
 
 
 def test_the_codes_match_the_database_enums():
@@ -124,6 +136,9 @@ def _raw() -> dict:
         "job_minutes": dict.fromkeys(REPAIR_CATEGORIES, 60),
         "skills": {category: [] for category in REPAIR_CATEGORIES},
         "urgency_weight": {"1": 3.0, "2": 1.0, "3": 0.5},
+        "position": {"live_min": 15, "usable_min": 120, "stale_penalty_min": 15,
+                     "unknown_penalty_min": 30},
+        "capacity": {"open_jobs": 3},
     }
 
 
@@ -136,6 +151,12 @@ def _raw() -> dict:
     (lambda r: r["skills"].update(metering=["meter_reading"]), "skills.metering"),
     (lambda r: r["urgency_weight"].update({"1": 0}), "urgency_weight.1"),
     (lambda r: r.pop("urgency_weight"), "urgency_weight"),
+    (lambda r: r.pop("position"), "position"),
+    (lambda r: r["position"].update(usable_min=10), "position.usable_min"),
+    (lambda r: r["position"].update(stale_penalty_min=-1), "position.stale_penalty_min"),
+    (lambda r: r["position"].update(unknown_penalty_min=5), "position.unknown_penalty_min"),
+    (lambda r: r["capacity"].update(open_jobs=2.5), "capacity.open_jobs"),
+    (lambda r: r["capacity"].update(open_jobs=0), "capacity.open_jobs"),
 ])
 def test_a_bad_settings_file_names_the_key(change, named):
     raw = _raw()
@@ -223,6 +244,69 @@ def test_off_duty_crews_come_last_and_other_blocked_crews_before_them(km_minute)
 def test_load_then_crew_id_break_ties(km_minute):
     crews = [crew(3, 4, load=1), crew(2, 4, load=2), crew(1, 4, load=1)]
     assert [s.crew_id for s in rank_crews(order(1), crews, km_minute)] == [1, 3, 2]
+
+
+def test_a_crew_that_never_reported_ranks_after_a_live_one_and_gets_no_eta(km_minute):
+    # The office is 2 km away, the live crew 12 km: "arrives in 2 minutes" would be a guess.
+    office = crew(1, 2, position=UNKNOWN)
+    live = crew(2, 12)
+    ranked = rank_crews(order(1, due=45), [office, live], km_minute)
+    assert [s.crew_id for s in ranked] == [2, 1]
+    unknown = ranked[1]
+    assert unknown.position == UNKNOWN
+    assert reason(unknown, "position_unknown") == {}
+    assert reason(unknown, "eta") is None and reason(unknown, "slack") is None
+    assert reason(unknown, "eta_guess") == {"minutes": 2, "from": "office"}
+    assert reason(ranked[0], "eta") == {"minutes": 12}
+    # Why the live crew is above, though the office is nearer: its position is known.
+    assert ranked[0].above_next == (("position_live", {}),)
+    assert ranked[1].above_next == ()
+
+
+def test_an_old_ping_is_stale_not_fresh_and_says_when_it_was_seen(km_minute):
+    stale = crew(1, 1, position=STALE, seen_min_ago=125.0)
+    live = crew(2, 10)
+    ranked = rank_crews(order(1, due=45), [stale, live], km_minute)
+    assert [s.crew_id for s in ranked] == [2, 1]  # 1 + 15 minutes of doubt > 10
+    seen = ranked[1]
+    assert reason(seen, "last_seen") == {"minutes": 125}
+    assert reason(seen, "eta_guess") == {"minutes": 1, "from": "last_seen"}
+    assert reason(seen, "eta") is None
+    assert seen.ranked_eta_min == 16
+
+
+def test_a_much_nearer_unknown_crew_still_ranks_first_and_says_why(km_minute):
+    ranked = rank_crews(order(1, due=90), [crew(1, 40), crew(2, 1, position=UNKNOWN)], km_minute)
+    assert [s.crew_id for s in ranked] == [2, 1]  # 1 + 30 < 40
+    assert ranked[0].above_next == (("nearer_anyway", {"minutes": 9}),)
+
+
+def test_a_stale_crew_ranks_above_an_unknown_one_at_the_same_distance(km_minute):
+    ranked = rank_crews(order(1), [crew(1, 3, position=UNKNOWN), crew(2, 3, position=STALE,
+                                                                         seen_min_ago=30.0)], km_minute)
+    assert [s.crew_id for s in ranked] == [2, 1]
+    assert ranked[0].above_next == (("position_newer", {}),)
+
+
+def test_each_suggestion_says_why_it_is_above_the_next(km_minute):
+    crews = [crew(1, 4, load=2), crew(2, 4, load=1), crew(3, 4, load=1), crew(4, 9),
+             crew(5, 60), crew(6, 1, skills={"metering"})]
+    ranked = rank_crews(order(1, due=45), crews, km_minute)
+    assert [s.crew_id for s in ranked] == [2, 3, 1, 4, 5, 6]
+    why = {s.crew_id: s.above_next for s in ranked}
+    assert why[2] == (("same_eta", {}), ("same_load", {}), ("crew_number", {}))
+    assert why[3] == (("same_eta", {}), ("fewer_jobs", {}))
+    assert why[1] == (("sooner", {"minutes": 5}),)
+    assert why[4] == (("on_time", {}),)  # 9 minutes against 60: the next would be late
+    assert why[5] == (("may_take", {}),)
+    assert why[6] == ()
+
+
+def test_whole_minutes_decide_so_a_visible_tie_goes_to_the_lighter_load(km_minute):
+    # 4.2 and 4.4 km both read "arrives in 4 min": the crew with fewer jobs goes first.
+    ranked = rank_crews(order(1), [crew(1, 4.2, load=2), crew(2, 4.4, load=0)], km_minute)
+    assert [s.crew_id for s in ranked] == [2, 1]
+    assert ranked[0].above_next == (("same_eta", {}), ("fewer_jobs", {}))
 
 
 def test_no_crews_no_suggestions(km_minute):
