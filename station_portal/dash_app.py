@@ -7,13 +7,24 @@ from flask import Flask
 
 from station_portal.callbacks import register_all_callbacks
 from station_portal.config import Config
+from station_portal.i18n import get_locale
 from station_portal.pages import shell
 from station_portal.resources import resource_dir
 from station_portal.web.context import EXTENSION
 
 
+class PortalDash(Dash):
+    """Dash whose page says its language (``<html lang>``) for screen readers, hyphenation
+    and the browser's own controls."""
+
+    def interpolate_index(self, **kwargs: object) -> str:
+        page = super().interpolate_index(**kwargs)
+        lang = "zh-CN" if get_locale() == "zh_CN" else "en"
+        return page.replace("<html>", f'<html lang="{lang}">', 1)
+
+
 def build_dash(server: Flask, config: Config) -> Dash:
-    app = Dash(
+    app = PortalDash(
         "station_portal",
         server=server,
         assets_folder=str(resource_dir("assets")),

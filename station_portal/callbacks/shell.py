@@ -64,6 +64,17 @@ def register(app: Dash) -> None:
         with write_session() as session:
             return set_locale(session, user.model(session), chosen)
 
+    # Each page titles its browser tab: "Dispatch · Station Portal".
+    clientside_callback(
+        app,
+        "function(path, titles) { titles = titles || {}; "
+        "var key = (path || '/').replace(/\\/+$/, '') || '/'; "
+        "var brand = titles['" + shell.BRAND + "'] || ''; "
+        "document.title = titles[key] ? titles[key] + ' · ' + brand : brand; "
+        "return window.dash_clientside.no_update; }",
+        Output(shell.TITLED, "data"), Input(shell.URL, "pathname"), State(shell.TITLES, "data"),
+    )
+
     # The whole page is rebuilt in the new language.
     clientside_callback(
         app,

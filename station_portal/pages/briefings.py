@@ -21,7 +21,7 @@ from station_portal.auth.roles import Role
 from station_portal.i18n import _, _l, get_locale
 from station_portal.pages import Page, charts
 from station_portal.pages.dashboards import stats_row
-from station_portal.pages.ui import dropdown, empty_state, page_header, simple_table
+from station_portal.pages.ui import dropdown, empty_state, graph_config, page_header, simple_table
 
 ROLES = frozenset({Role.ADMIN, Role.COMPANY_MANAGER, Role.STATION_HEAD, Role.GRID_MANAGER})
 LOAD = "brief-load"
@@ -61,7 +61,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
         html.Div(id=ALERT),
         dcc.Loading(html.Div(id=BODY), delay_show=300),
         dbc.Card([dbc.CardHeader(_("Trend: this week and the four before")),
-                  dbc.CardBody(dcc.Graph(id=TREND, config={"displaylogo": False},
+                  dbc.CardBody(dcc.Graph(id=TREND, config=graph_config(),
                                          figure=charts.empty_figure(_("Pick a week."))))],
                  className="mb-3"),
         dcc.Download(id=DOWNLOAD_PDF),

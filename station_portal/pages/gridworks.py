@@ -25,7 +25,7 @@ from station_portal.org.matrix import load_matrix
 from station_portal.pages import Page
 from station_portal.pages.charts import FONT, Figure, empty_figure, new_figure, trace, update_layout
 from station_portal.pages.grid import data_grid
-from station_portal.pages.ui import empty_state, page_header, simple_table
+from station_portal.pages.ui import empty_state, graph_config, page_header, simple_table
 from station_portal.timefmt import format_local
 
 ROLES = frozenset({Role.ADMIN, Role.COMPANY_MANAGER, Role.STATION_HEAD, Role.GRID_MANAGER,
@@ -334,7 +334,7 @@ def detail_component(detail: ProjectDetail, today: date) -> Any:
         html.P(p.description, className="text-body-secondary") if p.description else None,
         dbc.Card([dbc.CardHeader(_("Milestones: planned and actual")), dbc.CardBody([
             dcc.Graph(id=CHART, figure=milestone_figure(detail.milestones, today),
-                      config={"displaylogo": False}),
+                      config=graph_config()),
             milestone_table(detail, today)])], className="mb-3"),
         dbc.Card([dbc.CardHeader(_("Funds")), dbc.CardBody(funds_block(detail))],
                  className="mb-3"),

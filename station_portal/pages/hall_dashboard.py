@@ -14,7 +14,7 @@ from dash import dcc, html
 from station_portal.auth.roles import Role
 from station_portal.i18n import _, _l
 from station_portal.pages import Page
-from station_portal.pages.ui import dropdown, page_header
+from station_portal.pages.ui import dropdown, graph_config, page_header
 
 ROLES = frozenset({Role.COMPANY_MANAGER, Role.STATION_HEAD, Role.GRID_MANAGER, Role.ADMIN})
 DAY = "halls-day"
@@ -37,8 +37,8 @@ def _card(title: str, body: Any, hint: str | None = None) -> dbc.Card:
 
 
 def _graph(id_: str, filename: str) -> dcc.Graph:
-    return dcc.Graph(id=id_, config={"displaylogo": False, "toImageButtonOptions": {
-        "filename": filename}}, figure={"data": [], "layout": {"height": 300}})
+    return dcc.Graph(id=id_, config=graph_config(toImageButtonOptions={"filename": filename}),
+                     figure={"data": [], "layout": {"height": 300}})
 
 
 def layout(user: Any, query: dict[str, str]) -> html.Div:

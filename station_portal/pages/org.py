@@ -22,7 +22,7 @@ from station_portal.org.queries import CrewRow, StaffRow, TreeNode, UnitSummary
 from station_portal.pages import Page
 from station_portal.pages.grid import data_grid
 from station_portal.pages.maps import GRAPH_CONFIG
-from station_portal.pages.ui import empty_state, page_header
+from station_portal.pages.ui import empty_state, graph_config, page_header
 from station_portal.validate import as_id
 
 TREE = "org-tree"
@@ -59,7 +59,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
         dbc.Row([
             dbc.Col(dbc.Card([
                 dbc.CardHeader([html.I(className="bi bi-map me-2"), _("Territories")]),
-                dbc.CardBody(dcc.Graph(id=MAP, config=GRAPH_CONFIG, className="portal-map"),
+                dbc.CardBody(dcc.Graph(id=MAP, config=graph_config(**GRAPH_CONFIG), className="portal-map"),
                              className="p-0"),
             ], className="mb-3"), lg=12),
         ]),

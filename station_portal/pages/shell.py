@@ -7,9 +7,9 @@ from dash import dcc, html
 from flask_login import current_user
 
 from station_portal import i18n
-from station_portal.i18n import _
+from station_portal.i18n import _, _l
 from station_portal.labels import ROLES, label
-from station_portal.pages import nav_pages
+from station_portal.pages import nav_pages, registry
 from station_portal.web.context import portal
 from station_portal.web.signin import csrf_token
 
@@ -23,33 +23,51 @@ LANG_ZH = "lang-zh_CN"
 LANG_EN = "lang-en"
 LANG_BUTTONS = {"zh_CN": LANG_ZH, "en": LANG_EN}
 TOAST = "global-toast"
-DASHBOARD_PREFIX = "/dashboards/"
 BELL = "nav-bell"
 BELL_COUNT = "nav-bell-count"
 BELL_POLL = "nav-bell-poll"
 BELL_POLL_MS = 15_000
 BELL_REFRESH = "nav-bell-refresh"  # set when notifications are marked read
+TITLES = "page-titles"  # path → the page's title, for the browser tab
+TITLED = "page-titled"
+BRAND = "__brand"
+
+
+# Pages whose paths share a prefix share one menu (placed where its first page would be), so
+# the bar fits 1366 px in either language.
+MENUS = (
+    ("/dashboards/", _l("Dashboards"), "bi-graph-up", "nav-dashboards"),
+    ("/orders/", _l("Work orders"), "bi-list-task", "nav-orders"),
+    ("/admin/", _l("Administration"), "bi-gear", "nav-admin"),
+)
+
+
+def _nav_id(path: str) -> str:
+    return f"nav-{path.strip('/').replace('/', '-') or 'home'}"
 
 
 def navbar() -> dbc.Navbar:
     user = current_user
     locale = i18n.get_locale()
-    pages = nav_pages(user.role)
-    boards = [p for p in pages if p.path.startswith(DASHBOARD_PREFIX)]
-    links: list = [
-        dbc.NavItem(dbc.NavLink(
-            [html.I(className=f"bi {p.icon} me-1"), str(p.title)],
-            href=p.path, active="exact", id=f"nav-{p.path.strip('/').replace('/', '-') or 'home'}",
-        ))
-        for p in pages if not p.path.startswith(DASHBOARD_PREFIX)
-    ]
-    if boards:  # the dashboards share one menu, after Home
-        links.insert(1, dbc.DropdownMenu(
-            [dbc.DropdownMenuItem([html.I(className=f"bi {p.icon} me-2"), str(p.title)],
-                                  href=p.path, id=f"nav-{p.path.strip('/').replace('/', '-')}")
-             for p in boards],
-            label=html.Span([html.I(className="bi bi-graph-up me-1"), _("Dashboards")]),
-            nav=True, in_navbar=True, id="nav-dashboards"))
+    links: list = []
+    placed: set[str] = set()
+    for p in nav_pages(user.role):
+        menu = next((m for m in MENUS if p.path.startswith(m[0])), None)
+        if menu is None:
+            links.append(dbc.NavItem(dbc.NavLink([html.I(className=f"bi {p.icon} me-1"),
+                                                  str(p.title)],
+                                                 href=p.path, active="exact", id=_nav_id(p.path))))
+            continue
+        prefix, title, icon, menu_id = menu
+        if prefix in placed:
+            continue
+        placed.add(prefix)
+        links.append(dbc.DropdownMenu(
+            [dbc.DropdownMenuItem([html.I(className=f"bi {q.icon} me-2"), str(q.title)],
+                                  href=q.path, id=_nav_id(q.path))
+             for q in nav_pages(user.role) if q.path.startswith(prefix)],
+            label=html.Span([html.I(className=f"bi {icon} me-1"), str(title)]),
+            nav=True, in_navbar=True, id=menu_id))
     language = dbc.ButtonGroup(
         [
             dbc.Button(name, id=LANG_BUTTONS[code], size="sm",
@@ -114,6 +132,9 @@ def layout() -> html.Div:
             dcc.Store(id=RELOADED),
             dcc.Interval(id=BELL_POLL, interval=BELL_POLL_MS),
             dcc.Store(id=BELL_REFRESH),
+            dcc.Store(id=TITLES, data={BRAND: _("Station Portal"), **{
+                p.path: str(p.title) for p in registry() if current_user.role in p.roles}}),
+            dcc.Store(id=TITLED),
             navbar(),
             dbc.Container(html.Div(id=PAGE), fluid=True, className="portal-main pb-5"),
             html.Div(id=TOAST, className="portal-toast-slot"),

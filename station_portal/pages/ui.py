@@ -8,7 +8,14 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from station_portal.i18n import _
+from station_portal.i18n import _, get_locale
+
+
+def graph_config(**extra: Any) -> dict[str, Any]:
+    """A chart's Plotly config in the user's language: month and day names, number formats
+    and the toolbar's tips in Chinese (assets/plotly-locale-zh-cn.js) or English."""
+    return {"displaylogo": False, "locale": "zh-CN" if get_locale() == "zh_CN" else "en",
+            **extra}
 
 
 def page_header(title: str, subtitle: str | None = None, actions: Any = None) -> html.Div:
