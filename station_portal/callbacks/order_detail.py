@@ -20,7 +20,7 @@ from station_portal.i18n import _
 from station_portal.org.models import Unit, UnitKind
 from station_portal.pages import order_detail as page
 from station_portal.pages.gridworks import order_works_card
-from station_portal.pages.ui import out_of_scope
+from station_portal.pages.ui import no_such_item, out_of_scope
 from station_portal.services import customer
 from station_portal.services import workorders as wo
 from station_portal.timefmt import SHANGHAI, format_local
@@ -101,14 +101,18 @@ def register(app: Dash) -> None:
         Output(page.CONTENT, "children"), Output(page.VERSION, "data"),
         Output(page.ACTION, "options"), Output(page.ACTION, "value"),
         Output(page.CREW, "options"), Output(page.UNIT, "options"),
+        Output(page.ACTIONS, "style"),
         Input(page.ORDER_ID, "data"), Input(page.REFRESH, "data"), roles=ALL_STAFF,
     )
     def show(order_id: Any, _refresh: Any):
         user = signed_in_user()
         session, scope, now = read_session(), user.scope(), utcnow()
         detail = order_detail(session, scope, as_id(order_id), now)
-        if detail is None:
-            return out_of_scope(), None, [], None, [], []
+        if detail is None:  # no actions for what cannot be shown
+            missing = as_id(order_id) is None or session.get(WorkOrder, as_id(order_id)) is None
+            message = no_such_item(_("There is no such work order. Check the number or open it "
+                                     "from a list.")) if missing else out_of_scope()
+            return message, None, [], None, [], [], {"display": "none"}
         order = detail.order
         actions = available_actions(order, user.role)
         options = [{"label": page.action_label(a), "value": a} for a in actions]
@@ -130,7 +134,7 @@ def register(app: Dash) -> None:
         customer = page.customer_card(customer_side(session, order)) \
             if order.kind in (Kind.REPAIR, Kind.APPLICATION) else None
         return (page.detail_component(detail, now, works, customer), order.version, options,
-                options[0]["value"] if options else None, crews, units)
+                options[0]["value"] if options else None, crews, units, {})
 
     @secure_callback(app, [Output(page.FIELD_ROWS[f], "hidden") for f in FIELD_IDS],
                      Input(page.ACTION, "value"), roles=ALL_STAFF)

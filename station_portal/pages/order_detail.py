@@ -52,6 +52,7 @@ APPLICATION = "order-application"
 VISIT = "order-visit"
 VISIT_DATE = "order-visit-date"
 SUBMIT = "order-submit"
+ACTIONS = "order-actions"
 FEEDBACK = "order-feedback"
 # Field groups shown only for the actions that need them.
 FIELD_ROWS = {CREW: "order-row-crew", UNIT: "order-row-unit", PAUSE_REASON: "order-row-pause",
@@ -122,7 +123,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
             _row(NOTE, _("Note"), dbc.Textarea(id=NOTE, maxLength=300, rows=2)),
             dbc.Button(_("Submit"), id=SUBMIT, color="primary", className="mt-1"),
         ]),
-    ], className="mb-3")
+    ], className="mb-3", id=ACTIONS)
     return html.Div([
         dcc.Store(id=ORDER_ID, data=query.get("id")),
         dcc.Store(id=VERSION),

@@ -43,6 +43,12 @@ def empty_state(message: str, hint: str | None = None, icon: str = "bi-inbox") -
     )
 
 
+def no_such_item(message: str) -> dbc.Alert:
+    """A page opened for something that does not exist (a mistyped or stale link)."""
+    return dbc.Alert([html.I(className="bi bi-question-circle me-2"), message], color="info",
+                     className="portal-not-found")
+
+
 def out_of_scope() -> dbc.Alert:
     return dbc.Alert(
         [html.I(className="bi bi-shield-lock me-2"),

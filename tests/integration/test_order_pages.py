@@ -72,6 +72,13 @@ def test_the_detail_shows_clocks_holder_and_timeline_of_an_own_order(app, db, as
     assert "Whole process" in text and "order-holder" in text
     forged = call(head, app, "order-content", "children", [str(other), 0])
     assert "portal-out-of-scope" in text_of(forged) and "order-clocks" not in text_of(forged)
+    assert forged.json["response"]["order-actions"]["style"] == {"display": "none"}
+    # a number that names no order says so (not "outside your area"), with no actions
+    missing = call(head, app, "order-content", "children", ["987654321", 0])
+    assert "There is no such work order" in text_of(missing)
+    assert "portal-out-of-scope" not in text_of(missing)
+    assert missing.json["response"]["order-actions"]["style"] == {"display": "none"}
+    assert response.json["response"]["order-actions"]["style"] == {}
 
 
 def test_acting_on_an_order_from_the_page_writes_the_timeline(app, db, as_user):
