@@ -50,9 +50,12 @@ NO_SHOW, CANCELLED = 0.04, 0.015
 class HallSeedReport:
     halls: int = 0
     tickets: int = 0
+    repaired: int = 0  # time cells of older demo tickets that held "NaT" text, now NULL
 
     def summary(self) -> str:
-        return f"{self.halls} service halls, {self.tickets} queue tickets"
+        text = f"{self.halls} service halls, {self.tickets} queue tickets"
+        return text + (f", {self.repaired} unreadable ticket times cleared" if self.repaired
+                       else "")
 
 
 def _inside(index: TerritoryIndex, session: Session, unit: Unit, lat: float, lon: float) -> bool:
@@ -192,7 +195,7 @@ def _history(hall: ServiceHall, first: date, last: date, now: datetime, rng: np.
     days = days[open_mask]
     if len(days) == 0:
         return pd.DataFrame()
-    expected = BASE_TICKETS[HallLevel(hall.level)] * WEEKDAY[days.weekday.to_numpy()] * _season(days)
+    expected = BASE_TICKETS[HallLevel(hall.level)] * WEEKDAY[days.day_of_week.to_numpy()] * _season(days)
     expected *= rng.gamma(40.0, 1 / 40.0, size=len(days))  # day-to-day weather, events
     counts = rng.poisson(expected)
     minutes, profile = _minute_profile(hall.opens_at, hall.closes_at)
@@ -236,6 +239,8 @@ def _history(hall: ServiceHall, first: date, last: date, now: datetime, rng: np.
     return frame
 
 
+# The ticket's instants (UtcDateTime columns): written as text or NULL, never "NaT".
+TIME_COLUMNS = ("taken_at", "first_called_at", "called_at", "started_at", "finished_at")
 COLUMNS = ("hall_id", "day", "seq", "label", "group", "business", "standard_minutes", "hour",
            "taken_at", "first_called_at", "called_at", "recalls", "counter", "served_by",
            "started_at", "finished_at", "status", "wait_seconds", "service_seconds",
@@ -287,11 +292,31 @@ def _columns(hall: ServiceHall, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _as_times(values: np.ndarray) -> np.ndarray:
+    """A time column as datetime64[us], whatever it was built as (None, pd.NaT → NaT)."""
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.datetime64):
+        values = pd.to_datetime(pd.Series(values, dtype=object)).to_numpy()
+    return values.astype("datetime64[us]")
+
+
+def _instants(values: np.ndarray, zone: str = "") -> list[str | None]:
+    """A time column as the text the database stores, ``None`` (SQL NULL) where it is empty.
+
+    The empty cells are found with ``isnat`` on the values, never by their text: NumPy
+    writes a missing time as "NaT", which the "T" → " " separator swap once turned into
+    "Na " and stored as if it were a time."""
+    values = _as_times(values)
+    text = np.char.add(np.char.replace(np.datetime_as_string(values, unit="us"), "T", " "),
+                       zone)
+    return [None if empty else x for x, empty in zip(text.tolist(), np.isnat(values).tolist(),
+                                                     strict=True)]
+
+
 def _python(values: np.ndarray, postgres: bool) -> list:
     """Values the database driver takes as they are (no per-value type processing)."""
     if np.issubdtype(values.dtype, np.datetime64):
-        text = np.char.replace(np.datetime_as_string(values, unit="us"), "T", " ")
-        return [None if x == "NaT" else x for x in text.tolist()]
+        return _instants(values)
     out = values.tolist()
     if values.dtype == object:
         return [(int(x) if isinstance(x, bool | np.bool_) and not postgres else
@@ -302,14 +327,16 @@ def _python(values: np.ndarray, postgres: bool) -> list:
 def _text_column(values: np.ndarray) -> np.ndarray:
     """A column in COPY's text form: instants in UTC with their zone, None for nulls."""
     if np.issubdtype(values.dtype, np.datetime64):
-        text = np.char.add(np.char.replace(np.datetime_as_string(values, unit="us"), "T", " "),
-                           "+00")
-        return np.where(np.isnat(values), None, text)
+        return np.array(_instants(values, "+00"), dtype=object)
     return values
 
 
 def _write(session: Session, columns: dict[str, np.ndarray]) -> int:
-    """Bulk insert: COPY on PostgreSQL, executemany on SQLite, bypassing the ORM."""
+    """Bulk insert: COPY on PostgreSQL, executemany on SQLite, bypassing the ORM.
+
+    Every time column is made datetime64 first and written by :func:`_instants`, so an
+    empty time is NULL in the table, never text."""
+    columns = {c: (_as_times(v) if c in TIME_COLUMNS else v) for c, v in columns.items()}
     names = ", ".join(f'"{c}"' for c in COLUMNS)
     connection = session.connection()
     if session.get_bind().dialect.name == "postgresql":
@@ -327,12 +354,27 @@ def _write(session: Session, columns: dict[str, np.ndarray]) -> int:
     return len(rows)
 
 
+def clear_unreadable_times(session: Session) -> int:
+    """Set to NULL the time cells that earlier versions of this seed wrote as the text
+    "Na " (a NumPy "NaT" with its "T" swapped) on SQLite; the number of cells cleared.
+    PostgreSQL's timestamp columns never took such text."""
+    if session.get_bind().dialect.name != "sqlite":
+        return 0
+    cleared = 0
+    for column in TIME_COLUMNS:
+        cleared += session.connection().exec_driver_sql(
+            f'UPDATE hall_tickets SET "{column}" = NULL '  # noqa: S608 (a fixed column name)
+            f"""WHERE typeof("{column}") = 'text' AND "{column}" IN ('Na ', 'NaT')""").rowcount
+    return cleared
+
+
 def seed_demo_halls(session: Session, *, seed: int = 7, days: int = 365,
                     now: datetime | None = None,
                     progress: Callable[[str, int], None] | None = None) -> HallSeedReport:
     """The demo halls (if none exist yet) and ``days`` days of tickets up to ``now``."""
     report = HallSeedReport()
     if session.scalar(select(func.count()).select_from(ServiceHall)):
+        report.repaired = clear_unreadable_times(session)
         return report
     now = now or utcnow()
     halls = build_halls(session, seed=seed)

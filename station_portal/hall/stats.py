@@ -4,19 +4,26 @@
 Nothing here loads ticket rows into pandas: every query returns one row per hall,
 business, hour or day. Durations were stored when they ended (``wait_seconds``,
 ``service_seconds``, ``within_standard``), so the same SQL runs on SQLite and
-PostgreSQL. No Flask, no Dash.
+PostgreSQL. Ticket rows read as models (the calling display) go through
+:func:`readable_tickets`, which skips, and logs, a row whose time cannot be read.
+No Flask, no Dash.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import Date, Select, String, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from station_portal.db import UtcDateTime
 from station_portal.hall.models import AT_COUNTER, HallTicket, ServiceHall, TicketStatus
+
+log = logging.getLogger(__name__)
 
 DAY_COLUMNS = ["hall_id", "tickets", "waiting", "at_counter", "done", "no_show", "called",
                "wait_sum", "wait_max", "timed", "service_sum", "judged", "within"]
@@ -25,6 +32,66 @@ DAY_COLUMNS = ["hall_id", "tickets", "waiting", "at_counter", "done", "no_show",
 def _is(status: TicketStatus | tuple[TicketStatus, ...]):
     values = [s.value for s in status] if isinstance(status, tuple) else [status.value]
     return func.sum(case((HallTicket.status.in_(values), 1), else_=0))
+
+
+# -- rows a ticket model can read ---------------------------------------------------------------
+
+# The ticket's day and instants: a cell the column type cannot parse (text such as "Na "
+# left by an old bulk seed on SQLite) would stop the whole page with a ValueError.
+_TIME_COLUMNS = tuple(c.name for c in HallTicket.__table__.columns
+                      if isinstance(c.type, Date | UtcDateTime))
+_UNREADABLE = object()
+
+
+def _parsers(session: Session) -> dict[str, Any]:
+    """Each time column's own result processor on this database (None: the driver parses)."""
+    dialect = session.get_bind().dialect
+    return {c: HallTicket.__table__.c[c].type.dialect_impl(dialect).result_processor(dialect, None)
+            for c in _TIME_COLUMNS}
+
+
+def _read_time(parsers: dict[str, Any], column: str, raw: Any) -> Any:
+    """The raw value of a time column as the model reads it, or ``_UNREADABLE``."""
+    if raw is None:
+        return None
+    parse = parsers[column]
+    try:
+        return parse(raw) if parse is not None else raw
+    except (AttributeError, TypeError, ValueError):
+        return _UNREADABLE
+
+
+def readable_tickets(session: Session, ids: Select, limit: int) -> list[HallTicket]:
+    """The tickets whose ids ``ids`` selects, in its order, at most ``limit`` of them.
+
+    A row whose day or time column holds something that is not a time is skipped with one
+    warning in the log naming the ticket and the column, and the next row takes its place:
+    one bad row must not take a page down."""
+    table, parsers = HallTicket.__table__, _parsers(session)
+    raw = ids.add_columns(*(type_coerce(table.c[c], String) for c in _TIME_COLUMNS))
+    batch, offset, good = max(limit, 1) * 2, 0, []
+    while len(good) < limit:
+        rows = session.execute(raw.limit(batch).offset(offset)).all()
+        for row in rows:
+            bad = next(((c, v) for c, v in zip(_TIME_COLUMNS, row[1:], strict=True)
+                        if _read_time(parsers, c, v) is _UNREADABLE), None)
+            if bad is None:
+                good.append(row[0])
+            else:
+                log.warning("Hall ticket %s skipped: its %s holds %r, not a time.", row[0],
+                            bad[0], bad[1])
+        if len(rows) < batch:
+            break
+        offset += batch
+    good = good[:limit]
+    loaded = {t.id: t for t in session.scalars(select(HallTicket).where(HallTicket.id.in_(good)))}
+    return [loaded[i] for i in good if i in loaded]
+
+
+def readable_ticket(session: Session, ticket_id: int) -> HallTicket | None:
+    """One ticket, or None if there is none or its row cannot be read (logged)."""
+    found = readable_tickets(session, select(HallTicket.id).where(HallTicket.id == ticket_id), 1)
+    return found[0] if found else None
 
 
 def day_by_hall(session: Session, hall_ids: Sequence[int], day: date) -> pd.DataFrame:
@@ -57,11 +124,22 @@ def oldest_waiting(session: Session, hall_ids: Sequence[int], day: date) -> dict
     """When the longest-waiting ticket of each hall was taken (halls with someone waiting)."""
     if not hall_ids:
         return {}
-    return dict(session.execute(
-        select(HallTicket.hall_id, func.min(HallTicket.taken_at))
+    rows = session.execute(
+        select(HallTicket.hall_id,
+               type_coerce(func.min(HallTicket.taken_at), String).label("taken_at"))
         .where(HallTicket.hall_id.in_(list(hall_ids)), HallTicket.day == day,
                HallTicket.status == TicketStatus.WAITING.value)
-        .group_by(HallTicket.hall_id)).all())
+        .group_by(HallTicket.hall_id)).all()
+    out: dict[int, datetime] = {}
+    parsers = _parsers(session)
+    for hall_id, raw in rows:
+        taken = _read_time(parsers, "taken_at", raw)
+        if taken is _UNREADABLE:
+            log.warning("Hall %s: the oldest waiting ticket's taken_at holds %r, not a time; "
+                        "the hall's longest running wait is left out.", hall_id, raw)
+        elif taken is not None:
+            out[hall_id] = taken
+    return out
 
 
 def by_business(session: Session, hall_ids: Sequence[int], first: date, last: date) -> pd.DataFrame:
@@ -135,10 +213,9 @@ def counters_by_group(session: Session, hall_id: int, since: datetime) -> dict[s
 
 def recent_calls(session: Session, hall_id: int, day: date, limit: int = 8) -> list[HallTicket]:
     """The latest tickets called to a counter today, newest first (the hall's TV)."""
-    return list(session.scalars(
-        select(HallTicket).where(HallTicket.hall_id == hall_id, HallTicket.day == day,
-                                 HallTicket.called_at.is_not(None))
-        .order_by(HallTicket.called_at.desc()).limit(limit)))
+    return readable_tickets(session, select(HallTicket.id).where(
+        HallTicket.hall_id == hall_id, HallTicket.day == day, HallTicket.called_at.is_not(None))
+        .order_by(HallTicket.called_at.desc(), HallTicket.id.desc()), limit)
 
 
 # -- pure: frames in, frames out --------------------------------------------------------------

@@ -20,7 +20,7 @@ from station_portal.db import utcnow
 from station_portal.errors import PortalError
 from station_portal.hall import stats
 from station_portal.hall.catalog import load_catalog
-from station_portal.hall.models import HallTicket, ServiceHall
+from station_portal.hall.models import ServiceHall
 from station_portal.hall.queue import estimate_wait_minutes, is_open, local_day, opening_hours_text
 from station_portal.i18n import _
 from station_portal.services import hall as service
@@ -130,7 +130,7 @@ def slip(code: str):
     hall = _hall(code)
     reader = read_session()
     ticket_id = session.get(SESSION_KEY)
-    ticket = reader.get(HallTicket, ticket_id) if isinstance(ticket_id, int) else None
+    ticket = stats.readable_ticket(reader, ticket_id) if isinstance(ticket_id, int) else None
     if ticket is None or ticket.hall_id != hall.id:
         return redirect(url_for("kiosk.kiosk", code=hall.code))
     business = load_catalog().business(ticket.business)

@@ -3,17 +3,23 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import time
+from datetime import UTC, datetime, time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from station_portal import create_app
 from station_portal.auth.models import User
-from station_portal.hall.demo import build_halls
+from station_portal.db import utcnow
+from station_portal.demo.city import build_demo_city
+from station_portal.hall.demo import TIME_COLUMNS, build_halls, seed_demo_halls
 from station_portal.hall.models import HallTicket, ServiceHall
+from station_portal.hall.queue import local_day
 from station_portal.org.models import Unit
-from tests.conftest import csrf_of
+from station_portal.timefmt import SHANGHAI
+from tests.conftest import app_config, csrf_of, fresh_database
 from tests.dash_calls import call, text_of
 
 KIOSK = "T-KIOSK"
@@ -181,3 +187,82 @@ def test_before_opening_the_dashboard_shows_the_last_day_with_tickets(db, kiosk_
         chosen = load_board(s, scope, today.isoformat(), kiosk_hall, now, with_year=False)
         assert not chosen.fallback and chosen.day == today
         s.rollback()
+
+
+# -- the demo halls' seeded year ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def seeded(engine_name, tmp_path_factory):
+    """A database of its own: the demo city and its 16 halls with the seeded tickets up to
+    16:00 today (Jilin time), so today's queues hold numbers called, waiting and cancelled;
+    and an app on it (the display is a plain Flask page)."""
+    database = fresh_database(engine_name, tmp_path_factory.mktemp("seeded-halls"))
+    until = datetime.combine(local_day(utcnow()), time(16, 0), tzinfo=SHANGHAI).astimezone(UTC)
+    with database.write() as s:
+        build_demo_city(s, seed=7)
+        report = seed_demo_halls(s, days=3, now=until)
+    assert report.halls == 16 and report.tickets > 0
+    flask_app = create_app(app_config(database))
+    flask_app.config["TESTING"] = True
+    yield database, flask_app
+    database.dispose()
+
+
+def test_the_calling_display_of_every_seeded_demo_hall_opens(seeded):
+    """The seed once stored missing times as the text "Na ", and 9 of the 16 displays
+    answered 500. Every display opens, and an open hall shows the number called last."""
+    database, flask_app = seeded
+    with database.read() as s:
+        codes = s.scalars(select(ServiceHall.code).order_by(ServiceHall.code)).all()
+    assert len(codes) == 16
+    browser = flask_app.test_client()
+    answers = {code: browser.get(f"/kiosk/{code}/display?lang=en") for code in codes}
+    assert {code: r.status_code for code, r in answers.items()} == dict.fromkeys(codes, 200)
+    assert 'id="display-now"' in answers["JL-A01"].text  # the A hall opens every day
+
+
+def test_the_seed_leaves_a_missing_time_empty(seeded):
+    """A ticket still waiting has no call time, a cancelled one was never served: the
+    seed leaves those times NULL, and every time it wrote reads back as a time."""
+    database, _app = seeded
+    with database.read() as s:
+        waiting = s.scalars(select(HallTicket).where(HallTicket.status == "waiting")).all()
+        cancelled = s.scalars(select(HallTicket).where(HallTicket.status == "cancelled")).all()
+        assert waiting and cancelled
+        assert all(t.called_at is None and t.finished_at is None for t in waiting)
+        assert all(t.started_at is None and t.first_called_at is None for t in cancelled)
+        done = s.scalars(select(HallTicket).where(HallTicket.status == "done")).all()
+        assert all(t.called_at <= t.started_at <= t.finished_at for t in done)
+        if database.backend == "sqlite":
+            for column in TIME_COLUMNS:
+                odd = s.execute(text(
+                    f"SELECT count(*) FROM hall_tickets WHERE typeof({column}) = 'text' "  # noqa: S608
+                    f"AND {column} NOT GLOB '[12][0-9][0-9][0-9]-*'")).scalar()
+                assert odd == 0, column
+
+
+def test_a_ticket_row_with_an_unreadable_time_is_skipped_and_logged(seeded, caplog):
+    """A row left by the old seed (its call time the text "Na "): the display still opens,
+    shows the other numbers, and the log names the ticket and the column."""
+    database, flask_app = seeded
+    if database.backend != "sqlite":
+        pytest.skip("PostgreSQL's timestamp columns refuse such text")
+    today = local_day(utcnow())
+    with database.write() as s:
+        hall_id = s.scalar(select(ServiceHall.id).where(ServiceHall.code == "JL-A01"))
+        s.execute(text(
+            'INSERT INTO hall_tickets (hall_id, day, seq, label, "group", business, hour, '
+            "taken_at, first_called_at, called_at, recalls, counter, status, transfers, version) "
+            "VALUES (:hall, :day, 9999, 'Z999', 'A', 'payment', 9, :taken, :taken, 'Na ', 0, 1, "
+            "'called', 0, 1)"),
+            {"hall": hall_id, "day": today.isoformat(),
+             "taken": f"{today.isoformat()} 01:00:00.000000"})
+        bad_id = s.scalar(select(HallTicket.id).where(HallTicket.hall_id == hall_id,
+                                                      HallTicket.label == "Z999"))
+    caplog.set_level(logging.WARNING, logger="station_portal.hall.stats")
+    display = flask_app.test_client().get("/kiosk/JL-A01/display?lang=en")
+    assert display.status_code == 200
+    assert "Z999" not in display.text and 'id="display-now"' in display.text
+    lines = [r.getMessage() for r in caplog.records if str(bad_id) in r.getMessage()]
+    assert lines == [f"Hall ticket {bad_id} skipped: its called_at holds 'Na ', "
+                     "not a time."]
