@@ -16,6 +16,7 @@ from station_portal.hall.models import HallTicket, ServiceHall
 from station_portal.org.models import Unit
 from station_portal.services import hall as service
 from station_portal.services import workorders as wo
+from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import WorkOrder, WorkOrderEvent
 from tests.integration.conftest import account
 
@@ -51,6 +52,14 @@ def hall(city, halls):
     return halls[0]
 
 
+def settled_now() -> datetime:
+    """Now, or half past midnight (Jilin time) while the day is younger: a ticket taken
+    minutes before must still be on today's queue."""
+    now = datetime.now(UTC)
+    settled = datetime.combine(now.astimezone(SHANGHAI).date(), time(0, 30), tzinfo=SHANGHAI)
+    return max(now, settled.astimezone(UTC))
+
+
 def take(city, hall_id: int, business: str, at: datetime | None = None) -> HallTicket:
     with city.write() as s:
         return service.take_ticket(s, s.get(ServiceHall, hall_id), business, now=at).ticket
@@ -82,22 +91,22 @@ def test_a_ticket_for_an_unknown_business_or_at_a_closed_hall_is_refused(city, h
 
 
 def test_the_counter_calls_the_longest_waiting_ticket_of_its_groups(city, hall):
-    now = datetime.now(UTC)
+    now = settled_now()
     take(city, hall, "payment", now - timedelta(minutes=9))
     take(city, hall, "resident_case", now - timedelta(minutes=5))
     take(city, hall, "business_case", now - timedelta(minutes=3))
     with city.write() as s:
         clerk = account(s, "clerk")
-        first = service.call_next(s, clerk, hall, 1)  # counter 1 serves group A only
+        first = service.call_next(s, clerk, hall, 1, now=now)  # counter 1 serves group A only
         assert (first.label, first.status, first.counter, first.served_by) == (
             "A001", "called", 1, clerk.id)
         assert first.wait_seconds >= 5 * 60
     with city.write() as s, pytest.raises(Conflict, match="still has ticket A001"):
-        service.call_next(s, account(s, "clerk"), hall, 1)
+        service.call_next(s, account(s, "clerk"), hall, 1, now=now)
     with city.write() as s:
-        assert service.call_next(s, account(s, "clerk"), hall, 2).label == "B001"
+        assert service.call_next(s, account(s, "clerk"), hall, 2, now=now).label == "B001"
     with city.write() as s:
-        assert service.call_next(s, account(s, "clerk"), hall, 3, ["C"]) is None
+        assert service.call_next(s, account(s, "clerk"), hall, 3, ["C"], now=now) is None
 
 
 def test_serving_then_finishing_times_the_service_against_its_standard(city, hall):
@@ -139,16 +148,17 @@ def test_an_old_version_or_a_finished_ticket_changes_nothing(city, hall):
 
 
 def test_a_transferred_ticket_keeps_its_label_and_its_place_in_the_new_queue(city, hall):
-    now = datetime.now(UTC)
+    now = settled_now()
     take(city, hall, "enquiry", now - timedelta(minutes=20))
     take(city, hall, "payment", now - timedelta(minutes=10))
     with city.write() as s:
-        asked = service.call_next(s, account(s, "clerk"), hall, 3, ["C"])
-        moved = service.transfer(s, account(s, "clerk"), asked.id, asked.version, "payment")
+        asked = service.call_next(s, account(s, "clerk"), hall, 3, ["C"], now=now)
+        moved = service.transfer(s, account(s, "clerk"), asked.id, asked.version, "payment",
+                                 now=now)
         assert (moved.label, moved.group, moved.status, moved.counter) == ("C001", "B", "waiting", None)
         assert moved.standard_minutes == 5 and moved.transfers == 1
     with city.write() as s:
-        assert service.call_next(s, account(s, "clerk"), hall, 2, ["B"]).label == "C001"
+        assert service.call_next(s, account(s, "clerk"), hall, 2, ["B"], now=now).label == "C001"
 
 
 def application(city, actor_name: str | None, at: tuple[float, float]) -> WorkOrder:
@@ -244,13 +254,13 @@ def test_two_clerks_calling_at_once_never_get_the_same_ticket(city, hall, waitin
 def test_a_ticket_after_a_transfer_gets_a_number_of_its_own(city, hall):
     """A transferred ticket keeps its label; the next ticket of its old letter must not
     take the same number (the kiosk would fail for the rest of the day)."""
-    now = datetime.now(UTC)
+    now = settled_now()
     take(city, hall, "resident_case", now - timedelta(minutes=5))
     take(city, hall, "resident_case", now - timedelta(minutes=4))
     with city.write() as s:
-        called = service.call_next(s, account(s, "clerk"), hall, 1)
-        service.transfer(s, account(s, "clerk"), called.id, called.version, "payment")
-    labels = [take(city, hall, b).label for b in ("resident_case", "payment")]
+        called = service.call_next(s, account(s, "clerk"), hall, 1, now=now)
+        service.transfer(s, account(s, "clerk"), called.id, called.version, "payment", now=now)
+    labels = [take(city, hall, b, now).label for b in ("resident_case", "payment")]
     assert labels == ["A003", "B001"]
 
 
