@@ -14,13 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from station_portal.analytics.daily import Daily
 from station_portal.analytics.forecast import Forecast, forecast_daily
 from station_portal.analytics.snapshots import in_units
 from station_portal.auth.scope import Scope
+from station_portal.dispatch.board import CREW_WORK, default_settings
 from station_portal.org.models import (
     Client,
     Crew,
@@ -42,6 +43,7 @@ from station_portal.validate import as_id
 from station_portal.workorders.models import (
     PARK_MILESTONES,
     Kind,
+    OrderAssignment,
     ParkVisit,
     StageClock,
     WorkOrder,
@@ -304,14 +306,36 @@ def operations(session: Session, filters: Filters, now: datetime, locale: str,
 @dataclass(frozen=True)
 class Workload:
     per_unit: pd.DataFrame  # unit, received, closed, backlog, overdue
-    per_crew: pd.DataFrame  # crew, group, members, jobs, site_hours, open_jobs
+    per_crew: pd.DataFrame  # crew, group, members, jobs, site_hours, open_jobs, capacity
     by_category: pd.DataFrame  # kind, category, received, overdue
     per_day: pd.DataFrame  # day, received
     year: pd.DataFrame  # day, received (the 365 days before today)
     forecast: Forecast
 
 
-def workload(session: Session, filters: Filters, now: datetime, locale: str) -> Workload:
+def crew_loads(session: Session) -> pd.DataFrame:
+    """crew_id, open_jobs: the repairs each crew holds now (dispatched, accepted, en route or
+    on site; as lead or support), counted as the dispatch board counts them, wherever the
+    repair lies. Crews without any are left out."""
+    work = [s.value for s in CREW_WORK]
+    pairs = union(
+        select(WorkOrder.crew_id.label("crew_id"), WorkOrder.id.label("order_id"))
+        .where(WorkOrder.kind == Kind.REPAIR, WorkOrder.crew_id.is_not(None),
+               WorkOrder.status.in_(work)),
+        select(OrderAssignment.crew_id, OrderAssignment.work_order_id)
+        .join(WorkOrder, WorkOrder.id == OrderAssignment.work_order_id)
+        .where(OrderAssignment.role == "support", OrderAssignment.released_at.is_(None),
+               WorkOrder.status.in_(work))).subquery()
+    rows = session.execute(select(pairs.c.crew_id, func.count()).group_by(pairs.c.crew_id)).all()
+    return pd.DataFrame(rows, columns=["crew_id", "open_jobs"]).astype(
+        {"crew_id": "int64", "open_jobs": "int64"})
+
+
+def workload(session: Session, filters: Filters, now: datetime, locale: str,
+             capacity: int | None = None) -> Workload:
+    """``capacity``: open repairs a crew can carry at once (``[capacity]`` of
+    ``data/dispatch.toml`` unless told)."""
+    capacity = capacity if capacity is not None else default_settings().capacity_jobs
     names = Names.load(session, members=True)
     daily = Daily(session, filters.unit_ids, filters.start, filters.end, now)
     by_unit = daily.orders(["unit_id"])
@@ -324,24 +348,19 @@ def workload(session: Session, filters: Filters, now: datetime, locale: str) -> 
     per_unit["unit"] = [names.unit(int(u), locale) for u in per_unit["unit_id"]]
     per_unit = per_unit.sort_values(["backlog", "received"], ascending=False)
     crews = daily.crews(["crew_id"]).astype({"crew_id": "int64"})
-    crew_open = session.execute(
-        select(WorkOrder.crew_id, func.count(WorkOrder.id))
-        .where(*_open_orders(filters.unit_ids), WorkOrder.crew_id.is_not(None))
-        .group_by(WorkOrder.crew_id)).all()
     # every crew of the units, the idle ones too
     own = pd.DataFrame({"crew_id": pd.Series(
         [c for c, (_code, unit) in names.crews.items()
          if filters.unit_ids is None or unit in filters.unit_ids], dtype="int64")})
-    open_jobs = pd.DataFrame(crew_open, columns=["crew_id", "open_jobs"]).astype(
-        {"crew_id": "int64"})
-    per_crew = own.merge(crews, on="crew_id", how="outer").merge(
-        open_jobs, on="crew_id", how="outer").fillna({"jobs": 0, "site_hours": 0.0,
-                                                      "open_jobs": 0})
+    per_crew = own.merge(crews, on="crew_id", how="outer")
+    per_crew = per_crew.merge(crew_loads(session), on="crew_id", how="left").fillna(
+        {"jobs": 0, "site_hours": 0.0, "open_jobs": 0})
+    per_crew["capacity"] = capacity
     per_crew["crew"] = [names.crews.get(int(c), ("", 0))[0] for c in per_crew["crew_id"]]
     per_crew["group"] = [names.unit(names.crews.get(int(c), ("", 0))[1], locale)
                          for c in per_crew["crew_id"]]
     per_crew["members"] = [names.people(int(c), locale) for c in per_crew["crew_id"]]
-    per_crew = per_crew.sort_values(["jobs", "open_jobs"], ascending=False)
+    per_crew = per_crew.sort_values(["open_jobs", "jobs"], ascending=False)  # the busiest first
     by_cat = daily.orders(["kind", "category"])
     overdue_rows = session.execute(
         select(WorkOrder.kind, func.coalesce(WorkOrder.category, WorkOrder.customer_class, ""),

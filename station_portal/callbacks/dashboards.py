@@ -66,12 +66,16 @@ def _operations(session, scope: Scope, filters: data.Filters, now, locale) -> Re
 
 def _workload(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
     work = data.workload(session, filters, now, locale)
+    crews = work.per_crew
+    overloaded = int((crews["open_jobs"] > crews["capacity"]).sum()) if len(crews) else 0
     return {
         "stats": [(_("Received"), int(work.per_unit["received"].sum()), "bi-inbox", None),
                   (_("Closed"), int(work.per_unit["closed"].sum()), "bi-check2-circle", None),
                   (_("Open now"), int(work.per_unit["backlog"].sum()), "bi-list-task", None),
                   (_("Overdue now"), int(work.per_unit["overdue"].sum()), "bi-exclamation-octagon",
-                   "danger")],
+                   "danger"),
+                  (_("Crews over capacity"), f"{overloaded} / {len(crews)}", "bi-people",
+                   "danger" if overloaded else None)],
         "units": charts.unit_workload_table(work.per_unit),
         "crews": charts.crew_workload_table(work.per_crew),
         "days": charts.per_day_figure(work.per_day),

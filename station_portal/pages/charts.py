@@ -122,6 +122,9 @@ class Column:
     field: str
     header: str
     kind: str = "text"  # text | number | percent
+    width: int | None = None  # narrowest it may get, in pixels (else the kind's default)
+    pinned: bool = False  # stays at the left when the table scrolls sideways (phones)
+    alert: str | None = None  # a row field that, when true, draws this cell in red
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,12 @@ def column_defs(columns: Sequence[Column]) -> list[dict[str, Any]]:
             item["filter"] = "agNumberColumnFilter"
         if c.kind == "percent":
             item["cellClassRules"] = {"portal-sla-overdue": "params.value !== null && params.value < 90"}
+        if c.width is not None:
+            item["minWidth"] = c.width
+        if c.pinned:
+            item["pinned"] = "left"
+        if c.alert is not None:
+            item["cellClassRules"] = {"portal-sla-overdue": f"params.data && params.data.{c.alert} === true"}
         defs.append(item)
     return defs
 
@@ -190,16 +199,24 @@ def unit_workload_table(frame: pd.DataFrame) -> Table:
 
 
 def crew_workload_table(frame: pd.DataFrame) -> Table:
-    rows = [{"crew": r.crew, "group": r.group, "members": r.members, "jobs": int(r.jobs),
+    """Each crew's open jobs against what it can carry at once, first and overloaded crews on
+    top (the cell turns red past the capacity), then the period's restored repairs; names
+    last. Narrow columns, the crew pinned: the load stays in sight at 1366 px and on phones."""
+    rows = [{"crew": r.crew, "open_jobs": int(r.open_jobs), "capacity": int(r.capacity),
+             "overloaded": bool(r.open_jobs > r.capacity), "jobs": int(r.jobs),
              "site_hours": _num(r.site_hours), "per_job": _num(r.site_hours / r.jobs)
-             if r.jobs else None, "open_jobs": int(r.open_jobs)} for r in frame.itertuples()]
-    return Table((Column("crew", _("Crew")), Column("group", _("Group or grid")),
-                  Column("members", _("Members (★ leader)")),
-                  Column("jobs", _("Repairs restored"), "number"),
-                  Column("site_hours", _("Hours on site"), "number"),
-                  Column("per_job", _("Hours per repair"), "number"),
-                  Column("open_jobs", _("Open jobs now"), "number")),
-                 rows, _("No crew restored a repair in this period."))
+             if r.jobs else None, "group": r.group, "members": r.members}
+            for r in frame.itertuples()]
+    rows.sort(key=lambda r: (-(r["open_jobs"] / max(r["capacity"], 1)), -r["jobs"], r["crew"]))
+    return Table((Column("crew", _("Crew"), width=110, pinned=True),
+                  Column("open_jobs", _("Open jobs now"), "number", width=85, alert="overloaded"),
+                  Column("capacity", _("Can carry at once"), "number", width=80),
+                  Column("jobs", _("Repairs restored"), "number", width=100),
+                  Column("site_hours", _("Hours on site"), "number", width=90),
+                  Column("per_job", _("Hours per repair"), "number", width=90),
+                  Column("group", _("Group or grid"), width=140),
+                  Column("members", _("Members (★ leader)"), width=180)),
+                 rows, _("No crews in your area."))
 
 
 def cases_table(frame: pd.DataFrame) -> Table:

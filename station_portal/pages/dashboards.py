@@ -92,9 +92,12 @@ WORKLOAD = Board(
     _l("The dates choose the received, closed and restored work; backlog and overdue are now."),
     (
         Panel("units", _l("Per grid or station"), TABLE, width=6),
-        Panel("crews", _l("Per crew"), TABLE, width=6),
-        Panel("days", _l("Orders per day and week"), width=6),
         Panel("categories", _l("By category"), width=6),
+        # the whole width: every column fits at 1366 px, the load ones first
+        Panel("crews", _l("Per crew"), TABLE, width=12,
+              help=_l("Open jobs now: the repairs a crew holds (dispatched to on site, as lead or "
+                      "support); in red when it holds more than it can carry at once.")),
+        Panel("days", _l("Orders per day and week"), width=12),
         Panel("year", _l("The last year and the next four weeks"), width=12),
         Panel("forecast", _l("About the forecast"), NOTE, width=12),
     ),

@@ -273,3 +273,40 @@ def test_a_unit_without_crews_has_an_empty_crew_table(app, db, as_user):
         office_group = s.scalar(select(Unit).where(Unit.kind == "office_group"))
     answer = fill(as_user("admin"), app, "work", "crews", "rowData", None, None, office_group.id)
     assert answer["dash-work-crews"]["rowData"] == []
+
+
+def test_the_workload_board_shows_who_carries_more_than_they_can(app, db, as_user):
+    """A crew that holds more repairs than its capacity (data/dispatch.toml) is marked and
+    counted; its load comes first in the crew table."""
+    from station_portal.dispatch.board import default_settings
+    from station_portal.org.models import Crew
+    from station_portal.services.dispatch import assign_lead
+    from station_portal.workorders.models import WorkOrder
+
+    capacity = default_settings().capacity_jobs
+    orders = [new_repair(db, address=f"Overload lane {i}") for i in range(capacity + 1)]
+    with db.write() as s:
+        station = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
+        crew = s.scalars(select(Crew).join(Unit, Unit.id == Crew.unit_id)
+                         .where(Unit.parent_id == station.id).order_by(Crew.code.desc())).first()
+        code = crew.code
+        for order in orders:
+            assign_lead(s, None, order.id, order.version, crew.id)
+    try:
+        answer = fill(as_user("admin"), app, "work", "crews", "rowData", None, None, station.id)
+        rows = answer["dash-work-crews"]["rowData"]
+        mine = next(r for r in rows if r["crew"] == code)
+        assert mine["open_jobs"] >= capacity + 1 and mine["capacity"] == capacity
+        assert mine["overloaded"] is True
+        assert rows[0]["overloaded"] is True  # the overloaded come first
+        assert all(r["overloaded"] == (r["open_jobs"] > r["capacity"]) for r in rows)
+        fields = [c["field"] for c in answer["dash-work-crews"]["columnDefs"]]
+        assert fields[:3] == ["crew", "open_jobs", "capacity"]
+        stats = text_of_answer(answer["dash-work-stats"])
+        overloaded = sum(r["overloaded"] for r in rows)
+        assert "Crews over capacity" in stats and f"{overloaded} / {len(rows)}" in stats
+    finally:
+        with db.write() as s:  # the crew is free again for the other tests
+            for order in orders:
+                row = s.get(WorkOrder, order.id)
+                row.status, row.closed_at = "cancelled", utcnow()

@@ -275,3 +275,46 @@ def test_the_sheet_is_named_after_the_panel_without_its_hint():
         buffer = io.BytesIO()
         xlsx_bytes(table, title)(buffer)
         assert load_workbook(io.BytesIO(buffer.getvalue())).active.title == sheet_name
+
+
+# At 1366 px a full-width card leaves 1366 − 15 (scroll bar) − 24 (page padding) − 34 (card
+# padding and border) − 2 (grid border) = 1291 px for the grid (the row's gutters cancel out);
+# a 360 px phone (scroll bars overlaid) 360 − 24 − 34 − 2 = 300 px.
+GRID_AT_1366 = 1291
+GRID_ON_A_PHONE = 300
+
+
+def crews_frame() -> pd.DataFrame:
+    return pd.DataFrame([
+        {"crew": "JL-CY-S-R1", "group": "Repair group", "members": "Li ★, Wang", "jobs": 12,
+         "site_hours": 14.5, "open_jobs": 1, "capacity": 3},
+        {"crew": "JL-CY-S-R2", "group": "Repair group", "members": "Zhao ★", "jobs": 3,
+         "site_hours": 2.0, "open_jobs": 5, "capacity": 3},
+        {"crew": "JL-CY-S-R3", "group": "Repair group", "members": "Sun ★", "jobs": 0,
+         "site_hours": 0.0, "open_jobs": 3, "capacity": 3},
+    ])
+
+
+def test_the_crew_table_shows_load_against_capacity_first_and_marks_the_overloaded():
+    table = charts.crew_workload_table(crews_frame())
+    headers = [c.header for c in table.columns]
+    assert headers[:3] == ["Crew", "Open jobs now", "Can carry at once"]
+    # the overloaded crew on top, then the fullest; at capacity is not over it
+    assert [(r["crew"], r["open_jobs"], r["capacity"], r["overloaded"]) for r in table.rows] == [
+        ("JL-CY-S-R2", 5, 3, True), ("JL-CY-S-R3", 3, 3, False), ("JL-CY-S-R1", 1, 3, False)]
+    defs = {d["field"]: d for d in charts.column_defs(table.columns)}
+    assert defs["crew"]["pinned"] == "left"
+    rule = defs["open_jobs"]["cellClassRules"]["portal-sla-overdue"]
+    assert "overloaded" in rule
+    assert "cellClassRules" not in defs["capacity"]
+    # Excel gets what the user sees: the load columns first, no helper fields
+    assert list(table.frame().columns[:3]) == headers[:3] and "overloaded" not in table.frame()
+
+
+def test_the_crew_table_fits_1366_px_and_a_phone_sees_the_load():
+    defs = charts.column_defs(charts.crew_workload_table(crews_frame()).columns)
+    widths = [d["minWidth"] for d in defs]
+    assert sum(widths) <= GRID_AT_1366  # no column hidden behind a scroll bar at 1366 px
+    assert sum(widths[:3]) <= GRID_ON_A_PHONE  # crew, open jobs, capacity: in sight on a phone
+    assert [d["field"] for d in defs[:3]] == ["crew", "open_jobs", "capacity"]
+    assert page.WORKLOAD.panels[[p.id for p in page.WORKLOAD.panels].index("crews")].width == 12
