@@ -159,7 +159,7 @@ SLA_STATUSES: dict[str, LazyString] = {
 
 REPAIR_SOURCES: dict[str, LazyString] = {
     "hotline_95598": _("95598 hotline"),
-    "app": _("App"),
+    "app": _("Online (web or app)"),
     "counter": _("Counter"),
     "patrol": _("Patrol"),
 }
@@ -310,4 +310,17 @@ def standing_text(unit: str | None, late: float, left: float) -> str:
     if late > 0:
         return gettext("overdue by %(amount)s", amount=amount_text(unit, late))
     return gettext("%(amount)s left", amount=amount_text(unit, left))
+
+
+# The fields an audit row's details may carry, in words (anything else shows its own key).
+AUDIT_DETAIL_KEYS: dict[str, LazyString] = {
+    "changes": _("Changed"), "display_name": _("Display name"), "role": _("Role"),
+    "scope_unit_id": _("Scope (unit no.)"), "staff_id": _("Staff no."), "email": _("Email"),
+    "client_ids": _("Clients (no.)"), "active": _("Active"), "sessions_ended": _("Sessions ended"),
+    "tokens_revoked": _("Tokens revoked"), "locale": _("Language"), "scope": _("Applies to"),
+    "until": _("Until"), "reason": _("Reason"), "channel": _("Channel"), "name": _("Name"),
+    "unit_id": _("Unit no."), "milestone": _("Milestone"), "amount": _("Amount"),
+    "work_order_id": _("Work order no."), "order_code": _("Work order"),
+    "work_order_ids": _("Work orders (no.)"), "status": _("Status"), "date": _("Date"),
+}
 

@@ -27,3 +27,11 @@ def format_deadline(dt: datetime | None) -> str:
     if (shown.hour, shown.minute, shown.second) == (0, 0, 0):
         return (shown - timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
     return shown.strftime("%Y-%m-%d %H:%M")
+
+
+def format_clock(dt: datetime, now: datetime) -> str:
+    """``17:32`` for a time today, ``12-05 00:23`` for another day (Shanghai time): a time
+    never stands without its date when the date is not today."""
+    shown, today = local(dt), local(now).date()
+    return shown.strftime("%H:%M") if shown.date() == today else shown.strftime("%m-%d %H:%M")
+

@@ -68,6 +68,11 @@ class ResponsibilityMatrix:
     source: str
     businesses: tuple[Business, ...]
     actions: tuple[Action, ...]
+    source_zh: str = ""
+
+    def source_in(self, locale: str) -> str:
+        """Where the matrix comes from, in the reader's language when the file gives it."""
+        return self.source_zh if locale.startswith("zh") and self.source_zh else self.source
 
     def business(self, code: str) -> Business:
         for item in self.businesses:
@@ -146,6 +151,7 @@ def parse_matrix(text: str, origin: str = "<matrix>") -> ResponsibilityMatrix:
         source=str(raw.get("source", "")),
         businesses=tuple(businesses),
         actions=tuple(actions),
+        source_zh=str(raw.get("source_zh", "")),
     )
 
 

@@ -10,8 +10,8 @@ from dash import dcc, html
 
 from station_portal.auth.queries import AuditRow
 from station_portal.auth.roles import ADMIN_ONLY
-from station_portal.i18n import _, _l
-from station_portal.labels import AUDIT_ACTIONS, label
+from station_portal.i18n import LOCALE_NAMES, _, _l
+from station_portal.labels import AUDIT_ACTIONS, AUDIT_DETAIL_KEYS, ROLES, label
 from station_portal.pages import Page
 from station_portal.pages.grid import data_grid
 from station_portal.pages.ui import dropdown, page_header
@@ -52,11 +52,40 @@ PAGE = Page(path="/admin/audit", title=_l("Security log"), roles=ADMIN_ONLY, lay
             icon="bi-journal-text")
 
 
+# Detail values that are codes, shown by their names.
+CODED = {"role": ROLES, "locale": LOCALE_NAMES}
+
+
+def detail_value(value: Any, *, changes: bool = False, key: str = "") -> str:
+    """An audit detail in words: changes field by field as "before → after", codes by their
+    names, yes/no, lists joined; never a raw dump."""
+    if isinstance(value, dict):
+        parts = []
+        for k, v in value.items():
+            name = label(AUDIT_DETAIL_KEYS, k) or k
+            if changes and isinstance(v, list) and len(v) == 2:
+                parts.append(f"{name}: {detail_value(v[0], key=k)} → {detail_value(v[1], key=k)}")
+            else:
+                parts.append(f"{name}: {detail_value(v, key=k)}")
+        return ", ".join(parts)
+    if isinstance(value, list | tuple):
+        return "、".join(detail_value(v, key=key) for v in value) if value else "–"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if value is None or value == "":
+        return "–"
+    if key in CODED and str(value) in CODED[key]:
+        return str(CODED[key][str(value)])
+    return str(value)
+
+
 def rows(events: Sequence[AuditRow]) -> list[dict[str, Any]]:
     def details(event: AuditRow) -> str:
         if not event.details:
             return ""
-        return "; ".join(f"{k}: {v}" for k, v in event.details.items())
+        return "; ".join(f"{label(AUDIT_DETAIL_KEYS, k) or k}: "
+                         f"{detail_value(v, changes=k == 'changes', key=k)}"
+                         for k, v in event.details.items())
 
     return [{
         "id": e.id,

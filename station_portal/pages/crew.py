@@ -25,7 +25,7 @@ from station_portal.labels import REPAIR_CATEGORIES, REPAIR_STATUSES, SLA_STATUS
 from station_portal.pages import Page
 from station_portal.pages.maps import view_of
 from station_portal.pages.ui import empty_state, page_header
-from station_portal.timefmt import format_local
+from station_portal.timefmt import format_clock
 
 LIST = "crew-list"
 HEADER = "crew-header"
@@ -103,9 +103,10 @@ def _left(job: CrewJob, now: datetime) -> str:
     if job.due_at is None:
         return ""
     minutes = round((job.due_at - now).total_seconds() / 60)
-    what = _("arrive by %(time)s", time=format_local(job.due_at)[11:16]) \
+    when = format_clock(job.due_at, now)
+    what = _("arrive by %(time)s", time=when) \
         if job.status in ("dispatched", "accepted", "en_route") \
-        else _("restore by %(time)s", time=format_local(job.due_at)[11:16])
+        else _("restore by %(time)s", time=when)
     if job.status == "restored":
         return ""
     left = _("%(n)s min left", n=minutes) if minutes >= 0 else _("%(n)s min late", n=-minutes)
@@ -124,8 +125,9 @@ def job_card(number: int, job: CrewJob, now: datetime) -> dbc.Card:
             None if job.lead else dbc.Badge(_("Support"), color="light", text_color="dark",
                                             className="ms-1 border"),
         ], className="d-flex flex-wrap align-items-center gap-1"),
-        html.Div([label(REPAIR_CATEGORIES, job.category), " · ",
-                  html.Span(_left(job, now), className=f"sp-sla-text sp-sla-text-{job.sla or 'no_limit'}")],
+        html.Div([label(REPAIR_CATEGORIES, job.category),
+                  *([" · ", html.Span(left, className=f"sp-sla-text sp-sla-text-{job.sla or 'no_limit'}")]
+                    if (left := _left(job, now)) else [])],
                  className="small mt-1"),
         html.Div(job.address, className="fw-semibold mt-1"),
         html.Div([

@@ -234,7 +234,8 @@ def matrix_component(matrix: ResponsibilityMatrix, locale: str) -> Any:
         businesses,
         html.P(_("Which role may take which action:"), className="fw-semibold mt-3"),
         actions,
-        html.P(_("Version %(version)s · %(source)s", version=matrix.version, source=matrix.source),
+        html.P(_("Version %(version)s · %(source)s", version=matrix.version,
+                 source=matrix.source_in(get_locale())),
                className="small text-body-secondary mb-0"),
     ])
 
