@@ -5,13 +5,16 @@
 being limited) and answers whether it is still within ``limit`` hits in the
 current window of ``per_seconds``. The count is one upsert, so concurrent
 workers and processes share it; old windows are pruned by the daily prune job.
-``count`` reads a window without adding to it (to count only failures).
+``count`` reads a window without adding to it (to count only failures);
+``retry_after`` says how long until the current window ends (what a refused
+visitor must wait, not a guess).
 
 No Flask here: ``web/public.py`` wraps it for public pages.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, delete, select
@@ -59,6 +62,14 @@ def count(session: Session, bucket: str, key: str, *, per_seconds: int,
     return session.scalar(select(RateCounter.hits).where(
         RateCounter.bucket == bucket, RateCounter.key == key[:128],
         RateCounter.slot == slot)) or 0
+
+
+def retry_after(per_seconds: int, now: datetime | None = None) -> int:
+    """Seconds until the current window of ``per_seconds`` ends (at least 1): when a
+    refused key is counted afresh."""
+    moment = (now or utcnow()).timestamp()
+    end = (int(moment) // per_seconds + 1) * per_seconds
+    return max(1, math.ceil(end - moment))
 
 
 def prune(session: Session, now: datetime | None = None) -> int:

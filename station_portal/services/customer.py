@@ -11,15 +11,26 @@ own timeline event marked ``"by": "customer"`` in the same transaction.
 The staff side is here too: a code for a case taken at a counter or on the phone,
 counter visits, and the counter intake (``take_application``, ``take_fault``: staff
 register for a walk-in or phone customer, as the actor whose role and area are checked).
+The site of an application or a fault is where the form puts it (:func:`find_site`): the
+coordinates given (a map pick, the phone's location) win; else the address typed, resolved by
+the gazetteer (``org/addresses.py``). A refused online application keeps its checked
+documents for an hour under a random token (:func:`keep_uploads`), so the customer need not
+upload them again.
 No Flask here: the web face passes the address, the agent and the upload folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import json
+import os
+import re
 import secrets
-from dataclasses import dataclass, field
+import shutil
+import time
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -33,7 +44,9 @@ from station_portal.customer.models import CaseAccess, ContractSignature, Servic
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, ValidationFailed
 from station_portal.i18n import _, get_locale
+from station_portal.org import addresses
 from station_portal.org.models import Unit, UnitKind
+from station_portal.org.territory import TerritoryIndex
 from station_portal.services import attachments
 from station_portal.services import workorders as wo
 from station_portal.sla.classes import CUSTOMER_TYPES
@@ -157,6 +170,9 @@ class OnlineApplication:
     description: object = ""
     accept_terms: bool = False
     capacity_kva: object = None
+    district: object = ""  # the address in parts (else ``address`` in one line)
+    street: object = ""
+    house_number: object = ""
 
 
 @dataclass
@@ -226,6 +242,74 @@ def supplier_name(session: Session, order: WorkOrder) -> str:
     return unit.name() if unit is not None else ""
 
 
+# -- where the site is ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SiteLookup:
+    """Where a form puts the site, and the address to keep on the case."""
+
+    lat: object
+    lon: object
+    address: object
+    located: addresses.Located | None = None  # the address resolved (not with coordinates)
+    errors: dict[str, str] = field(default_factory=dict)  # why the address was not placed
+    by_coordinates: bool = False
+
+
+def _given(value: object) -> bool:
+    return (isinstance(value, str) and bool(value.strip())) or isinstance(value, int | float)
+
+
+def _text_of(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def find_site(form: object, index: TerritoryIndex) -> SiteLookup:
+    """The coordinates given (a map pick, the phone's location) win; else the address is
+    resolved: in parts (district, street, number) or in one line. An address that cannot be
+    placed gives a message on its field, naming what was not found."""
+    line = getattr(form, "address", "")
+    district, street, number = (getattr(form, k, "") for k in ("district", "street",
+                                                               "house_number"))
+    parts = " ".join(t for t in (_text_of(district), _text_of(street), _text_of(number)) if t)
+    typed = line if _given(line) else parts if _text_of(street) else line
+    lat, lon = getattr(form, "lat", None), getattr(form, "lon", None)
+    if _given(lat) or _given(lon):
+        return SiteLookup(lat, lon, typed, by_coordinates=True)
+    if not _given(line) and not _text_of(street):
+        if _text_of(district) or _text_of(number):  # the address begun in parts
+            return SiteLookup(None, None, typed, errors={"street": _(
+                "Give the street, road or village, and the house number.")})
+        return SiteLookup(None, None, typed, errors={"address": _(
+            "Give the address (district, street and number), or mark the place on the map.")})
+    try:
+        located = addresses.locate(addresses.gazetteer(), index, line, district=district,
+                                   street=street, number=number)
+    except addresses.AddressNotFound as exc:
+        return SiteLookup(None, None, typed, errors={exc.field: exc.message})
+    if not _given(line):
+        typed = addresses.gazetteer().city + located.match.label()
+    return SiteLookup(located.lat, located.lon, typed, located)
+
+
+def look_up_site(session: Session, form: object) -> SiteLookup:
+    """:func:`find_site` with the territories read from the database (for showing a form)."""
+    return find_site(form, TerritoryIndex.load(session))
+
+
+def _sited(form, site: SiteLookup):  # type: ignore[no-untyped-def]
+    """The form with the site's coordinates and address."""
+    return replace(form, lat=site.lat, lon=site.lon, address=site.address)
+
+
+def _merge(exc: ValidationFailed, errors: dict[str, str], site: SiteLookup) -> ValidationFailed:
+    """Every problem at once; an address not placed replaces "give the coordinates"."""
+    fields = dict(exc.fields)
+    if site.errors:
+        fields.pop("location", None)
+    return ValidationFailed({**fields, **site.errors, **errors})
+
+
 def _application_input(form: OnlineApplication | CounterApplication, *,
                        at_counter: bool) -> wo.ApplicationInput:
     """A form as typed → the service's input; a value that is not a number becomes one the
@@ -252,7 +336,9 @@ def submit_application(session: Session, form: OnlineApplication, uploads: list[
     documents stored, a verification code issued."""
     now = now or utcnow()
     errors: dict[str, str] = {}
-    data = _application_input(form, at_counter=False)
+    index = TerritoryIndex.load(session)
+    site = find_site(form, index)
+    data = _application_input(_sited(form, site), at_counter=False)
     klass = stage_book().classify(customer_type=data.customer_type, load_kw=data.load_kw,
                                   small_firm=data.small_firm) \
         if data.load_kw > 0 and data.customer_type in CUSTOMER_TYPES else ""
@@ -262,9 +348,9 @@ def submit_application(session: Session, form: OnlineApplication, uploads: list[
     if not isinstance(form.customer_phone, str) or not form.customer_phone.strip():
         errors["customer_phone"] = _("Give a phone number we can call you on.")
     try:
-        order = wo.create_application(session, None, data, accept=True, now=now)
+        order = wo.create_application(session, None, data, accept=True, now=now, index=index)
     except ValidationFailed as exc:
-        raise ValidationFailed({**exc.fields, **errors}) from None
+        raise _merge(exc, errors, site) from None
     if errors:
         raise ValidationFailed(errors)
     submitted = Submitted(order, grant_access(session, order, channel="online", now=now),
@@ -279,6 +365,160 @@ def submit_application(session: Session, form: OnlineApplication, uploads: list[
     return submitted
 
 
+# -- documents of a refused application, kept for the next try --------------------------
+
+PENDING_FOLDER = "pending"  # under the upload folder: never served, never an attachment
+PENDING_SECONDS = 3600  # kept this long after the refusal
+PENDING_TOTAL_BYTES = 256 * 1024 * 1024  # the whole pending area: beyond it nothing is kept
+PENDING_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+_PENDING_FILE_RE = re.compile(r"^[0-9a-f]{32}\.bin$")
+_MANIFEST = "kept.json"
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A document kept from a refused application: shown as "kept: <file name>"."""
+
+    purpose: str
+    filename: str
+
+
+def new_pending_token() -> str:
+    """A random, unguessable key for one visitor's kept documents (32 characters)."""
+    return secrets.token_urlsafe(24)
+
+
+def _pending_folder(upload_dir: Path, token: object) -> Path | None:
+    if not isinstance(token, str) or not PENDING_TOKEN_RE.match(token):
+        return None
+    return upload_dir / PENDING_FOLDER / token
+
+
+def _manifest(folder: Path, now: float) -> list[dict]:
+    """The kept files of a folder, if it has not expired (else none)."""
+    try:
+        raw = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(raw, dict) or not isinstance(raw.get("at"), int | float) \
+            or now - raw["at"] > PENDING_SECONDS or not isinstance(raw.get("files"), list):
+        return []
+    rules = document_rules()
+    return [f for f in raw["files"] if isinstance(f, dict) and f.get("purpose") in rules.kinds
+            and isinstance(f.get("file"), str) and _PENDING_FILE_RE.match(f["file"])
+            and isinstance(f.get("name"), str) and isinstance(f.get("sha256"), str)]
+
+
+def kept_uploads(upload_dir: Path, token: object, *, now: float | None = None
+                 ) -> list[tuple[Kept, Upload]]:
+    """The documents kept under ``token`` (none once expired or for a token not ours)."""
+    folder = _pending_folder(upload_dir, token)
+    if folder is None:
+        return []
+    out = []
+    for entry in _manifest(folder, now if now is not None else time.time()):
+        try:
+            data = (folder / entry["file"]).read_bytes()
+        except OSError:
+            continue
+        out.append((Kept(entry["purpose"], entry["name"]),
+                    Upload(entry["purpose"], entry["name"], data)))
+    return out
+
+
+def _pending_bytes(root: Path) -> int:
+    total = 0
+    with contextlib.suppress(OSError):
+        for folder in root.iterdir():
+            for path in folder.iterdir():
+                with contextlib.suppress(OSError):
+                    total += path.stat().st_size
+    return total
+
+
+def keep_uploads(upload_dir: Path, token: str, uploads: list[Upload], *,
+                 now: float | None = None) -> list[Kept]:
+    """Keep the documents of a refused application that passed the checks (PDF, JPEG or
+    PNG within the size limit), replacing what was kept under ``token`` before, for
+    :data:`PENDING_SECONDS`. Nothing more is kept once the pending area is full."""
+    folder = _pending_folder(upload_dir, token)
+    if folder is None:
+        return []
+    moment = now if now is not None else time.time()
+    prune_pending(upload_dir, now=moment)
+    rules = document_rules()
+    before = {(f["purpose"], f["sha256"]): f for f in _manifest(folder, moment)}
+    entries, fresh = [], 0
+    for upload in uploads:
+        if upload.purpose not in rules.kinds:
+            continue
+        try:
+            attachments.check_document(upload.data, rules.max_bytes)
+        except ValueError:
+            continue
+        digest = hashlib.sha256(upload.data).hexdigest()
+        if any(e["purpose"] == upload.purpose and e["sha256"] == digest for e in entries):
+            continue
+        entry = before.get((upload.purpose, digest))
+        if entry is None:
+            entry = {"purpose": upload.purpose, "sha256": digest, "data": upload.data,
+                     "file": secrets.token_hex(16) + ".bin"}
+            fresh += len(upload.data)
+        entries.append({**entry, "name": attachments.clean_filename(upload.filename)
+                        or entry.get("name") or upload.purpose})
+    if fresh and _pending_bytes(folder.parent) + fresh > PENDING_TOTAL_BYTES:
+        entries = [e for e in entries if "data" not in e]  # full: keep only what was kept
+    if not entries:
+        forget_kept(upload_dir, token)
+        return []
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for entry in entries:
+        data = entry.pop("data", None)
+        if data is not None:
+            _write_private(folder / entry["file"], data)
+    _write_private(folder / _MANIFEST, json.dumps({"at": moment, "files": entries}).encode())
+    used = {e["file"] for e in entries}
+    for path in folder.iterdir():
+        if _PENDING_FILE_RE.match(path.name) and path.name not in used:
+            attachments.discard(path)
+    return [Kept(e["purpose"], e["name"]) for e in entries]
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        attachments.discard(tmp)
+        raise
+
+
+def forget_kept(upload_dir: Path, token: object) -> None:
+    """Drop the documents kept under ``token`` (the application was made)."""
+    folder = _pending_folder(upload_dir, token)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def prune_pending(upload_dir: Path, *, now: float | None = None) -> int:
+    """Remove kept documents older than :data:`PENDING_SECONDS`; the folders removed."""
+    moment = now if now is not None else time.time()
+    removed = 0
+    with contextlib.suppress(OSError):
+        for folder in (upload_dir / PENDING_FOLDER).iterdir():
+            if not PENDING_TOKEN_RE.match(folder.name):
+                continue
+            with contextlib.suppress(OSError):
+                if moment - folder.stat().st_mtime > PENDING_SECONDS \
+                        and not _manifest(folder, moment):
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+    return removed
+
+
 # -- reporting a fault online -----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -290,6 +530,9 @@ class OnlineFault:
     customer_name: object
     customer_phone: object
     description: object = ""
+    district: object = ""  # the address in parts (else ``address`` in one line)
+    street: object = ""
+    house_number: object = ""
 
 
 def report_fault(session: Session, form: OnlineFault, *, ip: str = "",
@@ -302,15 +545,17 @@ def report_fault(session: Session, form: OnlineFault, *, ip: str = "",
     if not isinstance(form.customer_phone, str) or not form.customer_phone.strip():
         errors["customer_phone"] = _("Give a phone number the crew can call you on.")
     category, urgency = kind or (RepairCategory.LOW_VOLTAGE.value, 2)
+    index = TerritoryIndex.load(session)
+    site = find_site(form, index)
     data = wo.RepairInput(
         source="app", category=category, urgency=urgency,
-        lat=_number(form.lat), lon=_number(form.lon),  # type: ignore[arg-type]
-        address=form.address, customer_name=form.customer_name,  # type: ignore[arg-type]
+        lat=_number(site.lat), lon=_number(site.lon),  # type: ignore[arg-type]
+        address=site.address, customer_name=form.customer_name,  # type: ignore[arg-type]
         customer_phone=form.customer_phone, description=form.description)  # type: ignore[arg-type]
     try:
-        order = wo.create_repair(session, None, data, now=now)
+        order = wo.create_repair(session, None, data, now=now, index=index)
     except ValidationFailed as exc:
-        raise ValidationFailed({**exc.fields, **errors}) from None
+        raise _merge(exc, errors, site) from None
     if errors:
         raise ValidationFailed(errors)
     submitted = Submitted(order, grant_access(session, order, channel="online", now=now))
@@ -571,11 +816,14 @@ def take_application(session: Session, actor: User, form: CounterApplication,
     channel = _channel(form.channel, errors)
     checked = _checked_uploads(uploads, "", errors)  # no class: nothing required at a counter
     _phone_given(form.customer_phone, errors)
-    data = _application_input(form, at_counter=channel == RepairSource.COUNTER.value)
+    index = TerritoryIndex.load(session)
+    site = find_site(form, index)
+    data = _application_input(_sited(form, site),
+                              at_counter=channel == RepairSource.COUNTER.value)
     try:
-        order = wo.create_application(session, actor, data, accept=True, now=now)
+        order = wo.create_application(session, actor, data, accept=True, now=now, index=index)
     except ValidationFailed as exc:
-        raise ValidationFailed({**exc.fields, **errors}) from None
+        raise _merge(exc, errors, site) from None
     if errors:
         raise ValidationFailed(errors)
     submitted = Submitted(order, "", files if files is not None else [])
@@ -599,16 +847,18 @@ def take_fault(session: Session, actor: User, form: CounterFault, *,
     channel = _channel(form.channel, errors)
     _phone_given(form.customer_phone, errors)
     urgency = as_id(form.urgency)
+    index = TerritoryIndex.load(session)
+    site = find_site(form, index)
     data = wo.RepairInput(
         source=channel, category=form.category if isinstance(form.category, str) else "",
         urgency=urgency if urgency is not None else 0,
-        lat=_number(form.lat), lon=_number(form.lon),  # type: ignore[arg-type]
-        address=form.address, customer_name=form.customer_name,  # type: ignore[arg-type]
+        lat=_number(site.lat), lon=_number(site.lon),  # type: ignore[arg-type]
+        address=site.address, customer_name=form.customer_name,  # type: ignore[arg-type]
         customer_phone=form.customer_phone, description=form.description)  # type: ignore[arg-type]
     try:
-        order = wo.create_repair(session, actor, data, now=now)
+        order = wo.create_repair(session, actor, data, now=now, index=index)
     except ValidationFailed as exc:
-        raise ValidationFailed({**exc.fields, **errors}) from None
+        raise _merge(exc, errors, site) from None
     if errors:
         raise ValidationFailed(errors)
     return order

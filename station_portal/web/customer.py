@@ -1,6 +1,13 @@
 """The customer's pages (no staff sign-in): start, apply online, report a fault,
 track a case, and on the case: add documents, finish own works, sign, rate.
 
+The site of an application or a fault is given by its address (district, street,
+number, or one line), resolved by the gazetteer; a map pick or the phone's location wins
+when given. A refused application shows what the address resolved to (or why not) and
+keeps its checked documents for an hour (a random token in the form, honoured only for the
+session that holds it). Over a rate limit the two forms show themselves again with what was
+typed, the real wait and the 95598 hotline (status 429).
+
 A visitor proves they hold a case once (number + verification code, typed or
 from the link they were given); its id is then kept in their signed session
 cookie for the visit. Every answer about a case someone does not hold is the
@@ -24,15 +31,26 @@ from station_portal.db import utcnow
 from station_portal.errors import Conflict, ValidationFailed
 from station_portal.i18n import _
 from station_portal.labels import BUSINESS_TYPES, CUSTOMER_CLASSES, CUSTOMER_TYPES
+from station_portal.org.addresses import gazetteer
 from station_portal.org.models import ROUTABLE_KINDS, Unit
-from station_portal.ratelimit import allow, count
+from station_portal.ratelimit import allow, count, retry_after
 from station_portal.services import attachments
 from station_portal.services import customer as svc
 from station_portal.sla import classes
 from station_portal.sla.stages import stage_book
 from station_portal.timefmt import format_deadline, format_local, local
 from station_portal.web.context import client_ip, portal, read_session, write_session
-from station_portal.web.public import address_key, hit, limited, pick_language, render_public, too_many
+from station_portal.web.public import (
+    address_key,
+    hit,
+    limit_message,
+    limited,
+    pick_language,
+    render_public,
+    too_many,
+    wait_header,
+    wait_text,
+)
 from station_portal.workorders.models import WorkOrder
 
 bp = Blueprint("customer", __name__, url_prefix="/service")
@@ -40,6 +58,8 @@ bp = Blueprint("customer", __name__, url_prefix="/service")
 CASES = "customer_cases"  # session key: ids of the cases this visitor proved to hold
 MAX_CASES = 10
 JUST_MADE = "customer_new_case"  # session key: the number and code to show once
+PENDING = "customer_pending"  # session key: tokens of this visitor's kept documents
+MAX_PENDING = 3
 
 
 def _discard(files: list[Path]) -> None:
@@ -115,12 +135,34 @@ def territory_map() -> dict[str, Any]:
             "lat1": lat1, "kx": kx, "scale": scale}
 
 
+def _districts() -> list[tuple[str, str]]:
+    return [(d.name, d.label()) for d in gazetteer().districts.values()]
+
+
+def _site_note(form: Any) -> dict[str, Any] | None:
+    """What the address typed resolved to (the street, the number, the unit), for a form
+    shown again; None when coordinates were given or nothing was typed."""
+    reader = read_session()
+    lookup = svc.look_up_site(reader, form)
+    if lookup.by_coordinates or lookup.located is None:
+        return None
+    match, unit = lookup.located.match, lookup.located.unit
+    owner = reader.get(Unit, unit.unit_id) if unit is not None else None
+    return {"label": match.label(), "typed": match.typed, "exact": match.exact,
+            "number": match.number, "unit": owner.name() if owner is not None else None}
+
+
 def _form_page(template: str, errors: dict[str, str] | None = None, status: int = 200,
                **extra: Any) -> tuple[str, int]:
     return render_public(template, status=status, errors=errors or {}, form=request.form,
-                         map=territory_map(), **extra)
+                         map=territory_map(), districts=_districts(), **extra)
 
 
+def _refused_form(template: str, wait_seconds: int, message: str, **extra: Any) -> Any:
+    """A form over a rate limit: shown again with what was typed, the real wait and the
+    hotline; nothing is checked or kept."""
+    html, status = _form_page(template, status=429, limited=message, **extra)
+    return html, status, wait_header(wait_seconds)
 @bp.get("")
 def start() -> tuple[str, int]:
     pick_language()
@@ -182,15 +224,62 @@ def _uploads() -> list[svc.Upload]:
     return out
 
 
+def _pending_token() -> str | None:
+    """The form's token for kept documents, if this session was given it."""
+    token = request.form.get("pending", "")
+    held = session.get(PENDING, [])
+    return token if isinstance(held, list) and token and token in held else None
+
+
+def _hold_pending(token: str) -> None:
+    held = session.get(PENDING, [])
+    held = [t for t in held if isinstance(t, str) and t != token] if isinstance(held, list) else []
+    session[PENDING] = [token, *held][:MAX_PENDING]
+
+
+def _drop_pending(token: str | None) -> None:
+    if token is None:
+        return
+    svc.forget_kept(_upload_dir(), token)
+    held = session.get(PENDING, [])
+    if isinstance(held, list):
+        session[PENDING] = [t for t in held if t != token]
+
+
+def _with_kept(uploads: list[svc.Upload], token: str | None) -> list[svc.Upload]:
+    """The files sent now, and the kept ones of the documents not sent again (nor removed)."""
+    if token is None:
+        return uploads
+    replaced = {u.purpose for u in uploads}
+    removed = {p for p in document_rules().kinds if request.form.get(f"forget_doc_{p}") == "yes"}
+    return uploads + [u for kept, u in svc.kept_uploads(_upload_dir(), token)
+                      if kept.purpose not in replaced | removed]
+
+
+def _kept_names(token: str | None) -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    if token is not None:
+        for kept, _u in svc.kept_uploads(_upload_dir(), token):
+            names.setdefault(kept.purpose, []).append(kept.filename)
+    return names
+
+
+def _apply_refused(wait_seconds: int) -> Any:
+    token = _pending_token()
+    return _refused_form("customer/apply.html", wait_seconds, limit_message(wait_seconds),
+                         pending=token or "", kept=_kept_names(token), **_apply_choices())
+
+
 REPORTS_PER_PHONE = 3  # faults reported online per phone number and hour
+PHONE_WINDOW = 3600
 
 
 @bp.route("/apply", methods=["GET", "POST"])
-@limited("apply", limit=10, per_seconds=3600, methods=("POST",))
+@limited("apply", limit=10, per_seconds=3600, methods=("POST",), refused=_apply_refused)
 def apply() -> Any:
     pick_language()
     if request.method == "GET":
-        return _form_page("customer/apply.html", **_apply_choices())
+        return _form_page("customer/apply.html", pending="", kept={}, **_apply_choices())
     f = request.form
     form = svc.OnlineApplication(
         business_type=f.get("business_type"), customer_type=f.get("customer_type"),
@@ -198,8 +287,11 @@ def apply() -> Any:
         capacity_kva=f.get("capacity_kva", "").strip(), customer_name=f.get("customer_name"),
         customer_phone=f.get("customer_phone"), address=f.get("address"), lat=f.get("lat"),
         lon=f.get("lon"), description=f.get("description", ""),
-        accept_terms=f.get("accept_terms") == "yes")
-    uploads = _uploads()
+        accept_terms=f.get("accept_terms") == "yes", district=f.get("district", ""),
+        street=f.get("street", ""), house_number=f.get("house_number", ""))
+    token = _pending_token()
+    sent = _uploads()
+    uploads = _with_kept(sent, token)
     files: list[Path] = []  # written so far; removed if the transaction does not commit
     try:
         with write_session() as writer:
@@ -209,10 +301,21 @@ def apply() -> Any:
             tag = svc.access_tag(writer, order_id)
     except ValidationFailed as exc:
         _discard(files)
-        return _form_page("customer/apply.html", errors=exc.fields, status=422, **_apply_choices())
+        token = token or svc.new_pending_token()
+        kept = svc.keep_uploads(_upload_dir(), token, uploads)
+        if kept:
+            _hold_pending(token)
+        names: dict[str, list[str]] = {}
+        for k in kept:
+            names.setdefault(k.purpose, []).append(k.filename)
+        lost = any(u.data and u.purpose not in names for u in sent)
+        return _form_page("customer/apply.html", errors=exc.fields, status=422,
+                          site=_site_note(form), pending=token if kept else "", kept=names,
+                          files_lost=lost, **_apply_choices())
     except BaseException:
         _discard(files)
         raise
+    _drop_pending(token)
     _remember(order_id, tag)
     session[JUST_MADE] = {"number": number, "code": code}
     return redirect(url_for("customer.made"))
@@ -230,20 +333,30 @@ def made() -> Any:
 
 # -- reporting a fault ------------------------------------------------------------------
 
+def _report_refused(wait_seconds: int, message: str | None = None) -> Any:
+    return _refused_form("customer/report.html", wait_seconds,
+                         message or limit_message(wait_seconds), kinds=_fault_kinds())
+
+
 @bp.route("/report", methods=["GET", "POST"])
-@limited("report", limit=6, per_seconds=3600, methods=("POST",))
+@limited("report", limit=6, per_seconds=3600, methods=("POST",), refused=_report_refused)
 def report() -> Any:
     pick_language()
     if request.method == "GET":
         return _form_page("customer/report.html", kinds=_fault_kinds())
     f = request.form
     phone = "".join(ch for ch in str(f.get("customer_phone", "")) if ch.isdigit())[-11:]
-    if phone and not hit("report_phone", phone, limit=REPORTS_PER_PHONE, per_seconds=3600):
-        return too_many()
+    if phone and not hit("report_phone", phone, limit=REPORTS_PER_PHONE,
+                         per_seconds=PHONE_WINDOW):
+        wait = retry_after(PHONE_WINDOW)
+        return _report_refused(wait, _("Too many fault reports from this phone number. Try "
+                                       "again in %(wait)s.", wait=wait_text(wait)))
     form = svc.OnlineFault(kind=f.get("kind"), lat=f.get("lat"), lon=f.get("lon"),
                            address=f.get("address"), customer_name=f.get("customer_name", ""),
                            customer_phone=f.get("customer_phone"),
-                           description=f.get("description", ""))
+                           description=f.get("description", ""),
+                           district=f.get("district", ""), street=f.get("street", ""),
+                           house_number=f.get("house_number", ""))
     try:
         with write_session() as writer:
             made = svc.report_fault(writer, form, ip=_ip())
@@ -251,7 +364,7 @@ def report() -> Any:
             tag = svc.access_tag(writer, order_id)
     except ValidationFailed as exc:
         return _form_page("customer/report.html", errors=exc.fields, status=422,
-                          kinds=_fault_kinds())
+                          kinds=_fault_kinds(), site=_site_note(form))
     _remember(order_id, tag)
     session[JUST_MADE] = {"number": number, "code": code}
     return redirect(url_for("customer.made"))
@@ -281,7 +394,7 @@ def track() -> Any:
     keys = _guess_keys(reader, number)
     if any(count(reader, bucket, key, per_seconds=GUESS_WINDOW) >= limit
            for bucket, key, limit in keys):
-        return too_many()
+        return too_many(retry_after(GUESS_WINDOW))
     order = svc.find_case(read_session(), number, code)
     if order is None:
         with write_session() as writer:

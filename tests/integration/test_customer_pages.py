@@ -422,6 +422,23 @@ def test_limits_are_shared_and_pruned(db):
         assert ratelimit.prune(s, now + timedelta(seconds=200)) >= 2
 
 
+def test_a_limit_says_how_long_is_left_of_its_window():
+    """The wait shown is until the window ends, not a fixed minute: an hour's window refused
+    ten minutes in has fifty minutes to go."""
+    from datetime import UTC, datetime
+
+    from station_portal import ratelimit
+    from station_portal.web.public import wait_text
+
+    ten_past = datetime(2026, 3, 2, 8, 10, 0, tzinfo=UTC)
+    assert ratelimit.retry_after(3600, ten_past) == 50 * 60
+    assert ratelimit.retry_after(60, ten_past) == 60
+    assert ratelimit.retry_after(3600, datetime(2026, 3, 2, 8, 59, 59, 500_000, tzinfo=UTC)) == 1
+    assert [wait_text(s) for s in (1, 59, 61, 50 * 60, 3600, 3660, 7500)] == [
+        "1 minute", "1 minute", "2 minutes", "50 minutes", "1 hour", "1 hour and 1 minute",
+        "2 hours and 5 minutes"]
+
+
 def test_the_demo_lists_cases_a_visitor_can_open_and_act_on(engine_name, tmp_path):
     from station_portal import create_app
     from station_portal.demo.city import build_demo_city
