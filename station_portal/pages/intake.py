@@ -161,10 +161,11 @@ def customer_card() -> dbc.Card:
                                             autoComplete="off"), "", "customer_phone",
                required=True),
         _field(_("Address of the site"), dbc.Input(id=ADDRESS, maxLength=200, autoComplete="off"),
-               "", "address", required=True),
-        dbc.Label([_("Where is the site?"), html.Span(" *", className="text-danger")]),
-        html.P(_("Click the site on the map, or type its latitude and longitude."),
-               className="small text-body-secondary mb-1"),
+               "", "address", _("District, street and number, for example 吉林市昌邑区重庆街8号: "
+                                "the site is found from it."), required=True),
+        dbc.Label(_("Or mark the place on the map")),
+        html.P(_("A point clicked on the map, or latitude and longitude typed, is used instead "
+                 "of the address."), className="small text-body-secondary mb-1"),
         dl.Map([
             dl.GeoJSON(id=TERRITORIES, data={"type": "FeatureCollection", "features": []},
                        interactive=False, style={"variable": "stationPortal.board.territoryStyle"}),

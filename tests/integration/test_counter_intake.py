@@ -170,6 +170,26 @@ def test_a_head_registers_a_fault_and_its_arrival_clock_runs(app, db, as_user):
     assert ("created", user_id(db, "head")) in events(db, order.id)
 
 
+def test_a_site_given_by_its_address_alone_is_found_and_an_unknown_street_named(app, db,
+                                                                                as_user):
+    """No map click: the address the caller gives routes the fault (and the application)
+    to the station of its street; an address we cannot place is refused on its field."""
+    clerk = as_user("clerk")
+    for kind in (page.FAULT, page.APPLICATION):
+        response = register(clerk, app, kind, address="船营区德胜路３号", lat=None, lon=None)
+        order = made_order(db, response)
+        with db.read() as s:
+            assert s.get(Unit, order.unit_id).code == CLERK_STATION
+    before = orders(db)
+    refused = register(clerk, app, page.FAULT, address="船营区德胜街道长江路5号", lat=None,
+                       lon=None)
+    assert error(refused, "", "address").startswith("We did not find 长江路 in 船营区.")
+    assert error(refused, "", "location") == "", "no talk of coordinates"
+    elsewhere = register(clerk, app, page.FAULT, address="昌邑区重庆街8号", lat=None, lon=None)
+    assert error(elsewhere, "", "location") == "This location lies outside your area."
+    assert orders(db) == before
+
+
 def test_a_caller_on_the_hotline_is_recorded_as_such(app, db, as_user):
     lat, lon = site(db, CLERK_STATION)
     response = register(as_user("clerk"), app, page.FAULT, channel="hotline_95598", lat=lat,
