@@ -685,14 +685,15 @@ class _History:
                 plain = rules.total_for(business, str(klass_now[j])).amount
                 longer = rules.total_for(business, str(klass_now[j]), grid_works=True).amount
                 details = {"rule": rule.rule, "source": rule.source}
+                moved = plain != longer  # as the service words it: the limit, when it moved
                 if keep or still:
                     timeline.append(_event(oid, _instant(g_start[j]), "grid_works_waiting",
-                                           _limit_text(plain), _limit_text(longer),
+                                           _limit_text(plain) if moved else None,
+                                           _limit_text(longer) if moved else None,
                                            details=details))
-                if keep and not still:
-                    timeline.append(_event(oid, _instant(g_end[j]), "grid_works_done",
-                                           _limit_text(longer), _limit_text(plain),
-                                           details=details))
+                if keep and not still:  # energised: the limit with grid works stays
+                    timeline.append(_event(oid, _instant(g_end[j]), "grid_works_done", None,
+                                           None, details=details))
             # Each change claimed a version: acceptance (with the first stage), every later
             # stage, every pause and resume, the start and end of a grid-works wait.
             version = 1 + len(done_pos) + sum(

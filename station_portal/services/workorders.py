@@ -771,10 +771,11 @@ def set_grid_works_wait(session: Session, actor: User | None, order: WorkOrder, 
         clocks.apply_rule_set(order, rules, None, grid_works=with_grid_works(session, order.id))
     _refresh(order, now)
     rule = rules.grid_works_rule(order.customer_class or "") if rules else None
+    after = total.limit_amount if total is not None else None
+    moved = before != after  # the whole-process limit, when the rule changed it
     _event(session, order, actor, "grid_works_waiting" if waiting else "grid_works_done", now,
-           from_value=None if before is None else f"{before:g}",
-           to_value=None if total is None or total.limit_amount is None
-           else f"{total.limit_amount:g}", reason=note[:300],
+           from_value=f"{before:g}" if moved and before is not None else None,
+           to_value=f"{after:g}" if moved and after is not None else None, reason=note[:300],
            details={"rule": rule.rule if rule else None, "source": rule.source if rule else ""})
     return order
 
