@@ -16,23 +16,31 @@ How the forecast is made, in plain words
 
 The 80 % band
 -------------
-The method is replayed on the past: for each 4-week block of up to the last year it
-forecasts the block from the data before it only, and the ratios "what happened / what was
-forecast" are collected. The band is set so that one in ten of those past days fell below
-it and one in ten above it. With too little history for this replay (less than about 11
-weeks), the band is the spread expected from chance alone for counts (Poisson):
-forecast +/- 1.28 x square root of the forecast.
+The band is calibrated on the past, the conformal way. The method is replayed: for each 4-week
+block of up to the last year it forecasts the block from the data before it only. Each day's
+miss is measured against the spread expected around its forecast f, the square root of
+(f + (0.1 x f)^2): chance alone for counts (Poisson), plus a tenth of the level because days
+differ more than chance (weather, storms). So busy and quiet days can be compared. The band
+is the forecast +/- the 80th percentile of those relative misses (with the finite-sample
+correction of split conformal prediction) times each day's expected spread, never below
+zero. With too little history for this replay (less than about 11 weeks), the band is the
+spread expected from chance alone for counts (Poisson): forecast +/- 1.28 x square root of
+the forecast.
 
-How good it was
----------------
+How good it was, and which line is drawn
+----------------------------------------
 The last 8 weeks are held out: they are forecast in 4-week blocks from the data before each
 block and compared with what happened, as weekly totals.
 
-- ``weekly_mape``: the average percentage by which a weekly total was off;
-- ``naive_mape``: the same for the naive rule "every coming week is like the average week
-  of the last 4 weeks", as a yardstick;
-- ``coverage``: the share of held-out days that fell inside the band that would have been
-  shown at the time (the band of each block comes from the replay before that block only).
+- ``weekly_mape``: the average percentage by which the model's weekly total was off;
+- ``naive_mape``: the same for the baseline "every coming week is like the average week of
+  the last 4 weeks";
+- the forecast drawn (``drawn``) is the model unless the baseline did strictly better on the
+  held-out weeks; then it is the baseline, a flat line at the average day of the last 4 weeks,
+  with a band calibrated on the baseline's own misses;
+- ``coverage``: the share of held-out days that fell inside the band of the drawn line that
+  would have been shown at the time (each block's band is calibrated on the blocks before it
+  only, so this is an honest out-of-sample figure to compare with the nominal 80 %).
 
 Missing days count as zero orders. Everything is plain numpy; one call on a year of history
 takes about a millisecond.
@@ -47,30 +55,36 @@ import numpy as np
 import pandas as pd
 
 METHOD = "weekday-profile+damped-trend"
+BASELINE_METHOD = "four-week-average"
 POISSON_METHOD = METHOD + "+poisson-interval"
+MODEL, BASELINE = "model", "baseline"   # which line a forecast draws
+NOMINAL = 0.8               # the band is meant to hold 80 % of the days
 Z80 = 1.2816                # standard normal 90 % quantile: mean +/- Z80 sd is an 80 % band
 BLOCK_DAYS = 28             # backtest blocks are 4 weeks
+BASELINE_DAYS = 28          # the baseline is the average day of the last 4 weeks
 PROFILE_DAYS = 56           # the weekday profile looks at the last 8 weeks
 MIN_PROFILE_DAYS = 21       # fewer days than this: no weekday profile (all factors 1)
 MIN_TREND_WINDOW = 14       # a trend needs two windows of at least two weeks each
 CALIBRATION_BLOCKS = 12     # extra backtest blocks before the held-out weeks, for the band
 MIN_ERRORS = 20             # fewer backtest days than this: Poisson band instead
-QUANTILES = (0.1, 0.9)
+EXTRA_SPREAD = 0.1          # days differ by about a tenth of the level more than chance alone
 
 
 @dataclass(frozen=True)
 class Forecast:
-    """A daily forecast with its 80 % band and how well the method did on held-out weeks."""
+    """A daily forecast with its 80 % band and how well it did on held-out weeks."""
 
     days: list[date]            # the forecast horizon, starting the day after the last history day
-    mean: list[float]
-    low: list[float]            # 10 % quantile
-    high: list[float]           # 90 % quantile
-    weekly_mape: float | None   # % error of weekly totals on held-out weeks, None if no backtest
-    naive_mape: float | None    # the same for "like the average week of the last 4 weeks"
-    coverage: float | None      # share of held-out days inside [low, high]
+    mean: list[float]           # the drawn line: the model's, or the baseline's if it did better
+    low: list[float]            # the band around it, calibrated to hold NOMINAL of the days
+    high: list[float]
+    weekly_mape: float | None   # the model's % error of weekly totals on held-out weeks
+    naive_mape: float | None    # the same for the baseline (the average week of the last 4 weeks)
+    coverage: float | None      # share of held-out days inside the drawn line's band
     holdout_weeks: int          # how many weeks the backtest used (0 if none)
-    method: str                 # short machine name
+    method: str                 # short machine name of the drawn line and its band
+    drawn: str = MODEL          # MODEL or BASELINE: which line ``mean`` is
+    nominal: float = NOMINAL    # the share of days the band is meant to hold
 
 
 @dataclass(frozen=True)
@@ -85,8 +99,9 @@ class _Backtest:
     weeks: int
     weekly_mape: float | None
     naive_mape: float | None
-    coverage: float | None
-    ratios: np.ndarray          # actual / forecast over all backtest days with forecast > 0
+    drawn: str                  # MODEL or BASELINE, the better on the held-out weeks
+    coverage: float | None      # of the drawn line's band, calibrated on earlier blocks only
+    scores: np.ndarray          # the drawn line's misses in Poisson units, every backtest day
 
 
 def _clean(counts: pd.Series) -> pd.Series:
@@ -146,12 +161,31 @@ def _predict(fit: _Fit, first_dow: int, days: int, damping: float) -> np.ndarray
     return np.maximum((fit.level + fit.trend * damping * h) * fit.factors[dow], 0.0)
 
 
-def _band(mean: np.ndarray, ratios: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """80 % band from backtest ratio quantiles if there are enough, else Poisson; low <= mean."""
-    if ratios is not None and len(ratios) >= MIN_ERRORS:
-        q_low, q_high = np.quantile(ratios, QUANTILES)
-        return mean * min(q_low, 1.0), mean * max(q_high, 1.0)
-    spread = Z80 * np.sqrt(mean)
+def _baseline(y: np.ndarray, days: int) -> np.ndarray:
+    """The plain four-week average: every coming day like the average day of the last 4 weeks."""
+    return np.full(days, float(y[-BASELINE_DAYS:].mean()))
+
+
+def _scale(forecast: np.ndarray) -> np.ndarray:
+    """The spread expected around ``forecast``: Poisson chance (at least 1) and a share of
+    the level (EXTRA_SPREAD). Misses are compared in these units."""
+    return np.sqrt(np.maximum(forecast, 1.0) + (EXTRA_SPREAD * forecast) ** 2)
+
+
+def _conformal_quantile(scores: np.ndarray) -> float:
+    """The NOMINAL quantile of the misses with the finite-sample correction of split
+    conformal prediction: a new day's miss is at most this with probability >= NOMINAL."""
+    n = len(scores)
+    rank = min(int(np.ceil((n + 1) * NOMINAL)), n)
+    return float(np.sort(scores)[rank - 1])
+
+
+def _band(mean: np.ndarray, scores: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """80 % band: conformal from past misses if there are enough, else Poisson; low <= mean."""
+    if scores is not None and len(scores) >= MIN_ERRORS:
+        spread = _conformal_quantile(scores) * _scale(mean)
+    else:
+        spread = Z80 * np.sqrt(mean)
     return np.maximum(mean - spread, 0.0), mean + spread
 
 
@@ -167,7 +201,7 @@ def _backtest(y: np.ndarray, dow: np.ndarray, window: int, holdout_weeks: int,
               damping: float) -> _Backtest | None:
     """Rolling-origin replay: held-out weeks in 4-week blocks, plus earlier calibration blocks."""
     n = len(y)
-    min_train = max(2 * window, BLOCK_DAYS)
+    min_train = max(2 * window, BLOCK_DAYS, BASELINE_DAYS)
     weeks = min(holdout_weeks, (n - min_train) // 7)
     if weeks < 1:
         return None
@@ -185,31 +219,32 @@ def _backtest(y: np.ndarray, dow: np.ndarray, window: int, holdout_weeks: int,
         start -= BLOCK_DAYS
     blocks.reverse()
 
-    ratios: list[np.ndarray] = []
-    predicted: list[np.ndarray] = []
-    naive_weeks: list[np.ndarray] = []
-    inside = 0
+    # Both lines for every block, from the data before the block only.
+    lines = {MODEL: [], BASELINE: []}
     for a, b in blocks:
-        forecast = _predict(_fit(y[:a], dow[:a], window), int(dow[a]), b - a, damping)
-        actual = y[a:b]
-        if a >= holdout_start:
-            earlier = np.concatenate(ratios) if ratios else None
-            low, high = _band(forecast, earlier)
-            inside += int(np.count_nonzero((actual >= low) & (actual <= high)))
-            predicted.append(forecast)
-            naive_weeks.append(np.full((b - a) // 7, y[a - BLOCK_DAYS:a].sum() / 4.0))
-        positive = forecast > 0
-        ratios.append(actual[positive] / forecast[positive])
-
+        lines[MODEL].append(_predict(_fit(y[:a], dow[:a], window), int(dow[a]), b - a, damping))
+        lines[BASELINE].append(_baseline(y[:a], b - a))
+    held = [i for i, (a, _b) in enumerate(blocks) if a >= holdout_start]
     actual_weeks = y[holdout_start:].reshape(weeks, 7).sum(axis=1)
-    model_weeks = np.concatenate(predicted).reshape(weeks, 7).sum(axis=1)
-    return _Backtest(
-        weeks=weeks,
-        weekly_mape=_mape(actual_weeks, model_weeks),
-        naive_mape=_mape(actual_weeks, np.concatenate(naive_weeks)),
-        coverage=inside / (7 * weeks),
-        ratios=np.concatenate(ratios),
-    )
+
+    def weekly_mape(kind: str) -> float | None:
+        forecast = np.concatenate([lines[kind][i] for i in held])
+        return _mape(actual_weeks, forecast.reshape(weeks, 7).sum(axis=1))
+
+    model_mape, naive_mape = weekly_mape(MODEL), weekly_mape(BASELINE)
+    # strictly better, not by rounding noise: on a tie the model (it has the weekday shape)
+    better = naive_mape is not None and model_mape is not None and naive_mape < model_mape - 1e-6
+    drawn = BASELINE if better else MODEL
+
+    # The drawn line's misses; each held-out block's band from the blocks before it only.
+    scores = [np.abs(y[a:b] - f) / _scale(f) for (a, b), f in zip(blocks, lines[drawn], strict=True)]
+    inside = 0
+    for i in held:
+        a, b = blocks[i]
+        low, high = _band(lines[drawn][i], np.concatenate(scores[:i]) if i else None)
+        inside += int(np.count_nonzero((y[a:b] >= low) & (y[a:b] <= high)))
+    return _Backtest(weeks=weeks, weekly_mape=model_mape, naive_mape=naive_mape, drawn=drawn,
+                     coverage=inside / (7 * weeks), scores=np.concatenate(scores))
 
 
 def forecast_daily(counts: pd.Series, horizon_days: int = 28, window: int = 28,
@@ -217,7 +252,8 @@ def forecast_daily(counts: pd.Series, horizon_days: int = 28, window: int = 28,
     """Forecast daily work-order counts `horizon_days` ahead, with band and backtest accuracy.
 
     `counts` is indexed by day; missing days and NaN count as 0, negative counts raise
-    ValueError. See the module docstring for the method.
+    ValueError. The line drawn is the model's unless the four-week average did better on the
+    held-out weeks. See the module docstring for the method.
     """
     if horizon_days < 1:
         raise ValueError("horizon_days must be at least 1")
@@ -236,11 +272,16 @@ def forecast_daily(counts: pd.Series, horizon_days: int = 28, window: int = 28,
     first = series.index[0]
     dow = ((first.day_of_week + np.arange(len(y))) % 7).astype(np.intp)
     last_day = series.index[-1].date()
-    mean = _predict(_fit(y, dow, window), int((dow[-1] + 1) % 7), horizon_days, damping)
     backtest = _backtest(y, dow, window, holdout_weeks, damping)
-    ratios = backtest.ratios if backtest is not None else None
-    low, high = _band(mean, ratios)
-    empirical = ratios is not None and len(ratios) >= MIN_ERRORS
+    drawn = backtest.drawn if backtest is not None else MODEL
+    if drawn == BASELINE:
+        mean = _baseline(y, horizon_days)
+    else:
+        mean = _predict(_fit(y, dow, window), int((dow[-1] + 1) % 7), horizon_days, damping)
+    scores = backtest.scores if backtest is not None else None
+    low, high = _band(mean, scores)
+    empirical = scores is not None and len(scores) >= MIN_ERRORS
+    name = BASELINE_METHOD if drawn == BASELINE else METHOD
     return Forecast(
         days=[last_day + timedelta(days=h) for h in range(1, horizon_days + 1)],
         mean=mean.tolist(),
@@ -250,7 +291,8 @@ def forecast_daily(counts: pd.Series, horizon_days: int = 28, window: int = 28,
         naive_mape=backtest.naive_mape if backtest else None,
         coverage=backtest.coverage if backtest else None,
         holdout_weeks=backtest.weeks if backtest else 0,
-        method=METHOD if empirical else POISSON_METHOD,
+        method=name if empirical else name + "+poisson-interval",
+        drawn=drawn,
     )
 
 

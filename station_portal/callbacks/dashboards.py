@@ -167,7 +167,8 @@ def _hash(value: Any) -> str:
 
 
 def figure_patch(fig: charts.Figure, known: dict[str, Any] | None) -> Any:
-    """Only the traces' data of a figure whose layout the browser already has.
+    """Only the traces' data (and the annotations) of a figure whose layout the browser
+    already has.
 
     A figure that changes between empty and not, or changes its number of
     traces, is sent whole.
@@ -180,6 +181,8 @@ def figure_patch(fig: charts.Figure, known: dict[str, Any] | None) -> Any:
         for key in DATA_KEYS:
             if key in trace:
                 patch["data"][i][key] = trace[key]
+    if "annotations" in fig["layout"]:  # notes that say what the data is (which forecast line)
+        patch["layout"]["annotations"] = fig["layout"]["annotations"]
     return patch
 
 

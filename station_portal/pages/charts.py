@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from station_portal.analytics.forecast import Forecast
+from station_portal.analytics.forecast import BASELINE, Forecast
 from station_portal.i18n import _
 from station_portal.labels import (
     APPLICATION_STATUSES,
@@ -440,8 +440,23 @@ def per_day_figure(per_day: pd.DataFrame) -> Figure:
     return fig
 
 
+def forecast_names(forecast: Forecast) -> tuple[str, str, str]:
+    """The drawn line's name, its band's, and the chart's note of which line it is."""
+    coverage = (_("80 %% band (held %(n)s %% of held-out days)", n=round(100 * forecast.coverage))
+                if forecast.coverage is not None else _("80 % band"))
+    if forecast.drawn == BASELINE:
+        return (_("Forecast: four-week average"), coverage,
+                _("Drawn: the plain four-week average, better than the model on the held-out weeks"))
+    if forecast.weekly_mape is None:
+        return _("Forecast: model"), coverage, _("Drawn: the model (not yet tested on held-out weeks)")
+    return (_("Forecast: model"), coverage,
+            _("Drawn: the model, better than the plain four-week average on the held-out weeks"))
+
+
 def year_figure(year: pd.DataFrame, forecast: Forecast) -> Figure:
-    """The last year per day, its 7-day mean, and the next four weeks with an 80 % band."""
+    """The last year per day, its 7-day mean, and the next four weeks with an 80 % band: the
+    model's line or the plain four-week average's, whichever did better on held-out weeks
+    (the chart says which, and how much of the held-out days the band held)."""
     if not len(year) or year["received"].sum() == 0:
         return empty_figure(_("Not enough history for a trend yet."))
     days = [str(d) for d in year["day"]]
@@ -452,41 +467,52 @@ def year_figure(year: pd.DataFrame, forecast: Forecast) -> Figure:
         trace("scatter", x=days, y=mean7, name=_("7-day mean"), mode="lines",
                    line={"color": "#1f77b4", "width": 2}),
     ]
+    layout: dict[str, Any] = {}
     if forecast.days:
+        line_name, band_name, drawn = forecast_names(forecast)
         f_days = [d.isoformat() for d in forecast.days]
         traces += [
             trace("scatter", x=f_days + f_days[::-1], y=[round(v, 2) for v in forecast.high]
                        + [round(v, 2) for v in forecast.low[::-1]], fill="toself",
                        fillcolor="rgba(255,127,14,0.2)", line={"width": 0}, hoverinfo="skip",
-                       name=_("80 % band")),
-            trace("scatter", x=f_days, y=[round(v, 2) for v in forecast.mean], name=_("Forecast"),
+                       name=band_name),
+            trace("scatter", x=f_days, y=[round(v, 2) for v in forecast.mean], name=line_name,
                        mode="lines", line={"color": "#ff7f0e", "width": 2, "dash": "dot"}),
         ]
+        layout["annotations"] = [{"text": drawn, "showarrow": False, "xref": "paper",
+                                  "yref": "paper", "x": 1, "y": 1.02, "xanchor": "right",
+                                  "yanchor": "bottom", "font": {"size": 11, "color": "#6c757d"}}]
     fig = new_figure(traces)
-    update_layout(fig, **_layout(yaxis={"title": {"text": _("Orders per day")}}, height=340))
+    update_layout(fig, **_layout(yaxis={"title": {"text": _("Orders per day")}}, height=340,
+                                 **layout))
     return fig
 
 
 def forecast_note(forecast: Forecast) -> str:
-    """How the forecast is made and how good it was, in words."""
+    """Which line is drawn and why, how good both were, and what the band held, in words."""
     if not forecast.days:
         return _("Not enough history for a forecast yet.")
-    method = _("Forecast: the mean of the last four weeks, a damped trend and each weekday's "
-               "share of the week; the band holds 80 % of the model's past errors.")
+    if forecast.drawn == BASELINE:
+        method = _("Forecast drawn: the plain four-week average (every coming day like the "
+                   "average day of the last four weeks), because it did better than the model "
+                   "(the mean of the last four weeks, a damped trend and each weekday's share "
+                   "of the week) on the held-out weeks.")
+    else:
+        method = _("Forecast drawn: the model, the mean of the last four weeks, a damped trend "
+                   "and each weekday's share of the week.")
+    band = _("The band is calibrated on the forecasts' past misses to hold 80 % of the days.")
     if forecast.weekly_mape is None:
-        return method + " " + _("Too little history to test it on held-out weeks yet.")
+        return " ".join([method, band, _("Too little history to test it on held-out weeks yet.")])
     mape = round(forecast.weekly_mape)
     naive = round(forecast.naive_mape) if forecast.naive_mape is not None else "–"
-    coverage = round(100 * (forecast.coverage or 0))
-    note = method + " " + _(
-        "On the last %(weeks)s held-out weeks it was off by %(mape)s %% per week "
-        "(a naive forecast, last four weeks' average: %(naive)s %%); %(coverage)s %% of the "
-        "held-out days fell inside the band.",
-        weeks=forecast.holdout_weeks, mape=mape, naive=naive, coverage=coverage)
-    if forecast.naive_mape is not None and forecast.weekly_mape > forecast.naive_mape:
-        note += " " + _("Here the plain four-week average did better: plan with it and read "
-                        "the band as the range to expect.")
-    return note
+    accuracy = _("On the last %(weeks)s held-out weeks the model was off by %(mape)s %% per "
+                 "week, the plain four-week average by %(naive)s %%.",
+                 weeks=forecast.holdout_weeks, mape=mape, naive=naive)
+    coverage = _("Calibrated on the weeks before each of them, the band held %(coverage)s %% "
+                 "of the %(days)s held-out days (aim: %(nominal)s %%).",
+                 coverage=round(100 * (forecast.coverage or 0)), days=7 * forecast.holdout_weeks,
+                 nominal=round(100 * forecast.nominal))
+    return " ".join([method, accuracy, band, coverage])
 
 
 def category_figure(by_category: pd.DataFrame) -> Figure:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -112,10 +113,14 @@ def test_the_forecast_note_reports_its_held_out_error():
     forecast = forecast_daily(history)
     note = charts.forecast_note(forecast)
     assert "held-out weeks" in note and f"{forecast.weekly_mape:.0f} %" in note
+    assert f"the band held {round(100 * forecast.coverage)} % of the 56 held-out days" in note
     year = pd.DataFrame({"day": [d.date() for d in days], "received": history.to_numpy()})
     fig = charts.year_figure(year, forecast)
-    assert [t["name"] for t in fig["data"]] == ["Per day", "7-day mean", "80 % band", "Forecast"]
+    coverage = round(100 * forecast.coverage)
+    assert [t["name"] for t in fig["data"]] == [
+        "Per day", "7-day mean", f"80 % band (held {coverage} % of held-out days)", "Forecast: model"]
     assert fig["data"][3]["x"][0] == (days[-1] + timedelta(days=1)).date().isoformat()
+    assert annotation(fig).startswith("Drawn: the model, better than")
 
 
 def test_tables_carry_translated_headers_and_rounded_values():
@@ -249,14 +254,33 @@ def test_only_whole_weeks_get_a_weekly_total():
 
 
 def test_the_forecast_note_says_when_the_plain_average_did_better():
-    from station_portal.analytics.forecast import Forecast
+    from station_portal.analytics.forecast import BASELINE, Forecast
 
     worse = Forecast(days=[date(2026, 7, 1)], mean=[1.0], low=[0.0], high=[2.0], weekly_mape=31.0,
-                     naive_mape=19.0, coverage=0.75, holdout_weeks=8, method="m")
-    assert "plain four-week average did better" in charts.forecast_note(worse)
+                     naive_mape=19.0, coverage=0.79, holdout_weeks=8, method="m", drawn=BASELINE)
+    note = charts.forecast_note(worse)
+    assert note.startswith("Forecast drawn: the plain four-week average")
+    assert "because it did better than the model" in note
+    assert "the model was off by 31 % per week, the plain four-week average by 19 %" in note
+    assert "held 79 % of the 56 held-out days (aim: 80 %)" in note
     better = Forecast(days=[date(2026, 7, 1)], mean=[1.0], low=[0.0], high=[2.0], weekly_mape=10.0,
                       naive_mape=19.0, coverage=0.8, holdout_weeks=8, method="m")
     assert "did better" not in charts.forecast_note(better)
+    assert charts.forecast_note(better).startswith("Forecast drawn: the model")
+
+
+def test_where_the_plain_average_won_the_chart_draws_it_and_says_so():
+    days = pd.date_range("2025-11-03", periods=365, freq="D")
+    flat = pd.Series(np.random.default_rng(0).poisson(20.0, len(days)), index=days, dtype=float)
+    forecast = forecast_daily(flat)
+    assert forecast.naive_mape < forecast.weekly_mape  # nothing to model: the average wins
+    year = pd.DataFrame({"day": [d.date() for d in days], "received": flat.to_numpy()})
+    fig = charts.year_figure(year, forecast)
+    line = fig["data"][3]
+    assert line["name"] == "Forecast: four-week average"
+    assert set(line["y"]) == {round(flat.iloc[-28:].mean(), 2)}  # the flat four-week average
+    assert annotation(fig) == ("Drawn: the plain four-week average, better than the model on "
+                               "the held-out weeks")
 
 
 def test_categories_say_which_kind_of_work_they_belong_to():

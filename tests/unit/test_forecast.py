@@ -9,7 +9,10 @@ import pandas as pd
 import pytest
 
 from station_portal.analytics.forecast import (
+    BASELINE,
+    BASELINE_METHOD,
     METHOD,
+    MODEL,
     POISSON_METHOD,
     Forecast,
     forecast_daily,
@@ -112,6 +115,51 @@ def test_trend_with_weekly_shape_beats_the_naive_week():
     assert result.weekly_mape is not None and result.naive_mape is not None
     assert result.weekly_mape < result.naive_mape
     assert result.weekly_mape < 10.0
+    assert result.drawn == MODEL and result.method == METHOD  # the model won: the model is drawn
+
+
+def flat_years(seed: int, years: int = 1, rate: float = 20.0) -> pd.Series:
+    """Poisson counts around one constant rate, no weekday shape, no trend, from a Monday."""
+    index = pd.date_range("2021-01-04", periods=365 * years, freq="D")
+    return pd.Series(np.random.default_rng(seed).poisson(rate, len(index)), index=index)
+
+
+def test_where_the_plain_average_did_better_the_plain_average_is_drawn():
+    # Nothing to model: the trend and weekday factors only chase noise, the average wins.
+    history = flat_years(seed=0)
+    result = forecast_daily(history)
+    assert result.naive_mape < result.weekly_mape
+    assert result.drawn == BASELINE and result.method == BASELINE_METHOD
+    average = history.iloc[-28:].mean()
+    assert result.mean == pytest.approx([average] * 28)  # a flat line at the last four weeks' day
+    low, mean, high = np.array(result.low), np.array(result.mean), np.array(result.high)
+    assert (low < mean).all() and (mean < high).all()
+
+
+def test_on_a_tie_the_model_is_drawn():
+    # Weekly totals equal every week: both are perfect; the model keeps the weekday shape.
+    result = forecast_daily(daily([10, 10, 10, 10, 10, 4, 4] * 20))
+    assert result.weekly_mape == pytest.approx(result.naive_mape, abs=1e-6)
+    assert result.drawn == MODEL and result.mean[:7] == pytest.approx([10, 10, 10, 10, 10, 4, 4])
+
+
+@pytest.mark.parametrize("history", [
+    pytest.param(lambda: seasonal_years(seed=0, years=5), id="seasonal, weekday shape (model)"),
+    pytest.param(lambda: flat_years(seed=0, years=5), id="flat (baseline)"),
+])
+def test_the_band_holds_about_80_percent_of_held_out_days_on_a_long_series(history):
+    # Four years of held-out weeks (1456 days): the share inside the band is within a few
+    # points of the nominal 80 % whichever line is drawn.
+    result = forecast_daily(history(), holdout_weeks=208)
+    assert result.holdout_weeks == 208 and result.nominal == 0.8
+    assert abs(result.coverage - 0.8) <= 0.03
+
+
+def seasonal_years(seed: int, years: int) -> pd.Series:
+    index = pd.date_range("2021-01-04", periods=365 * years, freq="D")
+    t = np.arange(len(index))
+    rate = (20 + 8 * np.cos(2 * np.pi * t / 182.5)) * WEEKDAY_SHAPE[index.day_of_week]
+    return pd.Series(np.random.default_rng(seed).poisson(rate), index=index)
 
 
 def test_missing_days_and_nan_count_as_zero():
