@@ -96,7 +96,7 @@ def _clients(session, scope: Scope, filters: data.Filters, now, locale) -> Resul
                   (_("Visits planned"), upcoming, "bi-calendar-event", None),
                   (_("Visits overdue"), overdue, "bi-calendar-x", "danger" if overdue else None)],
         "pipeline": charts.pipeline_figure(cl.pipeline),
-        "parks": charts.parks_map(cl.parks, _tiles()),
+        "parks": charts.parks_figure(cl.parks),
         "visits": charts.visits_table(cl.visits),
         "cases": charts.cases_table(cl.cases),
     }

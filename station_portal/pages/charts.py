@@ -548,21 +548,42 @@ def pipeline_figure(pipeline: pd.DataFrame) -> Figure:
     return fig
 
 
-def parks_map(parks: pd.DataFrame, tiles: tuple[str, str] = ("", "")) -> Figure:
+def load_unit(largest_kw: float) -> tuple[str, float]:
+    """MW when the largest load reaches 1 MW, else kW; and the divisor from kW."""
+    return ("MW", 1000.0) if largest_kw >= 1000 else ("kW", 1.0)
+
+
+def load_text(kw: float, unit: str, divisor: float) -> str:
+    """``12.5 MW``, ``0.4 MW``, ``850 kW``."""
+    value = kw / divisor
+    return f"{value:,.1f} {unit}" if unit == "MW" else f"{value:,.0f} {unit}"
+
+
+def parks_figure(parks: pd.DataFrame) -> Figure:
+    """The projected load of each park's open cases as labelled bars, the largest on top:
+    the park's name on the axis, its load with the unit at the bar's end (MW from 1 MW up,
+    else kW, one unit for all), the open cases on hover."""
     if not len(parks):
         return empty_figure(_("No open park cases with a projected load."), height=380)
-    biggest = max(float(parks["load_kw"].max()), 1.0)
-    fig = new_figure([trace("scattermap",
-        lat=parks["lat"].tolist(), lon=parks["lon"].tolist(), mode="markers",
-        marker={"size": [12 + 38 * (v / biggest) ** 0.5 for v in parks["load_kw"]],
-                "color": "#17becf", "opacity": 0.7},
-        customdata=list(zip(parks["park"], [_num(v, 0) for v in parks["load_kw"]],
-                            parks["cases"].astype(int), strict=True)),
-        hovertemplate="<b>%{customdata[0]}</b><br>" + _("Projected load (kW)")
-        + ": %{customdata[1]}<br>" + _("Open cases") + ": %{customdata[2]}<extra></extra>",
+    frame = parks.assign(load_kw=parks["load_kw"].fillna(0.0).astype(float)) \
+        .sort_values(["load_kw", "park"], ascending=[False, True])
+    unit, divisor = load_unit(float(frame["load_kw"].max()))
+    values = [round(v / divisor, 3) for v in frame["load_kw"]]
+    texts = [load_text(v, unit, divisor) for v in frame["load_kw"]]
+    fig = new_figure([trace(
+        "bar", orientation="h", y=frame["park"].tolist(), x=values, text=texts,
+        textposition="outside", cliponaxis=False, marker_color="#17becf",
+        customdata=frame["cases"].astype(int).tolist(), showlegend=False,
+        hovertemplate="<b>%{y}</b><br>" + _("Projected load") + ": %{text}<br>"
+        + _("Open cases") + ": %{customdata}<extra></extra>",
         name=_("Projected load"))])
-    update_layout(fig, **base_layout(list(zip(parks["lon"], parks["lat"], strict=True)), *tiles),
-                  height=380)
+    title = _("Projected load (MW)") if unit == "MW" else _("Projected load (kW)")
+    update_layout(fig, **_layout(
+        height=max(240, 90 + 34 * len(frame)),
+        margin={"l": 16, "r": 72, "t": 36, "b": 48},  # room for the labels at the bars' ends
+        xaxis={"title": {"text": title}, "rangemode": "tozero", "fixedrange": True},
+        yaxis={"automargin": True, "autorange": "reversed", "fixedrange": True},
+        bargap=0.35))
     return fig
 
 

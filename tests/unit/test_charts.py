@@ -35,7 +35,7 @@ def test_every_builder_explains_an_empty_frame():
                                   "what", "planned"])
     for builder in (charts.status_bars, charts.arrivals_figure, charts.received_bars,
                     charts.per_day_figure, charts.category_figure, charts.pipeline_figure,
-                    charts.parks_map, charts.timeline_figure, charts.compliance_heatmap,
+                    charts.parks_figure, charts.timeline_figure, charts.compliance_heatmap,
                     charts.stage_days_figure, charts.attribution_figure, charts.repairs_figure):
         fig = builder(empty)
         assert charts.is_empty(fig), builder.__name__
@@ -236,11 +236,8 @@ def test_the_maps_lay_the_deployments_tiles_underneath():
     points = pd.DataFrame([{"kind": "repair", "sla": "on_track", "lat": 43.8, "lon": 126.5,
                             "n": 1, "code": "R1", "status": "reported"}])
     tiles = ("https://tiles.internal/{z}/{x}/{y}.png", "© internal")
-    for fig in (charts.orders_map(points, "en", tiles=tiles),
-                charts.parks_map(pd.DataFrame([{"park": "P", "lat": 43.8, "lon": 126.5,
-                                                "load_kw": 100.0, "cases": 1}]), tiles)):
-        layers = fig["layout"]["map"]["layers"]
-        assert layers[0]["source"] == [tiles[0]] and layers[0]["sourceattribution"] == tiles[1]
+    layers = charts.orders_map(points, "en", tiles=tiles)["layout"]["map"]["layers"]
+    assert layers[0]["source"] == [tiles[0]] and layers[0]["sourceattribution"] == tiles[1]
     assert charts.orders_map(points, "en")["layout"]["map"]["layers"] == []
 
 
@@ -342,3 +339,30 @@ def test_the_crew_table_fits_1366_px_and_a_phone_sees_the_load():
     assert sum(widths[:3]) <= GRID_ON_A_PHONE  # crew, open jobs, capacity: in sight on a phone
     assert [d["field"] for d in defs[:3]] == ["crew", "open_jobs", "capacity"]
     assert page.WORKLOAD.panels[[p.id for p in page.WORKLOAD.panels].index("crews")].width == 12
+
+
+def parks(*rows) -> pd.DataFrame:
+    return pd.DataFrame([{"park": p, "lat": 43.8, "lon": 126.5, "load_kw": kw, "cases": n}
+                         for p, kw, n in rows], columns=["park", "lat", "lon", "load_kw", "cases"])
+
+
+def test_the_parks_chart_labels_each_park_with_its_load_and_unit_largest_first():
+    fig = charts.parks_figure(parks(("Jilin Chemical Park", 12_500.0, 3), ("Hi-tech Zone", 800.0, 1),
+                                    ("Songhua Logistics Park", 46_000.0, 5), ("Port Park", 0.0, 2)))
+    bars = fig["data"][0]
+    assert bars["type"] == "bar" and bars["orientation"] == "h"
+    assert bars["y"] == ["Songhua Logistics Park", "Jilin Chemical Park", "Hi-tech Zone", "Port Park"]
+    assert bars["x"] == [46.0, 12.5, 0.8, 0.0]  # one unit for every park: MW here
+    assert bars["text"] == ["46.0 MW", "12.5 MW", "0.8 MW", "0.0 MW"]
+    assert bars["textposition"] == "outside" and bars["customdata"] == [5, 3, 1, 2]
+    layout = fig["layout"]
+    assert layout["yaxis"]["autorange"] == "reversed"  # the largest on top
+    assert layout["xaxis"]["title"]["text"] == "Projected load (MW)"
+    assert "Open cases" in bars["hovertemplate"]
+
+
+def test_small_parks_are_labelled_in_kw():
+    fig = charts.parks_figure(parks(("East Park", 350.0, 1), ("West Park", 960.0, 2)))
+    bars = fig["data"][0]
+    assert bars["text"] == ["960 kW", "350 kW"] and bars["x"] == [960.0, 350.0]
+    assert fig["layout"]["xaxis"]["title"]["text"] == "Projected load (kW)"
