@@ -49,6 +49,7 @@ from station_portal.workorders.models import (
     WorkOrder,
 )
 from station_portal.workorders.queries import live_sla
+from station_portal.workorders.visit_due import next_visits, visit_state
 
 MAX_RANGE_DAYS = 731
 EARLIEST = date(2000, 1, 1)
@@ -395,7 +396,8 @@ def every_day(frame: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
 class Clients:
     cases: pd.DataFrame  # id, code, client, park, milestone, status, load_kw, projected_date, ...
     pipeline: pd.DataFrame  # milestone, n, load_kw
-    visits: pd.DataFrame  # case, client, planned_for, done_at, state (upcoming/overdue/done)
+    visits: pd.DataFrame  # case, client, planned_for, done_at, state (upcoming/overdue/done),
+    # overdue_days: see client_visits
     parks: pd.DataFrame  # park, lat, lon, load_kw, cases
     clients: int
 
@@ -428,23 +430,7 @@ def clients(session: Session, scope: Scope, filters: Filters, now: datetime,
     pipe["n"] = [int(counts["n"].get(m, 0)) if m != "applied" else len(applied) for m in stages]
     pipe["load_kw"] = [float(counts["load_kw"].get(m, 0.0)) if m != "applied"
                        else float(applied["load_kw"].sum()) for m in stages]
-    start = local_midnight(filters.start).astimezone(UTC)
-    end = local_midnight(filters.end + timedelta(days=1)).astimezone(UTC)
-    visit_rows = session.execute(
-        select(ParkVisit.id, ParkVisit.work_order_id, WorkOrder.code, Client.name_zh,
-               Client.name_en, ParkVisit.planned_for, ParkVisit.done_at, ParkVisit.note)
-        .join(Client, Client.id == ParkVisit.client_id)
-        .outerjoin(WorkOrder, WorkOrder.id == ParkVisit.work_order_id)
-        .where(scope.client_filter(Client.id), in_units(Client.unit_id, filters.unit_ids),
-               ((ParkVisit.planned_for >= start) & (ParkVisit.planned_for < end))
-               | (ParkVisit.done_at.is_(None) & (ParkVisit.planned_for < end)))
-        .order_by(ParkVisit.planned_for)).all()
-    visits = pd.DataFrame([
-        {"id": r[0], "order_id": r[1], "case": r[2], "client": r[3] if zh else r[4],
-         "planned_for": r[5], "done_at": r[6], "note": r[7],
-         "state": "done" if r[6] else ("overdue" if r[5] < now else "upcoming")}
-        for r in visit_rows],
-        columns=["id", "order_id", "case", "client", "planned_for", "done_at", "note", "state"])
+    visits = client_visits(session, scope, filters, now, locale)
     park_rows = session.execute(
         select(IndustrialPark.name_zh, IndustrialPark.name_en, IndustrialPark.lat,
                IndustrialPark.lon, func.sum(WorkOrder.projected_load_kw), func.count(WorkOrder.id))
@@ -458,6 +444,53 @@ def clients(session: Session, scope: Scope, filters: Filters, now: datetime,
     n_clients = session.scalar(select(func.count(Client.id)).where(
         scope.client_filter(Client.id), in_units(Client.unit_id, filters.unit_ids))) or 0
     return Clients(cases, pipe, visits, parks, int(n_clients))
+
+
+VISIT_COLUMNS = ["id", "order_id", "case", "client", "planned_for", "done_at", "note", "state",
+                 "overdue_days"]
+
+
+def client_visits(session: Session, scope: Scope, filters: Filters, now: datetime,
+                  locale: str) -> pd.DataFrame:
+    """The visits panel of the clients in scope and units: each client's next visit when it
+    is overdue (whatever the period: one row per overdue client, by the definition in
+    ``workorders/visit_due.py``) or falls in the period, other visits planned in the
+    period, and the visits made in it. A plan overtaken by a later visit made is left out."""
+    zh = locale.startswith("zh")
+    names = {cid: name_zh if zh else name_en for cid, name_zh, name_en in session.execute(
+        select(Client.id, Client.name_zh, Client.name_en)
+        .where(scope.client_filter(Client.id), in_units(Client.unit_id, filters.unit_ids)))}
+    if not names:
+        return pd.DataFrame(columns=VISIT_COLUMNS)
+    status = next_visits(session, names, now)
+    today = now.astimezone(SHANGHAI).date()
+    start = local_midnight(filters.start).astimezone(UTC)
+    end = local_midnight(filters.end + timedelta(days=1)).astimezone(UTC)
+    visit_rows = session.execute(
+        select(ParkVisit.id, ParkVisit.work_order_id, WorkOrder.code, ParkVisit.client_id,
+               ParkVisit.planned_for, ParkVisit.done_at, ParkVisit.note)
+        .outerjoin(WorkOrder, WorkOrder.id == ParkVisit.work_order_id)
+        .where(ParkVisit.client_id.in_(sorted(names)),
+               ((ParkVisit.planned_for >= start) & (ParkVisit.planned_for < end))
+               | ((ParkVisit.done_at >= start) & (ParkVisit.done_at < end))
+               | ParkVisit.done_at.is_(None))
+        .order_by(ParkVisit.planned_for, ParkVisit.id)).all()
+    rows, standing = [], set()
+    for vid, order_id, code, cid, planned, done, note in visit_rows:
+        state, days = visit_state(vid, planned, done, status.get(cid), today)
+        if state == "missed" or (state == "upcoming" and planned >= end):
+            continue
+        standing |= {cid} if state == "overdue" else set()
+        rows.append({"id": vid, "order_id": order_id, "case": code, "client": names[cid],
+                     "planned_for": planned, "done_at": done, "note": note, "state": state,
+                     "overdue_days": days})
+    # an overdue client with no visit planned for it yet: the day it was due
+    rows += [{"id": None, "order_id": None, "case": None, "client": names[cid],
+              "planned_for": nxt.due_at, "done_at": None, "note": "", "state": "overdue",
+              "overdue_days": nxt.overdue_days}
+             for cid, nxt in status.items() if nxt.overdue and cid not in standing]
+    frame = pd.DataFrame(rows, columns=VISIT_COLUMNS)
+    return frame.sort_values("planned_for", kind="stable").reset_index(drop=True)
 
 
 def case_timeline(session: Session, scope: Scope, order_id: object

@@ -1,4 +1,7 @@
-"""Client visits: the open list, recording a visit, the clients' frequencies (scoped)."""
+"""Client visits: the open list, recording a visit, the clients' frequencies (scoped).
+
+Which visit is due or overdue comes from ``workorders/visit_due.py``, the definition the
+visit job and the clients dashboard use too."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from station_portal.auth.roles import Role
 from station_portal.callbacks._secure import secure_callback
@@ -17,9 +20,10 @@ from station_portal.labels import CLIENT_KINDS, label
 from station_portal.org.models import Client
 from station_portal.pages import visits as page
 from station_portal.services import visits as service
-from station_portal.timefmt import format_local
+from station_portal.timefmt import format_local, local
 from station_portal.web.context import read_session, signed_in_user, write_session
 from station_portal.workorders.models import ParkVisit, WorkOrder
+from station_portal.workorders.visit_due import next_visits, visit_state
 
 
 def _scoped_clients(scope):
@@ -39,36 +43,24 @@ def register(app: Dash) -> None:
         session, scope, now = read_session(), user.scope(), utcnow()
         clients = {c.id: c for c in session.scalars(_scoped_clients(scope))}
         ids = sorted(clients)
+        status = next_visits(session, ids, now)
+        today = local(now).date()
         opened = session.execute(
             select(ParkVisit, WorkOrder.code).outerjoin(
                 WorkOrder, WorkOrder.id == ParkVisit.work_order_id)
             .where(ParkVisit.client_id.in_(ids), ParkVisit.done_at.is_(None))
             .order_by(ParkVisit.planned_for)).all() if ids else []
-        rows = [{"id": v.id, "client_id": v.client_id, "client": _name(clients[v.client_id]),
-                 "planned_for": v.planned_for,
-                 "case": code or "", "order_id": v.work_order_id,
-                 "state": "missed" if v.missed_at else
-                 ("overdue" if v.planned_for <= now else "upcoming")} for v, code in opened]
-        last = dict(session.execute(
-            select(ParkVisit.client_id, func.max(ParkVisit.done_at))
-            .where(ParkVisit.client_id.in_(ids)).group_by(ParkVisit.client_id)).all()) \
-            if ids else {}
-        upcoming: dict[int, Any] = {}
-        for r in rows:
-            upcoming.setdefault(r["client_id"], r)
-        table = []
-        for cid in ids:
-            client = clients[cid]
-            nxt = upcoming.get(cid)
-            table.append({
-                "id": str(cid), "client": _name(client), "kind": label(CLIENT_KINDS, client.kind),
-                "every": client.visit_every_days or "",
-                "last": format_local(last.get(cid)) if last.get(cid) else "",
-                "next": format_local(nxt["planned_for"]) if nxt else "",
-                "state": {"missed": _("Visit missed"), "overdue": _("Visit due"),
-                          "upcoming": _("Visit planned")}[nxt["state"]] if nxt else
-                ("" if client.visit_every_days else _("No recurring visits")),
-            })
+        rows = []
+        for v, code in opened:
+            nxt = status.get(v.client_id)
+            state, days = visit_state(v.id, v.planned_for, None, nxt, today)
+            rows.append({"id": v.id, "client_id": v.client_id,
+                         "client": _name(clients[v.client_id]), "planned_for": v.planned_for,
+                         "due": nxt.due if nxt is not None and nxt.visit_id == v.id else None,
+                         "case": code or "", "order_id": v.work_order_id, "state": state,
+                         "days": days})
+        table = [page.client_row(cid, _name(clients[cid]), label(CLIENT_KINDS, clients[cid].kind),
+                                 status[cid]) for cid in ids]
         options = [{"label": _name(clients[c]), "value": c} for c in ids]
         may_record = user.role == Role.ACCOUNT_MANAGER
         return page.open_visits(rows, may_record), table, options

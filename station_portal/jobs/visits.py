@@ -1,17 +1,20 @@
 """The recurring-visit job: plan each client's next visit, flag visits not made.
 
-Daily. A client with a visit frequency and no open visit gets the next one,
-a frequency after the last visit made, for its account manager (who is told).
-A visit whose planned day has ended without being recorded is flagged missed,
-once, and its account manager is told; it stays open to be recorded late, and
-the next one is planned once it is done.
+Daily. A client with a visit frequency and no visit open since the last one made
+gets the next one on the day it is due (``workorders/visit_due.py``: its own
+frequency after the last visit made, or after the relationship started), for its
+account manager, who is told; a visit the job planned moves when the frequency
+changed. A day already past is planned as it is: the visit is overdue at once and
+the missed pass below flags it. A visit whose planned day has ended without being
+recorded is flagged missed, once, and its account manager is told; it stays open
+to be recorded late, and the next one is planned once it is done.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from station_portal.notify.service import notify
@@ -20,6 +23,7 @@ from station_portal.services import visits
 from station_portal.sla.calendar import local_midnight
 from station_portal.timefmt import local
 from station_portal.workorders.models import ParkVisit
+from station_portal.workorders.visit_due import next_visits
 
 # A visit planned longer ago than this when first found missed is flagged without a message.
 SILENT_AFTER = timedelta(days=7)
@@ -32,6 +36,23 @@ def _names(client: Client) -> dict[str, str]:
 def run(session: Session, now: datetime) -> dict[str, int]:
     planned = missed = 0
     today = local_midnight(local(now).date())
+    # Planned: each client with a frequency gets its next visit on the day it is due.
+    status = next_visits(session, None, now)
+    for client in session.scalars(
+            select(Client).where(Client.visit_every_days.is_not(None)).order_by(Client.id)):
+        visit, done = visits.keep_next_visit(session, client, now, status.get(client.id))
+        if visit is None or not done:
+            continue
+        session.flush()
+        planned += 1
+        if visit.planned_for < today:
+            continue  # already overdue: the missed pass tells the account manager
+        managers = visits.account_managers(session, client.id)
+        for person in [u for u in managers if u.id == visit.user_id] or managers[:1]:
+            notify(session, person, "visit_planned", order_id=visit.work_order_id, now=now,
+                   params={"client": _names(client), "client_id": client.id,
+                           "planned_for": visit.planned_for.isoformat(),
+                           "every_days": client.visit_every_days, "visit_id": visit.id})
     # Missed: the planned day is over and the visit is not recorded.
     for visit in session.scalars(
             select(ParkVisit).where(ParkVisit.done_at.is_(None), ParkVisit.missed_at.is_(None),
@@ -50,24 +71,4 @@ def run(session: Session, now: datetime) -> dict[str, int]:
             notify(session, person, "visit_missed", order_id=visit.work_order_id, now=now,
                    params={"client": _names(client), "client_id": client.id,
                            "planned_for": visit.planned_for.isoformat(), "visit_id": visit.id})
-    # Planned: clients with a frequency and nothing open.
-    open_visit = select(ParkVisit.id).where(ParkVisit.client_id == Client.id,
-                                            ParkVisit.done_at.is_(None))
-    last_done = dict(session.execute(
-        select(ParkVisit.client_id, func.max(ParkVisit.done_at)).group_by(ParkVisit.client_id)
-    ).all())
-    for client in session.scalars(
-            select(Client).where(Client.visit_every_days.is_not(None), ~open_visit.exists())
-            .order_by(Client.id)):
-        managers = visits.account_managers(session, client.id)
-        owner = managers[0] if managers else None
-        when = visits.next_visit_time(last_done.get(client.id), client.visit_every_days, now)
-        visit = visits.plan_recurring(session, client, when, owner, now)
-        session.flush()
-        planned += 1
-        if owner is not None:
-            notify(session, owner, "visit_planned", order_id=visit.work_order_id, now=now,
-                   params={"client": _names(client), "client_id": client.id,
-                           "planned_for": when.isoformat(), "every_days": client.visit_every_days,
-                           "visit_id": visit.id})
     return {"planned": planned, "missed": missed}

@@ -13,6 +13,7 @@ from station_portal.pages import Page
 from station_portal.pages.grid import data_grid
 from station_portal.pages.ui import dropdown, empty_state, page_header
 from station_portal.timefmt import format_local
+from station_portal.workorders.visit_due import NextVisit
 
 ROLES = frozenset({Role.ACCOUNT_MANAGER, Role.COMPANY_MANAGER})
 OPEN = "visits-open"
@@ -30,8 +31,9 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
     return html.Div([
         page_header(_("Client visits"),
                     _("Visits planned for your clients, the ones to record, and how often each "
-                      "client is visited. The visit job plans the next visit a frequency after "
-                      "the last one and flags a planned day that passed unrecorded.")),
+                      "client is visited. A client's next visit is due its own frequency after "
+                      "the last visit made; once that day has passed without a visit it is "
+                      "overdue. The visit job plans the next visit on the day it is due.")),
         dcc.Store(id=REFRESH),
         html.Div(id=FEEDBACK),
         html.H2(_("Open visits"), className="h5"),
@@ -51,7 +53,8 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
                className="small text-body-secondary"),
         data_grid(CLIENTS, (("client", _("Client")), ("kind", _("Kind")),
                             ("every", _("Every (days)")), ("last", _("Last visit")),
-                            ("next", _("Next planned")), ("state", _("State"))), page_size=15),
+                            ("next", _("Next visit due")), ("overdue", _("Days overdue")),
+                            ("state", _("State"))), page_size=15),
     ])
 
 
@@ -59,21 +62,52 @@ PAGE = Page(path="/visits", title=_l("Visits"), roles=ROLES, layout=layout,
             icon="bi-calendar-check")
 
 
+def overdue_words(days: int) -> str:
+    return _("Overdue by 1 day") if days == 1 else _("Overdue by %(n)s days", n=days)
+
+
+def client_row(client_id: int, name: str, kind: str, nxt: NextVisit) -> dict[str, Any]:
+    """A client's row: frequency, last visit, the day the next one is due and its state."""
+    if nxt.overdue:
+        state = overdue_words(nxt.overdue_days)
+    elif nxt.visit_id is not None:
+        state = _("Visit planned")
+    elif nxt.due is not None or nxt.every_days:
+        state = _("Not planned yet")
+    else:
+        state = _("No recurring visits")
+    return {"id": str(client_id), "client": name, "kind": kind, "every": nxt.every_days or "",
+            "last": format_local(nxt.last_done), "next": nxt.due.isoformat() if nxt.due else "",
+            "overdue": nxt.overdue_days or "", "state": state}
+
+
+def _badge(row: dict[str, Any]) -> tuple[str, str]:
+    if row["state"] == "overdue":
+        return "danger", overdue_words(row["days"])
+    if row["state"] == "missed":
+        return "warning", _("Visit missed")
+    return "secondary", _("Visit planned")
+
+
 def open_visits(rows: list[dict[str, Any]], may_record: bool) -> Any:
-    """Each open visit with its state and, for account managers, a note and a record button."""
+    """Each open visit with its state (overdue with its days) and, for account managers,
+    a note and a record button."""
     if not rows:
         return empty_state(_("No open visits."), _("Planned visits appear here."),
                            icon="bi-calendar2-check")
     items = []
     for row in rows:
-        badge = {"missed": ("danger", _("Visit missed")), "overdue": ("warning", _("Visit due")),
-                 "upcoming": ("secondary", _("Visit planned"))}[row["state"]]
+        badge = _badge(row)
+        due = row.get("due")
         items.append(dbc.ListGroupItem([
             html.Div([
                 html.Strong(row["client"]),
-                dbc.Badge(badge[1], color=badge[0], className="ms-2"),
+                dbc.Badge(badge[1], color=badge[0], className="ms-2",
+                          id=f"visit-state-{row['id']}"),
                 html.Small(format_local(row["planned_for"]), className="ms-auto ps-2"),
             ], className="d-flex align-items-baseline"),
+            html.Div(_("Was due on %(day)s", day=due.isoformat()), className="small text-danger")
+            if row["state"] == "overdue" and due is not None else None,
             html.Div(row["case"] and html.A(row["case"], href=f"/orders/{row['order_id']}"),
                      className="small"),
             dbc.InputGroup([

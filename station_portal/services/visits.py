@@ -2,8 +2,11 @@
 
 A visit belongs to a client and, when the client has an open park case, to that
 case too; then every change also goes into the case's timeline (same
-transaction). The recurring-visit job (``jobs/visits.py``) plans and flags
-through :func:`plan_recurring` and :func:`flag_missed`.
+transaction). When a visit is due and when it is overdue is decided in one place,
+:mod:`station_portal.workorders.visit_due`. The recurring-visit job
+(``jobs/visits.py``) keeps each client's next visit on its due day through
+:func:`keep_next_visit` and flags through :func:`flag_missed`; changing a client's
+frequency moves the visit the job planned at once.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from station_portal.org.models import Client
 from station_portal.services import workorders as wo
 from station_portal.timefmt import local
 from station_portal.validate import as_id
+from station_portal.workorders import visit_due
 from station_portal.workorders.models import Kind, ParkVisit, WorkOrder
 
 MAX_EVERY_DAYS = 366
@@ -57,8 +61,10 @@ def _client_in_scope(session: Session, actor: User, client_id: object) -> Client
     return client
 
 
-def set_frequency(session: Session, actor: User, client_id: object, every_days: object) -> Client:
-    """Set (or clear, with None) how often the client is visited."""
+def set_frequency(session: Session, actor: User, client_id: object, every_days: object,
+                  *, now: datetime | None = None) -> Client:
+    """Set (or clear, with None) how often the client is visited; the next visit the job
+    planned moves to the day the new frequency asks for (or one is planned)."""
     client = _client_in_scope(session, actor, client_id)
     if every_days in (None, ""):
         days = None
@@ -73,6 +79,8 @@ def set_frequency(session: Session, actor: User, client_id: object, every_days: 
                      entity_id=client.id,
                      details={"from": client.visit_every_days, "to": days})
         client.visit_every_days = days
+        session.flush()
+        keep_next_visit(session, client, now or utcnow())
     return client
 
 
@@ -139,12 +147,34 @@ def record(session: Session, actor: User, visit_id: object, *, note: object = ""
     return visit
 
 
-def next_visit_time(last_done: datetime | None, every_days: int, now: datetime) -> datetime:
-    """When the next recurring visit is due: a frequency after the last one, at 10:00 local,
-    never earlier than tomorrow (a manager hears of a visit at least a day ahead)."""
-    earliest = local(now).date() + timedelta(days=1)
-    wanted = (local(last_done).date() + timedelta(days=every_days)) if last_done else earliest
-    day = max(wanted, earliest)
-    at = local(now).replace(year=day.year, month=day.month, day=day.day, hour=10, minute=0,
-                            second=0, microsecond=0)
-    return at.astimezone(now.tzinfo)
+def keep_next_visit(session: Session, client: Client, now: datetime,
+                    status: visit_due.NextVisit | None = None) -> tuple[ParkVisit | None, str]:
+    """Keep a client with a frequency on it: with no visit open since the last one made,
+    plan the next on the day it is due (the frequency after the last visit, or after the
+    relationship started; tomorrow if neither is known), for the client's account manager
+    — a day already past is planned as it is, and shows overdue; a visit the job planned
+    and not yet flagged missed moves to the frequency's day if that changed.
+
+    Returns the open visit and what was done: "planned", "moved" or ""."""
+    if not client.visit_every_days:
+        return None, ""
+    status = status or visit_due.next_visits(session, [client.id], now)[client.id]
+    wanted = status.frequency_due
+    if status.visit_id is None:
+        day = wanted or local(now).date() + timedelta(days=1)
+        managers = account_managers(session, client.id)
+        owner = managers[0] if managers else None
+        return plan_recurring(session, client, visit_due.visit_time(day), owner, now), "planned"
+    visit = session.get(ParkVisit, status.visit_id)
+    if (visit is None or wanted is None or not visit.recurring or visit.missed_at is not None
+            or local(visit.planned_for).date() == wanted):
+        return visit, ""
+    moved_from = visit.planned_for
+    visit.planned_for = visit_due.visit_time(wanted)
+    case = session.get(WorkOrder, visit.work_order_id) if visit.work_order_id else None
+    if case is not None:
+        wo._event(session, case, None, "visit_planned", now,
+                  from_value=local(moved_from).strftime("%Y-%m-%d %H:%M"),
+                  to_value=local(visit.planned_for).strftime("%Y-%m-%d %H:%M"),
+                  details={"every_days": client.visit_every_days, "recurring": True})
+    return visit, "moved"
