@@ -233,6 +233,9 @@ def above_text(code: str, values: Mapping[str, Any]) -> str:
     return texts[code]() if code in texts else code
 
 
+IN_THE_BADGE = frozenset({"position_unknown", "last_seen"})  # said once, in the row's badge
+
+
 def suggestion_rows(suggestions: Sequence[Suggestion]) -> list[dict[str, Any]]:
     """What the panel shows per crew; a crew whose position is not live gets no ETA badge
     but where it was last seen, and every crew but the last says why it is above the next."""
@@ -245,7 +248,8 @@ def suggestion_rows(suggestions: Sequence[Suggestion]) -> list[dict[str, Any]]:
             "slack": round(s.slack_min), "late": s.slack_min < 0,
             "ok": s.may_take, "load": s.load, "position": s.position,
             "where": "" if s.position == LIVE_POSITION else position_text(s),
-            "reasons": [reason_text(code, values) for code, values in s.reasons],
+            "reasons": [reason_text(code, values) for code, values in s.reasons
+                        if code not in IN_THE_BADGE],
             "above": _("Above %(crew)s: %(why)s", crew=below.code, why=why) if below and why else "",
         })
     return rows
