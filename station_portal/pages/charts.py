@@ -153,8 +153,10 @@ def column_defs(columns: Sequence[Column]) -> list[dict[str, Any]]:
             item["cellClassRules"] = {"portal-sla-overdue": "params.value !== null && params.value < 90"}
         if c.width is not None:
             item["minWidth"] = c.width
-        if c.pinned:
-            item["pinned"] = "left"
+            if c.width < 100:  # a narrow column's header keeps its room for the words
+                item["suppressHeaderFilterButton"] = True
+        if c.pinned:  # a pinned column does not flex: without a width it takes 200 px
+            item["pinned"], item["width"] = "left", c.width or 140
         if c.alert is not None:
             item["cellClassRules"] = {"portal-sla-overdue": f"params.data && params.data.{c.alert} === true"}
         defs.append(item)
@@ -208,9 +210,9 @@ def crew_workload_table(frame: pd.DataFrame) -> Table:
              if r.jobs else None, "group": r.group, "members": r.members}
             for r in frame.itertuples()]
     rows.sort(key=lambda r: (-(r["open_jobs"] / max(r["capacity"], 1)), -r["jobs"], r["crew"]))
-    return Table((Column("crew", _("Crew"), width=110, pinned=True),
-                  Column("open_jobs", _("Open jobs now"), "number", width=85, alert="overloaded"),
-                  Column("capacity", _("Can carry at once"), "number", width=80),
+    return Table((Column("crew", _("Crew"), width=150, pinned=True),  # "JL-CH-DSH-G1-C" in full
+                  Column("open_jobs", _("Open jobs now"), "number", width=80, alert="overloaded"),
+                  Column("capacity", _("Can carry"), "number", width=75),
                   Column("jobs", _("Repairs restored"), "number", width=100),
                   Column("site_hours", _("Hours on site"), "number", width=90),
                   Column("per_job", _("Hours per repair"), "number", width=90),
@@ -479,8 +481,9 @@ def year_figure(year: pd.DataFrame, forecast: Forecast) -> Figure:
             trace("scatter", x=f_days, y=[round(v, 2) for v in forecast.mean], name=line_name,
                        mode="lines", line={"color": "#ff7f0e", "width": 2, "dash": "dot"}),
         ]
+        # top left: the chart's toolbar sits at the top right
         layout["annotations"] = [{"text": drawn, "showarrow": False, "xref": "paper",
-                                  "yref": "paper", "x": 1, "y": 1.02, "xanchor": "right",
+                                  "yref": "paper", "x": 0, "y": 1.02, "xanchor": "left",
                                   "yanchor": "bottom", "font": {"size": 11, "color": "#6c757d"}}]
     fig = new_figure(traces)
     update_layout(fig, **_layout(yaxis={"title": {"text": _("Orders per day")}}, height=340,

@@ -319,7 +319,7 @@ def crews_frame() -> pd.DataFrame:
 def test_the_crew_table_shows_load_against_capacity_first_and_marks_the_overloaded():
     table = charts.crew_workload_table(crews_frame())
     headers = [c.header for c in table.columns]
-    assert headers[:3] == ["Crew", "Open jobs now", "Can carry at once"]
+    assert headers[:3] == ["Crew", "Open jobs now", "Can carry"]
     # the overloaded crew on top, then the fullest; at capacity is not over it
     assert [(r["crew"], r["open_jobs"], r["capacity"], r["overloaded"]) for r in table.rows] == [
         ("JL-CY-S-R2", 5, 3, True), ("JL-CY-S-R3", 3, 3, False), ("JL-CY-S-R1", 1, 3, False)]
