@@ -211,8 +211,8 @@ def crew_workload_table(frame: pd.DataFrame) -> Table:
             for r in frame.itertuples()]
     rows.sort(key=lambda r: (-(r["open_jobs"] / max(r["capacity"], 1)), -r["jobs"], r["crew"]))
     return Table((Column("crew", _("Crew"), width=150, pinned=True),  # "JL-CH-DSH-G1-C" in full
-                  Column("open_jobs", _("Open jobs now"), "number", width=80, alert="overloaded"),
-                  Column("capacity", _("Can carry"), "number", width=75),
+                  Column("open_jobs", _("Open jobs now"), "number", width=78, alert="overloaded"),
+                  Column("capacity", _("Can carry"), "number", width=72),
                   Column("jobs", _("Repairs restored"), "number", width=100),
                   Column("site_hours", _("Hours on site"), "number", width=90),
                   Column("per_job", _("Hours per repair"), "number", width=90),
