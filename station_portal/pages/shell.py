@@ -36,10 +36,13 @@ BRAND = "__brand"
 # Pages whose paths share a prefix share one menu (placed where its first page would be), so
 # the bar fits 1366 px in either language.
 MENUS = (
-    ("/dashboards/", _l("Dashboards"), "bi-graph-up", "nav-dashboards"),
-    ("/orders/", _l("Work orders"), "bi-list-task", "nav-orders"),
-    ("/admin/", _l("Administration"), "bi-gear", "nav-admin"),
+    (("/dashboards/", "/briefings"), _l("Dashboards"), "bi-graph-up", "nav-dashboards"),
+    (("/counter", "/intake"), _l("Counter"), "bi-person-lines-fill", "nav-counters"),
+    (("/orders/",), _l("Work orders"), "bi-list-task", "nav-orders"),
+    (("/admin/",), _l("Administration"), "bi-gear", "nav-admin"),
 )
+# The language switch, short: the bar has little room in English.
+LANGUAGE_SHORT = {"zh_CN": "中文", "en": "EN"}
 
 
 def _nav_id(path: str) -> str:
@@ -58,21 +61,21 @@ def navbar() -> dbc.Navbar:
                                                   str(p.title)],
                                                  href=p.path, active="exact", id=_nav_id(p.path))))
             continue
-        prefix, title, icon, menu_id = menu
-        if prefix in placed:
+        prefixes, title, icon, menu_id = menu
+        if menu_id in placed:
             continue
-        placed.add(prefix)
+        placed.add(menu_id)
         links.append(dbc.DropdownMenu(
             [dbc.DropdownMenuItem([html.I(className=f"bi {q.icon} me-2"), str(q.title)],
                                   href=q.path, id=_nav_id(q.path))
-             for q in nav_pages(user.role) if q.path.startswith(prefix)],
+             for q in nav_pages(user.role) if q.path.startswith(prefixes)],
             label=html.Span([html.I(className=f"bi {icon} me-1"), str(title)]),
             nav=True, in_navbar=True, id=menu_id))
     language = dbc.ButtonGroup(
         [
-            dbc.Button(name, id=LANG_BUTTONS[code], size="sm",
+            dbc.Button(LANGUAGE_SHORT[code], id=LANG_BUTTONS[code], size="sm",
                        color="light" if code == locale else "outline-light",
-                       n_clicks=0, title=_("Switch the interface language"))
+                       n_clicks=0, title=name)
             for code, name in i18n.LOCALE_NAMES.items()
         ],
         className="me-lg-3 my-2 my-lg-0",
