@@ -20,6 +20,7 @@ from station_portal.i18n import LazyString, _, _l, get_locale
 from station_portal.org.models import UnitKind
 from station_portal.pages import Page, charts
 from station_portal.pages.grid import locale_text
+from station_portal.pages.ui import graph_config as ui_graph_config
 from station_portal.pages.ui import page_header
 
 POLL_MS = 3000
@@ -148,13 +149,13 @@ KPIS = Board(
     ),
 )
 DASHBOARDS = (OPERATIONS, WORKLOAD, CLIENTS, KPIS)
-GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": True,
+GRAPH_CONFIG = {"displayModeBar": True,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "sendChartToCloud"]}
 
 
 def graph_config(board: Board, panel: Panel) -> dict[str, Any]:
-    return {**GRAPH_CONFIG, "toImageButtonOptions": {
-        "format": "png", "scale": 2, "filename": f"station-portal-{board.key}-{panel.id}"}}
+    return ui_graph_config(**GRAPH_CONFIG, toImageButtonOptions={
+        "format": "png", "scale": 2, "filename": f"station-portal-{board.key}-{panel.id}"})
 
 
 def _panel(board: Board, panel: Panel) -> dbc.Col:

@@ -46,8 +46,9 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
         page_header(_("Service halls"), _("Queues and counter service in your halls, live.")),
         dcc.Interval(id=POLL, interval=POLL_MS),
         dbc.Row([
-            dbc.Col(dcc.DatePickerSingle(id=DAY, display_format="YYYY-MM-DD",
-                                         first_day_of_week=1), md="auto", className="mb-2"),
+            dbc.Col(dcc.DatePickerSingle(id=DAY, display_format="YYYY-MM-DD", first_day_of_week=1,
+                                         placeholder=_("Pick a day")),
+                    md="auto", className="mb-2"),
             dbc.Col(dropdown(HALL, placeholder=_("All halls in your area")), md=5,
                     className="mb-2"),
         ]),

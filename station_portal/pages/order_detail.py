@@ -119,7 +119,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
             _row(VISIT, _("Visit"), dbc.Select(id=VISIT)),
             _row(VISIT_DATE, _("Date of the visit"),
                  dcc.DatePickerSingle(id=VISIT_DATE, display_format="YYYY-MM-DD",
-                                      first_day_of_week=1)),
+                                      first_day_of_week=1, placeholder=_("Pick a day"))),
             _row(NOTE, _("Note"), dbc.Textarea(id=NOTE, maxLength=300, rows=2)),
             dbc.Button(_("Submit"), id=SUBMIT, color="primary", className="mt-1"),
         ]),
