@@ -154,9 +154,9 @@ class Upload:
 
 
 @dataclass(frozen=True)
-class OnlineApplication:
-    """The online form as sent: the customer states who they are and the load they need;
-    the utility decides the class (``StageBook.classify``)."""
+class ApplicationForm:
+    """An application form as typed (online or at the counter): the customer states who they
+    are and the load they need; the utility decides the class (``StageBook.classify``)."""
 
     business_type: object
     customer_type: object
@@ -168,11 +168,17 @@ class OnlineApplication:
     lat: object
     lon: object
     description: object = ""
-    accept_terms: bool = False
     capacity_kva: object = None
     district: object = ""  # the address in parts (else ``address`` in one line)
     street: object = ""
     house_number: object = ""
+
+
+@dataclass(frozen=True)
+class OnlineApplication(ApplicationForm):
+    """The customer's own online form: they accept the terms to apply."""
+
+    accept_terms: bool = False
 
 
 @dataclass
@@ -310,7 +316,7 @@ def _merge(exc: ValidationFailed, errors: dict[str, str], site: SiteLookup) -> V
     return ValidationFailed({**fields, **site.errors, **errors})
 
 
-def _application_input(form: OnlineApplication | CounterApplication, *,
+def _application_input(form: ApplicationForm, *,
                        at_counter: bool) -> wo.ApplicationInput:
     """A form as typed → the service's input; a value that is not a number becomes one the
     service refuses with its own message (every problem is reported at once)."""
@@ -758,22 +764,10 @@ COUNTER_CHANNELS = (RepairSource.COUNTER.value, RepairSource.HOTLINE.value)  # c
 
 
 @dataclass(frozen=True)
-class CounterApplication:
-    """An application staff take for a customer who came to the counter or phoned, as
-    typed: what the customer states (the utility classifies it as it does an online one)."""
+class CounterApplication(ApplicationForm):
+    """An application staff take for a customer who came to the counter or phoned."""
 
-    channel: object  # "counter" (a counter visit is counted) or "hotline_95598"
-    business_type: object
-    customer_type: object
-    load_kw: object
-    small_firm: object
-    customer_name: object
-    customer_phone: object
-    address: object
-    lat: object
-    lon: object
-    description: object = ""
-    capacity_kva: object = None
+    channel: object = ""  # "counter" (a counter visit is counted) or "hotline_95598"
 
 
 @dataclass(frozen=True)
