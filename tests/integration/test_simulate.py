@@ -189,10 +189,12 @@ def test_two_hours_of_a_working_afternoon(db):
 def test_applications_rest_on_days_off(db):
     start = _at(_day(workday=False), 9)
     with rolled_back(db) as s:
+        before = s.scalar(select(func.max(WorkOrderEvent.id))) or 0  # other tests' rows stay out
         summaries = run(s, start, 180, step=5)
         assert total(summaries, "new_applications") == total(summaries, "application_steps") == 0
         assert s.scalar(select(WorkOrderEvent.id).join(WorkOrder).where(
-            WorkOrder.kind == Kind.APPLICATION.value, WorkOrderEvent.at > start).limit(1)) is None
+            WorkOrder.kind == Kind.APPLICATION.value, WorkOrderEvent.id > before,
+            WorkOrderEvent.at > start).limit(1)) is None
         assert total(summaries, "new_repairs") > 0  # repairs know no weekend
 
 
@@ -267,8 +269,10 @@ def test_new_applications_are_classified_from_what_the_applicant_states(db, monk
     start = _at(_day(workday=True), 9)
     book = stage_book()
     with rolled_back(db) as s:
+        before = s.scalar(select(func.max(WorkOrder.id))) or 0  # other tests' orders stay out
         summaries = run(s, start, 120, step=10)
         new = s.scalars(select(WorkOrder).where(WorkOrder.kind == Kind.APPLICATION.value,
+                                                WorkOrder.id > before,
                                                 WorkOrder.created_at > start)).all()
         assert len(new) == total(summaries, "new_applications") > 20
         for order in new:
