@@ -69,6 +69,15 @@ def base_layout(points: Sequence[tuple[float, float]], tile_url: str = "",
     }
 
 
+def empty_map(message: str) -> go.Figure:
+    """A blank map with a message in the middle (no territory to show)."""
+    fig = go.Figure(go.Scattermap())
+    fig.update_layout(**base_layout([]))
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       bgcolor="rgba(255,255,255,0.9)")
+    return fig
+
+
 def _polygons(features: Sequence[TerritoryFeature], colour: str, **trace: Any) -> go.Choroplethmap:
     """One single-colour layer of territories."""
     return go.Choroplethmap(

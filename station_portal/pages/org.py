@@ -1,29 +1,38 @@
 """Organisation page: the unit tree, a unit's people and crews, territories, the matrix.
 
-``/org?unit=<id>`` selects a unit. Builders here are pure functions of query
-results; ``callbacks/org.py`` runs the scoped queries.
+``/org?unit=<id>`` selects a unit. The page arrives filled: ``layout()`` runs the
+same scoped queries (:func:`unit_view`) as the callback that follows the user's
+clicks in the tree (``callbacks/org.py``), so the first load costs one round trip,
+not a layout and then a callback that has to wait for Plotly before it may start.
+The other builders here are pure functions of query results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 from urllib.parse import parse_qs
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from sqlalchemy.orm import Session
 
 from station_portal.auth.roles import ALL_STAFF, Role
+from station_portal.auth.scope import Scope
 from station_portal.i18n import _, _l, get_locale
 from station_portal.labels import AREA_TYPES, POSITIONS, ROLES, SKILLS, UNIT_KINDS, label
+from station_portal.org import queries
 from station_portal.org.matrix import LEAD, SUPPORT, ResponsibilityMatrix, load_matrix
 from station_portal.org.models import UnitKind
 from station_portal.org.queries import CrewRow, StaffRow, TreeNode, UnitSummary
+from station_portal.org.tree import ancestor_ids
 from station_portal.pages import Page
 from station_portal.pages.grid import data_grid
-from station_portal.pages.maps import GRAPH_CONFIG
-from station_portal.pages.ui import empty_state, graph_config, page_header
+from station_portal.pages.maps import GRAPH_CONFIG, empty_map, territory_figure
+from station_portal.pages.ui import empty_state, graph_config, out_of_scope, page_header
 from station_portal.validate import as_id
+from station_portal.web.context import portal, read_session
 
 TREE = "org-tree"
 DETAILS = "org-details"
@@ -46,20 +55,23 @@ KIND_ICONS = {
 
 
 def layout(user: Any, query: dict[str, str]) -> html.Div:
+    tree, details, figure = unit_view(read_session(), user.scope(), as_id(query.get("unit")),
+                                      get_locale())
     return html.Div([
         page_header(_("Organisation"),
                     _("Units, people and crews, territories, and who handles what.")),
         dbc.Row([
             dbc.Col(dbc.Card([
                 dbc.CardHeader([html.I(className="bi bi-diagram-3 me-2"), _("Units")]),
-                dbc.CardBody(dcc.Loading(html.Div(id=TREE, className="portal-tree"))),
+                dbc.CardBody(_loading(html.Div(tree, id=TREE, className="portal-tree"))),
             ], className="mb-3"), lg=4),
-            dbc.Col(dcc.Loading(html.Div(id=DETAILS)), lg=8),
+            dbc.Col(_loading(html.Div(details, id=DETAILS)), lg=8),
         ]),
         dbc.Row([
             dbc.Col(dbc.Card([
                 dbc.CardHeader([html.I(className="bi bi-map me-2"), _("Territories")]),
-                dbc.CardBody(dcc.Graph(id=MAP, config=graph_config(**GRAPH_CONFIG), className="portal-map"),
+                dbc.CardBody(dcc.Graph(id=MAP, figure=figure, config=graph_config(**GRAPH_CONFIG),
+                                       className="portal-map"),
                              className="p-0"),
             ], className="mb-3"), lg=12),
         ]),
@@ -71,8 +83,51 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
     ])
 
 
+def _loading(content: html.Div) -> dcc.Loading:
+    """A spinner while a click in the tree is answered; not on arrival, when the content is
+    already there (by default a spinner hides its content until the browser is idle)."""
+    return dcc.Loading(content, show_initially=False)
+
+
 PAGE = Page(path="/org", title=_l("Organisation"), roles=ALL_STAFF, layout=layout,
             icon="bi-diagram-3")
+
+
+def unit_view(session: Session, scope: Scope, requested: int | None, locale: str) -> tuple[Any, Any, Any]:
+    """The tree, the selected unit's details and the territory map, all scoped to the user.
+
+    ``requested`` comes from the address (never trusted): a unit out of scope shows the
+    out-of-scope notice and nothing of it. Without one, the user's own first unit.
+    """
+    selected = requested if requested is not None else \
+        (scope.root_unit_ids[0] if scope.root_unit_ids else None)
+    tree = tree_component(queries.unit_tree(session, scope), selected, locale)
+
+    summary = queries.unit_summary(session, scope, selected) if selected else None
+    if summary is None:
+        details = out_of_scope() if requested is not None else None
+        selected = None
+    else:
+        details = details_component(
+            summary, queries.staff_rows(session, scope, summary.id),
+            queries.crew_rows(session, scope, summary.id), locale)
+
+    features = queries.territories(session, scope)
+    if not features:
+        return tree, details, empty_map(_("No territory in your area."))
+    highlight: set[int] = set()
+    if selected is not None:
+        highlight = {f.unit_id for f in features if f"/{selected}/" in f.path}
+        if not highlight and summary is not None:
+            # A group has no territory: outline the station that holds it.
+            ancestors = set(ancestor_ids(summary.path))
+            highlight = {f.unit_id for f in features if f.unit_id in ancestors}
+        if len(highlight) == len(features):
+            highlight = set()  # everything selected: outlining it all says nothing
+    cfg = portal().config
+    figure = territory_figure(features, locale=locale, selected_ids=highlight,
+                              tile_url=cfg.tile_url, attribution=cfg.tile_attribution)
+    return tree, details, figure
 
 
 def selected_unit(search: str | None) -> int | None:
@@ -101,8 +156,7 @@ def tree_component(roots: Sequence[TreeNode], selected: int | None, locale: str)
         icon = html.I(className=f"bi {KIND_ICONS.get(node.kind, 'bi-circle')} me-1")
         if node.in_scope:
             text = dcc.Link([icon, node.name(locale)], href=f"/org?unit={node.id}",
-                            className="portal-tree-link" + (" active" if node.id == selected else ""),
-                            id={"type": "org-unit-link", "unit": node.id})
+                            className="portal-tree-link" + (" active" if node.id == selected else ""))
         else:
             text = html.Span([icon, node.name(locale)], className="text-body-secondary")
         if not node.children:
@@ -205,37 +259,53 @@ def crew_table(crews: Sequence[CrewRow], locale: str, base: str = "") -> Any:
                                ("skills", _("Skills")), ("vehicle", _("Vehicle"))], rows)
 
 
-def _grid_table(id_: str, corner: str, columns: list[str], rows: list[tuple[str, list[Any]]]) -> Any:
-    """A table with row headers and centred cells (the responsibility matrix)."""
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(corner)] + [html.Th(c, className="text-center small")
-                                                  for c in columns])),
-         html.Tbody([html.Tr([html.Th(head, scope="row")]
-                             + [html.Td(cell, className="text-center") for cell in cells])
-                     for head, cells in rows])],
-        bordered=True, size="sm", responsive=True, className="portal-matrix", id=id_,
-    )
+def _table_html(id_: str, corner: str, columns: Sequence[str],
+                rows: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """A table with row headers and centred cells (the responsibility matrix), as HTML.
+
+    Cells are HTML snippets made here; every text is escaped.
+    """
+    head = "".join(f'<th class="text-center small">{escape(c)}</th>' for c in columns)
+    body = "".join(
+        f'<tr><th scope="row">{escape(name)}</th>'
+        + "".join(f'<td class="text-center">{cell}</td>' for cell in cells) + "</tr>"
+        for name, cells in rows)
+    return (f'<div class="table-responsive"><table id="{id_}" '
+            f'class="portal-matrix table table-sm table-bordered">'
+            f"<thead><tr><th>{escape(corner)}</th>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
+
+
+def matrix_html(matrix: ResponsibilityMatrix, locale: str) -> str:
+    """The matrix's two tables as one HTML text, with the same markup (Bootstrap's badges and
+    icons) as Dash's components would make."""
+    kinds = [k.value for k in UnitKind]
+    marks = {LEAD: f'<span class="badge bg-primary">{escape(_("Lead"))}</span>',
+             SUPPORT: f'<span class="border badge text-dark bg-light">{escape(_("Support"))}</span>'}
+    businesses = _table_html(
+        "matrix-business", _("Business"), [label(UNIT_KINDS, k) for k in kinds],
+        [(b.name(locale), [marks.get(b.part_of(k), "") for k in kinds])
+         for b in matrix.businesses])
+    roles = list(Role)
+    tick = '<i class="bi bi-check-lg text-success"></i>'
+    actions = _table_html(
+        "matrix-actions", _("Action"), [label(ROLES, r) for r in roles],
+        [(a.name(locale), [tick if r in a.roles else "" for r in roles]) for a in matrix.actions])
+    version = _("Version %(version)s · %(source)s", version=matrix.version,
+                source=matrix.source_in(locale))
+    return (f'<p class="fw-semibold">{escape(_("Which unit type handles which business:"))}</p>'
+            f"{businesses}"
+            f'<p class="fw-semibold mt-3">{escape(_("Which role may take which action:"))}</p>'
+            f"{actions}"
+            f'<p class="small text-body-secondary mb-0">{escape(version)}</p>')
 
 
 def matrix_component(matrix: ResponsibilityMatrix, locale: str) -> Any:
-    kinds = [k.value for k in UnitKind]
-    marks = {LEAD: dbc.Badge(_("Lead"), color="primary"),
-             SUPPORT: dbc.Badge(_("Support"), color="light", text_color="dark", className="border")}
-    businesses = _grid_table(
-        "matrix-business", _("Business"), [label(UNIT_KINDS, k) for k in kinds],
-        [(b.name(locale), [marks.get(b.part_of(k)) for k in kinds]) for b in matrix.businesses])
-    roles = list(Role)
-    tick = html.I(className="bi bi-check-lg text-success")
-    actions = _grid_table(
-        "matrix-actions", _("Action"), [label(ROLES, r) for r in roles],
-        [(a.name(locale), [tick if r in a.roles else "" for r in roles]) for a in matrix.actions])
-    return html.Div([
-        html.P(_("Which unit type handles which business:"), className="fw-semibold"),
-        businesses,
-        html.P(_("Which role may take which action:"), className="fw-semibold mt-3"),
-        actions,
-        html.P(_("Version %(version)s · %(source)s", version=matrix.version,
-                 source=matrix.source_in(get_locale())),
-               className="small text-body-secondary mb-0"),
-    ])
+    """The responsibility matrix as one component, not one per cell.
 
+    Its ~450 cells and badges as Dash components made the page's first render take
+    seconds: the renderer does work for every component on every change of its store.
+    The text is all the portal's own (the matrix file and the catalogs), escaped, so
+    the HTML is safe to render.
+    """
+    return dcc.Markdown(matrix_html(matrix, locale), dangerously_allow_html=True)
