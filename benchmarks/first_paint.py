@@ -29,8 +29,10 @@ from tests.browser.conftest import chromium  # noqa: E402
 PAGES = [
     ("head", "/"), ("head", "/dispatch"), ("head", "/dashboards/operations"),
     ("head", "/org"), ("head", "/orders/applications"),
-    ("gridmgr", "/dashboards/workload"), ("manager", "/dashboards/kpis"),
+    ("gridmgr", "/dashboards/workload"), ("gridmgr", "/org"),
+    ("manager", "/dashboards/kpis"), ("manager", "/org"),
     ("account", "/visits"), ("clerk", "/counter"), ("crew", "/crew"), ("admin", "/admin/users"),
+    ("admin", "/org"),
 ]
 
 # Content is there and Dash is done: the page slot has children and nothing is loading.
