@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import chromium  # noqa: E402
+from tests.browser.conftest import chromium
 
 # (account, page path) — the main pages of each role
 PAGES = [

@@ -36,7 +36,8 @@ const width = window.innerWidth;
 const out = [];
 if (!bar) return ['no menu bar'];
 if (width >= 992) {
-  if (bar.getBoundingClientRect().height > 80) out.push('menu bar ' + bar.getBoundingClientRect().height + ' px high');
+  const high = bar.getBoundingClientRect().height;
+  if (high > 80) out.push('menu bar ' + high + ' px high');
   for (const el of bar.querySelectorAll('.nav-link, .navbar-brand, .btn')) {
     const r = el.getBoundingClientRect();
     if (!r.width) continue;
