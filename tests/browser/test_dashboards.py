@@ -28,12 +28,13 @@ def drawn(driver, board: str, panel: str) -> None:
         "return !document.querySelector('.dash-spinner, ._dash-loading-callback')"), 20)
     errors = driver.find_elements(By.CSS_SELECTOR, ".dash-fe-error__title, .dash-debug-menu__error")
     assert not errors, [e.text for e in errors]
-    # every chart carries its PNG download button, and nothing that uploads to a cloud
+    # every chart carries its PNG download button (its tip in the page's language), and
+    # nothing that uploads to a cloud
     titles = driver.execute_script(
         "return [...document.querySelectorAll(arguments[0])].map(b => b.dataset.title)",
         f"#dash-{board}-{panel} .modebar-btn")
-    assert "Download plot as a PNG" in titles
-    assert not [t for t in titles if "Share" in t]
+    assert {"Download plot as a PNG", "下载图表为PNG格式"} & set(titles), titles
+    assert not [t for t in titles if "Share" in t or "Chart Studio" in t]
 
 
 @pytest.mark.parametrize(("user", "path", "board", "panel", "zh", "en"), BOARDS,
