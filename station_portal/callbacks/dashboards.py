@@ -1,9 +1,12 @@
 """The dashboards' callbacks: fill on filter change, live patches, Excel export.
 
-For each board (``pages/dashboards.DASHBOARDS``):
+For each board (``pages/dashboards.DASHBOARDS``; the page arrives filled with the
+default filters, its ``known`` store set, so nothing here runs as it opens):
 
-- ``fill`` runs when the page opens or a filter changes: it checks the filters
-  against the caller's scope, computes the board and sends every panel;
+- ``fill`` runs when a filter changes: it checks the filters against the
+  caller's scope, computes the board and sends every panel;
+- in the browser, the panels below the first screen are drawn from the layout
+  once the first screen is (``assets/dashboards.js``);
 - a clientside gate turns the interval's ticks into at most one poll in flight;
   ``poll`` first compares a cheap fingerprint of the scoped orders with the
   one the browser holds and answers "nothing changed" in a few bytes; when
@@ -15,9 +18,7 @@ For each board (``pages/dashboards.DASHBOARDS``):
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -26,146 +27,19 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, dcc, no_update
 
 from station_portal.analytics import dashboards as data
-from station_portal.analytics.customers import satisfaction
-from station_portal.auth.scope import Scope
 from station_portal.callbacks._secure import clientside_callback, secure_callback
 from station_portal.db import utcnow
-from station_portal.gridworks.dashboard import grid_works_board
 from station_portal.i18n import _, get_locale
-from station_portal.labels import SLA_STATUSES
 from station_portal.pages import charts
 from station_portal.pages import dashboards as page
-from station_portal.pages import gridworks_charts as gw_charts
 from station_portal.timefmt import format_local
-from station_portal.web.context import portal, read_session, signed_in_user
+from station_portal.web.context import read_session, signed_in_user
 
-Result = dict[str, Any]
+Result = page.Result
 DATA_KEYS = ("x", "y", "z", "lat", "lon", "text", "customdata", "marker", "name", "values")
 
 
-# -- what each board shows ---------------------------------------------------------------------
-def _operations(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
-    ops = data.operations(session, filters, now, locale, scope)
-    waiting = int(ops.waiting["waiting"].sum())
-    past = int(ops.waiting["past_limit"].sum())
-    return {
-        "stats": [(_("Open orders"), ops.sla_counts["open"], "bi-list-task", None),
-                  (str(SLA_STATUSES["at_risk"]), ops.sla_counts["at_risk"], "bi-hourglass-split",
-                   "warning"),
-                  (str(SLA_STATUSES["overdue"]), ops.sla_counts["overdue"],
-                   "bi-exclamation-octagon", "danger"),
-                  (_("Repairs waiting for a crew / past the commitment"), f"{waiting} / {past}",
-                   "bi-truck", "danger" if past else None)],
-        "map": charts.orders_map(ops.points, locale, ops.cells, ops.territories, _tiles()),
-        "status": charts.status_bars(ops.status_counts),
-        "risk": charts.at_risk_table(ops.at_risk, now),
-        "arrivals": charts.arrivals_figure(ops.arrivals),
-        "received": charts.received_bars(ops.received),
-    }
-
-
-def _workload(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
-    work = data.workload(session, filters, now, locale)
-    crews = work.per_crew
-    overloaded = int((crews["open_jobs"] > crews["capacity"]).sum()) if len(crews) else 0
-    return {
-        "stats": [(_("Received"), int(work.per_unit["received"].sum()), "bi-inbox", None),
-                  (_("Closed"), int(work.per_unit["closed"].sum()), "bi-check2-circle", None),
-                  (_("Open now"), int(work.per_unit["backlog"].sum()), "bi-list-task", None),
-                  (_("Overdue now"), int(work.per_unit["overdue"].sum()), "bi-exclamation-octagon",
-                   "danger"),
-                  (_("Crews over capacity"), f"{overloaded} / {len(crews)}", "bi-people",
-                   "danger" if overloaded else None)],
-        "units": charts.unit_workload_table(work.per_unit),
-        "crews": charts.crew_workload_table(work.per_crew),
-        "days": charts.per_day_figure(work.per_day),
-        "categories": charts.category_figure(work.by_category),
-        "year": charts.year_figure(work.year, work.forecast),
-        "forecast": charts.forecast_note(work.forecast),
-    }
-
-
-def _clients(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
-    cl = data.clients(session, scope, filters, now, locale)
-    overdue = int((cl.visits["state"] == "overdue").sum()) if len(cl.visits) else 0
-    upcoming = int((cl.visits["state"] == "upcoming").sum()) if len(cl.visits) else 0
-    open_cases = cl.cases[cl.cases["closed_at"].isna()] if len(cl.cases) else cl.cases
-    return {
-        "stats": [(_("Clients"), cl.clients, "bi-briefcase", None),
-                  (_("Open cases"), len(open_cases), "bi-diagram-3", None),
-                  (_("Visits planned"), upcoming, "bi-calendar-event", None),
-                  (_("Visits overdue"), overdue, "bi-calendar-x", "danger" if overdue else None)],
-        "pipeline": charts.pipeline_figure(cl.pipeline),
-        "parks": charts.parks_figure(cl.parks),
-        "visits": charts.visits_table(cl.visits),
-        "cases": charts.cases_table(cl.cases),
-    }
-
-
-def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
-    k = data.kpis(session, filters, now, locale)
-    arrival = k.repairs[k.repairs["stage"] == "arrival"]
-    done = arrival["timed"].sum()  # shares of the clocks that had a limit, as in the tables
-    total = k.compliance[k.compliance["stage"] == "total"]
-    apps_done = total["timed"].sum()
-    voice = satisfaction(session, filters, data.Names.load(session), locale)
-    rated = voice["ratings"].sum()
-    average = (voice["avg_stars"] * voice["ratings"]).sum() / rated if rated else None
-    return {
-        "stats": [(_("Orders received"), k.received, "bi-inbox", None),
-                  (_("Arrivals on time"), f"{100 * (done - arrival['late'].sum()) / done:.1f} %"
-                   if done else "–", "bi-stopwatch", None),
-                  (_("Applications within the total limit"),
-                   f"{100 * (apps_done - total['late'].sum()) / apps_done:.1f} %"
-                   if apps_done else "–", "bi-plug", None),
-                  (_("Working days past the limits"), f"{k.attribution['late_by'].sum():g}",
-                   "bi-hourglass-bottom", "danger" if k.attribution["late_by"].sum() else None),
-                  (_("Customers' rating"), f"{average:.2f} ★" if average is not None else "–",
-                   "bi-star", None)],
-        "league": charts.league_table(k.league),
-        "compliance": charts.compliance_heatmap(k.compliance),
-        "stagedays": charts.stage_days_figure(k.compliance),
-        "attribution": charts.attribution_figure(k.attribution),
-        "repairs": charts.repairs_figure(k.repairs),
-        "electricity": charts.electricity_table(k.electricity),
-        "stages": charts.compliance_table(k.compliance),
-        "customers": charts.satisfaction_table(voice),
-        **_grid_works(session, filters, now, locale),
-    }
-
-
-def _grid_works(session, filters: data.Filters, now, locale) -> Result:
-    """The grid-works section: open now, whatever the period."""
-    gw = grid_works_board(session, filters.unit_ids, now, locale)
-    return {"gw_waiting": gw_charts.waiting_figure(gw), "gw_funds": gw_charts.funds_figure(gw.funds),
-            "gw_late": gw_charts.late_table(gw.late)}
-
-
-def _tiles() -> tuple[str, str]:
-    """The deployment's raster tiles under the maps (``PORTAL_TILE_URL``), if any."""
-    config = portal().config
-    return config.tile_url, config.tile_attribution
-
-
-BUILDERS: dict[str, Callable[..., Result]] = {
-    "ops": _operations, "work": _workload, "clients": _clients, "kpi": _kpis}
-
-
 # -- turning results into outputs ------------------------------------------------------------------
-def _is_figure(value: Any) -> bool:
-    return isinstance(value, dict) and "data" in value and "layout" in value
-
-
-def _hash(value: Any) -> str:
-    if _is_figure(value):
-        text = json.dumps({"data": value["data"], "empty": charts.is_empty(value)}, default=str)
-    elif isinstance(value, charts.Table):
-        text = json.dumps(value.rows, default=str, sort_keys=True)
-    else:
-        text = json.dumps(value, default=str)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
 def figure_patch(fig: charts.Figure, known: dict[str, Any] | None) -> Any:
     """Only the traces' data (and the annotations) of a figure whose layout the browser
     already has.
@@ -192,31 +66,28 @@ def outputs_for(board: page.Board, result: Result, known: dict[str, Any], *,
     out: list[Any] = []
     new_known: dict[str, Any] = {}
     known = known_hashes(known)
-    stats_hash = _hash(result["stats"])
+    stats_hash = page.digest(result["stats"])
     new_known["stats"] = {"h": stats_hash}
     out.append(no_update if patch and known.get("stats", {}).get("h") == stats_hash
                else page.stats_row(result["stats"]))
     for panel in board.filled:
         value = result[panel.id]
-        digest = _hash(value)
+        new_known[panel.id] = page.known_entry(panel, value)
         before = known.get(panel.id)
-        same = patch and isinstance(before, dict) and before.get("h") == digest
+        same = patch and isinstance(before, dict) and before.get("h") == new_known[panel.id]["h"]
         if panel.kind == page.GRAPH:
-            new_known[panel.id] = {"h": digest, "n": len(value["data"]),
-                                   "e": charts.is_empty(value)}
             out.append(no_update if same else
                        figure_patch(value, before if patch else None))
         elif panel.kind == page.TABLE:
-            new_known[panel.id] = {"h": digest}
             out.append(no_update if same else value.rows)
             if patch and before:  # headers and texts are in the browser already
                 out += [no_update, no_update]
             else:
-                grid_options = Patch()
+                grid_options = Patch()  # its own empty message, and no loading overlay
                 grid_options["localeText"]["noRowsToShow"] = value.empty
+                grid_options["loading"] = False
                 out += [charts.column_defs(value.columns), grid_options]
         else:
-            new_known[panel.id] = {"h": digest}
             out.append(no_update if same else value)
     return out, new_known
 
@@ -242,20 +113,7 @@ def _blank(board: page.Board) -> list[Any]:
 
 def compute(board: page.Board, start: Any, end: Any, unit: Any) -> tuple[Result, str]:
     """The board for the signed-in caller, and its fingerprint; FilterError for bad filters."""
-    user = signed_in_user()
-    session, scope, now = read_session(), user.scope(), utcnow()
-    filters = data.make_filters(session, scope, start, end, unit, now, board.default_days,
-                                board.ahead_days)
-    print_ = _fingerprint(board, session, scope, filters, now)
-    return BUILDERS[board.key](session, scope, filters, now, get_locale()), print_
-
-
-def _fingerprint(board: page.Board, session, scope: Scope, filters: data.Filters, now) -> str:
-    """The data's fingerprint with the filters it was computed for: a poll that answers after
-    the user changed the filters does not pass for the new ones."""
-    stamp = data.fingerprint(session, filters, now,
-                             scope.client_ids if board.key == "clients" else None)
-    return f"{filters.start}:{filters.end}:{filters.unit_id}:{stamp}"
+    return page.compute(board, signed_in_user(), start, end, unit)
 
 
 def known_hashes(known: Any) -> dict[str, Any]:
@@ -277,18 +135,6 @@ def register(app: Dash) -> None:
 def _register_board(app: Dash, board: page.Board) -> None:
     range_id, unit_id = board.id("range"), board.id("unit")
 
-    @secure_callback(app, Output(unit_id, "options"), Output(range_id, "start_date"),
-                     Output(range_id, "end_date"), Input(board.id("load"), "data"),
-                     roles=board.roles)
-    def options(_locale: Any):
-        user = signed_in_user()
-        session, scope = read_session(), user.scope()
-        zh = get_locale().startswith("zh")
-        units = data.unit_options(session, scope, board.unit_kinds)
-        start, end = data.default_range(utcnow(), board.default_days, board.ahead_days)
-        return ([{"label": name_zh if zh else name_en, "value": uid}
-                 for uid, name_zh, name_en in units], start.isoformat(), end.isoformat())
-
     @secure_callback(app, *_output_list(board, False), Output(board.id("known"), "data"),
                      Output(board.id("alert"), "children"),
                      Input(range_id, "start_date"), Input(range_id, "end_date"),
@@ -301,6 +147,14 @@ def _register_board(app: Dash, board: page.Board) -> None:
         out, known = outputs_for(board, result, {}, patch=False)
         known["_print"] = print_
         return *out, known, None
+
+    # the panels below the first screen: drawn from the layout's `later` store after the
+    # first content, in the browser; a refill (another fingerprint in `known`) cancels the rest
+    clientside_callback(
+        app, ClientsideFunction(namespace="portalLive", function_name="later"),
+        Output(board.id("drawn"), "data"), Input(board.id("later"), "data"),
+        Input(board.id("known"), "data"),
+    )
 
     clientside_callback(
         app, ClientsideFunction(namespace="portalLive", function_name="gate"),
@@ -328,11 +182,11 @@ def _register_board(app: Dash, board: page.Board) -> None:
                                         board.default_days, board.ahead_days)
         except data.FilterError:
             return *_blank(board), no_update, None, live
-        print_ = _fingerprint(board, session, scope, filters, now)
+        print_ = page.fingerprint(board, session, scope, filters, now)
         if not known or known.get("_print") == print_:
             return *_blank(board), ({**known, "_print": print_} if not known.get("_print")
                                     else no_update), None, live
-        result = BUILDERS[board.key](session, scope, filters, now, get_locale())
+        result = page.BUILDERS[board.key](session, scope, filters, now, get_locale())
         out, new_known = outputs_for(board, result, known, patch=True)
         new_known["_print"] = print_
         return *out, new_known, None, live
@@ -359,8 +213,10 @@ def _register_board(app: Dash, board: page.Board) -> None:
             return dcc.send_bytes(xlsx_bytes(table, str(panel.title)), name)
 
     if board.key == "clients":
+        # the layout draws the empty timeline: nothing to ask until a case is picked
         @secure_callback(app, Output(board.id("timeline"), "figure"),
-                         Input(board.id("cases"), "selectedRows"), roles=board.roles)
+                         Input(board.id("cases"), "selectedRows"), roles=board.roles,
+                         prevent_initial_call=True)
         def timeline(selected: Any):
             order_id = selected[0].get("order_id") if isinstance(selected, list) and selected \
                 and isinstance(selected[0], dict) else None

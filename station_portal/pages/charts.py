@@ -96,6 +96,19 @@ def is_empty(fig: Figure) -> bool:
     return not fig["data"]
 
 
+def is_figure(value: Any) -> bool:
+    return isinstance(value, dict) and "data" in value and "layout" in value
+
+
+def placeholder_figure(height: int = 320) -> Figure:
+    """A blank chart of the given height: where a chart is drawn a moment later (the page
+    below it does not move when it comes)."""
+    fig = new_figure()
+    update_layout(fig, **_layout(height=height), xaxis={"visible": False},
+                  yaxis={"visible": False})
+    return fig
+
+
 def category_label(kind: str, code: str) -> str:
     if kind == "repair":
         return label(REPAIR_CATEGORIES, code)

@@ -2,26 +2,51 @@
 
 Each dashboard is declared once (:data:`DASHBOARDS`): its panels (figures,
 tables, notes), the roles it serves and the unit kinds its filter offers. The
-layout is built from that declaration; ``callbacks/dashboards.py`` fills it
-and keeps it live. A panel's component id is ``dash-<board>-<panel>``.
+layout is built from that declaration and arrives filled: ``layout()`` computes
+the board for the signed-in user's scope and the default filters
+(:func:`first_view`), so opening a board is one round trip, not a filter-options
+callback whose answer triggers the data callback (which Dash sends only once
+Plotly and AG Grid have loaded). The first row of panels is drawn with the page;
+the charts and tables below it travel in the same answer (the ``later`` store)
+and the browser draws them right after the first content (``assets/dashboards.js``).
+``callbacks/dashboards.py`` refills the board when a filter changes and keeps it
+live. A panel's component id is ``dash-<board>-<panel>``.
+
+What each board shows (:data:`BUILDERS`) is here too: scoped queries of
+``analytics`` turned into figures and tables by ``pages/charts.py``. Must not
+import the Dash app or a callbacks module.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from station_portal.analytics import dashboards as data
+from station_portal.analytics.customers import satisfaction
 from station_portal.auth.roles import Role
+from station_portal.auth.scope import Scope
+from station_portal.db import utcnow
+from station_portal.gridworks.dashboard import grid_works_board
 from station_portal.i18n import LazyString, _, _l, get_locale
+from station_portal.labels import SLA_STATUSES
 from station_portal.org.models import UnitKind
 from station_portal.pages import Page, charts
+from station_portal.pages import gridworks_charts as gw_charts
 from station_portal.pages.grid import locale_text
 from station_portal.pages.ui import graph_config as ui_graph_config
 from station_portal.pages.ui import page_header
+from station_portal.web.context import portal, read_session
+
+Result = dict[str, Any]
 
 POLL_MS = 3000
 GRAPH, TABLE, NOTE = "graph", "table", "note"
@@ -62,6 +87,24 @@ class Board:
     def filled(self) -> tuple[Panel, ...]:
         """The panels the board's fill and poll write."""
         return tuple(p for p in self.panels if not p.own_callback)
+
+    @property
+    def first_row(self) -> tuple[Panel, ...]:
+        """The panels of the first row (12 columns): the first screen on a 1366 px desktop."""
+        row: list[Panel] = []
+        for panel in self.panels:
+            if sum(p.width for p in row) >= 12:
+                break
+            row.append(panel)
+        return tuple(row)
+
+    @property
+    def later(self) -> tuple[Panel, ...]:
+        """The charts and tables below the first row: the page draws them just after its first
+        content (``assets/dashboards.js``)."""
+        first = self.first_row
+        return tuple(p for p in self.panels
+                     if p not in first and p.kind in (GRAPH, TABLE) and not p.own_callback)
 
 
 MANAGERS = frozenset({Role.ADMIN, Role.COMPANY_MANAGER})
@@ -158,58 +201,95 @@ def graph_config(board: Board, panel: Panel) -> dict[str, Any]:
         "format": "png", "scale": 2, "filename": f"station-portal-{board.key}-{panel.id}"})
 
 
-def _panel(board: Board, panel: Panel) -> dbc.Col:
+def grid_options(board: Board, panel: Panel, table: charts.Table | None = None, *,
+                 loading: bool = False) -> dict[str, Any]:
+    """A table's AG Grid options: texts in the user's language (the table's own empty
+    message), ten rows a page, and the loading overlay while its rows are on their way."""
+    options: dict[str, Any] = {
+        "localeText": {**locale_text(), **({"noRowsToShow": table.empty} if table else {})},
+        "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 10,
+        "paginationPageSizeSelector": False, "loading": loading}
+    if (board.key, panel.id) == ("clients", "cases"):
+        options["rowSelection"] = {"mode": "singleRow", "checkboxes": False,
+                                   "enableClickSelection": True}
+    return options
+
+
+def data_props(board: Board, panel: Panel, value: Any) -> dict[str, Any]:
+    """The component props that show a panel's value (figure, :class:`charts.Table`, note)."""
+    if panel.kind == GRAPH:
+        return {"figure": value}
+    if panel.kind == TABLE:
+        return {"rowData": value.rows, "columnDefs": charts.column_defs(value.columns),
+                "dashGridOptions": grid_options(board, panel, value)}
+    return {"children": value}
+
+
+def waiting_props(board: Board, panel: Panel, value: Any = None) -> dict[str, Any]:
+    """The props of a panel whose value comes later: a blank chart of the height it will
+    have (nothing below it moves when it is drawn), a table with the loading overlay."""
+    if panel.kind == GRAPH:
+        if panel.id == "timeline":  # the case timeline waits for a pick
+            return {"figure": charts.timeline_figure(None)}
+        height = value["layout"].get("height") if charts.is_figure(value) else None
+        return {"figure": charts.placeholder_figure(height or 320)}
+    if panel.kind == TABLE:
+        return {"rowData": [], "columnDefs": [],
+                "dashGridOptions": grid_options(board, panel, loading=True)}
+    return {"children": None}
+
+
+def _panel(board: Board, panel: Panel, props: dict[str, Any]) -> dbc.Col:
+    """A panel's card; ``props`` fill its chart, table or note (:func:`data_props`,
+    :func:`waiting_props`)."""
     body: Any
     actions = None
     if panel.kind == GRAPH:
-        # the case timeline waits for a pick; the other graphs are filled at once
-        first = charts.timeline_figure(None) if panel.id == "timeline" else None
         body = dcc.Graph(id=board.id(panel.id), config=graph_config(board, panel),
-                         className="portal-dash-graph", **({"figure": first} if first else {}))
+                         className="portal-dash-graph", **props)
         actions = html.Span(_("PNG: camera icon on the chart"),
                             className="small text-body-secondary ms-auto d-none d-md-inline")
     elif panel.kind == TABLE:
+        clickable = (board.key, panel.id) == ("clients", "cases")
         body = dag.AgGrid(
-            id=board.id(panel.id), rowData=[], columnDefs=[],
+            id=board.id(panel.id),
             defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1,
                            "minWidth": 100, "wrapHeaderText": True, "autoHeaderHeight": True},
-            dashGridOptions={"localeText": locale_text(), "domLayout": "autoHeight",
-                             "pagination": True, "paginationPageSize": 10,
-                             "paginationPageSizeSelector": False,
-                             **({"rowSelection": {"mode": "singleRow", "checkboxes": False,
-                                                  "enableClickSelection": True}}
-                                if (board.key, panel.id) == ("clients", "cases") else {})},
-            className="portal-grid" + (" portal-grid-clickable"
-                                       if (board.key, panel.id) == ("clients", "cases") else ""),
+            className="portal-grid" + (" portal-grid-clickable" if clickable else ""),
+            **props,
         )
         actions = dbc.Button([html.I(className="bi bi-file-earmark-excel me-1"), _("Excel")],
                              id=board.id(f"{panel.id}-xlsx"), size="sm", color="outline-success",
                              className="ms-auto")
     else:
-        body = html.Div(id=board.id(panel.id), className="small")
+        body = html.Div(id=board.id(panel.id), className="small", **props)
     header = html.Div([html.Span(str(panel.title), className="fw-semibold"), actions],
                       className="d-flex align-items-center gap-2")
     return dbc.Col(dbc.Card([
         dbc.CardHeader(header),
         dbc.CardBody([
             html.P(str(panel.help), className="small text-body-secondary") if panel.help else None,
-            dcc.Loading(body, delay_show=400, overlay_style={"visibility": "visible",
-                                                              "opacity": 0.6}),
+            # the page arrives filled: no spinner until a refill takes a while
+            dcc.Loading(body, delay_show=400, show_initially=False,
+                        overlay_style={"visibility": "visible", "opacity": 0.6}),
         ]),
     ], className="h-100"), xs=12, lg=panel.width, className="mb-3")
 
 
-def filters(board: Board) -> dbc.Card:
+def filters(board: Board, view: BoardView | None = None) -> dbc.Card:
+    """The period and unit filters, set to the defaults the board was computed with."""
+    dates = {"start_date": view.start.isoformat(), "end_date": view.end.isoformat()} \
+        if view else {}
     return dbc.Card(dbc.CardBody(dbc.Row([
         dbc.Col([dbc.Label(_("Period"), html_for=board.id("range"), className="small mb-1"),
                  dcc.DatePickerRange(id=board.id("range"), display_format="YYYY-MM-DD",
                                      first_day_of_week=1, minimum_nights=0,
                                      start_date_placeholder_text=_("From"),
                                      end_date_placeholder_text=_("To"),
-                                     className="d-block")], xs=12, md="auto"),
+                                     className="d-block", **dates)], xs=12, md="auto"),
         dbc.Col([dbc.Label(_("Unit"), html_for=board.id("unit"), className="small mb-1"),
-                 dcc.Dropdown(id=board.id("unit"), options=[], placeholder=_("All my units"),
-                              clearable=True)], xs=12, md=4),
+                 dcc.Dropdown(id=board.id("unit"), options=view.units if view else [],
+                              placeholder=_("All my units"), clearable=True)], xs=12, md=4),
         dbc.Col(html.Div([
             html.Span(className="portal-live-dot me-1"),
             html.Span(_("Live"), id=board.id("live"), className="small text-body-secondary"),
@@ -221,20 +301,42 @@ def filters(board: Board) -> dbc.Card:
 
 def layout_for(board: Board) -> Any:
     def layout(user: Any, query: dict[str, str]) -> html.Div:
+        view = first_view(board, user)
+        result = view.result if view else {}
+        later = {p.id for p in board.later}
+        panels = [_panel(board, p, data_props(board, p, result[p.id])
+                         if p.id in result and p.id not in later
+                         else waiting_props(board, p, result.get(p.id)))
+                  for p in board.panels]
         return html.Div([
             page_header(str(board.title), str(board.subtitle)),
-            filters(board),
+            filters(board, view),
             html.Div(id=board.id("alert")),
-            html.Div(id=board.id("stats")),
-            dbc.Row([_panel(board, p) for p in board.panels]),
+            html.Div(stats_row(result["stats"]) if view else None, id=board.id("stats")),
+            dbc.Row(panels),
             dcc.Download(id=board.id("download")),
-            dcc.Store(id=board.id("load"), data=get_locale()),
-            dcc.Store(id=board.id("known"), data={}),
+            dcc.Store(id=board.id("known"), data=view.known if view else {}),
+            # the panels below the first screen, drawn together once it is on screen
+            # (assets/dashboards.js: portalLive.later)
+            dcc.Store(id=board.id("later"), data=later_data(board, view) if view else None),
+            dcc.Store(id=board.id("drawn")),
             dcc.Store(id=board.id("poll")),
             dcc.Store(id=board.id("inflight")),
             dcc.Interval(id=board.id("interval"), interval=POLL_MS),
         ], className="portal-dashboard", **{"data-board": board.key})
     return layout
+
+
+def later_data(board: Board, view: BoardView) -> dict[str, Any]:
+    """What the browser draws after the first content: the props of each panel below the
+    first screen, in page order, with the fingerprint of the data they show (a refill
+    with other data cancels what is left), and the components of the first screen it
+    waits for."""
+    first = [board.id("range"), board.id("unit")] + [
+        board.id(p.id) for p in board.first_row if p.kind in (GRAPH, TABLE)]
+    return {"board": board.key, "print": view.known["_print"], "first": first,
+            "panels": [[board.id(p.id), data_props(board, p, view.result[p.id])]
+                       for p in board.later]}
 
 
 PAGES = tuple(Page(path=b.path, title=b.title, roles=b.roles, layout=layout_for(b), icon=b.icon)
@@ -267,3 +369,182 @@ def filter_message(code: str) -> str:
         "long": _("Please pick a period of at most two years."),
         "unit": _("That unit is not in your area."),
     }.get(code, _("Please check the filters."))
+
+
+# -- what each board shows ---------------------------------------------------------------------
+def _operations(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
+    ops = data.operations(session, filters, now, locale, scope)
+    waiting = int(ops.waiting["waiting"].sum())
+    past = int(ops.waiting["past_limit"].sum())
+    return {
+        "stats": [(_("Open orders"), ops.sla_counts["open"], "bi-list-task", None),
+                  (str(SLA_STATUSES["at_risk"]), ops.sla_counts["at_risk"], "bi-hourglass-split",
+                   "warning"),
+                  (str(SLA_STATUSES["overdue"]), ops.sla_counts["overdue"],
+                   "bi-exclamation-octagon", "danger"),
+                  (_("Repairs waiting for a crew / past the commitment"), f"{waiting} / {past}",
+                   "bi-truck", "danger" if past else None)],
+        "map": charts.orders_map(ops.points, locale, ops.cells, ops.territories, _tiles()),
+        "status": charts.status_bars(ops.status_counts),
+        "risk": charts.at_risk_table(ops.at_risk, now),
+        "arrivals": charts.arrivals_figure(ops.arrivals),
+        "received": charts.received_bars(ops.received),
+    }
+
+
+def _workload(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
+    work = data.workload(session, filters, now, locale)
+    crews = work.per_crew
+    overloaded = int((crews["open_jobs"] > crews["capacity"]).sum()) if len(crews) else 0
+    return {
+        "stats": [(_("Received"), int(work.per_unit["received"].sum()), "bi-inbox", None),
+                  (_("Closed"), int(work.per_unit["closed"].sum()), "bi-check2-circle", None),
+                  (_("Open now"), int(work.per_unit["backlog"].sum()), "bi-list-task", None),
+                  (_("Overdue now"), int(work.per_unit["overdue"].sum()), "bi-exclamation-octagon",
+                   "danger"),
+                  (_("Crews over capacity"), f"{overloaded} / {len(crews)}", "bi-people",
+                   "danger" if overloaded else None)],
+        "units": charts.unit_workload_table(work.per_unit),
+        "crews": charts.crew_workload_table(work.per_crew),
+        "days": charts.per_day_figure(work.per_day),
+        "categories": charts.category_figure(work.by_category),
+        "year": charts.year_figure(work.year, work.forecast),
+        "forecast": charts.forecast_note(work.forecast),
+    }
+
+
+def _clients(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
+    cl = data.clients(session, scope, filters, now, locale)
+    overdue = int((cl.visits["state"] == "overdue").sum()) if len(cl.visits) else 0
+    upcoming = int((cl.visits["state"] == "upcoming").sum()) if len(cl.visits) else 0
+    open_cases = cl.cases[cl.cases["closed_at"].isna()] if len(cl.cases) else cl.cases
+    return {
+        "stats": [(_("Clients"), cl.clients, "bi-briefcase", None),
+                  (_("Open cases"), len(open_cases), "bi-diagram-3", None),
+                  (_("Visits planned"), upcoming, "bi-calendar-event", None),
+                  (_("Visits overdue"), overdue, "bi-calendar-x", "danger" if overdue else None)],
+        "pipeline": charts.pipeline_figure(cl.pipeline),
+        "parks": charts.parks_figure(cl.parks),
+        "visits": charts.visits_table(cl.visits),
+        "cases": charts.cases_table(cl.cases),
+    }
+
+
+def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
+    k = data.kpis(session, filters, now, locale)
+    arrival = k.repairs[k.repairs["stage"] == "arrival"]
+    done = arrival["timed"].sum()  # shares of the clocks that had a limit, as in the tables
+    total = k.compliance[k.compliance["stage"] == "total"]
+    apps_done = total["timed"].sum()
+    voice = satisfaction(session, filters, data.Names.load(session), locale)
+    rated = voice["ratings"].sum()
+    average = (voice["avg_stars"] * voice["ratings"]).sum() / rated if rated else None
+    return {
+        "stats": [(_("Orders received"), k.received, "bi-inbox", None),
+                  (_("Arrivals on time"), f"{100 * (done - arrival['late'].sum()) / done:.1f} %"
+                   if done else "–", "bi-stopwatch", None),
+                  (_("Applications within the total limit"),
+                   f"{100 * (apps_done - total['late'].sum()) / apps_done:.1f} %"
+                   if apps_done else "–", "bi-plug", None),
+                  (_("Working days past the limits"), f"{k.attribution['late_by'].sum():g}",
+                   "bi-hourglass-bottom", "danger" if k.attribution["late_by"].sum() else None),
+                  (_("Customers' rating"), f"{average:.2f} ★" if average is not None else "–",
+                   "bi-star", None)],
+        "league": charts.league_table(k.league),
+        "compliance": charts.compliance_heatmap(k.compliance),
+        "stagedays": charts.stage_days_figure(k.compliance),
+        "attribution": charts.attribution_figure(k.attribution),
+        "repairs": charts.repairs_figure(k.repairs),
+        "electricity": charts.electricity_table(k.electricity),
+        "stages": charts.compliance_table(k.compliance),
+        "customers": charts.satisfaction_table(voice),
+        **_grid_works(session, filters, now, locale),
+    }
+
+
+def _grid_works(session, filters: data.Filters, now, locale) -> Result:
+    """The grid-works section: open now, whatever the period."""
+    gw = grid_works_board(session, filters.unit_ids, now, locale)
+    return {"gw_waiting": gw_charts.waiting_figure(gw), "gw_funds": gw_charts.funds_figure(gw.funds),
+            "gw_late": gw_charts.late_table(gw.late)}
+
+
+def _tiles() -> tuple[str, str]:
+    """The deployment's raster tiles under the maps (``PORTAL_TILE_URL``), if any."""
+    config = portal().config
+    return config.tile_url, config.tile_attribution
+
+
+BUILDERS: dict[str, Callable[..., Result]] = {
+    "ops": _operations, "work": _workload, "clients": _clients, "kpi": _kpis}
+
+
+def compute(board: Board, user: Any, start: Any, end: Any, unit: Any,
+            now: datetime | None = None) -> tuple[Result, str]:
+    """The board for ``user`` (the signed-in user: its scope filters every query) and the
+    data's fingerprint; :class:`~station_portal.analytics.dashboards.FilterError` for
+    filters the server cannot use (an unknown unit, one out of scope, bad dates)."""
+    session, scope, now = read_session(), user.scope(), now or utcnow()
+    filters = data.make_filters(session, scope, start, end, unit, now, board.default_days,
+                                board.ahead_days)
+    result = BUILDERS[board.key](session, scope, filters, now, get_locale())
+    return result, fingerprint(board, session, scope, filters, now)
+
+
+def fingerprint(board: Board, session, scope: Scope, filters: data.Filters, now) -> str:
+    """The data's fingerprint with the filters it was computed for: a poll that answers after
+    the user changed the filters does not pass for the new ones."""
+    stamp = data.fingerprint(session, filters, now,
+                             scope.client_ids if board.key == "clients" else None)
+    return f"{filters.start}:{filters.end}:{filters.unit_id}:{stamp}"
+
+
+# -- what the browser holds ------------------------------------------------------------------
+def digest(value: Any) -> str:
+    """A short hash of a panel's data (a figure's traces, a table's rows, a note)."""
+    if charts.is_figure(value):
+        text = json.dumps({"data": value["data"], "empty": charts.is_empty(value)}, default=str)
+    elif isinstance(value, charts.Table):
+        text = json.dumps(value.rows, default=str, sort_keys=True)
+    else:
+        text = json.dumps(value, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def known_entry(panel: Panel, value: Any) -> dict[str, Any]:
+    """What the browser's ``known`` store says of a panel: its hash and, for a figure, its
+    number of traces and whether it is the empty state (a patch needs the same shape)."""
+    if panel.kind == GRAPH:
+        return {"h": digest(value), "n": len(value["data"]), "e": charts.is_empty(value)}
+    return {"h": digest(value)}
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """A board computed with its page: the panels, the filters' defaults and options, and
+    the ``known`` store (hashes and fingerprint) the first poll compares with."""
+
+    result: Result
+    known: dict[str, Any]
+    units: list[dict[str, Any]]
+    start: date
+    end: date
+
+
+def first_view(board: Board, user: Any, now: datetime | None = None) -> BoardView | None:
+    """The board as the page opens: the user's scope, the default period, all their units.
+
+    None for a role the board does not serve (the router shows no such page either).
+    """
+    if getattr(user, "role", None) not in board.roles:
+        return None
+    now = now or utcnow()
+    start, end = data.default_range(now, board.default_days, board.ahead_days)
+    result, print_ = compute(board, user, start.isoformat(), end.isoformat(), None, now)
+    known = {"stats": {"h": digest(result["stats"])}, "_print": print_,
+             **{p.id: known_entry(p, result[p.id]) for p in board.filled}}
+    zh = get_locale().startswith("zh")
+    units = [{"label": name_zh if zh else name_en, "value": uid}
+             for uid, name_zh, name_en in data.unit_options(read_session(), user.scope(),
+                                                            board.unit_kinds)]
+    return BoardView(result, known, units, start, end)

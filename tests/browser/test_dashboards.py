@@ -78,3 +78,44 @@ def test_a_repair_from_the_api_reaches_the_open_dashboard(live_url, browser):
           "the new repair did not reach the dashboard")
     assert browser.execute_script("return window.__sameDashboard === true")  # no reload
     assert console_errors(browser) == []
+
+
+# Every callback request the page makes, by the outputs it asks for.
+REQUESTS_JS = """
+window.__dashCalls = [];
+const send = window.fetch;
+window.fetch = function (url, options) {
+  try {
+    if (String(url).indexOf('_dash-update-component') !== -1)
+      window.__dashCalls.push(JSON.parse(options.body).output);
+  } catch (e) {}
+  return send.apply(this, arguments);
+};
+"""
+
+
+def test_the_company_board_opens_in_one_round_trip_and_draws_every_panel(live_url, browser):
+    """The KPI board (one table in its first row, ten panels below) comes with the router's
+    answer: no dashboard callback runs as it opens (the live poll comes later, once every
+    panel is drawn); the charts and tables below the first screen are drawn from that answer,
+    without a spinner or a callback error."""
+    sign_in(browser, live_url, "manager")
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": REQUESTS_JS})
+    browser.get(live_url + "/dashboards/kpis")
+    drawn(browser, "kpi", "compliance")
+    for table in ("league", "electricity", "stages", "customers", "gw_late"):
+        until(browser, lambda d, t=table: d.execute_script(
+            "const g = document.getElementById(arguments[0]);"
+            "return !!g && !!g.querySelector('.ag-row, .ag-overlay-no-rows-center')"
+            " && !g.querySelector('.ag-overlay-loading-center')", f"dash-kpi-{t}"), 20,
+            f"the {table} table was not filled")
+    for chart in ("compliance", "stagedays", "attribution", "repairs", "gw_waiting", "gw_funds"):
+        until(browser, lambda d, c=chart: d.execute_script(
+            "return !!document.querySelector(arguments[0])",
+            f"#dash-kpi-{c} .main-svg :is(.trace, .hm, .annotation-text)"), 20,
+            f"the {chart} chart was not drawn")
+    calls = browser.execute_script("return window.__dashCalls")
+    board_calls = [c for c in calls if "dash-kpi-" in c]
+    assert all("dash-kpi-live" in c for c in board_calls), board_calls  # only the poll
+    assert "page-content.children" in calls
+    assert console_errors(browser) == []

@@ -20,7 +20,7 @@ from station_portal.db import utcnow
 from station_portal.org.models import Unit
 from station_portal.pages.dashboards import KPIS
 from station_portal.timefmt import SHANGHAI
-from tests.dash_calls import call
+from tests.dash_calls import call, dash_app_of
 from tests.integration.test_dispatch_board import new_repair
 
 
@@ -310,3 +310,74 @@ def test_the_workload_board_shows_who_carries_more_than_they_can(app, db, as_use
             for order in orders:
                 row = s.get(WorkOrder, order.id)
                 row.status, row.closed_at = "cancelled", utcnow()
+
+
+# -- the page arrives filled ---------------------------------------------------------------------
+def opened(client, app, path: str) -> dict:
+    """The router's answer for a dashboard: its components' props by id."""
+    response = call(client, app, "page-content", "children", [path], [""])
+    assert response.status_code == 200, response.text[:300]
+    found: dict = {}
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            props = node.get("props")
+            if isinstance(props, dict):
+                if isinstance(props.get("id"), str):
+                    found[props["id"]] = props
+                walk(list(props.values()))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(response.json["response"]["page-content"]["children"])
+    return found
+
+
+def test_each_board_opens_filled_in_one_round_trip(app, as_user):
+    """The router's answer holds the headline numbers, the first row's charts and tables, the
+    filters set to the period the board shows and the fingerprint the first poll compares
+    with; the panels below the first screen travel in the same answer; no dashboard callback
+    runs as the page opens (each would be a round trip more)."""
+    from station_portal.pages.dashboards import DASHBOARDS
+
+    for user, board in (("head", DASHBOARDS[0]), ("gridmgr", DASHBOARDS[1]),
+                        ("account", DASHBOARDS[2]), ("manager", DASHBOARDS[3])):
+        props = opened(as_user(user), app, board.path)
+        stats = text_of_answer(props[board.id("stats")]["children"])
+        assert stats.count('"type": "Card"') >= 4, board.key  # the headline numbers
+        start, end = default_range(utcnow(), board.default_days, board.ahead_days)
+        assert props[board.id("range")]["start_date"] == start.isoformat()
+        assert props[board.id("range")]["end_date"] == end.isoformat()
+        assert props[board.id("unit")]["options"], board.key
+        known = props[board.id("known")]["data"]
+        assert known["_print"].startswith(f"{start}:{end}:None:")
+        assert {p.id for p in board.filled} | {"stats", "_print"} == set(known)
+        for panel in board.first_row:
+            shown = props[board.id(panel.id)]
+            assert shown.get("figure", {}).get("data") or shown.get("columnDefs"), panel.id
+        later = props[board.id("later")]["data"]
+        assert later["print"] == known["_print"]
+        assert [p[0] for p in later["panels"]] == [board.id(p.id) for p in board.later]
+        for panel_id, panel_props in later["panels"]:
+            assert panel_props.get("figure") or panel_props.get("columnDefs"), panel_id
+    on_load = [c for c in dash_app_of(app)._callback_list
+               if "dash-" in c["output"] and not c.get("prevent_initial_call")]
+    assert on_load and all(c.get("clientside_function") for c in on_load), \
+        [c["output"] for c in on_load if not c.get("clientside_function")]
+
+
+def test_an_opened_board_shows_only_the_callers_area(app, db, as_user):
+    """The layout is computed with the caller's scope, as the callbacks are: a grid manager's
+    workload board lists their own grids and offers only their units; a crew member gets
+    no board at all."""
+    with db.read() as s:
+        user = s.scalar(select(User).where(User.username == "gridmgr"))
+        scope = scope_for(s, user)
+        own = {u.name_en for u in s.scalars(select(Unit).where(Unit.id.in_(scope.unit_ids)))}
+    props = opened(as_user("gridmgr"), app, "/dashboards/workload")
+    rows = props["dash-work-units"]["rowData"]
+    assert rows and {r["unit"] for r in rows} <= own
+    assert {o["value"] for o in props["dash-work-unit"]["options"]} <= scope.unit_ids
+    crew = opened(as_user("crew"), app, "/dashboards/workload")
+    assert "page-forbidden" in crew and not any(k.startswith("dash-work-") for k in crew)

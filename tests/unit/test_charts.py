@@ -196,6 +196,43 @@ def test_unchanged_panels_are_not_sent_again():
     assert len(sent) == 1 and type(sent[0]).__name__ == "Patch"
 
 
+def test_each_board_draws_its_first_row_with_the_page_and_the_rest_just_after():
+    """The first 12 columns of panels are the first screen at 1366 px; every chart and table
+    below them is drawn after the first content, the notes and the case timeline at once."""
+    assert [p.id for p in page.OPERATIONS.first_row] == ["map", "status"]
+    assert [p.id for p in page.WORKLOAD.first_row] == ["units", "categories"]
+    assert [p.id for p in page.KPIS.first_row] == ["league"]
+    for board in page.DASHBOARDS:
+        first, later = board.first_row, board.later
+        assert sum(p.width for p in first) == 12, board.key
+        assert not set(first) & set(later)
+        assert all(p.kind in (page.GRAPH, page.TABLE) and not p.own_callback for p in later)
+        assert {p for p in board.panels if p not in first and p.kind != page.NOTE
+                and not p.own_callback} == set(later), board.key
+
+
+def test_a_panel_drawn_later_keeps_its_place_and_says_it_is_loading():
+    year = charts.year_figure(pd.DataFrame({"day": [date(2026, 7, 1)], "received": [3]}),
+                              forecast_daily(pd.Series(dtype=float)))
+    waiting = page.waiting_props(page.WORKLOAD, page.WORKLOAD.panels[4], year)["figure"]
+    assert charts.is_empty(waiting)
+    assert waiting["layout"]["height"] == year["layout"]["height"] == 340  # nothing moves
+    crews = page.WORKLOAD.panels[2]
+    table = page.waiting_props(page.WORKLOAD, crews)
+    assert table["rowData"] == [] and table["dashGridOptions"]["loading"] is True
+    shown = page.data_props(page.WORKLOAD, crews, charts.crew_workload_table(crews_frame()))
+    assert shown["dashGridOptions"]["loading"] is False and shown["rowData"]
+    # a refill by the callback (another filter) takes the overlay away too
+    result = {"stats": [], "units": charts.unit_workload_table(pd.DataFrame(
+        columns=["unit", "received", "closed", "backlog", "overdue"])),
+        "crews": charts.crew_workload_table(crews_frame()), "days": year, "categories": year,
+        "year": year, "forecast": "note"}
+    out, _known = outputs_for(page.WORKLOAD, result, {}, patch=False)
+    patches = [v.to_plotly_json()["operations"] for v in out if type(v).__name__ == "Patch"]
+    assert patches and all({"operation": "Assign", "location": ["loading"], "params":
+                            {"value": False}} in ops for ops in patches)
+
+
 def test_dates_are_days_in_the_received_chart():
     received = pd.DataFrame([(date(2026, 7, 1), "repair", 3), (date(2026, 7, 2), "repair", 5)],
                             columns=["day", "kind", "received"])
