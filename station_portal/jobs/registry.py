@@ -97,7 +97,8 @@ def briefing(session: Session, context: RunContext) -> dict[str, Any]:
 
 def prune(session: Session, context: RunContext) -> dict[str, Any]:
     """Keep the record tables small: old job runs, old read notifications and ended
-    rate-limit windows go; hall tickets left open on past days are closed."""
+    rate-limit windows go; hall tickets left open on past days are closed; documents kept
+    for refused online applications go once their hour has passed."""
     from sqlalchemy import delete
 
     from station_portal import ratelimit
@@ -114,11 +115,13 @@ def prune(session: Session, context: RunContext) -> dict[str, Any]:
         or_(Notification.read_at.is_not(None), Notification.in_app.is_(False)),
         Notification.email_state.is_distinct_from("pending"))
         .execution_options(synchronize_session=False)).rowcount
+    from station_portal.services.customer import prune_pending
     from station_portal.services.hall import close_past_days
 
     return {"job_runs": runs, "notifications": notes,
             "rate_counters": ratelimit.prune(session, now),
-            "hall_tickets": close_past_days(session, now)}
+            "hall_tickets": close_past_days(session, now),
+            "kept_uploads": prune_pending(context.config.upload_path(), now=now.timestamp())}
 
 
 def simulate(session: Session, context: RunContext) -> dict[str, Any]:

@@ -42,6 +42,7 @@ SUMMARY_KEYS = {
     "briefings": _l("briefings"), "notified": _l("notified"), "job_runs": _l("job runs removed"),
     "rate_counters": _l("rate-limit windows removed"),
     "hall_tickets": _l("hall tickets left open closed"),
+    "kept_uploads": _l("kept documents of refused applications removed"),
     "queue_tickets": _l("queue tickets taken"), "queue_served": _l("customers served at counters"),
     "new_repairs": _l("new repairs"), "new_applications": _l("new applications"),
     "steps": _l("steps"), "repair_steps": _l("repair steps"),

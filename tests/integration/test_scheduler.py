@@ -300,6 +300,26 @@ def test_prune_keeps_recent_runs_and_failures_longer(empty):
     assert left == [("failed", 40), ("ok", 10)]
 
 
+def test_prune_removes_documents_kept_for_refused_applications_after_their_hour(empty, tmp_path):
+    from station_portal.jobs.registry import jobs as job_table
+    from station_portal.services import customer as svc
+
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    config = Config.from_env({"env": "demo", "upload_dir": str(tmp_path)}, environ={})
+    old, fresh = svc.new_pending_token(), svc.new_pending_token()
+    now = datetime.now(UTC)
+    two_hours_ago = now.timestamp() - 7200
+    svc.keep_uploads(tmp_path, fresh, [svc.Upload("identity", "b.pdf", pdf)], now=now.timestamp())
+    svc.keep_uploads(tmp_path, old, [svc.Upload("identity", "a.pdf", pdf)], now=two_hours_ago)
+    os.utime(tmp_path / svc.PENDING_FOLDER / old, (two_hours_ago, two_hours_ago))
+    prune = next(j for j in job_table(config) if j.name == "prune")
+    run = run_slot(empty, config, prune, prune.schedule.latest(now), now=now)
+    assert run.summary["kept_uploads"] == 1
+    assert not (tmp_path / svc.PENDING_FOLDER / old).exists()
+    assert [k.filename for k, _u in svc.kept_uploads(tmp_path, fresh, now=now.timestamp())] \
+        == ["b.pdf"]
+
+
 def test_jobs_that_are_off_cannot_be_run_by_hand(tmp_path):
     from click.testing import CliRunner
 
