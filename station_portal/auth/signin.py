@@ -40,7 +40,7 @@ SIGN_OUT = "sign_out"
 SESSION_EXPIRED = "session_expired"
 # Only the last-seen time of a session is written at most this often, so that
 # reading pages does not turn every request into a write.
-TOUCH_INTERVAL = timedelta(seconds=30)
+SESSION_TOUCH_INTERVAL = timedelta(seconds=30)
 
 
 class Outcome(StrEnum):
@@ -237,7 +237,7 @@ def check_session(
         return None
     if now - row.last_seen_at > idle_timeout or now - row.created_at > max_age:
         return None
-    return ActiveSession(row.id, row.user_id, now - row.last_seen_at > TOUCH_INTERVAL)
+    return ActiveSession(row.id, row.user_id, now - row.last_seen_at > SESSION_TOUCH_INTERVAL)
 
 
 def expired_reason(

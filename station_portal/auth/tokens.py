@@ -27,7 +27,7 @@ from station_portal.validate import has_control_chars
 TOKEN_ISSUED = "api_token_issued"
 TOKEN_REVOKED = "api_token_revoked"
 # The last-use time is written at most this often, so that polling is not a write per call.
-TOUCH_INTERVAL = timedelta(minutes=1)
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 # A token is token_urlsafe(32): 43 characters. Anything far longer is not one of ours.
 MAX_TOKEN_LENGTH = 128
 
@@ -83,7 +83,7 @@ def check_token(session: Session, token: object, *, now: datetime | None = None
         return TokenProblem.INVALID
     if row.expires_at <= now:
         return TokenProblem.EXPIRED
-    stale = row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL
+    stale = row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL
     return ActiveToken(row.id, row.user_id, stale)
 
 

@@ -26,7 +26,7 @@ from station_portal.workorders.models import ParkVisit
 from station_portal.workorders.visit_due import next_visits
 
 # A visit planned longer ago than this when first found missed is flagged without a message.
-SILENT_AFTER = timedelta(days=7)
+VISIT_SILENT_AFTER = timedelta(days=7)
 
 
 def _names(client: Client) -> dict[str, str]:
@@ -61,7 +61,7 @@ def run(session: Session, now: datetime) -> dict[str, int]:
         if not visits.flag_missed(session, visit, now):
             continue
         missed += 1
-        if visit.planned_for < now - SILENT_AFTER:
+        if visit.planned_for < now - VISIT_SILENT_AFTER:
             continue  # long past when first seen (an upgrade, an outage): flagged quietly
         client = session.get(Client, visit.client_id)
         managers = visits.account_managers(session, visit.client_id)

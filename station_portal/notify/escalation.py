@@ -35,7 +35,7 @@ from station_portal.workorders.models import Kind, StageClock, WorkOrder
 WARNING, OVERDUE, UNIT_HEAD, COMPANY = 0, 1, 2, 3
 # A level whose time passed longer ago than this when the watch first sees it is
 # recorded without a message.
-SILENT_AFTER = timedelta(days=3)
+ESCALATION_SILENT_AFTER = timedelta(days=3)
 HEADS = (Role.STATION_HEAD, Role.GRID_MANAGER)
 
 
@@ -240,7 +240,7 @@ def watch(session: Session, now: datetime, *, settings: EscalationSettings | Non
             # passed long before the watch saw it (the first start on an existing
             # database, a long outage) is recorded silently too: old news for the
             # dashboards, not a flood of messages.
-            superseded = (level == WARNING and OVERDUE in levels) or at < now - SILENT_AFTER
+            superseded = (level == WARNING and OVERDUE in levels) or at < now - ESCALATION_SILENT_AFTER
             people = [] if superseded else recipients.for_level(level, order, clock)
             session.add(SlaAlert(clock_id=clock.id, work_order_id=order.id, level=level,
                                  fired_at=now, threshold=at, recipients=len(people)))
