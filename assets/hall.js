@@ -1,6 +1,6 @@
 // The counter's live timer (/counter): every second, each .hall-timer shows the minutes
-// since its data-start and turns amber past 80 % of its data-standard (minutes), red
-// beyond it. The server renders the same colours, so the page is right without this too.
+// since its data-start and turns amber past data-warn-share (sla.rules.DEFAULT_WARN_SHARE)
+// of its data-standard (minutes), red beyond it. The server renders the same colours, so the page is right without this too.
 (function () {
   'use strict';
   function tick() {
@@ -12,10 +12,11 @@
       node.textContent = Math.floor(seconds / 60) + ':' + String(seconds % 60).padStart(2, '0');
       const standard = parseFloat(node.getAttribute('data-standard'));
       const serving = node.getAttribute('data-serving') === '1';
+      const warnShare = parseFloat(node.getAttribute('data-warn-share'));
       node.classList.remove('text-success', 'text-warning', 'text-danger');
       if (!serving || !(standard > 0)) return;
       const share = seconds / (standard * 60);
-      node.classList.add(share > 1 ? 'text-danger' : share >= 0.8 ? 'text-warning' : 'text-success');
+      node.classList.add(share > 1 ? 'text-danger' : share >= warnShare ? 'text-warning' : 'text-success');
     });
   }
   window.setInterval(tick, 1000);

@@ -287,7 +287,7 @@ class _History:
         arrival_end = np.where(np.isnan(on_site), cancel_at, on_site)
         restore_due = on_site + restore_limit * 60
         restore_end = np.where(np.isnan(restored) & ~np.isnan(on_site), cancel_at, restored)
-        warn = 0.8
+        warn = rules.warn_share
         a_warn = reported + (arrival_due - reported) * warn
         r_warn = on_site + (restore_due - on_site) * warn
         a_status = _status(arrival_due, a_warn, arrival_end, self.now_ts)

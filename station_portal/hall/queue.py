@@ -8,10 +8,8 @@ from datetime import date, datetime
 
 from station_portal.hall.models import ServiceHall
 from station_portal.sla.calendar import WorkCalendar
+from station_portal.sla.rules import DEFAULT_WARN_SHARE
 from station_portal.timefmt import local
-
-# The timer turns amber at this share of the standard, red beyond the standard.
-WARN_SHARE = 0.8
 
 
 def local_day(at: datetime) -> date:
@@ -61,10 +59,11 @@ def estimate_wait_minutes(ahead: int, service_minutes: float, counters: int) -> 
 
 
 def timer_state(elapsed_seconds: float, standard_minutes: int | None) -> str:
-    """"ok", "warning" (past 80 % of the standard) or "over" (past it); "none" without one."""
+    """"ok", "warning" (past ``DEFAULT_WARN_SHARE`` of the standard, the clocks' warning
+    share) or "over" (past it); "none" without one."""
     if not standard_minutes:
         return "none"
     share = elapsed_seconds / (standard_minutes * 60)
     if share > 1:
         return "over"
-    return "warning" if share >= WARN_SHARE else "ok"
+    return "warning" if share >= DEFAULT_WARN_SHARE else "ok"

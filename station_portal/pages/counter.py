@@ -20,6 +20,7 @@ from station_portal.hall.queue import timer_state
 from station_portal.i18n import _, _l
 from station_portal.pages import Page
 from station_portal.pages.ui import dropdown, empty_state, page_header, simple_table, stat
+from station_portal.sla.rules import DEFAULT_WARN_SHARE
 from station_portal.timefmt import local
 
 ROLES = frozenset({Role.CLERK, Role.STATION_HEAD, Role.GRID_MANAGER})
@@ -137,6 +138,7 @@ def current_card(ticket: dict[str, Any] | None, now: datetime) -> Any:
             html.Span(_minutes(elapsed), className=f"hall-timer fs-2 fw-semibold {colour}",
                       id="counter-timer", **{"data-start": since.isoformat(),
                                              "data-standard": str(ticket["standard"] or ""),
+                                             "data-warn-share": str(DEFAULT_WARN_SHARE),
                                              "data-serving": "1" if serving else "0"}),
             html.Span(standard, className="ms-3 text-body-secondary"),
         ], className="mt-2"),

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from station_portal.sla.calendar import WorkCalendar, end_of_day
-from station_portal.sla.rules import MINUTE, WORKDAY, Limit
+from station_portal.sla.rules import DEFAULT_WARN_SHARE, MINUTE, WORKDAY, Limit
 from station_portal.timefmt import local
 
 ON_TRACK = "on_track"
@@ -135,7 +135,7 @@ def compute_clock(
     ended: datetime | None = None,
     now: datetime,
     calendar: WorkCalendar,
-    warn_share: float = 0.8,
+    warn_share: float = DEFAULT_WARN_SHARE,
 ) -> ClockState:
     """Where a clock stands at ``now``."""
     horizon = ended or now

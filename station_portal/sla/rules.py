@@ -91,6 +91,11 @@ class GridWorksRule:
 
 NO_GRID_WORKS_RULE = GridWorksRule(GW_NONE)
 
+# A clock is "at risk" (the warning) once this share of its limit has passed: the
+# default of a rule set's ``warn_share``, and the share the hall's counter timer turns
+# amber at (``hall.queue.timer_state``, ``assets/hall.js`` reads it from the page).
+DEFAULT_WARN_SHARE = 0.8
+
 
 @dataclass(frozen=True)
 class RuleSet:
@@ -207,7 +212,7 @@ def parse_rule_set(text: str, origin: str = "<rules>") -> RuleSet:
             raise RuleError(f"{origin}: '{key}' is required")
     if not isinstance(raw.get("in_force_from"), date):
         raise RuleError(f"{origin}: 'in_force_from' must be a date (YYYY-MM-DD)")
-    warn = raw.get("warn_share", 0.8)
+    warn = raw.get("warn_share", DEFAULT_WARN_SHARE)
     if not isinstance(warn, int | float) or not 0 < warn < 1:
         raise RuleError(f"{origin}: 'warn_share' must be between 0 and 1")
     sources = {str(k): str(v) for k, v in (raw.get("sources") or {}).items()}

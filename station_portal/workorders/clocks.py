@@ -23,7 +23,7 @@ from station_portal.sla.clock import (
     Pause,
     compute_clock,
 )
-from station_portal.sla.rules import START_ACCEPTED, WORKDAY, Limit, RuleSet
+from station_portal.sla.rules import DEFAULT_WARN_SHARE, START_ACCEPTED, WORKDAY, Limit, RuleSet
 from station_portal.workorders.models import PauseReason, StageClock, WorkOrder
 
 # A clock stopped because its order was cancelled: neither met nor missed.
@@ -181,4 +181,4 @@ def refresh(order: WorkOrder, now: datetime, calendar: WorkCalendar, warn_share:
 def refresh_now(order: WorkOrder, now: datetime) -> None:
     """:func:`refresh` with the default calendar and the order's own rule set."""
     rule_set = RuleSet.by_id(order.ruleset_id) if order.ruleset_id else None
-    refresh(order, now, WorkCalendar.default(), rule_set.warn_share if rule_set else 0.8)
+    refresh(order, now, WorkCalendar.default(), rule_set.warn_share if rule_set else DEFAULT_WARN_SHARE)
