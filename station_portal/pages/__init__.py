@@ -29,32 +29,11 @@ class Page:
 
 @cache
 def registry() -> tuple[Page, ...]:
-    from station_portal.pages import (
-        account,
-        audit_log,
-        briefings,
-        counter,
-        crew,
-        dashboards,
-        dispatch,
-        gridworks,
-        hall_dashboard,
-        home,
-        intake,
-        jobs,
-        notifications,
-        order_detail,
-        orders,
-        org,
-        users,
-        visits,
-    )
+    """Every page, in menu order: the pages of ``features.FEATURES``."""
+    from station_portal.features import page_modules
 
-    return (home.PAGE, *dashboards.PAGES, hall_dashboard.PAGE, briefings.PAGE, dispatch.PAGE,
-            counter.PAGE, intake.PAGE, crew.PAGE, *orders.PAGES,
-            order_detail.PAGE, visits.PAGE, gridworks.LIST_PAGE, gridworks.DETAIL_PAGE,
-            org.PAGE, users.PAGE, audit_log.PAGE, jobs.PAGE,
-            notifications.PAGE, account.PAGE)
+    return tuple(page for module in page_modules()
+                 for page in getattr(module, "PAGES", None) or (module.PAGE,))
 
 
 def resolve(path: str | None) -> Page | None:

@@ -188,6 +188,7 @@ def detail_layout(user: Any, query: dict[str, str]) -> html.Div:
 
 DETAIL_PAGE = Page(path=DETAIL_PATH, title=_l("Grid works project"), roles=ROLES,
                    layout=detail_layout, in_nav=False)
+PAGES = (LIST_PAGE, DETAIL_PAGE)
 
 
 def milestone_figure(milestones: Sequence[MilestoneLike], today: date) -> Figure:
