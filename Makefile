@@ -18,10 +18,13 @@ run: $(STAMP)
 	$(BIN)/station-portal seed-demo --if-empty
 	$(BIN)/station-portal serve --with-scheduler
 
-## test: lint, then every test (unit, integration, browser; PostgreSQL too when TEST_DATABASE_URL is set)
+## test: lint, then every test (unit, integration, browser; PostgreSQL too when TEST_DATABASE_URL is set),
+## in parallel: one xdist worker per core (at most 4), each test file whole on one worker, so a
+## file's module fixtures and a worker's seeded demo databases and live portal are built once
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

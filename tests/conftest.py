@@ -2,15 +2,14 @@
 
 Every test that takes ``app``/``db`` runs on SQLite and, when
 ``TEST_DATABASE_URL`` is set (CI points it at PostgreSQL), on PostgreSQL too.
-The demo city is seeded once per engine; tests that change data use their
-own usernames and addresses, so they do not disturb each other.
+The demo city is seeded once per engine (once per xdist worker); tests that change data
+use their own usernames and addresses, so they do not disturb each other. Plain helpers
+live in tests/helpers.py.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import threading
 import uuid
 from collections.abc import Iterator
 
@@ -18,62 +17,46 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from station_portal import create_app, migrate
+from station_portal import create_app
 from station_portal.db import Database
 from station_portal.demo.city import build_demo_city
 from station_portal.demo.orders import seed_history
 from station_portal.i18n import set_locale
-
-TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
-ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-
-
-SCHEMA_PREFIX = "portal_test_"
-
-
-def postgres_schema_url(schema: str) -> str:
-    """TEST_DATABASE_URL, with its own schema first on the search path."""
-    url = make_url(os.environ["TEST_DATABASE_URL"])
-    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
+from tests.helpers import (
+    ENGINES,
+    HISTORY_ORDERS,
+    LiveServer,
+    app_config,
+    fresh_database,
+    run_schema_prefix,
+    sign_in,
+)
 
 
-def drop_test_schemas() -> None:
+def pytest_configure(config) -> None:
+    # One name per run, set in the main process before xdist starts its workers (they
+    # inherit it): the run's PostgreSQL schemas carry it.
+    os.environ.setdefault("PORTAL_TEST_RUN", uuid.uuid4().hex[:8])
+
+
+def pytest_sessionfinish(session) -> None:
+    # In the main process only, after every worker has finished: drop this run's schemas
+    # (those of a concurrent run, or of a parallel worker still running, are not touched).
+    if "postgresql" in ENGINES and not hasattr(session.config, "workerinput"):
+        drop_run_schemas()
+
+
+def drop_run_schemas() -> None:
+    prefix = run_schema_prefix()
     db = Database(os.environ["TEST_DATABASE_URL"])
     with db.engine.begin() as conn:
         names = conn.execute(text(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"), {"p": SCHEMA_PREFIX + "%"})
+            "SELECT nspname FROM pg_namespace WHERE left(nspname, :n) = :p"),
+            {"n": len(prefix), "p": prefix})
         for (name,) in names.all():
             conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
     db.dispose()
-
-
-def fresh_database(engine: str, tmp_dir) -> Database:
-    """An empty, migrated database of the given engine; on PostgreSQL a schema of its own,
-    so tests never disturb each other's data."""
-    if engine == "sqlite":
-        db = Database(f"sqlite:///{tmp_dir / f'portal-{uuid.uuid4().hex[:8]}.sqlite3'}")
-    else:
-        schema = SCHEMA_PREFIX + uuid.uuid4().hex[:10]
-        admin = Database(os.environ["TEST_DATABASE_URL"])
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        db = Database(postgres_schema_url(schema))
-    migrate.upgrade(db)
-    return db
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _clean_postgres_schemas():
-    if "postgresql" in ENGINES:
-        drop_test_schemas()
-        yield
-        drop_test_schemas()
-    else:
-        yield
 
 
 @pytest.fixture(autouse=True)
@@ -87,9 +70,6 @@ def engine_name(request) -> str:
     return request.param
 
 
-HISTORY_ORDERS = 2000
-
-
 @pytest.fixture(scope="session")
 def db(engine_name, tmp_path_factory) -> Iterator[Database]:
     """The demo city with a small year of work, seeded once per engine."""
@@ -99,17 +79,6 @@ def db(engine_name, tmp_path_factory) -> Iterator[Database]:
         seed_history(session, n_orders=HISTORY_ORDERS, seed=7)
     yield database
     database.dispose()
-
-
-def app_config(db: Database, **overrides) -> dict:
-    config = {
-        "database_url": db.url,
-        "secret_key": TEST_SECRET,
-        "env": "demo",
-        "default_locale": "en",
-    }
-    config.update(overrides)
-    return config
 
 
 @pytest.fixture(scope="session")
@@ -125,22 +94,6 @@ def client(app) -> FlaskClient:
     return app.test_client()
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient, username: str, password: str = "portal-demo",
-            ip: str = "127.0.0.1"):
-    page = client.get("/login", environ_base={"REMOTE_ADDR": ip})
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf": csrf_of(page.text)},
-        environ_base={"REMOTE_ADDR": ip},
-    )
-
-
 @pytest.fixture
 def as_user(app):
     """``as_user("head")`` → a test client signed in as that demo account."""
@@ -154,39 +107,9 @@ def as_user(app):
     return make
 
 
-def unique(prefix: str = "u") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-class LiveServer:
-    """An app served over real HTTP by a threaded werkzeug server on a free port."""
-
-    def __init__(self, flask_app: Flask) -> None:
-        from werkzeug.serving import make_server
-
-        self._server = make_server("127.0.0.1", 0, flask_app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-
-
 @pytest.fixture(scope="session")
 def live_app(app) -> Iterator[LiveServer]:
     """The session's app (SQLite, and PostgreSQL when configured) over real HTTP."""
     server = LiveServer(app)
     yield server
     server.stop()
-
-
-def http_sign_in(base_url: str, username: str, password: str = "portal-demo", ip: str | None = None):
-    """A requests.Session signed in over real HTTP."""
-    import requests
-
-    session = requests.Session()
-    page = session.get(f"{base_url}/login", timeout=30)
-    response = session.post(f"{base_url}/login", timeout=60, allow_redirects=False, data={
-        "username": username, "password": password, "csrf": csrf_of(page.text)})
-    return session, response

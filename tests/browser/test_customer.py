@@ -9,7 +9,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 
 from station_portal.workorders.models import Attachment, WorkOrder
-from tests.browser.conftest import chromium, console_errors, wait_for, wait_text
+from tests.helpers import chromium, console_errors, wait_for, wait_text
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

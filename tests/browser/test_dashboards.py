@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import console_errors, sign_in, wait_for, wait_text
-from tests.browser.test_dispatch import api, token, until
+from tests.helpers import browser_sign_in as sign_in
+from tests.helpers import console_errors, until, wait_for, wait_text
+from tests.helpers import http_api as api
+from tests.helpers import http_token as token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,30 +7,15 @@ from __future__ import annotations
 import time
 
 import pytest
-import requests
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import chromium, console_errors, sign_in, wait_for
+from tests.helpers import browser_sign_in as sign_in
+from tests.helpers import chromium, console_errors, until, wait_for
+from tests.helpers import http_api as api
+from tests.helpers import http_token as token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def token(base: str, username: str) -> dict[str, str]:
-    answer = requests.post(f"{base}/api/v1/tokens", json={"username": username, "password": "portal-demo"},
-                           timeout=30)
-    assert answer.status_code == 201, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def api(base: str, method: str, path: str, auth: dict, **kwargs):
-    return requests.request(method, f"{base}/api/v1{path}", headers=auth, timeout=30, **kwargs)
-
-
-def until(driver, condition, timeout: float = 25, message: str = ""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.3,
-                         ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
 
 
 def press(phone, order_id: int, action: str, timeout: float = 25) -> None:

@@ -16,8 +16,8 @@ from station_portal.org.models import Unit
 from station_portal.services import gridworks as gw
 from station_portal.services import workorders as wo
 from station_portal.timefmt import local
-from tests.browser.conftest import console_errors, sign_in, wait_for, wait_text
-from tests.integration.conftest import account
+from tests.helpers import account, console_errors, wait_for, wait_text
+from tests.helpers import browser_sign_in as sign_in
 
 CHANGYI = (43.8817, 126.5744)
 

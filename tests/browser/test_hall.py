@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from station_portal.hall.models import HallTicket, ServiceHall
 from station_portal.org.models import Unit
-from tests.browser.conftest import console_errors, sign_in, wait_for, wait_text, wait_visible
-from tests.browser.test_user_admin import choose
+from tests.helpers import browser_sign_in as sign_in
+from tests.helpers import choose, console_errors, wait_for, wait_text, wait_visible
 
 HALL = "T-BROWSER"
 

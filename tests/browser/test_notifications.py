@@ -13,7 +13,8 @@ from station_portal.jobs import visits as visit_job
 from station_portal.notify.models import Notification
 from station_portal.notify.service import notify
 from station_portal.workorders.models import WorkOrder
-from tests.browser.conftest import console_errors, sign_in, wait_for, wait_text
+from tests.helpers import browser_sign_in as sign_in
+from tests.helpers import console_errors, wait_for, wait_text
 
 
 def unread(database, username: str) -> int:

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import (
-    chromium,
-    console_errors,
-    sign_in,
-    wait_for,
-    wait_text,
-    wait_visible,
-)
+from tests.helpers import browser_sign_in as sign_in
+from tests.helpers import chromium, console_errors, wait_for, wait_text, wait_visible
 
 
 def test_station_head_sees_their_station_map_and_switches_language(live_url, browser):

@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import (
-    chromium,
-    console_errors,
-    sign_in,
-    wait_for,
-    wait_text,
-    wait_visible,
-)
-
-
-def choose(driver, dropdown_id: str, text: str) -> None:
-    """Pick an option of a Dash dropdown by typing into its search box."""
-    driver.find_element(By.ID, dropdown_id).click()
-    search = wait_visible(driver, (By.CSS_SELECTOR, ".dash-dropdown-content input[type=search]"))
-    search.send_keys(text)
-    wait_visible(driver, (By.CSS_SELECTOR, ".dash-dropdown-content [role=option]"))
-    search.send_keys(Keys.ENTER)  # a single-choice dropdown closes on its own
+from tests.helpers import browser_sign_in as sign_in
+from tests.helpers import choose, chromium, console_errors, wait_for, wait_text, wait_visible
 
 
 def test_admin_creates_a_grid_manager_who_then_sees_only_that_office(live_url, browser):

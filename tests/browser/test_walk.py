@@ -15,7 +15,8 @@ from sqlalchemy import update
 from station_portal.auth.models import User
 from station_portal.auth.roles import Role
 from station_portal.pages import nav_pages
-from tests.browser.conftest import chromium, console_errors, sign_in
+from tests.helpers import browser_sign_in as sign_in
+from tests.helpers import chromium, console_errors
 
 ACCOUNTS = {"head": Role.STATION_HEAD, "gridmgr": Role.GRID_MANAGER, "manager":
             Role.COMPANY_MANAGER, "account": Role.ACCOUNT_MANAGER, "crew": Role.CREW,

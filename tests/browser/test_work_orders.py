@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from station_portal.auth.models import User
 from station_portal.workorders.models import WorkOrder
-from tests.browser.conftest import console_errors, sign_in, wait_for, wait_text, wait_visible
+from tests.helpers import browser_sign_in as sign_in
+from tests.helpers import console_errors, wait_for, wait_text, wait_visible
 
 
 def test_head_lists_repairs_opens_one_and_pauses_an_application(live_portal, browser):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from station_portal.auth.models import User
 from station_portal.demo.city import build_demo_city
-from tests.conftest import fresh_database
+from tests.helpers import fresh_database
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +22,3 @@ def city(engine_name, tmp_path_factory):
     yield database
     database.dispose()
 
-
-def account(session, username: str) -> User:
-    return session.scalar(select(User).where(User.username == username))

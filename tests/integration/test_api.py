@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import uuid
 from dataclasses import replace
 from datetime import timedelta
 
@@ -14,73 +13,37 @@ from sqlalchemy import func, select, update
 from station_portal.audit import AuditEvent
 from station_portal.auth.models import ApiToken, AuthSession, User
 from station_portal.db import utcnow
-from station_portal.org.models import Crew, CrewMember, Unit
-from station_portal.org.tree import subtree_ids
+from station_portal.org.models import CrewMember
 from station_portal.resources import resource_dir
 from station_portal.services import workorders as wo
 from station_portal.services.users import UserInput, create_user, reset_password, set_active
 from station_portal.workorders.models import Attachment, OrderAssignment, WorkOrderEvent
-from tests.conftest import TEST_SECRET, app_config, fresh_database, unique
+from tests.helpers import (
+    API,
+    CHANGYI,
+    PASSWORD,
+    PNG,
+    TEST_SECRET,
+    address,
+    app_config,
+    crews_of,
+    fresh_database,
+    head_of,
+    make_user,
+    new_repair,
+    token,
+    unique,
+    unit_of,
+)
 
-API = "/api/v1"
-PASSWORD = "correct horse battery"
-CHANGYI = "JL-CY-S"
 CHANGBEI = "JL-CH-S"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 # -- helpers ------------------------------------------------------------------------------
 
-def address() -> str:
-    n = uuid.uuid4().int
-    return f"10.{40 + n % 50}.{n // 50 % 250}.{n // 12500 % 250 + 1}"
-
-
-def token(client, username: str, password: str = PASSWORD, **extra) -> str:
-    response = client.post(f"{API}/tokens", json={"username": username, "password": password, **extra},
-                           environ_base={"REMOTE_ADDR": address()})
-    assert response.status_code == 201, response.json
-    return response.json["token"]
-
-
 def bearer(value: str, **headers: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {value}", **headers}
-
-
-def unit_of(db, code: str) -> Unit:
-    with db.read() as s:
-        return s.scalar(select(Unit).where(Unit.code == code))
-
-
-def make_user(db, role: str, *, unit: str | None = None, staff_id: int | None = None) -> str:
-    name = unique("api")
-    with db.write() as s:
-        create_user(s, None, username=name, password=PASSWORD, allow_demo_password=False,
-                    data=UserInput(display_name=name, role=role, staff_id=staff_id,
-                                   scope_unit_id=unit_of(db, unit).id if unit else None))
-    return name
-
-
-def head_of(db, station: str = CHANGYI) -> str:
-    return make_user(db, "station_head", unit=station)
-
-
-def new_repair(db, station: str = CHANGYI, *, urgency: int = 2) -> tuple[int, int]:
-    """A reported repair at the station's centre (id, version)."""
-    where = unit_of(db, station)
-    with db.write() as s:
-        order = wo.create_repair(s, None, wo.RepairInput(
-            source="hotline_95598", category="low_voltage", urgency=urgency, lat=where.lat,
-            lon=where.lon, address="吉林市昌邑区测试路1号"))
-        return order.id, order.version
-
-
-def crews_of(db, station: str = CHANGYI) -> list[int]:
-    with db.read() as s:
-        units = subtree_ids(s, unit_of(db, station).id)
-        return list(s.scalars(select(Crew.id).where(Crew.unit_id.in_(units), Crew.active.is_(True))
-                              .order_by(Crew.code)))
 
 
 def crew_of_user(db, username: str) -> int:

@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from station_portal.auth.models import User
 from station_portal.auth.tokens import issue_token
-from tests.integration.test_api import API, head_of
+from tests.helpers import API, head_of
 
 EXAMPLES = 50
 

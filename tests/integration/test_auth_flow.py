@@ -13,8 +13,8 @@ from station_portal.auth.models import AuthSession, User
 from station_portal.config import ConfigError
 from station_portal.db import utcnow
 from station_portal.services.users import UserInput, create_user
-from tests.conftest import TEST_SECRET, app_config, csrf_of, fresh_database, sign_in, unique
 from tests.dash_calls import DASH_UPDATE, body_for, call, callback_id_for
+from tests.helpers import TEST_SECRET, app_config, csrf_of, fresh_database, sign_in, unique
 
 PASSWORD = "correct horse battery"
 

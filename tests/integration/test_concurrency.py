@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from station_portal.audit import AuditEvent
 from station_portal.services.users import UserInput, create_user
-from tests.conftest import http_sign_in, unique
 from tests.dash_calls import DASH_UPDATE, body_for, callback_id_for
+from tests.helpers import http_sign_in, unique
 
 PASSWORD = "correct horse battery"
 

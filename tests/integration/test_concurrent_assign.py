@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from station_portal.audit import AuditEvent
 from station_portal.workorders.models import OrderAssignment, WorkOrder, WorkOrderEvent
-from tests.integration.test_api import API, crews_of, head_of, new_repair, token
+from tests.helpers import API, crews_of, head_of, new_repair, token
 
 TERMINALS = 20
 

@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 from station_portal.org.models import Unit
 from station_portal.services import customer as svc
 from station_portal.workorders.models import Attachment, WorkOrder
-from tests.conftest import csrf_of
-from tests.integration.test_customer_pages import PDF, PNG, made, site, visitor
+from tests.helpers import PDF, PNG, csrf_of, made, site, visitor
 
 _phones = iter(range(10_000, 99_999))
 

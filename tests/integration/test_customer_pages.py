@@ -4,7 +4,6 @@ guess, limits on guessing, nothing of another customer's case."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from datetime import timedelta
@@ -18,25 +17,7 @@ from station_portal.db import utcnow
 from station_portal.org.models import Crew, Unit
 from station_portal.services import workorders as wo
 from station_portal.workorders.models import Attachment, WorkOrder, WorkOrderEvent
-from tests.conftest import csrf_of
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-_ips = itertools.count(10)
-
-
-def visitor(app):
-    """A browser of its own: its own cookie and its own address (limits count per address)."""
-    n = next(_ips)
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = f"10.77.{n // 250}.{n % 250}"
-    return client
-
-
-def site(db, code="JL-CY-S"):
-    with db.read() as s:
-        unit = s.scalar(select(Unit).where(Unit.code == code))
-        return unit.lat, unit.lon
+from tests.helpers import PDF, PNG, csrf_of, made, site, visitor
 
 
 def application_form(db, **overrides):
@@ -57,13 +38,6 @@ def apply(client, form, files=None):
         from io import BytesIO
         data[name] = (BytesIO(content), filename)
     return client.post("/service/apply", data=data, content_type="multipart/form-data")
-
-
-def made(client):
-    page = client.get("/service/made")
-    number = re.search(r'id="case-number">([^<]+)<', page.text).group(1)
-    code = re.search(r'id="case-code">([^<]+)<', page.text).group(1)
-    return number, code
 
 
 def test_a_resident_applies_online_and_needs_no_counter_visit(app, db):
@@ -444,7 +418,7 @@ def test_the_demo_lists_cases_a_visitor_can_open_and_act_on(engine_name, tmp_pat
     from station_portal.demo.city import build_demo_city
     from station_portal.demo.customers import seed_demo_cases
     from station_portal.demo.orders import seed_history
-    from tests.conftest import app_config, fresh_database
+    from tests.helpers import app_config, fresh_database
 
     database = fresh_database(engine_name, tmp_path)
     with database.write() as s:
@@ -585,7 +559,7 @@ def test_the_same_file_twice_is_refused_and_a_new_one_is_told_to_the_holder(app,
 def test_tracking_codes_are_for_repairs_and_applications_only(db):
     from station_portal.errors import ValidationFailed
     from station_portal.services import customer
-    from tests.integration.conftest import account
+    from tests.helpers import account
 
     with db.write() as s:
         manager = account(s, "account")  # the account manager sees their clients' park cases
@@ -600,7 +574,7 @@ def test_kiosk_tickets_can_be_kept_to_the_halls_network(db):
     from station_portal import create_app
     from station_portal.hall.demo import build_halls
     from station_portal.hall.models import ServiceHall
-    from tests.conftest import app_config
+    from tests.helpers import app_config
 
     with db.write() as s:
         if not s.scalar(select(ServiceHall.id).limit(1)):

@@ -21,7 +21,7 @@ from station_portal.org.models import Unit
 from station_portal.pages.dashboards import KPIS
 from station_portal.timefmt import SHANGHAI
 from tests.dash_calls import call, dash_app_of
-from tests.integration.test_dispatch_board import new_repair
+from tests.helpers import board_repair as new_repair
 
 
 def fill(client, app, board: str, panel: str, prop: str, start=None, end=None, unit=None):

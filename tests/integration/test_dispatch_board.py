@@ -12,23 +12,11 @@ from station_portal.auth.scope import scope_for
 from station_portal.db import utcnow
 from station_portal.dispatch.board import load_board
 from station_portal.org.models import Crew, Unit
-from station_portal.services import workorders as wo
 from station_portal.workorders.models import WorkOrder, WorkOrderEvent
 from tests.dash_calls import body_for, call, callback_id_for, dash_app_of, text_of
+from tests.helpers import board_repair as new_repair
 
 STATION = "JL-CY-S"
-
-
-def new_repair(db, category: str = "low_voltage", urgency: int = 2, address: str = "",
-               station_code: str = STATION) -> WorkOrder:
-    with db.write() as s:
-        station = s.scalar(select(Unit).where(Unit.code == station_code))
-        order = wo.create_repair(s, None, wo.RepairInput(
-            source="hotline_95598", category=category, urgency=urgency, lat=station.lat + 0.002,
-            lon=station.lon - 0.003, address=address or "Board test street 1"))
-        s.flush()
-        s.expunge(order)
-        return order
 
 
 def poll(client, app, known):

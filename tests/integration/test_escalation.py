@@ -28,7 +28,7 @@ from station_portal.services import workorders as wo
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import WorkOrder
-from tests.integration.conftest import account as user
+from tests.helpers import account as user
 
 CHANGYI = (43.8817, 126.5744)  # urban: the first service station, the "head" account's
 

@@ -23,7 +23,7 @@ from station_portal.services import gridworks as gw
 from station_portal.services import workorders as wo
 from station_portal.timefmt import local
 from station_portal.workorders.models import WorkOrder, WorkOrderEvent
-from tests.integration.conftest import account
+from tests.helpers import account
 
 CHANGYI = (43.8817, 126.5744)  # inside the head's station (Changyi)
 GUDIANZI = (43.9730, 126.4580)  # a grid of the Gudianzi supply office (the grid manager's)

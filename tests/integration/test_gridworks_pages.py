@@ -14,7 +14,7 @@ from station_portal.services import workorders as wo
 from station_portal.timefmt import local
 from station_portal.workorders.models import WorkOrder
 from tests.dash_calls import call, text_of
-from tests.integration.conftest import account
+from tests.helpers import account
 
 CHANGYI = (43.8817, 126.5744)
 

@@ -21,8 +21,8 @@ from station_portal.hall.queue import local_day
 from station_portal.org.models import Unit
 from station_portal.ratelimit import retry_after
 from station_portal.timefmt import SHANGHAI
-from tests.conftest import app_config, csrf_of, fresh_database
 from tests.dash_calls import call, text_of
+from tests.helpers import app_config, csrf_of, fresh_database
 
 KIOSK = "T-KIOSK"
 

@@ -18,7 +18,7 @@ from station_portal.services import hall as service
 from station_portal.services import workorders as wo
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import WorkOrder, WorkOrderEvent
-from tests.integration.conftest import account
+from tests.helpers import account
 
 CHUANYING = (43.8338, 126.5410)
 CHANGYI = (43.8817, 126.5744)

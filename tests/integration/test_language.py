@@ -7,8 +7,8 @@ from sqlalchemy import select
 from station_portal.auth.models import User
 from station_portal.org.models import Unit
 from station_portal.services.users import UserInput, create_user
-from tests.conftest import sign_in, unique
 from tests.dash_calls import call, text_of
+from tests.helpers import sign_in, unique
 
 
 def test_switching_language_sticks_for_the_user(app, db):

@@ -3,8 +3,6 @@ recurring-visit job plans and flags once; the notification inbox."""
 
 from __future__ import annotations
 
-import email
-import socket
 import threading
 from datetime import datetime, timedelta
 
@@ -23,27 +21,12 @@ from station_portal.org.models import Client
 from station_portal.services import visits
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import ParkVisit
-from tests.integration.conftest import account as user
+from tests.helpers import Inbox, free_port, subject_of
+from tests.helpers import account as user
 
 
 def at(*args) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def free_port() -> int:
-    """A free local port (aiosmtpd cannot be given port 0)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -54,10 +37,6 @@ def smtp():
     controller.start()
     yield inbox, controller.port
     controller.stop()
-
-
-def subject_of(message) -> str:
-    return str(email.header.make_header(email.header.decode_header(message["Subject"])))
 
 
 def body_of(message) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 
 from station_portal import migrate
 from station_portal.models import Base
-from tests.conftest import ENGINES, fresh_database
+from tests.helpers import ENGINES, fresh_database
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -21,7 +21,7 @@ from station_portal.jobs.models import JobRun
 from station_portal.jobs.runner import Job, release_lease, run_slot, take_lease
 from station_portal.jobs.schedule import DAY, WEEK, Schedule
 from station_portal.timefmt import SHANGHAI
-from tests.conftest import fresh_database
+from tests.helpers import fresh_database
 
 CONFIG = Config.from_env({"env": "demo"}, environ={})
 
@@ -238,7 +238,7 @@ def test_an_untouched_repair_reaches_inboxes_and_bells_once_per_level(engine_nam
     from station_portal.demo.city import build_demo_city
     from station_portal.notify.models import Notification
     from station_portal.services import workorders as wo
-    from tests.integration.test_mail_and_visits import Inbox, free_port
+    from tests.helpers import Inbox, free_port
 
     database = fresh_database(engine_name, tmp_path)
     with database.write() as s:

@@ -118,7 +118,7 @@ def test_a_note_left_sending_by_a_dead_run_is_sent_once_later(db):
     from station_portal.config import Config
     from station_portal.notify.mail import STALE_SENDING, deliver
     from station_portal.notify.models import Notification
-    from tests.integration.test_mail_and_visits import Inbox, subject_of
+    from tests.helpers import Inbox, subject_of
 
     with _socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ from station_portal.auth.models import User
 from station_portal.db import Database
 from station_portal.demo.city import build_demo_city
 from station_portal.org.models import Client, Crew, CrewMember, Staff, Unit, UnitKind
-from tests.conftest import fresh_database
+from tests.helpers import fresh_database
 
 
 def count(session, model, *where):

@@ -18,7 +18,7 @@ from station_portal.sla.stages import stage_book
 from station_portal.timefmt import SHANGHAI, local
 from station_portal.workorders.clocks import refresh_now
 from station_portal.workorders.models import ClockPause, WorkOrder, WorkOrderEvent
-from tests.conftest import fresh_database
+from tests.helpers import fresh_database
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=SHANGHAI)
 

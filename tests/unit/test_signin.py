@@ -14,7 +14,7 @@ from station_portal.auth.signin import (
 )
 from station_portal.db import utcnow
 from station_portal.services.users import UserInput, create_user
-from tests.conftest import unique
+from tests.helpers import unique
 
 PASSWORD = "correct horse battery"
 POLICY = ThrottlePolicy(max_failures_per_account=3, max_failures_per_address=6,

@@ -18,7 +18,7 @@ from station_portal.services.users import (
     set_active,
     update_user,
 )
-from tests.conftest import unique
+from tests.helpers import unique
 
 PASSWORD = "correct horse battery"
 
