@@ -336,14 +336,16 @@ def test_the_page_builders_render_a_briefing(company):
     assert company["league"][0]["name_zh"] in zh
 
 
-# -- through the app (only once pages/briefings and callbacks/briefings are registered) -----
-def _registered(app) -> bool:
-    return any("brief-body.children" in key for key in dash_app_of(app).callback_map)
+# -- through the app ------------------------------------------------------------------------
+def test_the_page_is_registered_and_opens_for_a_head(app, as_user):
+    callbacks = dash_app_of(app).callback_map
+    assert any("brief-body.children" in key for key in callbacks)
+    assert any("brief-download-pdf.data" in key for key in callbacks)
+    page = as_user("head").get("/briefings")
+    assert page.status_code == 200
 
 
 def test_the_page_refuses_a_unit_outside_the_scope(app, as_user, db, made):
-    if not _registered(app):
-        pytest.skip("the briefings page is not registered in the app yet")
     with db.read() as s:
         head = _scope(s, "head")
         own = head.root_unit_ids[0]
