@@ -160,6 +160,12 @@ def wait_for(predicate, timeout: float = 60.0, logs: tuple = ()) -> None:
     raise AssertionError(f"timed out waiting\n{texts}")
 
 
+def mail_runs_done(database) -> int:
+    with database.read() as s:
+        return s.scalar(select(func.count(JobRun.id)).where(
+            JobRun.job == "mail", JobRun.finished_at.is_not(None)))
+
+
 def assert_every_slot_once(rows: list[JobRun]) -> None:
     """No run twice, and every slot from the first to the last either ran or was folded
     into the next run (its ``coalesced`` count)."""
@@ -182,7 +188,9 @@ def test_the_process_killed_and_restarted_loses_and_repeats_nothing(empty, tmp_p
         os.killpg(first.pid, signal.SIGKILL)  # no goodbye: the lease stays until it lapses
         first.wait()
     before = runs(empty)
-    time.sleep(1)  # downtime; the dead process's lease still runs for a moment
+    # Downtime (the dead process's lease still runs): until a slot has passed unrun.
+    missed = before[-1].scheduled_for.replace(tzinfo=None) + timedelta(seconds=2)
+    wait_for(lambda: datetime.now(UTC).replace(tzinfo=None) >= missed)
     second = start(empty.url, log, *LONG_LEASE)
     try:
         wait_for(lambda: len(runs(empty)) >= len(before) + 3,
@@ -237,7 +245,7 @@ def test_an_untouched_repair_reaches_inboxes_and_bells_once_per_level(engine_nam
 
     from station_portal.demo.city import build_demo_city
     from station_portal.notify.models import Notification
-    from station_portal.services import workorders as wo
+    from station_portal.services import repairs
     from tests.helpers import Inbox, free_port
 
     database = fresh_database(engine_name, tmp_path)
@@ -247,7 +255,7 @@ def test_an_untouched_repair_reaches_inboxes_and_bells_once_per_level(engine_nam
         for user in users.values():
             user.email = f"{user.username}@example.cn"
         reported = datetime.now(UTC) - timedelta(hours=3)  # past every level of its arrival
-        order = wo.create_repair(s, users["head"], wo.RepairInput(
+        order = repairs.create_repair(s, users["head"], repairs.RepairInput(
             source="hotline_95598", category="low_voltage", urgency=2, lat=43.8817,
             lon=126.5744, address="昌邑区通江路12号", reported_at=reported), now=reported)
         code = order.code
@@ -261,7 +269,10 @@ def test_an_untouched_repair_reaches_inboxes_and_bells_once_per_level(engine_nam
             proc = start(database.url, log, "--only", "mail", "--interval", "mail=1", env=env)
             try:
                 wait_for(lambda: len([m for m in inbox.messages if code in m["Subject"]]) >= 2)
-                time.sleep(3)
+                # Two more mail runs end (the second begun after the mails arrived): a
+                # duplicate would be in the inbox by then.
+                done = mail_runs_done(database)
+                wait_for(lambda done=done: mail_runs_done(database) >= done + 2)
             finally:
                 proc.send_signal(signal.SIGTERM)
                 assert proc.wait(timeout=20) == 0
