@@ -28,9 +28,8 @@ class Scope:
     # The units at the top of what the user sees (tree and map roots).
     root_unit_ids: tuple[int, ...]
     staff_id: int | None = None
-    crew_id: int | None = None  # a crew member's own crew
-    # Repairs the crew helps with as a support crew (the lead is another crew).
-    support_order_ids: frozenset[int] = frozenset()
+    crew_id: int | None = None  # a crew member's own crew (the orders it supports:
+    # ``workorders.access``)
 
     @property
     def is_global(self) -> bool:
@@ -99,22 +98,13 @@ def scope_for(session: Session, user: User) -> Scope:
         if own is not None:
             units.add(own)
         return Scope(user.id, role, frozenset(units), clients, tuple(sorted(units)), user.staff_id)
-    # Role.CREW: their own unit (group or grid) and their own crew's orders.
+    # Role.CREW: their own unit (group or grid) and their own crew (whose orders
+    # ``workorders.access`` finds, with those the crew supports).
     own = _staff_unit(session, user.staff_id)
     units = frozenset({own}) if own is not None else frozenset()
     crew = session.scalar(select(CrewMember.crew_id).where(CrewMember.staff_id == user.staff_id)) \
         if user.staff_id is not None else None
-    support: frozenset[int] = frozenset()
-    if crew is not None:
-        # the work-order layer builds on auth: imported here, not at the top
-        from station_portal.workorders.models import OrderAssignment, WorkOrder
-
-        support = frozenset(session.scalars(
-            select(OrderAssignment.work_order_id)
-            .join(WorkOrder, WorkOrder.id == OrderAssignment.work_order_id)
-            .where(OrderAssignment.crew_id == crew, OrderAssignment.role == "support",
-                   OrderAssignment.released_at.is_(None), WorkOrder.closed_at.is_(None))))
-    return Scope(user.id, role, units, frozenset(), tuple(units), user.staff_id, crew, support)
+    return Scope(user.id, role, units, frozenset(), tuple(units), user.staff_id, crew)
 
 
 def _roots(session: Session) -> tuple[int, ...]:
