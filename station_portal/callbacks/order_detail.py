@@ -17,6 +17,7 @@ from station_portal.db import utcnow
 from station_portal.errors import Conflict, PortalError
 from station_portal.gridworks.queries import works_for_order
 from station_portal.i18n import _
+from station_portal.notify.queries import order_alerts
 from station_portal.org.models import Unit, UnitKind
 from station_portal.pages import order_detail as page
 from station_portal.pages.gridworks import order_works_card
@@ -133,8 +134,9 @@ def register(app: Dash) -> None:
             if order.kind == Kind.APPLICATION else None
         customer = page.customer_card(customer_side(session, order)) \
             if order.kind in (Kind.REPAIR, Kind.APPLICATION) else None
-        return (page.detail_component(detail, now, works, customer), order.version, options,
-                options[0]["value"] if options else None, crews, units, {})
+        alerts = page.alerts_card(order_alerts(session, order.id))
+        return (page.detail_component(detail, now, works, customer, alerts), order.version,
+                options, options[0]["value"] if options else None, crews, units, {})
 
     @secure_callback(app, [Output(page.FIELD_ROWS[f], "hidden") for f in FIELD_IDS],
                      Input(page.ACTION, "value"), roles=ALL_STAFF)

@@ -29,6 +29,7 @@ from station_portal.labels import (
     stage_label,
     standing_text,
 )
+from station_portal.notify.queries import Alert
 from station_portal.pages import Page
 from station_portal.pages.ui import dropdown, empty_state, page_header, simple_table
 from station_portal.sla.rules import GW_EXTENSION, GW_INCLUDED, GW_SEPARATE, RuleSet
@@ -269,15 +270,15 @@ def timeline(detail: OrderDetail) -> Any:
                      dbc.ListGroup(items, flush=True, id="order-timeline")], className="mb-3")
 
 
-def alerts_card(detail: OrderDetail) -> Any:
+def alerts_card(alerts: list[Alert]) -> Any:
     """The SLA watch's warnings and escalations on this order's clocks."""
-    if not detail.alerts:
+    if not alerts:
         return None
     from station_portal.notify.service import LEVEL_NAMES
 
     rows = [(format_local(fired), stage_label(stage), str(LEVEL_NAMES.get(level, level)),
              _("Sent to %(n)s", n=told) if told else _("recorded without a message"))
-            for stage, level, fired, told in detail.alerts]
+            for stage, level, fired, told in alerts]
     return dbc.Card([
         dbc.CardHeader(_("Warnings and escalations")),
         dbc.CardBody(simple_table([_("When"), _("Stage"), _("Level"), _("Who heard")], rows,
@@ -412,9 +413,10 @@ def standing(detail: OrderDetail, now: datetime) -> Any:
 
 
 def detail_component(detail: OrderDetail, now: datetime, works: Any = None,
-                     customer: Any = None) -> Any:
+                     customer: Any = None, alerts: Any = None) -> Any:
     """The order; ``works`` is the card of the grid-works projects it waits on (or None),
-    ``customer`` the card of the customer's own part (or None)."""
+    ``customer`` the card of the customer's own part (or None), ``alerts`` the card of the
+    SLA watch's warnings and escalations (or None)."""
     o = detail.order
     kind_names = {Kind.REPAIR: _("Fault repair"), Kind.APPLICATION: _("Connection application"),
                   Kind.PARK_CASE: _("Industrial-park case")}
@@ -433,7 +435,7 @@ def detail_component(detail: OrderDetail, now: datetime, works: Any = None,
                   dbc.CardBody([grid_works_note(detail), clocks_table(detail)])],
                  className="mb-3"),
         attribution_table(detail),
-        alerts_card(detail),
+        alerts,
         dbc.Card(dbc.CardBody(html.Dl([x for k, v in facts(detail)
                                        for x in (html.Dt(k, className="col-sm-4"),
                                                  html.Dd(v, className="col-sm-8"))],

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from station_portal.auth.models import User
 from station_portal.auth.scope import Scope
-from station_portal.notify.models import SlaAlert
 from station_portal.org.models import Client, Crew, IndustrialPark, Unit
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import AT_RISK, ON_TRACK, OVERDUE, late_amount, left_amount
@@ -355,8 +354,6 @@ class OrderDetail:
     holder_since: datetime | None
     visits: list[ParkVisit]
     linked_application: WorkOrder | None
-    # The SLA watch's warnings and escalations: (stage, level, fired_at, recipients).
-    alerts: list[tuple[str, int, datetime, int]] = field(default_factory=list)
     # Each clock's lateness (by its seq), and the one the order is next due on.
     lateness: dict[int, Lateness] = field(default_factory=dict)
     due: Lateness | None = None
@@ -409,11 +406,6 @@ def order_detail(session: Session, scope: Scope, order_id: object, now: datetime
                                     .order_by(ParkVisit.planned_for))),
         linked_application=session.get(WorkOrder, order.application_id)
         if order.application_id else None,
-        alerts=[tuple(r) for r in session.execute(
-            select(StageClock.stage, SlaAlert.level, SlaAlert.fired_at, SlaAlert.recipients)
-            .join(StageClock, StageClock.id == SlaAlert.clock_id)
-            .where(SlaAlert.work_order_id == order.id)
-            .order_by(SlaAlert.fired_at, SlaAlert.level))],
         lateness=figures,
         due=figures[next_due.seq] if next_due is not None else None,
         grid_works=_grid_works_standing(order),
