@@ -44,6 +44,9 @@ REPAIR_STEPS = (("reported", "created_at"), ("dispatched", "dispatched_at"),
                 ("on_site", "on_site_at"), ("restored", "restored_at"))
 CREW_COMING = {RepairStatus.DISPATCHED.value, RepairStatus.ACCEPTED.value,
                RepairStatus.EN_ROUTE.value}
+# The states in which a customer may rate their case (once): the service rates it too.
+RATEABLE = {Kind.APPLICATION.value: {ApplicationStatus.COMPLETED.value},
+            Kind.REPAIR.value: {RepairStatus.RESTORED.value, RepairStatus.CLOSED.value}}
 
 
 @dataclass(frozen=True)
@@ -174,8 +177,6 @@ def _owes(order: WorkOrder, missing: list[tuple[str, str]]) -> list[str]:
 
 
 def case_view(session: Session, order: WorkOrder, now: datetime) -> CaseView:
-    from station_portal.services.customer import RATEABLE
-
     rating = session.get(ServiceRating, order.id)
     signed = session.scalar(select(ContractSignature).where(
         ContractSignature.work_order_id == order.id, ContractSignature.occasion == "contract"))

@@ -41,6 +41,7 @@ from station_portal.auth.models import User
 from station_portal.customer.contract import VERSION, contract_text, digest
 from station_portal.customer.documents import document_rules
 from station_portal.customer.models import CaseAccess, ContractSignature, ServiceRating
+from station_portal.customer.tracking import RATEABLE
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, ValidationFailed
 from station_portal.i18n import _, get_locale
@@ -57,7 +58,6 @@ from station_portal.workorders.models import (
     Kind,
     RepairCategory,
     RepairSource,
-    RepairStatus,
     WorkOrder,
 )
 
@@ -72,8 +72,6 @@ FAULT_KINDS: dict[str, tuple[str, int]] = {
     "quality": (RepairCategory.POWER_QUALITY.value, 2),  # low voltage, flicker
     "meter": (RepairCategory.METERING.value, 3),
 }
-RATEABLE = {Kind.APPLICATION.value: {ApplicationStatus.COMPLETED.value},
-            Kind.REPAIR.value: {RepairStatus.RESTORED.value, RepairStatus.CLOSED.value}}
 
 
 # -- the verification code --------------------------------------------------------------
