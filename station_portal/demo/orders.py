@@ -104,7 +104,7 @@ GRID_WORKS_SHARE = {LV_SMALL_FIRM: .12, LV_NON_RESIDENT: .10, HV_SINGLE: .15, HV
 GRID_WORKS_DAYS = {False: (3.0, 9.0), True: (10.0, 40.0)}
 
 
-def _shares(mix: dict[str, float]) -> np.ndarray:
+def mix_shares(mix: dict[str, float]) -> np.ndarray:
     weights = np.array(list(mix.values()), dtype=float)
     return weights / weights.sum()
 
@@ -146,7 +146,7 @@ def _status(due: np.ndarray, warn: np.ndarray, ended: np.ndarray, now: float) ->
     return out
 
 
-def _day_weights(days: np.ndarray, kind: str) -> np.ndarray:
+def day_weights(days: np.ndarray, kind: str) -> np.ndarray:
     """Relative daily volume: seasons and the week."""
     doy = np.array([d.timetuple().tm_yday for d in days], dtype=float)
     weekday = np.array([d.weekday() for d in days])
@@ -222,7 +222,7 @@ class _History:
         """n instants over the past year, with the kind's seasons and hours."""
         first = (self.now - timedelta(days=365)).astimezone(SHANGHAI).date()
         days = np.array([first + timedelta(days=i) for i in range(366)])
-        weights = _day_weights(days, kind)
+        weights = day_weights(days, kind)
         day_idx = self.rng.choice(len(days), size=n, p=weights / weights.sum())
         if kind == "repair":
             hours = np.concatenate([np.arange(24)])
@@ -393,8 +393,8 @@ class _History:
         resident = kind == "resident"
         business = np.where(
             resident, rng.choice(list(RESIDENT_BUSINESSES), n,
-                                 p=_shares(RESIDENT_BUSINESSES)),
-            rng.choice(list(FIRM_BUSINESSES), n, p=_shares(FIRM_BUSINESSES)))
+                                 p=mix_shares(RESIDENT_BUSINESSES)),
+            rng.choice(list(FIRM_BUSINESSES), n, p=mix_shares(FIRM_BUSINESSES)))
         important = high_voltage & (rng.random(n) < 0.25)
         # Acceptance: at once at a counter, or within hours for online applications.
         at_counter = rng.random(n) < 0.6

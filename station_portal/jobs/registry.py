@@ -125,7 +125,7 @@ def prune(session: Session, context: RunContext) -> dict[str, Any]:
 
 
 def simulate(session: Session, context: RunContext) -> dict[str, Any]:
-    from station_portal.jobs.simulate import simulate as step
+    from station_portal.demo.simulate import simulate as step
 
     # Up to the slot, never ahead of the clock (a user's real step must not land "before"
     # a simulated one); a catch-up covers the gap up to the simulation's one-hour window.

@@ -54,8 +54,8 @@ from station_portal.demo.orders import (
     LOAD_KW,
     RESIDENT_BUSINESSES,
     TRANSFORMER_KVA,
-    _day_weights,
-    _shares,
+    day_weights,
+    mix_shares,
 )
 from station_portal.dispatch.board import (
     PLANNING_POSITION,
@@ -133,7 +133,7 @@ SERVICE_ERRORS = (ValidationFailed, Conflict, NotFound, Forbidden)
 def _mean_day_weight(year: int, kind: str) -> float:
     first = date(year, 1, 1)
     days = np.array([first + timedelta(days=i) for i in range(365)])
-    weights = _day_weights(days, kind)
+    weights = day_weights(days, kind)
     if kind == "application":  # applications come on working days only: the weekday mean
         weights = weights[[d.weekday() < 5 for d in days]]
     return float(weights.mean())
@@ -142,7 +142,7 @@ def _mean_day_weight(year: int, kind: str) -> float:
 def repair_rate(at: datetime) -> float:
     """Expected repair calls per hour in the whole city at ``at``."""
     t = local(at)
-    season = _day_weights(np.array([t.date()]), "repair")[0] / _mean_day_weight(t.year, "repair")
+    season = day_weights(np.array([t.date()]), "repair")[0] / _mean_day_weight(t.year, "repair")
     return REPAIRS_PER_DAY * float(season) * REPAIR_HOUR_WEIGHTS[t.hour] / sum(REPAIR_HOUR_WEIGHTS)
 
 
@@ -153,7 +153,7 @@ def _office_hours(at: datetime, calendar: WorkCalendar) -> float:
         return 0.0
     # A make-up working day on a weekend weighs like the Friday before it.
     d = t.date() - timedelta(days=max(0, t.weekday() - 4))
-    season = _day_weights(np.array([d]), "application")[0] / _mean_day_weight(d.year, "application")
+    season = day_weights(np.array([d]), "application")[0] / _mean_day_weight(d.year, "application")
     return float(season) / (OFFICE_HOURS[1] - OFFICE_HOURS[0])
 
 
@@ -370,7 +370,7 @@ class _Step:
                                  low, high))
             high_voltage = kind.startswith("hv")
             mix = RESIDENT_BUSINESSES if kind == "resident" else FIRM_BUSINESSES
-            business = str(rng.choice(list(mix), p=_shares(mix)))
+            business = str(rng.choice(list(mix), p=mix_shares(mix)))
             firm = FIRMS[int(rng.integers(len(FIRMS)))]
             customer = (f"{SURNAMES[int(rng.integers(10))]}先生" if kind == "resident" else
                         f"吉林{firm}{'实业' if high_voltage else '商贸'}有限公司")
