@@ -39,8 +39,8 @@ def measure(url: str, repeat: int) -> dict[str, tuple[float, object]]:
 
     from station_portal.analytics.briefing import last_full_week, make_briefings
     from station_portal.analytics.snapshots import refresh
-    from station_portal.jobs import visits
     from station_portal.demo.simulate import simulate
+    from station_portal.jobs import visits
     from station_portal.notify.escalation import watch
 
     db = Database(url)

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from station_portal.auth.models import User
+from station_portal.demo import simulate as sim
 from station_portal.dispatch.travel import haversine_km
 from station_portal.gridworks.models import MILESTONES
-from station_portal.demo import simulate as sim
 from station_portal.org.models import CrewPing, Unit
 from station_portal.org.territory import TerritoryIndex
 from station_portal.services import gridworks as gw
