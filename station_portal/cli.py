@@ -325,11 +325,17 @@ def _job_table(config: Config, only: tuple[str, ...] = (), intervals: tuple[str,
               help="How long the active scheduler's lease lasts without renewal.")
 def scheduler(only: tuple[str, ...], intervals: tuple[str, ...], lease_seconds: int) -> None:
     """Run the jobs on their schedules (one such process per installation; a second stands by)."""
+    from station_portal.datafiles import DataFileError
+    from station_portal.datafiles import check_all as check_data_files
     from station_portal.jobs.runner import serve as run_scheduler
 
     config = _config()
     database = _database(config)
     migrate.check_current(database)
+    try:
+        check_data_files()
+    except DataFileError as exc:
+        raise click.ClickException(str(exc)) from exc
     table = _job_table(config, only, intervals)
     code = run_scheduler(database, config, table, lease_seconds=lease_seconds,
                          echo=lambda line: click.echo(line, err=True))

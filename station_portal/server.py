@@ -12,9 +12,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from station_portal import migrate
 from station_portal.config import Config, ConfigError
+from station_portal.datafiles import check_all as check_data_files
 from station_portal.db import Database
 from station_portal.services.users import demo_accounts_present
-from station_portal.sla.rules import rule_book
 from station_portal.web import customer, errors, guard, kiosk, signin
 from station_portal.web.context import EXTENSION, Portal
 
@@ -56,7 +56,7 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     db = Database(config.database_url, echo=config.sql_echo)
     migrate.check_current(db)
     check_production_ready(config, db)
-    rule_book()  # a rule set that does not fit the stage paths stops the start, with the reason
+    check_data_files()  # a broken data file (or a rule set that overruns its path) stops the start
     server.extensions[EXTENSION] = Portal(config=config, db=db)
 
     guard.init_app(server)

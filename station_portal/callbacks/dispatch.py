@@ -14,7 +14,7 @@ from dash.exceptions import PreventUpdate
 
 from station_portal.callbacks._secure import clientside_callback, secure_callback
 from station_portal.db import utcnow
-from station_portal.dispatch.board import Board, default_settings, load_board
+from station_portal.dispatch.board import Board, load_board
 from station_portal.errors import Conflict, PortalError
 from station_portal.i18n import _, get_locale
 from station_portal.org.models import Crew
@@ -62,8 +62,6 @@ def conflict_message(board: Board, order_id: int) -> str:
 
 
 def register(app: Dash) -> None:
-    default_settings()  # a broken data/dispatch.toml stops the portal at start, not on first use
-
     @secure_callback(app, Output(page.TERRITORY_LAYER, "data"), Output(page.MAP, "viewport"),
                      Input(page.TEXTS, "data"), roles=page.ROLES)
     def show_territories(_texts: Any):

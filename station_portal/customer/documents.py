@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
+from station_portal.datafiles import DataFile, read_text
 from station_portal.i18n import BilingualName
-from station_portal.resources import data_path
 
 
 @dataclass(frozen=True)
@@ -40,11 +38,9 @@ def parse_document_rules(text: str, origin: str = "<documents>") -> DocumentRule
     return DocumentRules(kinds, required, int(float(raw.get("max_mb", 10)) * 1024 * 1024))
 
 
+DOCUMENTS_FILE = DataFile("application_documents.toml", read_text(parse_document_rules))
+
+
 def document_rules() -> DocumentRules:
-    path = data_path("application_documents.toml")
-    return _cached(str(path), path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=2)
-def _cached(path: str, _mtime: int) -> DocumentRules:
-    return parse_document_rules(Path(path).read_text(encoding="utf-8"), path)
+    """The rules of ``data/application_documents.toml`` (re-read when it changes)."""
+    return DOCUMENTS_FILE.get()

@@ -14,7 +14,6 @@ The same seed always gives the same city (ids, names, phones, polygons).
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 from station_portal.auth.models import User
 from station_portal.auth.passwords import DEMO_PASSWORD
 from station_portal.auth.roles import Role
+from station_portal.datafiles import DataFile, read_toml
 from station_portal.org.models import (
     AreaType,
     Client,
@@ -42,7 +42,6 @@ from station_portal.org.models import (
 )
 from station_portal.org.territory import TerritoryIndex
 from station_portal.org.tree import assign_paths
-from station_portal.resources import data_path
 from station_portal.services.users import UserInput, create_user
 
 # How often account managers visit their clients (recurring-visit job).
@@ -130,12 +129,15 @@ class _Projection:
         return shapely.transform(geom, transform)
 
 
+CITY_FILE = DataFile("demo_city/jilin.toml", read_toml)  # the demo geography
+
+
 class _Generator:
     def __init__(self, session: Session, seed: int, progress: Callable[[str], None]) -> None:
         self.s = session
         self.rng = np.random.default_rng(seed)
         self.progress = progress
-        self.geo = tomllib.loads(data_path("demo_city", "jilin.toml").read_text(encoding="utf-8"))
+        self.geo = CITY_FILE.get()
         lat0, lon0 = self.geo["centre"]
         self.proj = _Projection(lat0, lon0)
         self.report = DemoCityReport()

@@ -23,7 +23,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -147,9 +146,8 @@ class Board:
         return optimise([self.order_state(o) for o in self.queue()], self.crew_states(), self.settings)
 
 
-@cache
 def default_settings() -> DispatchSettings:
-    """``data/dispatch.toml``, read and checked once per process."""
+    """``data/dispatch.toml``, checked (re-read when it changes)."""
     return DispatchSettings.load()
 
 

@@ -14,7 +14,6 @@ code.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from station_portal.resources import data_path
+from station_portal.datafiles import DataFile, read_toml
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 AREA_TYPES = ("urban", "rural", "remote")
@@ -138,13 +137,13 @@ class DispatchSettings:
     @classmethod
     def load(cls, path: Path | str | None = None) -> DispatchSettings:
         """Read and check the settings file (``data/dispatch.toml`` unless told)."""
-        file = Path(path) if path is not None else data_path("dispatch.toml")
-        try:
-            raw = tomllib.loads(file.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{file}: {exc}") from exc
-        return parse_settings(raw, origin=str(file))
+        if path is None:
+            return DISPATCH_FILE.get()
+        return parse_settings(read_toml(Path(path)), origin=str(path))
 
+
+
+DISPATCH_FILE = DataFile("dispatch.toml", DispatchSettings.load)
 
 def _table(raw: Mapping[str, Any], key: str, origin: str) -> Mapping[str, Any]:
     value = raw.get(key)

@@ -6,12 +6,10 @@ Plain Python: no Flask, no Dash, no database.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from functools import cache
 
+from station_portal.datafiles import DataFile, read_toml
 from station_portal.i18n import get_locale
-from station_portal.resources import data_path
 
 
 class CatalogError(ValueError):
@@ -93,7 +91,9 @@ def parse_catalog(raw: dict) -> Catalog:
                    float(raw.get("default_service_minutes", 8)))
 
 
-@cache
+CATALOG_FILE = DataFile("service_hall.toml", lambda path: parse_catalog(read_toml(path)))
+
+
 def load_catalog() -> Catalog:
-    raw = tomllib.loads(data_path("service_hall.toml").read_text(encoding="utf-8"))
-    return parse_catalog(raw)
+    """The catalogue of ``data/service_hall.toml`` (re-read when it changes)."""
+    return CATALOG_FILE.get()

@@ -11,10 +11,8 @@ passed in the meantime fires at the next watch, each still once.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 
 from sqlalchemy import and_, exists, or_, select
@@ -22,11 +20,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from station_portal.auth.models import User
 from station_portal.auth.roles import Role
+from station_portal.datafiles import DataFile, read_toml
 from station_portal.notify.models import SlaAlert
 from station_portal.notify.service import notify
 from station_portal.org.models import CrewMember, Staff, Unit, UnitKind
 from station_portal.org.tree import ancestor_ids
-from station_portal.resources import resource_dir
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import WORKDAY
 from station_portal.workorders.clocks import CANCELLED, UNPAUSED_STAGES
@@ -52,11 +50,16 @@ class EscalationSettings:
 
     @classmethod
     def load(cls, path: Path | None = None) -> EscalationSettings:
-        path = path or resource_dir("data") / "escalation.toml"
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        """The delays of ``data/escalation.toml`` (re-read when it changes), or of ``path``."""
+        if path is None:
+            return ESCALATION_FILE.get()
+        raw = read_toml(path)
         parts = {}
         for unit in ("workday", "minute"):
             section = raw.get(unit, {})
+            for key in ("unit_head_after", "company_after"):
+                if key not in section:
+                    raise ValueError(f"{path}: [{unit}] needs '{key}'")
             head, company = float(section["unit_head_after"]), float(section["company_after"])
             if not 0 <= head <= company:
                 raise ValueError(f"{path}: [{unit}] needs 0 <= unit_head_after <= company_after")
@@ -64,7 +67,9 @@ class EscalationSettings:
         return cls(**parts)
 
 
-@cache
+ESCALATION_FILE = DataFile("escalation.toml", EscalationSettings.load)
+
+
 def default_settings() -> EscalationSettings:
     return EscalationSettings.load()
 

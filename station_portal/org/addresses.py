@@ -22,12 +22,10 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
+from station_portal.datafiles import DataFile, read_text
 from station_portal.i18n import _, get_locale
 from station_portal.org.territory import RoutedUnit, TerritoryIndex, check_location
-from station_portal.resources import data_path
 
 # Longest first: 大街 before 街. A street named with one is found by the others too.
 STREET_SUFFIXES = ("大街", "大路", "胡同", "路", "街", "道", "巷")
@@ -439,12 +437,9 @@ def locate(gazetteer: Gazetteer, index: TerritoryIndex, address: object = "", *,
     return Located(match, index.route_location(match.lat, match.lon))
 
 
+STREETS_FILE = DataFile("demo_city/streets.toml", read_text(Gazetteer.from_toml))
+
+
 def gazetteer() -> Gazetteer:
     """The service area's gazetteer (``data/demo_city/streets.toml``), read once per change."""
-    path = data_path("demo_city", "streets.toml")
-    return _cached(str(path), path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=2)
-def _cached(path: str, _mtime: int) -> Gazetteer:
-    return Gazetteer.from_toml(Path(path).read_text(encoding="utf-8"), path)
+    return STREETS_FILE.get()

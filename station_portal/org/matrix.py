@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
+from station_portal.datafiles import DataFile, read_text
 from station_portal.i18n import BilingualName
 from station_portal.org.models import UnitKind
-from station_portal.resources import data_path
 
 LEAD = "lead"
 SUPPORT = "support"
@@ -155,15 +154,14 @@ def parse_matrix(text: str, origin: str = "<matrix>") -> ResponsibilityMatrix:
     )
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, mtime_ns: int) -> ResponsibilityMatrix:
-    return parse_matrix(Path(path).read_text(encoding="utf-8"), origin=path)
+MATRIX_FILE = DataFile("responsibility_matrix.toml", read_text(parse_matrix))
 
 
 def load_matrix(path: Path | None = None) -> ResponsibilityMatrix:
-    """The matrix from ``data/`` (re-read when the file changes)."""
-    path = path or data_path("responsibility_matrix.toml")
-    return _load(str(path), path.stat().st_mtime_ns)
+    """The matrix from ``data/`` (re-read when the file changes), or from ``path``."""
+    if path is not None:
+        return parse_matrix(path.read_text(encoding="utf-8"), origin=str(path))
+    return MATRIX_FILE.get()
 
 
 def require_action(role: str, action: str) -> None:

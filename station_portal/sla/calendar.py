@@ -32,12 +32,11 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from station_portal.resources import data_path
+from station_portal.datafiles import DataFile
 from station_portal.sla import holidays as law
 from station_portal.timefmt import SHANGHAI
 
@@ -165,9 +164,7 @@ class WorkCalendar:
     @classmethod
     def default(cls) -> WorkCalendar:
         """chinese-calendar plus ``data/calendar/overrides.toml`` (re-read when it changes)."""
-        path = data_path("calendar", "overrides.toml")
-        mtime = path.stat().st_mtime_ns if path.exists() else 0
-        return _default(str(path), mtime)
+        return CALENDAR_FILE.get()
 
     @classmethod
     def from_sources(cls, override_path: Path | None = None) -> WorkCalendar:
@@ -338,9 +335,8 @@ def _local_date(instant: datetime) -> date:
     return instant.astimezone(SHANGHAI).date()
 
 
-@lru_cache(maxsize=2)
-def _default(path: str, mtime: int) -> WorkCalendar:
-    return WorkCalendar.from_sources(Path(path))
+# The overrides file is optional: without it, the package's years and the law.
+CALENDAR_FILE = DataFile("calendar/overrides.toml", WorkCalendar.from_sources)
 
 
 def local_midnight(d: date) -> datetime:

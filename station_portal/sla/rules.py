@@ -20,12 +20,11 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
-from station_portal.resources import data_path
+from station_portal.datafiles import DataFile
 from station_portal.sla.classes import BUSINESSES, CUSTOMER_CLASSES
-from station_portal.sla.stages import UTILITY, StageBook, stage_book
+from station_portal.sla.stages import STAGES_FILE, UTILITY, StageBook, stage_book
 
 WORKDAY = "workday"
 MINUTE = "minute"
@@ -313,14 +312,11 @@ def load_rule_book(directory: Path, book: StageBook | None = None) -> RuleBook:
     return RuleBook(tuple(sorted(sets, key=lambda s: s.in_force_from)))
 
 
+# Checked against the stage paths at load: a change to data/stages.toml re-checks them.
+RULES_FILE = DataFile("rules", lambda directory: load_rule_book(directory, stage_book()),
+                      depends_on=(STAGES_FILE,))
+
+
 def rule_book() -> RuleBook:
     """The rule sets under ``data/rules`` (re-read when a file changes)."""
-    directory = data_path("rules")
-    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.toml")))
-    book = stage_book()
-    return _cached_book(str(directory), stamp, book)
-
-
-@lru_cache(maxsize=2)
-def _cached_book(directory: str, _stamp: tuple, book: StageBook) -> RuleBook:
-    return load_rule_book(Path(directory), book)
+    return RULES_FILE.get()

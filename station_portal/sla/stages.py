@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
+from station_portal.datafiles import DataFile, read_text
 from station_portal.i18n import BilingualName
 from station_portal.org.models import UnitKind
-from station_portal.resources import data_path
 from station_portal.sla.classes import (
     BUSINESSES,
     CUSTOMER_CLASSES,
@@ -195,11 +193,9 @@ def parse_stage_book(text: str, origin: str = "<stages>") -> StageBook:
     return StageBook(stages, paths, total_end, lv_max, small_max, hv_default)
 
 
+STAGES_FILE = DataFile("stages.toml", read_text(parse_stage_book))
+
+
 def stage_book() -> StageBook:
-    path = data_path("stages.toml")
-    return _cached(str(path), path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=2)
-def _cached(path: str, _mtime: int) -> StageBook:
-    return parse_stage_book(Path(path).read_text(encoding="utf-8"), path)
+    """The stage book of ``data/stages.toml`` (re-read when it changes)."""
+    return STAGES_FILE.get()
