@@ -113,14 +113,14 @@ def change_in_scope(url: str, username: str) -> None:
     from station_portal.auth.models import User
     from station_portal.auth.scope import scope_for
     from station_portal.org.models import Unit
-    from station_portal.services import workorders as wo
+    from station_portal.services import orders, repairs
     from station_portal.workorders.models import WorkOrder
 
     db = Database(url)
     with db.write() as s:
         if username == "head":
             station = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
-            wo.create_repair(s, None, wo.RepairInput(
+            repairs.create_repair(s, None, repairs.RepairInput(
                 source="hotline_95598", category="low_voltage", urgency=2,
                 lat=station.lat + 0.001, lon=station.lon - 0.002, address="benchmark"))
         else:
@@ -130,7 +130,7 @@ def change_in_scope(url: str, username: str) -> None:
             if username == "account":
                 mine = mine.where(scope.client_filter(WorkOrder.client_id))
             order_id = s.scalar(mine.order_by(WorkOrder.updated_at.desc()).limit(1))
-            wo.add_note(s, None, order_id, "benchmark")
+            orders.add_note(s, None, order_id, "benchmark")
     db.dispose()
 
 

@@ -23,7 +23,7 @@ from station_portal import create_app, migrate
 from station_portal.db import Database
 from station_portal.demo.city import build_demo_city
 from station_portal.org.models import Unit
-from station_portal.services import workorders as wo
+from station_portal.services import repairs as repair_service
 from tests.dash_calls import DASH_UPDATE, body_for, callback_id_for, dash_app_of
 
 CATEGORIES = ["low_voltage"] * 6 + ["metering", "power_quality", "customer_internal", "non_power"]
@@ -44,7 +44,7 @@ def seeded(url: str, repairs: int) -> Database:
             lon, lat = rng.uniform(west, east), rng.uniform(south, north)
             if not area.contains(Point(lon, lat)):
                 continue
-            wo.create_repair(session, None, wo.RepairInput(
+            repair_service.create_repair(session, None, repair_service.RepairInput(
                 source="hotline_95598", category=rng.choice(CATEGORIES), urgency=rng.choice([1, 2, 2, 3]),
                 lat=lat, lon=lon, address=f"Storm street {made}"))
             made += 1

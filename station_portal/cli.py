@@ -244,7 +244,7 @@ def reset_password_cmd(username: str) -> None:
 @main.command("recompute-clocks")
 def recompute_clocks_cmd() -> None:
     """Recompute the clocks of open orders (after editing the calendar or the rules)."""
-    from station_portal.services.workorders import recompute_open_clocks
+    from station_portal.services.orders import recompute_open_clocks
 
     database = _database(_config())
     migrate.check_current(database)

@@ -38,7 +38,7 @@ from station_portal.auth.models import User
 from station_portal.db import Database
 from station_portal.org.models import Crew, Unit
 from station_portal.org.tree import subtree_ids
-from station_portal.services import workorders as wo
+from station_portal.services import repairs
 from station_portal.services.users import UserInput, create_user
 from station_portal.workorders.models import WorkOrder
 
@@ -184,7 +184,7 @@ def new_repair(db, station: str = CHANGYI, *, urgency: int = 2) -> tuple[int, in
     """A reported repair at the station's centre (id, version)."""
     where = unit_of(db, station)
     with db.write() as s:
-        order = wo.create_repair(s, None, wo.RepairInput(
+        order = repairs.create_repair(s, None, repairs.RepairInput(
             source="hotline_95598", category="low_voltage", urgency=urgency, lat=where.lat,
             lon=where.lon, address="吉林市昌邑区测试路1号"))
         return order.id, order.version
@@ -195,7 +195,7 @@ def board_repair(db, category: str = "low_voltage", urgency: int = 2, address: s
     """A reported repair just beside the station (the order, detached)."""
     with db.write() as s:
         station = s.scalar(select(Unit).where(Unit.code == station_code))
-        order = wo.create_repair(s, None, wo.RepairInput(
+        order = repairs.create_repair(s, None, repairs.RepairInput(
             source="hotline_95598", category=category, urgency=urgency, lat=station.lat + 0.002,
             lon=station.lon - 0.003, address=address or "Board test street 1"))
         s.flush()

@@ -26,8 +26,7 @@ from station_portal.auth.roles import ALL_STAFF
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, ValidationFailed
 from station_portal.i18n import _
-from station_portal.services import dispatch
-from station_portal.services import workorders as wo
+from station_portal.services import applications, changes, dispatch, orders, repairs
 from station_portal.validate import as_id
 from station_portal.web.context import read_session
 from station_portal.workorders.access import sees_order
@@ -141,7 +140,7 @@ def create_repair(args: dict[str, Any]):
     """Register a fault repair; it is routed to the station or grid whose territory holds
     its location, and its arrival clock starts."""
     with write() as (session, actor):
-        created = brief(wo.create_repair(session, actor, wo.RepairInput(**args)))
+        created = brief(repairs.create_repair(session, actor, repairs.RepairInput(**args)))
     return _created(created)
 
 
@@ -159,8 +158,8 @@ def create_application(args: dict[str, Any]):
     accept = args.pop("accept", True)
     try:
         with write() as (session, actor):
-            created = brief(wo.create_application(session, actor, wo.ApplicationInput(**args),
-                                                  accept=accept))
+            created = brief(applications.create_application(
+                session, actor, applications.ApplicationInput(**args), accept=accept))
     except ValidationFailed as exc:
         if "at" in exc.fields:  # acceptance at the application time: the caller's applied_at
             exc.fields["applied_at"] = exc.fields.pop("at")
@@ -193,7 +192,7 @@ def _applied(order_id: int, key: str | None, action: str) -> bool:
     """Whether the step with this key is on the order's timeline (read afresh)."""
     if key is None:
         return False
-    return wo.already_applied(read_session(), caller().model(), order_id, key, action) is not None
+    return changes.already_applied(read_session(), caller().model(), order_id, key, action) is not None
 
 
 @blp.route("/work-orders/<int:order_id>/events", methods=["POST"])
@@ -223,7 +222,7 @@ def post_event(args: dict[str, Any], order_id: int):
     with acting_on(order_id):
         try:
             with write() as (session, actor):
-                done = wo.already_applied(session, actor, order_id, key, args["action"])
+                done = changes.already_applied(session, actor, order_id, key, args["action"])
                 replayed = done is not None
                 known = brief(done if done is not None else _apply_step(session, actor, order_id,
                                                                          args))
@@ -238,15 +237,15 @@ def post_event(args: dict[str, Any], order_id: int):
 def _apply_step(session, actor, order_id: int, args: dict[str, Any]) -> WorkOrder:
     action, key = args["action"], args.get("client_key")
     if action == "note":
-        return wo.add_note(session, actor, order_id, args.get("note") or args.get("reason") or "",
-                           client_key=key)
+        return orders.add_note(session, actor, order_id, args.get("note") or args.get("reason") or "",
+                               client_key=key)
     order = session.get(WorkOrder, as_id(order_id)) if as_id(order_id) else None
     if order is not None and order.kind != Kind.REPAIR and sees_order(caller().scope(), order):
         raise ValidationFailed({"action": _("Only a note can be added to this order here.")})
     at = args.get("at")
     if args.get("age_s") is not None:  # the phone's own clock may be wrong; elapsed time is not
         at = utcnow() - timedelta(seconds=args["age_s"])
-    return wo.repair_action(session, actor, order_id, args.get("version"), action,
-                            unit_id=args.get("unit_id"),
-                            reason=args.get("reason") or args.get("note") or "", at=at,
-                            client_key=key)
+    return repairs.repair_action(session, actor, order_id, args.get("version"), action,
+                                 unit_id=args.get("unit_id"),
+                                 reason=args.get("reason") or args.get("note") or "", at=at,
+                                 client_key=key)

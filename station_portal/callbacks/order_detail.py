@@ -22,8 +22,7 @@ from station_portal.org.models import Unit, UnitKind
 from station_portal.pages import order_detail as page
 from station_portal.pages.gridworks import order_works_card
 from station_portal.pages.ui import no_such_item, out_of_scope
-from station_portal.services import customer
-from station_portal.services import workorders as wo
+from station_portal.services import applications, customer, orders, parks, repairs, visits
 from station_portal.timefmt import SHANGHAI, format_local
 from station_portal.validate import as_id, text
 from station_portal.web.context import read_session, signed_in_user, write_session
@@ -61,38 +60,38 @@ def run_action(session, user, order_id: int, version: Any, action: str, values: 
         order = session.get(WorkOrder, order_id)
         if order is not None and order.kind == Kind.APPLICATION and action in ("accept", "cancel"):
             if action == "accept":
-                return wo.accept_application(session, user, order_id, version, note=note)
-            return wo.cancel_application(session, user, order_id, version,
-                                         text(values.get(page.REASON), 300))
-        return wo.repair_action(session, user, order_id, version, action,
-                                crew_id=values.get(page.CREW), unit_id=values.get(page.UNIT),
-                                reason=text(values.get(page.REASON), 300))
+                return applications.accept_application(session, user, order_id, version, note=note)
+            return applications.cancel_application(session, user, order_id, version,
+                                                   text(values.get(page.REASON), 300))
+        return repairs.repair_action(session, user, order_id, version, action,
+                                     crew_id=values.get(page.CREW), unit_id=values.get(page.UNIT),
+                                     reason=text(values.get(page.REASON), 300))
     if action == "advance":
-        return wo.advance_stage(session, user, order_id, version, note=note)
+        return applications.advance_stage(session, user, order_id, version, note=note)
     if action == SUPPLY_PLAN:
-        return wo.advance_stage(session, user, order_id, version, note=note,
-                                supply=text(values.get(page.SUPPLY), 8))
+        return applications.advance_stage(session, user, order_id, version, note=note,
+                                          supply=text(values.get(page.SUPPLY), 8))
     if action == "pause":
-        return wo.pause(session, user, order_id, version, text(values.get(page.PAUSE_REASON)),
-                        note=note)
+        return applications.pause(session, user, order_id, version, text(values.get(page.PAUSE_REASON)),
+                                  note=note)
     if action == "resume":
-        return wo.resume(session, user, order_id, version, note=note)
+        return applications.resume(session, user, order_id, version, note=note)
     if action == "note":
-        return wo.add_note(session, user, order_id, note)
+        return orders.add_note(session, user, order_id, note)
     if action == COUNTER_VISIT:
         return customer.record_counter_visit(session, user, order_id, version, note=note)
     if action == "plan_visit":
-        return wo.plan_visit(session, user, order_id, _visit_day(values.get(page.VISIT_DATE)),
-                             note=note)
+        return visits.plan(session, user, order_id, _visit_day(values.get(page.VISIT_DATE)),
+                           note=note)
     if action.startswith("record_visit:"):
-        return wo.record_visit(session, user, order_id, action.split(":", 1)[1], note=note)
+        return visits.record(session, user, action.split(":", 1)[1], case_id=order_id, note=note)
     if action.startswith("milestone:"):
         application_id = None
         code = text(values.get(page.APPLICATION), 24).strip()
         if code:
             application_id = session.scalar(select(WorkOrder.id).where(WorkOrder.code == code))
-        return wo.complete_milestone(session, user, order_id, version, action.split(":", 1)[1],
-                                     note=note, application_id=application_id)
+        return parks.complete_milestone(session, user, order_id, version, action.split(":", 1)[1],
+                                        note=note, application_id=application_id)
     raise PortalError(_("Unknown action."))
 
 

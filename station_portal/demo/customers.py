@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from station_portal.customer.models import CaseAccess
-from station_portal.services import customer
-from station_portal.services import workorders as wo
+from station_portal.services import applications, customer
 from station_portal.sla.classes import HV_CLASSES
 from station_portal.workorders.models import (
     ApplicationStatus,
@@ -59,7 +58,7 @@ def seed_demo_cases(session: Session) -> list[tuple[str, str, str]]:
     hv = _before_contract(session, *running, WorkOrder.customer_class.in_(HV_CLASSES))
     if hv is not None:
         while hv.current_stage != "contract":
-            wo.advance_stage(session, None, hv.id, hv.version)
+            applications.advance_stage(session, None, hv.id, hv.version)
         picked.append((hv, "sign the supply contract"))
     works = _first(session, *running, WorkOrder.current_stage == "customer_construction")
     if works is not None:

@@ -40,7 +40,7 @@ from station_portal.analytics.snapshots import settle
 from station_portal.auth.models import user_clients
 from station_portal.demo.gridworks import seed_grid_works
 from station_portal.org.models import Client, Crew, Unit, UnitKind
-from station_portal.services.workorders import holder_unit
+from station_portal.services.orders import holder_unit
 from station_portal.sla.calendar import SECONDS_PER_DAY, WorkCalendar
 from station_portal.sla.classes import (
     HV_CLASSES,
@@ -486,7 +486,7 @@ class _History:
         waits on grid works), then their clocks as the services would have left them:
         the rule set's limits for the class the application has now (dual supply once the
         supply plan decided it) and, while it waits on grid works, the rule set's limits
-        for that (as ``services.workorders.set_grid_works_wait`` sets them, and sets back
+        for that (as ``services.applications.set_grid_works_wait`` sets them, and sets back
         when the wait ends); pauses counted in whole working days.
         """
         rng, cal, book = self.rng, self.cal, stage_book()
@@ -557,7 +557,7 @@ class _History:
             else np.zeros(m, dtype=bool)
         klass_now = np.where(decided, HV_DUAL, klass)
         # the grid-works rule applies while the works are awaited and once they are energised
-        # (services.workorders.set_grid_works_wait: gridworks.queries.with_grid_works)
+        # (services.applications.set_grid_works_wait: gridworks.queries.with_grid_works)
         waiting_now = ~np.isnan(g_start)
         combos = sorted(set(zip(klass_now.tolist(), waiting_now.tolist(), strict=True)))
 

@@ -18,7 +18,7 @@
   supply plan sometimes decides dual supply; a connection that waits on grid
   works is not connected before the works end (waiting on them is no pause).
 
-Every change goes through the services (``services.workorders``,
+Every change goes through the services (``services.repairs``, ``services.applications``,
 ``services.dispatch``) with ``actor=None``, the system, so each writes its
 timeline event in the caller's transaction like a user's change would.
 Positions go through ``services.dispatch.record_ping`` on its system path
@@ -73,9 +73,10 @@ from station_portal.hall.models import ServiceHall
 from station_portal.hall.queue import is_open, local_day
 from station_portal.org.models import Crew, Unit, UnitKind
 from station_portal.org.territory import TerritoryIndex
+from station_portal.services import applications as application_service
 from station_portal.services import dispatch as dispatch_service
 from station_portal.services import hall as hall_service
-from station_portal.services import workorders as wo
+from station_portal.services import repairs as repair_service
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.classes import is_high_voltage
 from station_portal.timefmt import local
@@ -343,7 +344,7 @@ class _Step:
         for when in times:
             name, lat, lon = territories.place(rng)
             category = str(rng.choice(list(COMPLAINTS), p=[.55, .1, .1, .15, .05, .05]))
-            data = wo.RepairInput(
+            data = repair_service.RepairInput(
                 source=str(rng.choice(["hotline_95598", "app", "counter", "patrol"], p=[.7, .2, .05, .05])),
                 category=category, urgency=int(rng.choice([1, 2, 3], p=[.2, .65, .15])),
                 lat=lat, lon=lon,
@@ -352,7 +353,8 @@ class _Step:
                 customer_name=f"{SURNAMES[int(rng.integers(10))]}{'先生' if rng.random() < .6 else '女士'}",
                 customer_phone=f"13{int(rng.integers(0, 10))}{int(rng.integers(10**7, 10**8))}",
                 description=COMPLAINTS[category], reported_at=when)
-            if self.apply(lambda d=data: wo.create_repair(self.s, None, d, now=self.now, index=index)):
+            if self.apply(lambda d=data: repair_service.create_repair(self.s, None, d, now=self.now,
+                                                                      index=index)):
                 self.summary["new_repairs"] += 1
 
     def new_applications(self) -> None:
@@ -377,7 +379,7 @@ class _Step:
             sizes = np.array(TRANSFORMER_KVA)
             capacity = float(sizes[min(int(np.searchsorted(sizes, load / 0.8)), len(sizes) - 1)]) \
                 if high_voltage else None
-            data = wo.ApplicationInput(
+            data = application_service.ApplicationInput(
                 business_type=business, customer_type="resident" if kind == "resident"
                 else "non_resident", load_kw=load, small_firm=kind == "small_firm",
                 capacity_kva=capacity, customer_name=customer, lat=lat, lon=lon,
@@ -386,7 +388,7 @@ class _Step:
                 important=high_voltage and bool(rng.random() < 0.25), applied_at=when)
             at_counter = bool(rng.random() < 0.6)  # accepted at once; online ones wait for acceptance
             data = replace(data, at_counter=at_counter)
-            if self.apply(lambda d=data, a=at_counter: wo.create_application(
+            if self.apply(lambda d=data, a=at_counter: application_service.create_application(
                     self.s, None, d, accept=a, now=self.now, index=index)):
                 self.summary["new_applications"] += 1
 
@@ -462,7 +464,7 @@ class _Step:
                 if chosen is None:
                     return
                 kwargs = {"crew_id": chosen.crew_id}
-            if not self.apply(lambda a=action, t=at, k=kwargs: wo.repair_action(
+            if not self.apply(lambda a=action, t=at, k=kwargs: repair_service.repair_action(
                     self.s, None, order.id, order.version, a, at=t, now=self.now, **k)):
                 return
             self.summary["repair_steps"] += 1
@@ -574,9 +576,10 @@ class _Step:
             if at > self.now:
                 continue
             if order.paused:
-                call = lambda o=order, t=at: wo.resume(self.s, None, o.id, o.version, at=t, now=self.now)  # noqa: E731
+                call = lambda o=order, t=at: application_service.resume(  # noqa: E731
+                    self.s, None, o.id, o.version, at=t, now=self.now)
             elif pause_now and order.status == ApplicationStatus.IN_PROGRESS and order.holder == "unit":
-                call = lambda o=order, t=at, r=reason: wo.pause(  # noqa: E731
+                call = lambda o=order, t=at, r=reason: application_service.pause(  # noqa: E731
                     self.s, None, o.id, o.version, r, at=t, now=self.now)
             elif order.current_stage == "connection" and waits_on_grid_works(order):
                 continue  # not connected before its supporting grid works are energised
@@ -584,7 +587,7 @@ class _Step:
                 # A high-voltage supply plan decides single or dual supply.
                 supply = "dual" if dual and order.current_stage == "supply_plan" and \
                     is_high_voltage(order.customer_class) else None
-                call = lambda o=order, t=at, p=supply: wo.advance_stage(  # noqa: E731
+                call = lambda o=order, t=at, p=supply: application_service.advance_stage(  # noqa: E731
                     self.s, None, o.id, o.version, at=t, supply=p, now=self.now)
             if self.apply(call):
                 self.summary["application_steps"] += 1

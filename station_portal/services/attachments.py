@@ -37,7 +37,7 @@ from station_portal.auth.scope import scope_for
 from station_portal.db import utcnow
 from station_portal.errors import NotFound, PortalError, ValidationFailed
 from station_portal.i18n import _
-from station_portal.services import workorders as wo
+from station_portal.services import changes
 from station_portal.validate import as_id, text
 from station_portal.workorders.access import sees_order
 from station_portal.workorders.models import Attachment, WorkOrder, WorkOrderEvent
@@ -99,7 +99,7 @@ def _linked_event(session: Session, order: WorkOrder, key: object,
     """The id of the order's event sent with ``key`` (the step the photo documents)."""
     if key in (None, ""):
         return None
-    if not isinstance(key, str) or not wo.CLIENT_KEY_RE.match(key):
+    if not isinstance(key, str) or not changes.CLIENT_KEY_RE.match(key):
         errors["event_client_key"] = _("The action key has 8 to 64 letters, digits, '-' or '_'.")
         return None
     event = session.scalar(select(WorkOrderEvent).where(WorkOrderEvent.client_key == key))
@@ -113,9 +113,9 @@ def store_photo(session: Session, actor: User | None, order_id: object, data: by
                 filename: object, upload_dir: Path, note: object = "",
                 event_client_key: object = None, now: datetime | None = None) -> StoredPhoto:
     """Check the photo, write it under a random name, record it and its timeline event."""
-    wo._require_action(actor, "add_note")
+    changes.require_action(actor, "add_note")
     now = now or utcnow()
-    order = wo._load_order(session, actor, order_id, need_version=False)
+    order = changes.load_order(session, actor, order_id, need_version=False)
     if len(data) > MAX_BYTES:
         raise TooLarge(_("A photo may be at most %(n)s MB.", n=MAX_BYTES // (1024 * 1024)))
     errors: dict[str, str] = {}
@@ -126,7 +126,7 @@ def store_photo(session: Session, actor: User | None, order_id: object, data: by
         errors["file"] = _("Choose a photo to upload.")
     elif content_type is None:
         errors["file"] = _("Only JPEG, PNG or WebP photos can be uploaded.")
-    note_text = wo._text(note, "note", 300, errors)
+    note_text = changes.plain_text(note, "note", 300, errors)
     linked = _linked_event(session, order, event_client_key, errors)
     if errors:
         raise ValidationFailed(errors)

@@ -6,7 +6,8 @@ code, kept only as a salted hash, given to the customer once (on the page after
 they applied, or by staff for a case taken at a counter or on the phone).
 ``find_case`` answers the same (None) for an unknown number and a wrong code.
 
-Changes go through ``services.workorders`` with ``actor=None`` and write their
+Changes go through the work-order services (``services.applications``,
+``services.repairs``, ``services.changes``) with ``actor=None`` and write their
 own timeline event marked ``"by": "customer"`` in the same transaction.
 The staff side is here too: a code for a case taken at a counter or on the phone,
 counter visits, and the counter intake (``take_application``, ``take_fault``: staff
@@ -48,8 +49,7 @@ from station_portal.i18n import _, get_locale
 from station_portal.org import addresses
 from station_portal.org.models import Unit, UnitKind
 from station_portal.org.territory import TerritoryIndex
-from station_portal.services import attachments
-from station_portal.services import workorders as wo
+from station_portal.services import applications, attachments, changes, orders, repairs
 from station_portal.sla.classes import CUSTOMER_TYPES
 from station_portal.sla.stages import CUSTOMER, stage_book
 from station_portal.validate import as_id, has_control_chars
@@ -240,7 +240,7 @@ def _signature(session: Session, order: WorkOrder, signer: str, occasion: str, i
 def supplier_name(session: Session, order: WorkOrder) -> str:
     """The company that supplies the site (the contract's other party): the county
     company over the site's station or grid."""
-    company = wo.holder_unit(session, order.unit_id, (UnitKind.COUNTY_COMPANY.value,
+    company = orders.holder_unit(session, order.unit_id, (UnitKind.COUNTY_COMPANY.value,
                                                       UnitKind.CITY_COMPANY.value))
     unit = session.get(Unit, company or order.unit_id)
     return unit.name() if unit is not None else ""
@@ -315,12 +315,12 @@ def _merge(exc: ValidationFailed, errors: dict[str, str], site: SiteLookup) -> V
 
 
 def _application_input(form: ApplicationForm, *,
-                       at_counter: bool) -> wo.ApplicationInput:
+                       at_counter: bool) -> applications.ApplicationInput:
     """A form as typed → the service's input; a value that is not a number becomes one the
     service refuses with its own message (every problem is reported at once)."""
     load = _number(form.load_kw)
     capacity = None if form.capacity_kva in (None, "") else _number(form.capacity_kva)
-    return wo.ApplicationInput(
+    return applications.ApplicationInput(
         business_type=form.business_type if isinstance(form.business_type, str) else "",
         customer_type=form.customer_type if isinstance(form.customer_type, str) else "",
         load_kw=load if load is not None else -1.0,
@@ -352,7 +352,7 @@ def submit_application(session: Session, form: OnlineApplication, uploads: list[
     if not isinstance(form.customer_phone, str) or not form.customer_phone.strip():
         errors["customer_phone"] = _("Give a phone number we can call you on.")
     try:
-        order = wo.create_application(session, None, data, accept=True, now=now, index=index)
+        order = applications.create_application(session, None, data, accept=True, now=now, index=index)
     except ValidationFailed as exc:
         raise _merge(exc, errors, site) from None
     if errors:
@@ -363,9 +363,9 @@ def submit_application(session: Session, form: OnlineApplication, uploads: list[
     signer = order.customer_name
     if CONTRACT_STAGE not in {c.stage for c in order.clocks}:
         session.add(_signature(session, order, signer, "application", ip, user_agent, now))
-    wo._event(session, order, None, "submitted_online", now, to_value=order.status,
-              details={"by": "customer", "channel": "online", "documents": stored,
-                       "ip": ip[:64]})
+    changes.record_event(session, order, None, "submitted_online", now, to_value=order.status,
+                         details={"by": "customer", "channel": "online", "documents": stored,
+                                  "ip": ip[:64]})
     return submitted
 
 
@@ -551,20 +551,20 @@ def report_fault(session: Session, form: OnlineFault, *, ip: str = "",
     category, urgency = kind or (RepairCategory.LOW_VOLTAGE.value, 2)
     index = TerritoryIndex.load(session)
     site = find_site(form, index)
-    data = wo.RepairInput(
+    data = repairs.RepairInput(
         source="app", category=category, urgency=urgency,
         lat=_number(site.lat), lon=_number(site.lon),  # type: ignore[arg-type]
         address=site.address, customer_name=form.customer_name,  # type: ignore[arg-type]
         customer_phone=form.customer_phone, description=form.description)  # type: ignore[arg-type]
     try:
-        order = wo.create_repair(session, None, data, now=now, index=index)
+        order = repairs.create_repair(session, None, data, now=now, index=index)
     except ValidationFailed as exc:
         raise _merge(exc, errors, site) from None
     if errors:
         raise ValidationFailed(errors)
     submitted = Submitted(order, grant_access(session, order, channel="online", now=now))
-    wo._event(session, order, None, "reported_online", now, to_value=order.status,
-              details={"by": "customer", "channel": "online", "kind": form.kind, "ip": ip[:64]})
+    changes.record_event(session, order, None, "reported_online", now, to_value=order.status,
+                         details={"by": "customer", "channel": "online", "kind": form.kind, "ip": ip[:64]})
     return submitted
 
 
@@ -598,8 +598,8 @@ def _tell(session: Session, order: WorkOrder, event: str, *, heads: bool = False
 def _reload(session: Session, order_id: int, version: object) -> WorkOrder:
     """The case as the customer's page showed it: a missing or stale version is a conflict."""
     if as_id(version) is None:
-        raise wo._conflict()
-    return wo._load_order(session, None, order_id, lock_version=version)
+        raise changes.stale_order()
+    return changes.load_order(session, None, order_id, lock_version=version)
 
 
 def add_documents(session: Session, order_id: int, version: object, uploads: list[Upload], *,
@@ -629,7 +629,7 @@ def add_documents(session: Session, order_id: int, version: object, uploads: lis
     stored = _store(session, order, checked, upload_dir, now, submitted.files)
     if not stored:
         raise ValidationFailed({"documents": _("We already have this file as this document.")})
-    wo._claim(session, order)
+    changes.claim_version(session, order)
     _tell(session, order, "customer_update", what="documents", count=stored)
     return submitted
 
@@ -642,10 +642,10 @@ def finish_own_works(session: Session, order_id: int, version: object, *, note: 
             or order.paused or stage_book().stages[order.current_stage or ""].holder != CUSTOMER:
         raise ValidationFailed({"action": _("Your case is not waiting for your works now.")})
     errors: dict[str, str] = {}
-    text = wo._text(note, "note", 300, errors)
+    text = changes.plain_text(note, "note", 300, errors)
     if errors:
         raise ValidationFailed(errors)
-    wo.advance_stage(session, None, order.id, order.version,
+    applications.advance_stage(session, None, order.id, order.version,
                      note=text or _("The customer reported their works finished."), now=now)
     _tell(session, order, "customer_update", what="works")
     return order
@@ -662,7 +662,7 @@ def sign_contract(session: Session, order_id: int, version: object, *, signer: o
             or order.current_stage != CONTRACT_STAGE or order.paused:
         raise ValidationFailed({"action": _("The contract is not ready for signing.")})
     errors: dict[str, str] = {}
-    name = wo._text(signer, "signer", 80, errors, required=True)
+    name = changes.plain_text(signer, "signer", 80, errors, required=True)
     if not accept:
         errors["accept"] = _("Tick the box to accept the contract.")
     if errors:
@@ -672,11 +672,11 @@ def sign_contract(session: Session, order_id: int, version: object, *, signer: o
         raise Conflict(_("The contract changed since your page showed it. Read it again, "
                          "then sign."))
     session.add(signature)
-    wo.advance_stage(session, None, order.id, order.version,
+    applications.advance_stage(session, None, order.id, order.version,
                      note=_("Supply contract signed online by %(name)s.", name=name), now=now)
-    wo._event(session, order, None, "contract_signed", now, to_value=signature.contract_version,
-              details={"by": "customer", "signer": name, "sha256": signature.contract_sha256,
-                       "ip": ip[:64]})
+    changes.record_event(session, order, None, "contract_signed", now, to_value=signature.contract_version,
+                         details={"by": "customer", "signer": name, "sha256": signature.contract_sha256,
+                                  "ip": ip[:64]})
     _tell(session, order, "customer_update", what="contract")
     return order
 
@@ -685,7 +685,7 @@ def rate(session: Session, order_id: int, *, stars: object, comment: object,
          now: datetime | None = None) -> ServiceRating:
     """1 to 5 stars and a comment, once, when the case is closed."""
     now = now or utcnow()
-    order = wo._load_order(session, None, order_id, need_version=False)
+    order = changes.load_order(session, None, order_id, need_version=False)
     errors: dict[str, str] = {}
     if order.status not in RATEABLE.get(order.kind, set()):
         errors["action"] = _("You can rate the service once your case is done.")
@@ -699,13 +699,13 @@ def rate(session: Session, order_id: int, *, stars: object, comment: object,
         errors["comment"] = _("At most %(n)s characters of plain text.", n=500)
     if errors:
         raise ValidationFailed(errors)
-    wo._claim(session, order)  # two ratings sent at once: one wins, the other is a conflict
+    changes.claim_version(session, order)  # two ratings sent at once: one wins, the other is a conflict
     assert value is not None
     rating = ServiceRating(work_order_id=order.id, stars=value, comment=text.strip(),
                            rated_at=now, unit_id=order.unit_id, kind=order.kind)
     session.add(rating)
-    wo._event(session, order, None, "rated", now, to_value=str(value),
-              reason=text.strip()[:300], details={"by": "customer"})
+    changes.record_event(session, order, None, "rated", now, to_value=str(value),
+                         reason=text.strip()[:300], details={"by": "customer"})
     if rating.stars <= LOW_RATING:
         _tell(session, order, "customer_rating_low", heads=True, stars=rating.stars,
               comment=rating.comment[:200])
@@ -718,13 +718,13 @@ def issue_code(session: Session, actor: User, order_id: object, *,
                now: datetime | None = None) -> tuple[WorkOrder, str]:
     """A new verification code for a case taken at a counter or on the phone, for staff to
     hand to the customer (shown once; an earlier code stops working)."""
-    wo._require_action(actor, "issue_tracking_code")
+    changes.require_action(actor, "issue_tracking_code")
     now = now or utcnow()
-    order = wo._load_order(session, actor, order_id, need_version=False)
+    order = changes.load_order(session, actor, order_id, need_version=False)
     if order.kind not in (Kind.REPAIR, Kind.APPLICATION):
         raise ValidationFailed({"action": _("Customers track repairs and applications only.")})
     code = grant_access(session, order, channel="staff", now=now)
-    wo._event(session, order, actor, "tracking_code", now)
+    changes.record_event(session, order, actor, "tracking_code", now)
     return order, code
 
 
@@ -737,20 +737,20 @@ def count_counter_visit(session: Session, actor: User, order: WorkOrder, *, note
     if order.kind != Kind.APPLICATION or not order.is_open:
         raise ValidationFailed({field: _("Counter visits are counted on open connection "
                                          "applications only.")})
-    wo._claim(session, order)
+    changes.claim_version(session, order)
     order.counter_visits += 1
-    wo._event(session, order, actor, "counter_visit", now, to_value=str(order.counter_visits),
-              reason=note, details=details)
+    changes.record_event(session, order, actor, "counter_visit", now, to_value=str(order.counter_visits),
+                         reason=note, details=details)
     return order
 
 
 def record_counter_visit(session: Session, actor: User, order_id: object, version: object, *,
                          note: object = "", now: datetime | None = None) -> WorkOrder:
     """The applicant had to come to a counter for this case (the KPI counts each visit)."""
-    wo._require_action(actor, "record_counter_visit")
-    order = wo._load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
+    changes.require_action(actor, "record_counter_visit")
+    order = changes.load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
     errors: dict[str, str] = {}
-    text = wo._text(note, "note", 300, errors)
+    text = changes.plain_text(note, "note", 300, errors)
     if errors:
         raise ValidationFailed(errors)
     return count_counter_visit(session, actor, order, note=text, now=now)
@@ -813,7 +813,7 @@ def take_application(session: Session, actor: User, form: CounterApplication,
     data = _application_input(_sited(form, site),
                               at_counter=channel == RepairSource.COUNTER.value)
     try:
-        order = wo.create_application(session, actor, data, accept=True, now=now, index=index)
+        order = applications.create_application(session, actor, data, accept=True, now=now, index=index)
     except ValidationFailed as exc:
         raise _merge(exc, errors, site) from None
     if errors:
@@ -821,13 +821,13 @@ def take_application(session: Session, actor: User, form: CounterApplication,
     submitted = Submitted(order, "", files if files is not None else [])
     stored = _store(session, order, checked, upload_dir, now, submitted.files)
     if data.at_counter:
-        wo._event(session, order, actor, "counter_visit", now, to_value=str(order.counter_visits),
-                  reason=_("Application taken at the counter."),
-                  details={"channel": channel, "documents": stored})
+        changes.record_event(session, order, actor, "counter_visit", now, to_value=str(order.counter_visits),
+                             reason=_("Application taken at the counter."),
+                             details={"channel": channel, "documents": stored})
     else:
-        wo._event(session, order, actor, "note", now,
-                  reason=_("Application taken on the phone (95598)."),
-                  details={"channel": channel, "documents": stored})
+        changes.record_event(session, order, actor, "note", now,
+                             reason=_("Application taken on the phone (95598)."),
+                             details={"channel": channel, "documents": stored})
     return submitted
 
 
@@ -841,14 +841,14 @@ def take_fault(session: Session, actor: User, form: CounterFault, *,
     urgency = as_id(form.urgency)
     index = TerritoryIndex.load(session)
     site = find_site(form, index)
-    data = wo.RepairInput(
+    data = repairs.RepairInput(
         source=channel, category=form.category if isinstance(form.category, str) else "",
         urgency=urgency if urgency is not None else 0,
         lat=_number(site.lat), lon=_number(site.lon),  # type: ignore[arg-type]
         address=site.address, customer_name=form.customer_name,  # type: ignore[arg-type]
         customer_phone=form.customer_phone, description=form.description)  # type: ignore[arg-type]
     try:
-        order = wo.create_repair(session, actor, data, now=now, index=index)
+        order = repairs.create_repair(session, actor, data, now=now, index=index)
     except ValidationFailed as exc:
         raise _merge(exc, errors, site) from None
     if errors:

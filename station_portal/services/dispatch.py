@@ -1,6 +1,6 @@
 """Dispatching crews to repairs: assign, reassign, add support, and crews' positions.
 
-The lead crew is set by the repair's ``dispatch`` step (services.workorders),
+The lead crew is set by the repair's ``dispatch`` step (services.repairs),
 which checks the version and writes the timeline; the assignment rows record
 who works on the order (the lead, and support crews for a big job).
 """
@@ -20,7 +20,7 @@ from station_portal.errors import Forbidden, ValidationFailed
 from station_portal.i18n import _
 from station_portal.org.models import Crew, CrewMember, CrewPing
 from station_portal.org.territory import InvalidLocation, check_location
-from station_portal.services import workorders as wo
+from station_portal.services import changes, repairs
 from station_portal.validate import as_id
 from station_portal.workorders.models import Kind, OrderAssignment, RepairStatus, WorkOrder
 
@@ -31,19 +31,19 @@ OPEN_FOR_SUPPORT = {RepairStatus.DISPATCHED, RepairStatus.ACCEPTED, RepairStatus
 def assign_lead(session: Session, actor: User | None, order_id: object, version: object,
                 crew_id: object, *, now: datetime | None = None) -> WorkOrder:
     """Dispatch (or re-dispatch) a repair to a crew; the previous lead is released."""
-    return wo.repair_action(session, actor, order_id, version, "dispatch", crew_id=crew_id, now=now)
+    return repairs.repair_action(session, actor, order_id, version, "dispatch", crew_id=crew_id, now=now)
 
 
 def add_support(session: Session, actor: User | None, order_id: object, version: object,
                 crew_id: object, *, now: datetime | None = None) -> WorkOrder:
     """A second crew joins a repair that already has its lead crew (until power is restored)."""
     now = now or utcnow()
-    wo._require_action(actor, "dispatch_repair")
-    order = wo._load_order(session, actor, order_id, Kind.REPAIR, lock_version=version)
+    changes.require_action(actor, "dispatch_repair")
+    order = changes.load_order(session, actor, order_id, Kind.REPAIR, lock_version=version)
     errors: dict[str, str] = {}
     if order.status not in OPEN_FOR_SUPPORT:
         errors["action"] = _("Support joins a repair that has its lead crew and is not done.")
-    crew = wo.dispatchable_crew(session, actor, crew_id, errors)
+    crew = repairs.dispatchable_crew(session, actor, crew_id, errors)
     if crew is not None and (crew.id == order.crew_id or session.scalar(select(OrderAssignment.id).where(
             OrderAssignment.work_order_id == order.id, OrderAssignment.crew_id == crew.id,
             OrderAssignment.released_at.is_(None)))):
@@ -51,11 +51,11 @@ def add_support(session: Session, actor: User | None, order_id: object, version:
     if errors:
         raise ValidationFailed(errors)
     assert crew is not None
-    wo._claim(session, order)
+    changes.claim_version(session, order)
     session.add(OrderAssignment(work_order_id=order.id, crew_id=crew.id, role="support",
                                 assigned_at=now, assigned_by=actor.id if actor else None))
     order.updated_at = now
-    wo._event(session, order, actor, "support_added", now, to_value=crew.code)
+    changes.record_event(session, order, actor, "support_added", now, to_value=crew.code)
     return order
 
 
@@ -101,7 +101,7 @@ def record_ping(session: Session, actor: User | None, lat: object, lon: object, 
     if at is not None:
         if not isinstance(at, datetime) or at.tzinfo is None:
             errors["at"] = _("Give the time with its time zone.")
-        elif at > now + wo.CLOCK_SKEW or at < now - timedelta(days=1):
+        elif at > now + changes.CLOCK_SKEW or at < now - timedelta(days=1):
             errors["at"] = _("This time is not within the last day.")
         else:
             when = at
@@ -118,7 +118,7 @@ def record_ping(session: Session, actor: User | None, lat: object, lon: object, 
 
 def set_on_duty(session: Session, actor: User | None, crew_id: object, on_duty: bool) -> Crew:
     """A station head or grid manager puts a crew on or off duty."""
-    wo._require_action(actor, "dispatch_repair")
+    changes.require_action(actor, "dispatch_repair")
     crew = session.get(Crew, as_id(crew_id)) if as_id(crew_id) else None
     if crew is None or (actor is not None and not scope_for(session, actor).sees_unit(crew.unit_id)):
         raise ValidationFailed({"crew_id": _("Choose a crew.")})

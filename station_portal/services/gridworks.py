@@ -5,7 +5,7 @@ complete milestones in order, record the funds that arrive and finally energise
 it. Applications that wait on a project are linked to it. Linking never pauses
 their clocks: the rule set's grid-works rule for the class applies to the
 whole-process limit, and the waiting time is attributed to grid works
-(``services.workorders.set_grid_works_wait``); unlinking, energising or
+(``services.applications.set_grid_works_wait``); unlinking, energising or
 cancelling the project ends the wait of every application that no other open
 project still holds.
 
@@ -31,11 +31,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from station_portal.audit import record
 from station_portal.auth.models import User
-from station_portal.auth.scope import Scope, scope_for
-from station_portal.db import claim_next_version, serialize_on, utcnow
-from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from station_portal.db import serialize_on, utcnow
+from station_portal.errors import Conflict, NotFound, ValidationFailed
 from station_portal.gridworks.labels import MILESTONE_NAMES
 from station_portal.gridworks.models import (
     ENERGISED,
@@ -54,7 +52,7 @@ from station_portal.labels import label
 from station_portal.org.matrix import load_matrix
 from station_portal.org.models import Unit
 from station_portal.org.tree import ancestor_ids
-from station_portal.services import workorders as wo
+from station_portal.services import applications, changes, orders
 from station_portal.timefmt import local
 from station_portal.validate import as_id
 from station_portal.workorders.access import sees_order
@@ -72,18 +70,9 @@ ENTITY = "grid_works_project"
 
 # -- helpers -----------------------------------------------------------------------------
 
-def _require(actor: User | None, action: str) -> None:
-    if actor is not None and not load_matrix().may(actor.role, action):
-        raise Forbidden(_("Your role may not do this."))
-
-
-def _conflict() -> Conflict:
+def _stale() -> Conflict:
     return Conflict(_("Someone else changed this project a moment ago. "
                       "The page now shows its current state; check it and try again."))
-
-
-def _scope(session: Session, actor: User | None) -> Scope | None:
-    return scope_for(session, actor) if actor is not None else None
 
 
 def load_project(session: Session, actor: User | None, project_id: object, *,
@@ -93,27 +82,24 @@ def load_project(session: Session, actor: User | None, project_id: object, *,
     project = session.get(GridWorksProject, pid, options=[
         selectinload(GridWorksProject.milestones), selectinload(GridWorksProject.links)]) \
         if pid is not None else None
-    scope = _scope(session, actor)
+    scope = changes.actor_scope(session, actor)
     if project is None or (scope is not None and not project_visible(session, scope, project.id)):
         raise NotFound(_("There is no such grid works project in your area."))
     if need_version:
-        seen = as_id(version)
-        if (actor is not None and seen is None) or (seen is not None and seen != project.version):
-            raise _conflict()
+        changes.check_version(version, project.version, _stale, required=actor is not None)
     return project
 
 
 def _claim(session: Session, project: GridWorksProject, now: datetime) -> None:
-    if not claim_next_version(session, project):
-        raise _conflict()
+    changes.claim_version(session, project, _stale)
     project.updated_at = now
 
 
 def _audit(session: Session, actor: User | None, action: str, project: GridWorksProject,
            now: datetime, **details: Any) -> None:
-    record(session, action, actor_id=actor.id if actor else None, subject=project.code,
-           entity_type=ENTITY, entity_id=project.id, at=now,
-           details={k: (v.isoformat() if isinstance(v, date) else v) for k, v in details.items()})
+    changes.record_audit(
+        session, actor, action, subject=project.code, entity_type=ENTITY, entity_id=project.id,
+        at=now, details={k: (v.isoformat() if isinstance(v, date) else v) for k, v in details.items()})
 
 
 def _date(value: object, name: str, errors: dict[str, str]) -> date | None:
@@ -181,13 +167,13 @@ class ProjectInput:
 
 def create_project(session: Session, actor: User | None, data: ProjectInput, *,
                    now: datetime | None = None) -> GridWorksProject:
-    _require(actor, "manage_grid_works")
+    changes.require_action(actor, "manage_grid_works")
     now = now or utcnow()
     errors: dict[str, str] = {}
-    name = wo._text(data.name, "name", 120, errors, required=True)
-    description = wo._text(data.description, "description", 500, errors)
+    name = changes.plain_text(data.name, "name", 120, errors, required=True)
+    description = changes.plain_text(data.description, "description", 500, errors)
     funds = _amount(data.funds_expected, "funds_expected", errors, positive=False)
-    code = wo._text(data.code, "code", 24, errors)
+    code = changes.plain_text(data.code, "code", 24, errors)
     if code and not CODE_RE.match(code):
         errors["code"] = _("A code has 3 to 24 letters, digits or '-'.")
     elif code and AUTO_CODE_RE.match(code):
@@ -196,7 +182,7 @@ def create_project(session: Session, actor: User | None, data: ProjectInput, *,
     elif code and session.scalar(select(GridWorksProject.id).where(GridWorksProject.code == code)):
         errors["code"] = _("Another project has this code.")
     unit_id = as_id(data.unit_id)
-    scope = _scope(session, actor)
+    scope = changes.actor_scope(session, actor)
     unit = session.get(Unit, unit_id) if unit_id is not None else None
     if unit is None or (scope is not None and not scope.sees_unit(unit.id)):
         errors["unit_id"] = _("Choose a unit in your area.")
@@ -241,13 +227,13 @@ def _milestone_change(session: Session, actor: User | None, project_id: object, 
                       ) -> tuple[GridWorksProject, GridWorksMilestone, date, str]:
     """What replanning and completing a milestone both check first: the right, an open
     project at the version the form saw, the milestone, the date and the note."""
-    _require(actor, "manage_grid_works")
+    changes.require_action(actor, "manage_grid_works")
     project = load_project(session, actor, project_id, version=version)
     _require_open(project)
     errors: dict[str, str] = {}
     target = _milestone(project, milestone, errors)
     day = _date(day_value, day_field, errors)
-    reason = wo._text(note, "note", 300, errors)
+    reason = changes.plain_text(note, "note", 300, errors)
     if errors:
         raise ValidationFailed(errors)
     assert target is not None and day is not None
@@ -326,12 +312,12 @@ def complete_milestone(session: Session, actor: User | None, project_id: object,
 def cancel_project(session: Session, actor: User | None, project_id: object, version: object,
                    reason: object, *, now: datetime | None = None) -> GridWorksProject:
     """The project will not be built; the applications waiting on it resume."""
-    _require(actor, "manage_grid_works")
+    changes.require_action(actor, "manage_grid_works")
     now = now or utcnow()
     project = load_project(session, actor, project_id, version=version)
     _require_open(project)
     errors: dict[str, str] = {}
-    why = wo._text(reason, "reason", 300, errors, required=True)
+    why = changes.plain_text(reason, "reason", 300, errors, required=True)
     if errors:
         raise ValidationFailed(errors)
     _claim(session, project, now)
@@ -350,14 +336,14 @@ def record_funds(session: Session, actor: User | None, project_id: object, versi
                  amount: object, arrived_on: object, *, note: object = "",
                  now: datetime | None = None) -> GridWorksProject:
     """Funds that arrived for the project (a receipt, added to the total)."""
-    _require(actor, "manage_grid_works")
+    changes.require_action(actor, "manage_grid_works")
     now = now or utcnow()
     project = load_project(session, actor, project_id, version=version)
     _require_open(project)
     errors: dict[str, str] = {}
     value = _amount(amount, "amount", errors, positive=True)
     day = _date(arrived_on, "arrived_on", errors)
-    text = wo._text(note, "note", 300, errors)
+    text = changes.plain_text(note, "note", 300, errors)
     if day is not None and day > local(now).date():
         errors["arrived_on"] = _("The date cannot lie in the future.")
     if not errors and project.funds_arrived + value > MAX_FUNDS:
@@ -382,7 +368,7 @@ def _find_application(session: Session, actor: User | None, order: object) -> Wo
     oid = as_id(order)
     if oid is None and isinstance(order, str) and order.strip():
         oid = session.scalar(select(WorkOrder.id).where(WorkOrder.code == order.strip().upper()))
-    return wo._load_order(session, actor, oid, Kind.APPLICATION, need_version=False)
+    return changes.load_order(session, actor, oid, Kind.APPLICATION, need_version=False)
 
 
 def _in_project_area(session: Session, project: GridWorksProject, order: WorkOrder) -> bool:
@@ -419,7 +405,7 @@ def link_application(session: Session, actor: User | None, project_id: object, v
     Its clocks run on: the rule set's grid-works rule for its class applies (a separate
     whole-process limit, an extension or nothing), and the wait is attributed to grid works.
     """
-    _require(actor, "link_grid_works")
+    changes.require_action(actor, "link_grid_works")
     now = now or utcnow()
     project = load_project(session, actor, project_id, version=version)
     if not _is_open(project):
@@ -436,17 +422,17 @@ def link_application(session: Session, actor: User | None, project_id: object, v
         raise ValidationFailed({"order": _("This application lies outside the project's area.")})
     if _active_link(project, application.id) is not None:
         raise ValidationFailed({"order": _("This application already waits on this project.")})
-    already_waiting = wo.waits_on_grid_works(session, application.id)
+    already_waiting = applications.waits_on_grid_works(session, application.id)
     _claim(session, project, now)
     link = GridWorksLink(project_id=project.id, work_order_id=application.id, linked_at=now,
                          linked_by=actor.id if actor else None, unlink_reason="")
     project.links.append(link)
     if not already_waiting:
-        wo.set_grid_works_wait(session, actor, application, waiting=True, note=_(
+        applications.set_grid_works_wait(session, actor, application, waiting=True, note=_(
             "Waiting on grid works %(code)s %(name)s", code=project.code, name=project.name),
             now=now)
     else:  # already waiting on another project: the same wait goes on
-        wo.add_note(session, actor if _may_note(actor) else None, application.id, _(
+        orders.add_note(session, actor if _may_note(actor) else None, application.id, _(
             "Also waiting on grid works %(code)s %(name)s", code=project.code,
             name=project.name)[:300], now=now)
     _audit(session, actor, "grid_works.linked", project, now, work_order_id=application.id,
@@ -462,11 +448,11 @@ def unlink_application(session: Session, actor: User | None, project_id: object,
                        order: object, *, reason: object = "",
                        now: datetime | None = None) -> GridWorksProject:
     """The application no longer waits on the project; its clocks resume unless another holds it."""
-    _require(actor, "link_grid_works")
+    changes.require_action(actor, "link_grid_works")
     now = now or utcnow()
     project = load_project(session, actor, project_id, version=version)
     errors: dict[str, str] = {}
-    why = wo._text(reason, "reason", 300, errors)
+    why = changes.plain_text(reason, "reason", 300, errors)
     if errors:
         raise ValidationFailed(errors)
     application = _find_application(session, actor, order)
@@ -478,7 +464,7 @@ def unlink_application(session: Session, actor: User | None, project_id: object,
     link.unlinked_at, link.unlinked_by, link.unlink_reason = now, actor.id if actor else None, why
     if _is_open(project) and application.is_open and \
             not _held_elsewhere(session, application.id, project.id):
-        wo.set_grid_works_wait(session, actor, application, waiting=False, note=_(
+        applications.set_grid_works_wait(session, actor, application, waiting=False, note=_(
             "No longer waiting on grid works %(code)s.", code=project.code), now=now)
     _audit(session, actor, "grid_works.unlinked", project, now, work_order_id=application.id,
            order_code=application.code, reason=why)
@@ -493,7 +479,7 @@ def _release_waiting(session: Session, actor: User | None, project: GridWorksPro
     on and the application is in the actor's scope; otherwise (an administrator) as
     the system, with the note naming the project.
     """
-    scope = _scope(session, actor)
+    scope = changes.actor_scope(session, actor)
     may_move = actor is not None and load_matrix().may(actor.role, "advance_stage")
     resumed: list[int] = []
     for link in project.links:
@@ -506,7 +492,7 @@ def _release_waiting(session: Session, actor: User | None, project: GridWorksPro
                 _held_elsewhere(session, order.id, project.id):
             continue
         by = actor if may_move and scope is not None and sees_order(scope, order) else None
-        wo.set_grid_works_wait(session, by, order, waiting=False, note=note, now=now)
+        applications.set_grid_works_wait(session, by, order, waiting=False, note=note, now=now)
         resumed.append(order.id)
     if resumed:
         _audit(session, actor, "grid_works.resumed_waiting", project, now, work_order_ids=resumed)

@@ -1,16 +1,17 @@
 """Service-hall queue use cases (营业厅排队叫号): take a ticket, call the next one,
-recall, start and finish the service, mark a no-show, transfer, cancel.
+recall, start and finish the service, mark a no-show, transfer; the night closes
+what is left open.
 
 Every change writes its audit row in the same transaction. ``actor=None`` is the
-system (the demo simulation's clerks), as in ``services/workorders.py``. A ticket changes by
-compare-and-set on its ``version``: of two clerks acting on one ticket exactly
-one wins, the other gets a clear message and nothing is written. ``call_next``
+system (the demo simulation's clerks), as everywhere in the services. A ticket changes
+by claiming its next ``version`` (``services.changes``): of two clerks acting on one
+ticket exactly one wins, the other gets a clear message and nothing is written. ``call_next``
 claims the longest-waiting ticket of the counter's groups the same way; a
 clerk who loses a ticket to a colleague gets the next one.
 
 Finishing a ticket with a work-order code records a counter visit on that
-order (``counter_visits`` + 1 and a timeline event, as services/workorders.py
-writes them), so the KPI "counter visits per application" counts it.
+order (``counter_visits`` + 1 and a timeline event, through
+``services.customer.count_counter_visit``), so the KPI "counter visits per application" counts it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from station_portal.audit import record
 from station_portal.auth.models import User
 from station_portal.auth.scope import SYSTEM_SCOPE, Scope, scope_for
 from station_portal.db import serialize_on, utcnow
-from station_portal.errors import Conflict, Forbidden, NotFound, PortalError, ValidationFailed
+from station_portal.errors import Conflict, NotFound, PortalError, ValidationFailed
 from station_portal.hall.catalog import BusinessType, load_catalog
 from station_portal.hall.models import AT_COUNTER, HallTicket, ServiceHall, TicketStatus
 from station_portal.hall.queue import (
@@ -38,7 +38,7 @@ from station_portal.hall.queue import (
     ticket_label,
 )
 from station_portal.i18n import _
-from station_portal.org.matrix import load_matrix
+from station_portal.services import changes
 from station_portal.services.customer import count_counter_visit
 from station_portal.validate import as_id, has_control_chars
 from station_portal.workorders.access import sees_order
@@ -75,8 +75,7 @@ def hall_by_code(session: Session, code: object) -> ServiceHall | None:
 def _require(session: Session, actor: User | None) -> Scope:
     if actor is None:  # the system: the demo simulation's clerks
         return SYSTEM_SCOPE
-    if not load_matrix().may(actor.role, SERVE):
-        raise Forbidden(_("Your role may not serve at a counter."))
+    changes.require_action(actor, SERVE, _("Your role may not serve at a counter."))
     return scope_for(session, actor)
 
 
@@ -149,8 +148,9 @@ def take_ticket(session: Session, hall: ServiceHall, business_code: object, *,
     session.add(ticket)
     session.flush()
     ahead = people_ahead(session, ticket)
-    record(session, "hall_ticket_taken", entity_type="hall_ticket", entity_id=ticket.id, ip=ip,
-           at=now, subject=hall.code, details={"label": ticket.label, "business": business.code})
+    changes.record_audit(session, None, "hall_ticket_taken", entity_type="hall_ticket",
+                         entity_id=ticket.id, ip=ip, at=now, subject=hall.code,
+                         details={"label": ticket.label, "business": business.code})
     return TakenTicket(ticket, ahead)
 
 
@@ -190,37 +190,35 @@ def call_next(session: Session, actor: User | None, hall_id: object, counter: ob
         raise Conflict(_("Counter %(n)s still has ticket %(label)s. Finish it or mark it a "
                          "no-show first.", n=number, label=busy.label))
     for _attempt in range(CALL_ATTEMPTS):
-        row = session.execute(
-            select(HallTicket.id, HallTicket.version, HallTicket.taken_at, HallTicket.first_called_at)
+        ticket = session.scalars(
+            select(HallTicket)
             .where(HallTicket.hall_id == hall.id, HallTicket.day == day,
                    HallTicket.status == TicketStatus.WAITING.value, HallTicket.group.in_(letters))
-            .order_by(HallTicket.taken_at, HallTicket.id).limit(1)).first()
-        if row is None:
+            .order_by(HallTicket.taken_at, HallTicket.id).limit(1)
+            .execution_options(populate_existing=True)).first()
+        if ticket is None:
             return None
         values: dict[str, Any] = {
-            "status": TicketStatus.CALLED.value, "version": row.version + 1, "called_at": now,
-            "counter": number, "served_by": actor.id if actor else None,
-            "started_at": None}
-        if row.first_called_at is None:
+            "status": TicketStatus.CALLED.value, "called_at": now, "counter": number,
+            "served_by": actor.id if actor else None, "started_at": None}
+        if ticket.first_called_at is None:
             values["first_called_at"] = now
-            values["wait_seconds"] = max(0, int((now - row.taken_at).total_seconds()))
-        claimed = session.execute(
-            update(HallTicket).where(HallTicket.id == row.id, HallTicket.version == row.version,
-                                     HallTicket.status == TicketStatus.WAITING.value)
-            .values(**values).execution_options(synchronize_session=False)).rowcount
-        if claimed == 1:
-            ticket = session.get(HallTicket, row.id, populate_existing=True)
-            assert ticket is not None
-            _audit(session, actor, "hall_ticket_called", ticket, now, hall)
-            return ticket
+            values["wait_seconds"] = max(0, int((now - ticket.taken_at).total_seconds()))
+        try:
+            # Any change of a ticket claims its version: still at the version read, it still waits.
+            _claim(session, ticket, values)
+        except Conflict:
+            continue  # a colleague called it a moment ago: the next one
+        _audit(session, actor, "hall_ticket_called", ticket, now, hall)
+        return ticket
     raise Conflict(_("Many counters are calling at once. Press call again."))
 
 
 def _audit(session: Session, actor: User | None, action: str, ticket: HallTicket, now: datetime,
            hall: ServiceHall, **details: Any) -> None:
-    record(session, action, actor_id=actor.id if actor else None, subject=hall.code,
-           entity_type="hall_ticket", entity_id=ticket.id, at=now,
-           details={"label": ticket.label, "counter": ticket.counter, **details})
+    changes.record_audit(session, actor, action, subject=hall.code, entity_type="hall_ticket",
+                         entity_id=ticket.id, at=now,
+                         details={"label": ticket.label, "counter": ticket.counter, **details})
 
 
 def _ticket_conflict(ticket: HallTicket) -> Conflict:
@@ -236,8 +234,7 @@ def _load(session: Session, actor: User | None, ticket_id: object, version: obje
     hall = session.get(ServiceHall, ticket.hall_id) if ticket is not None else None
     if ticket is None or hall is None or not scope.sees_unit(hall.unit_id):
         raise NotFound(_("There is no such ticket in your halls."))
-    if as_id(version) != ticket.version:
-        raise _ticket_conflict(ticket)
+    changes.check_version(version, ticket.version, lambda: _ticket_conflict(ticket), required=True)
     if ticket.status not in {s.value for s in allowed}:
         raise Conflict(_("Ticket %(label)s is no longer at this step. The page now shows "
                          "its current state.", label=ticket.label))
@@ -245,14 +242,10 @@ def _load(session: Session, actor: User | None, ticket_id: object, version: obje
 
 
 def _claim(session: Session, ticket: HallTicket, values: dict[str, Any]) -> None:
-    """Compare-and-set: the next version and the new values, or a conflict."""
-    seen = ticket.version
-    claimed = session.execute(
-        update(HallTicket).where(HallTicket.id == ticket.id, HallTicket.version == seen)
-        .values(version=seen + 1, **values).execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
-        raise _ticket_conflict(ticket)
-    session.refresh(ticket)
+    """The ticket's next version (or a conflict), then the new values."""
+    changes.claim_version(session, ticket, lambda: _ticket_conflict(ticket))
+    for name, value in values.items():
+        setattr(ticket, name, value)
 
 
 def recall(session: Session, actor: User | None, ticket_id: object, version: object, *,
@@ -348,16 +341,6 @@ def transfer(session: Session, actor: User | None, ticket_id: object, version: o
     return ticket
 
 
-def cancel_ticket(session: Session, actor: User | None, ticket_id: object, version: object, *,
-                  now: datetime | None = None) -> HallTicket:
-    """A waiting customer left the hall."""
-    now = now or utcnow()
-    ticket, hall, _scope = _load(session, actor, ticket_id, version, (TicketStatus.WAITING,))
-    _claim(session, ticket, {"status": TicketStatus.CANCELLED.value, "finished_at": now})
-    _audit(session, actor, "hall_ticket_cancelled", ticket, now, hall)
-    return ticket
-
-
 # What the night does to a ticket still open from a past day (nobody will serve it now).
 CLOSE_AT_NIGHT = {TicketStatus.WAITING: TicketStatus.CANCELLED,
                   TicketStatus.CALLED: TicketStatus.NO_SHOW,
@@ -388,6 +371,6 @@ def close_past_days(session: Session, now: datetime | None = None) -> int:
     for hall_id, day, status, n in groups:
         per_day.setdefault((hall_id, day), {})[status] = n
     for (hall_id, day), counts in per_day.items():
-        record(session, "hall_tickets_closed", entity_type="service_hall", entity_id=hall_id,
-               at=now, details={"day": day.isoformat(), **counts})
+        changes.record_audit(session, None, "hall_tickets_closed", entity_type="service_hall",
+                             entity_id=hall_id, at=now, details={"day": day.isoformat(), **counts})
     return closed

@@ -16,7 +16,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from station_portal import audit
 from station_portal.auth.models import User
 from station_portal.auth.passwords import (
     DEMO_PASSWORD,
@@ -39,11 +38,10 @@ from station_portal.auth.signin import (
     reverify,
 )
 from station_portal.auth.tokens import revoke_all_tokens
-from station_portal.db import claim_next_version
-from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from station_portal.errors import Conflict, NotFound, ValidationFailed
 from station_portal.i18n import LOCALES, _, normalise_locale
-from station_portal.org.matrix import require_action
 from station_portal.org.models import Client, Staff, Unit
+from station_portal.services import changes
 from station_portal.validate import as_id, has_control_chars
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
@@ -63,12 +61,8 @@ class UserInput:
 
 
 def _check_actor(actor: User | None) -> None:
-    if actor is None:
-        return  # the command line
-    try:
-        require_action(actor.role, "manage_users")
-    except PermissionError as exc:
-        raise Forbidden(_("Only an administrator may manage users.")) from exc
+    """An administrator (or the command line: ``actor`` None)."""
+    changes.require_action(actor, "manage_users", _("Only an administrator may manage users."))
 
 
 def _validate(session: Session, data: UserInput, user_id: int | None) -> tuple[dict, dict]:
@@ -195,12 +189,12 @@ def create_user(
         user.clients = list(session.scalars(select(Client).where(Client.id.in_(clean["client_ids"]))))
     session.add(user)
     _flush(session)
-    audit.record(session, "user_created", actor_id=actor.id if actor else None, subject=name,
-                 entity_type="user", entity_id=user.id, ip=ip, details=_snapshot(user))
+    changes.record_audit(session, actor, "user_created", subject=name,
+                         entity_type="user", entity_id=user.id, ip=ip, details=_snapshot(user))
     return user
 
 
-def _conflict() -> Conflict:
+def _stale() -> Conflict:
     return Conflict(_(
         "Someone else changed this account while you were editing it. "
         "The form now shows the current values; make your change again."
@@ -213,17 +207,9 @@ def _load(session: Session, actor: User | None, user_id: object, expected_versio
     user = session.get(User, uid) if uid is not None else None
     if user is None:
         raise NotFound(_("This account does not exist."))
-    seen = as_id(expected_version)
-    if actor is not None and seen is None:
-        raise _conflict()  # a form without its version cannot prove it is current
-    if seen is not None and seen != user.version:
-        raise _conflict()
+    # a form without its version cannot prove it is current
+    changes.check_version(expected_version, user.version, _stale, required=actor is not None)
     return user
-
-
-def _claim_next_version(session: Session, user: User) -> None:
-    if not claim_next_version(session, user):
-        raise _conflict()
 
 
 def _flush(session: Session) -> None:
@@ -256,18 +242,18 @@ def update_user(
     user.email = clean["email"]
     user.clients = list(session.scalars(select(Client).where(Client.id.in_(clean["client_ids"]))))
     after = _snapshot(user)
-    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-    if not changes:
+    changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if not changed:
         session.expire(user)
         return user
-    _claim_next_version(session, user)  # client-list changes count too
+    changes.claim_version(session, user, _stale)  # client-list changes count too
     _flush(session)
     if before["role"] != after["role"] or before["scope_unit_id"] != after["scope_unit_id"]:
         # A narrower scope must take effect now, not at the next sign-in.
         end_all_sessions(session, user.id, EndReason.DISABLED)
-    audit.record(session, "user_updated", actor_id=actor.id if actor else None,
-                 subject=user.username, entity_type="user", entity_id=user.id, ip=ip,
-                 details={"changes": changes})
+    changes.record_audit(session, actor, "user_updated", subject=user.username,
+                         entity_type="user", entity_id=user.id, ip=ip,
+                         details={"changes": changed})
     return user
 
 
@@ -281,15 +267,14 @@ def set_active(
         raise ValidationFailed({"active": _("You cannot disable your own account.")})
     if user.active == active:
         return user
-    _claim_next_version(session, user)
+    changes.claim_version(session, user, _stale)
     user.active = active
     session.flush()
     ended = 0 if active else end_all_sessions(session, user.id, EndReason.DISABLED)
     revoked = 0 if active else revoke_all_tokens(session, user.id)
-    audit.record(session, "user_enabled" if active else "user_disabled",
-                 actor_id=actor.id if actor else None, subject=user.username,
-                 entity_type="user", entity_id=user.id, ip=ip,
-                 details={"sessions_ended": ended, "tokens_revoked": revoked})
+    changes.record_audit(session, actor, "user_enabled" if active else "user_disabled",
+                         subject=user.username, entity_type="user", entity_id=user.id, ip=ip,
+                         details={"sessions_ended": ended, "tokens_revoked": revoked})
     return user
 
 
@@ -300,7 +285,7 @@ def reset_password(
     """Give the account a one-time password (returned once) to change at the next sign-in."""
     _check_actor(actor)
     user = _load(session, actor, user_id, expected_version)
-    _claim_next_version(session, user)
+    changes.claim_version(session, user, _stale)
     temporary = "-".join(secrets.token_hex(3) for _i in range(3))  # e.g. 3f9a1c-0b7d22-9e4f01
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
@@ -308,9 +293,9 @@ def reset_password(
     session.flush()
     ended = end_all_sessions(session, user.id, EndReason.PASSWORD_CHANGED)
     revoked = revoke_all_tokens(session, user.id)
-    audit.record(session, "password_reset", actor_id=actor.id if actor else None,
-                 subject=user.username, entity_type="user", entity_id=user.id, ip=ip,
-                 details={"sessions_ended": ended, "tokens_revoked": revoked})
+    changes.record_audit(session, actor, "password_reset", subject=user.username,
+                         entity_type="user", entity_id=user.id, ip=ip,
+                         details={"sessions_ended": ended, "tokens_revoked": revoked})
     return user, temporary
 
 
@@ -340,9 +325,9 @@ def change_own_password(
         password_is_demo=new == DEMO_PASSWORD))
     ended = end_all_sessions(session, user.id, EndReason.PASSWORD_CHANGED, keep_token=keep_session)
     revoked = revoke_all_tokens(session, user.id)  # a token got with the old password dies too
-    audit.record(session, "password_changed", actor_id=user.id, subject=user.username,
-                 entity_type="user", entity_id=user.id, ip=ip,
-                 details={"sessions_ended": ended, "tokens_revoked": revoked})
+    changes.record_audit(session, user, "password_changed", subject=user.username,
+                         entity_type="user", entity_id=user.id, ip=ip,
+                         details={"sessions_ended": ended, "tokens_revoked": revoked})
     return {}
 
 
@@ -352,8 +337,8 @@ def set_locale(session: Session, user: User, locale: object) -> str:
         raise ValidationFailed({"locale": _("Choose Chinese or English.")})
     if user.locale != value:
         session.execute(update(User).where(User.id == user.id).values(locale=value))
-        audit.record(session, "locale_changed", actor_id=user.id, subject=user.username,
-                     entity_type="user", entity_id=user.id, details={"locale": value})
+        changes.record_audit(session, user, "locale_changed", subject=user.username,
+                             entity_type="user", entity_id=user.id, details={"locale": value})
     return value
 
 

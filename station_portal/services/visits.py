@@ -1,4 +1,5 @@
-"""Account managers' client visits: recurring plans, recording a visit, the frequency.
+"""Account managers' client visits: planning one on a park case, recurring plans,
+recording a visit (the one way, from a case's page or the visits page), the frequency.
 
 A visit belongs to a client and, when the client has an open park case, to that
 case too; then every change also goes into the case's timeline (same
@@ -16,16 +17,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from station_portal import audit
 from station_portal.auth.models import User, user_clients
 from station_portal.auth.roles import Role
-from station_portal.auth.scope import scope_for
 from station_portal.db import utcnow
-from station_portal.errors import Forbidden, NotFound, ValidationFailed
+from station_portal.errors import NotFound, ValidationFailed
 from station_portal.i18n import _
-from station_portal.org.matrix import load_matrix
 from station_portal.org.models import Client
-from station_portal.services import workorders as wo
+from station_portal.services import changes
 from station_portal.timefmt import local
 from station_portal.validate import as_id
 from station_portal.workorders import visit_due
@@ -50,13 +48,13 @@ def account_managers(session: Session, client_id: int) -> list[User]:
                User.active.is_(True)).order_by(User.id)))
 
 
-def _client_in_scope(session: Session, actor: User, client_id: object) -> Client:
-    if not load_matrix().may(actor.role, "manage_park_cases"):
-        raise Forbidden(_("Your role may not do this."))
+def _client_in_scope(session: Session, actor: User | None, client_id: object) -> Client:
+    changes.require_action(actor, "manage_park_cases")
     cid = as_id(client_id)
     client = session.get(Client, cid) if cid is not None else None
-    scope = scope_for(session, actor)
-    if client is None or not scope.sees_client(client.id) or not scope.sees_unit(client.unit_id):
+    scope = changes.actor_scope(session, actor)
+    if client is None or (scope is not None and (not scope.sees_client(client.id)
+                                                 or not scope.sees_unit(client.unit_id))):
         raise NotFound(_("There is no such client among yours."))
     return client
 
@@ -75,9 +73,9 @@ def set_frequency(session: Session, actor: User, client_id: object, every_days: 
                 "Give a whole number of days between 1 and %(n)s, or leave it empty.",
                 n=MAX_EVERY_DAYS)})
     if client.visit_every_days != days:
-        audit.record(session, "visit_frequency", actor_id=actor.id, entity_type="client",
-                     entity_id=client.id,
-                     details={"from": client.visit_every_days, "to": days})
+        changes.record_audit(session, actor, "visit_frequency", entity_type="client",
+                             entity_id=client.id,
+                             details={"from": client.visit_every_days, "to": days})
         client.visit_every_days = days
         session.flush()
         keep_next_visit(session, client, now or utcnow())
@@ -93,9 +91,9 @@ def plan_recurring(session: Session, client: Client, planned_for: datetime, owne
                       recurring=True)
     session.add(visit)
     if case is not None:
-        wo._event(session, case, None, "visit_planned", now,
-                  to_value=local(planned_for).strftime("%Y-%m-%d %H:%M"),
-                  details={"every_days": client.visit_every_days, "recurring": True})
+        changes.record_event(session, case, None, "visit_planned", now,
+                             to_value=local(planned_for).strftime("%Y-%m-%d %H:%M"),
+                             details={"every_days": client.visit_every_days, "recurring": True})
     return visit
 
 
@@ -112,38 +110,68 @@ def flag_missed(session: Session, visit: ParkVisit, now: datetime) -> bool:
     if visit.work_order_id is not None:
         case = session.get(WorkOrder, visit.work_order_id)
         if case is not None:
-            wo._event(session, case, None, "visit_missed", now,
-                      from_value=local(visit.planned_for).strftime("%Y-%m-%d %H:%M"))
+            changes.record_event(session, case, None, "visit_missed", now,
+                                 from_value=local(visit.planned_for).strftime("%Y-%m-%d %H:%M"))
     return True
 
 
-def record(session: Session, actor: User, visit_id: object, *, note: object = "",
-           at: object = None, now: datetime | None = None) -> ParkVisit:
-    """The account manager records a visit as done (once; a second try is refused)."""
+def plan(session: Session, actor: User | None, case_id: object, planned_for: object, *,
+         note: str = "", now: datetime | None = None) -> ParkVisit:
+    """A visit planned on a park case (by its account manager, or the case's owner)."""
+    changes.require_action(actor, "manage_park_cases")
+    now = now or utcnow()
+    case = changes.load_order(session, actor, case_id, Kind.PARK_CASE, need_version=False)
+    errors: dict[str, str] = {}
+    if not isinstance(planned_for, datetime) or planned_for.tzinfo is None:
+        errors["planned_for"] = _("Give the date of the visit.")
+    note = changes.plain_text(note, "note", 500, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    visit = ParkVisit(work_order_id=case.id, client_id=case.client_id, planned_for=planned_for,
+                      user_id=actor.id if actor else case.owner_user_id, note=note)
+    session.add(visit)
+    changes.record_event(session, case, actor, "visit_planned", now,
+                         to_value=local(planned_for).strftime("%Y-%m-%d %H:%M"), reason=note)
+    return visit
+
+
+def record(session: Session, actor: User | None, visit_id: object, *, case_id: object = None,
+           note: object = "", at: object = None, now: datetime | None = None) -> ParkVisit:
+    """A visit is done (recorded once: of two people recording it, one wins; a second try
+    is refused). From a park case's page (``case_id``) the case must be in the actor's
+    area and the visit one of its; from the visits page the client must be the actor's.
+    The case's timeline says so, or, for a visit without a case, the audit trail."""
     now = now or utcnow()
     vid = as_id(visit_id)
     visit = session.get(ParkVisit, vid) if vid is not None else None
-    if visit is None:
+    if case_id is not None:
+        changes.require_action(actor, "manage_park_cases")
+        case = changes.load_order(session, actor, case_id, Kind.PARK_CASE, need_version=False)
+        if visit is None or visit.work_order_id != case.id:
+            raise NotFound(_("There is no such visit."))
+    elif visit is None:
         raise NotFound(_("There is no such visit."))
-    client = _client_in_scope(session, actor, visit.client_id)
+    else:
+        _client_in_scope(session, actor, visit.client_id)
     errors: dict[str, str] = {}
-    text = wo._text(note, "note", 500, errors)
+    text = changes.plain_text(note, "note", 500, errors)
     if errors:
         raise ValidationFailed(errors)
-    done_at = wo._when(at, now, None)
+    done_at = changes.step_time(at, now, None)
     case = session.get(WorkOrder, visit.work_order_id) if visit.work_order_id else None
     recorded = session.execute(
         update(ParkVisit).where(ParkVisit.id == visit.id, ParkVisit.done_at.is_(None))
-        .values(done_at=done_at, note=text or visit.note, user_id=visit.user_id or actor.id)
+        .values(done_at=done_at, note=text or visit.note,
+                user_id=visit.user_id or (actor.id if actor else None))
         .execution_options(synchronize_session=False)).rowcount
     if recorded != 1:
         raise ValidationFailed({"visit": _("This visit is already recorded.")})
     session.refresh(visit)
     if case is not None:
-        wo._event(session, case, actor, "visit_done", done_at, reason=text)
+        changes.record_event(session, case, actor, "visit_done", done_at, reason=text)
     else:
-        audit.record(session, "visit_done", actor_id=actor.id, entity_type="client",
-                     entity_id=client.id, details={"visit": visit.id, "note": text})
+        changes.record_audit(session, actor, "visit_done", entity_type="client",
+                             entity_id=visit.client_id, details={"visit": visit.id, "note": text})
     return visit
 
 
@@ -173,8 +201,8 @@ def keep_next_visit(session: Session, client: Client, now: datetime,
     visit.planned_for = visit_due.visit_time(wanted)
     case = session.get(WorkOrder, visit.work_order_id) if visit.work_order_id else None
     if case is not None:
-        wo._event(session, case, None, "visit_planned", now,
-                  from_value=local(moved_from).strftime("%Y-%m-%d %H:%M"),
-                  to_value=local(visit.planned_for).strftime("%Y-%m-%d %H:%M"),
-                  details={"every_days": client.visit_every_days, "recurring": True})
+        changes.record_event(session, case, None, "visit_planned", now,
+                             from_value=local(moved_from).strftime("%Y-%m-%d %H:%M"),
+                             to_value=local(visit.planned_for).strftime("%Y-%m-%d %H:%M"),
+                             details={"every_days": client.visit_every_days, "recurring": True})
     return visit, "moved"

@@ -285,7 +285,7 @@ class ParkVisit(Base):
 class OrderAssignment(Base):
     """Who works on an order: the lead crew and any support crews.
 
-    Kept in step with the repair's life cycle by ``services.workorders`` (a
+    Kept in step with the repair's life cycle by ``services.repairs`` (a
     dispatch opens a lead row and ends the previous one; support rows end when
     power is restored; a transfer, cancellation or close ends them all).
     ``staff_id`` is reserved for assigning single staff and not used yet.

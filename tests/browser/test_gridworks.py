@@ -13,8 +13,8 @@ from sqlalchemy import select
 from station_portal.db import utcnow
 from station_portal.gridworks.models import MILESTONES, GridWorksProject
 from station_portal.org.models import Unit
+from station_portal.services import applications
 from station_portal.services import gridworks as gw
-from station_portal.services import workorders as wo
 from station_portal.timefmt import local
 from tests.helpers import account, console_errors, wait_for, wait_text
 from tests.helpers import browser_sign_in as sign_in
@@ -27,7 +27,7 @@ def test_a_manager_completes_a_milestone_and_sees_the_waiting_application(live_p
     today = local(utcnow()).date()
     when = utcnow() - timedelta(hours=2)
     with database.write() as s:
-        order = wo.create_application(s, account(s, "head"), wo.ApplicationInput(
+        order = applications.create_application(s, account(s, "head"), applications.ApplicationInput(
             business_type="new_connection", customer_type="non_resident", load_kw=800.0,
             customer_name="吉林浏览器测试有限公司", lat=CHANGYI[0], lon=CHANGYI[1],
             address="昌邑区解放路2号", applied_at=when), accept=True, now=when)

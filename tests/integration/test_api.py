@@ -15,7 +15,7 @@ from station_portal.auth.models import ApiToken, AuthSession, User
 from station_portal.db import utcnow
 from station_portal.org.models import CrewMember
 from station_portal.resources import resource_dir
-from station_portal.services import workorders as wo
+from station_portal.services import repairs
 from station_portal.services.users import UserInput, create_user, reset_password, set_active
 from station_portal.workorders.models import Attachment, OrderAssignment, WorkOrderEvent
 from tests.helpers import (
@@ -816,11 +816,11 @@ def test_the_age_of_a_step_sets_its_time_whatever_the_phones_clock(client, db, h
     crew = token(client, "crew", "portal-demo")
     where = unit_of(db, CHANGYI)
     with db.write() as s:  # reported ten minutes ago, dispatched five minutes ago
-        order = wo.create_repair(s, None, wo.RepairInput(
+        order = repairs.create_repair(s, None, repairs.RepairInput(
             source="hotline_95598", category="low_voltage", urgency=2, lat=where.lat, lon=where.lon,
             address="吉林市昌邑区测试路2号", reported_at=utcnow() - timedelta(minutes=10)))
-        wo.repair_action(s, None, order.id, order.version, "dispatch", crew_id=crew_of_user(db, "crew"),
-                         now=utcnow() - timedelta(minutes=5))
+        repairs.repair_action(s, None, order.id, order.version, "dispatch", crew_id=crew_of_user(db, "crew"),
+                              now=utcnow() - timedelta(minutes=5))
         order_id = order.id
     url = f"{API}/work-orders/{order_id}/events"
     sent = client.post(url, headers=bearer(crew), json={"action": "accept", "client_key": unique("a-"),

@@ -14,9 +14,8 @@ from station_portal.db import utcnow
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from station_portal.gridworks.models import MILESTONES, GridWorksProject
 from station_portal.org.models import Crew, Unit
-from station_portal.services import dispatch
+from station_portal.services import applications, dispatch
 from station_portal.services import gridworks as gw
-from station_portal.services import workorders as wo
 from station_portal.timefmt import local
 from station_portal.workorders.models import WorkOrder
 from tests.helpers import account, crews_of
@@ -25,7 +24,7 @@ from tests.helpers import account, crews_of
 def waiting_application(s) -> WorkOrder:
     """A high-voltage application of the head's station (Changyi), accepted and in progress."""
     when = utcnow() - timedelta(hours=3)
-    return wo.create_application(s, account(s, "head"), wo.ApplicationInput(
+    return applications.create_application(s, account(s, "head"), applications.ApplicationInput(
         business_type="new_connection", customer_type="non_resident", load_kw=630.0,
         customer_name="吉林松江机械有限公司", lat=43.8817, lon=126.5744, address="昌邑区松江路8号",
         applied_at=when), accept=True, now=when)

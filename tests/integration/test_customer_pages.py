@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from station_portal.customer.models import CaseAccess, ContractSignature, ServiceRating
 from station_portal.db import utcnow
 from station_portal.org.models import Crew, Unit
-from station_portal.services import workorders as wo
+from station_portal.services import applications, repairs
 from station_portal.workorders.models import Attachment, WorkOrder, WorkOrderEvent
 from tests.helpers import PDF, PNG, csrf_of, made, site, visitor
 
@@ -257,7 +257,7 @@ def _advance_to(db, number, stage):
     with db.write() as s:
         order = s.scalar(select(WorkOrder).where(WorkOrder.code == number))
         while order.current_stage != stage:
-            wo.advance_stage(s, None, order.id, order.version)
+            applications.advance_stage(s, None, order.id, order.version)
 
 
 def test_a_high_voltage_customer_finishes_works_signs_and_rates_online(app, db):
@@ -315,7 +315,7 @@ def test_a_high_voltage_customer_finishes_works_signs_and_rates_online(app, db):
     with db.write() as s:
         order = s.scalar(select(WorkOrder).where(WorkOrder.code == number))
         while order.status == "in_progress":
-            wo.advance_stage(s, None, order.id, order.version)
+            applications.advance_stage(s, None, order.id, order.version)
     page = client.get(f"/service/case/{number}")
     assert 'id="rate-form"' in page.text
     for stars in ("9", "²", "1" * 5000, ""):
@@ -366,7 +366,7 @@ def test_a_fault_reported_online_shows_the_crew_coming(app, db):
         crew = s.scalar(select(Crew).where(Crew.unit_id.in_(
             select(Unit.id).where(Unit.parent_id == order.unit_id))).limit(1))
         crew.last_lat, crew.last_lon, crew.last_seen_at = lat + 0.02, lon, utcnow()
-        wo.repair_action(s, None, order.id, order.version, "dispatch", crew_id=crew.id)
+        repairs.repair_action(s, None, order.id, order.version, "dispatch", crew_id=crew.id)
     page = client.get(f"/service/case/{number}")
     assert "Estimated arrival" in page.text and "Our promise: on site by" in page.text
     assert "Crew " in page.text
@@ -509,7 +509,7 @@ def test_ratings_and_online_applications_feed_the_company_kpis(app, db):
     with db.write() as s:
         order = s.scalar(select(WorkOrder).where(WorkOrder.code == number))
         while order.status == "in_progress":
-            wo.advance_stage(s, None, order.id, order.version)
+            applications.advance_stage(s, None, order.id, order.version)
         customer.rate(s, order.id, stars="2", comment="接电慢")
         station = s.get(Unit, order.unit_id)
     with db.read() as s:

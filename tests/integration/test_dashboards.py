@@ -212,7 +212,7 @@ def test_tables_export_to_excel_in_the_users_language(app, as_user):
 
 def test_a_cancelled_repair_is_not_counted_as_an_arrival(db):
     from station_portal.analytics.snapshots import stage_aggregates
-    from station_portal.services import workorders as wo
+    from station_portal.services import repairs
     from station_portal.sla.calendar import local_midnight
     from station_portal.workorders.models import StageClock
 
@@ -227,7 +227,7 @@ def test_a_cancelled_repair_is_not_counted_as_an_arrival(db):
     before = arrivals()
     order = new_repair(db, address="Cancelled street 1")
     with db.write() as s:
-        wo.repair_action(s, None, order.id, order.version, "cancel", reason="duplicate call")
+        repairs.repair_action(s, None, order.id, order.version, "cancel", reason="duplicate call")
     with db.read() as s:
         clock = s.scalar(select(StageClock).where(StageClock.work_order_id == order.id,
                                                   StageClock.stage == "arrival"))

@@ -24,7 +24,7 @@ from station_portal.notify.escalation import (
 from station_portal.notify.models import Notification, SlaAlert
 from station_portal.org.models import Crew
 from station_portal.org.tree import subtree_ids
-from station_portal.services import workorders as wo
+from station_portal.services import applications, parks, repairs
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import WorkOrder
@@ -66,10 +66,10 @@ def walk(db, start: datetime, end: datetime, step: timedelta, order_id: int,
 def test_a_repair_warns_then_escalates_level_by_level_exactly_once(city):
     reported = at(2026, 3, 2, 9)  # Monday; urban arrival limit 45 min, warning at 80 %
     with city.write() as s:
-        data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
-                              lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
-                              reported_at=reported)
-        order = wo.create_repair(s, user(s, "head"), data, now=reported)
+        data = repairs.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                                   lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
+                                   reported_at=reported)
+        order = repairs.create_repair(s, user(s, "head"), data, now=reported)
         order_id = order.id
     # every minute for three hours, twice over: a second pass must change nothing
     fired = walk(city, reported, reported + timedelta(hours=3), timedelta(minutes=1), order_id)
@@ -108,10 +108,10 @@ def test_a_county_manager_is_the_unit_head_above_a_station(city):
                     data=UserInput(display_name="县公司经理", role="company_manager",
                                    scope_unit_id=station.parent_id),
                     allow_demo_password=False)
-        data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
-                              lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
-                              reported_at=reported)
-        order_id = wo.create_repair(s, head, data, now=reported).id
+        data = repairs.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                                   lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
+                                   reported_at=reported)
+        order_id = repairs.create_repair(s, head, data, now=reported).id
     walk(city, reported, reported + timedelta(hours=3), timedelta(minutes=5), order_id)
     with city.write() as s:
         assert received(s, "county.boss", order_id) == [("sla_escalated", UNIT_HEAD)]
@@ -123,22 +123,22 @@ def test_a_finished_stage_stops_escalating(city):
     reported = at(2026, 3, 3, 9)
     with city.write() as s:
         head = user(s, "head")
-        data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
-                              lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
-                              reported_at=reported)
-        order_id = wo.create_repair(s, head, data, now=reported).id
+        data = repairs.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                                   lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
+                                   reported_at=reported)
+        order_id = repairs.create_repair(s, head, data, now=reported).id
     walk(city, reported, reported + timedelta(minutes=50), timedelta(minutes=5), order_id)
     with city.write() as s:
         order = s.get(WorkOrder, order_id)
         crew = s.scalar(select(Crew).where(Crew.unit_id.in_(subtree_ids(s, order.unit_id)))
                         .order_by(Crew.id))
         when = reported + timedelta(minutes=52)
-        order = wo.repair_action(s, user(s, "head"), order_id, order.version, "dispatch",
-                                 crew_id=crew.id, now=when, at=when)
+        order = repairs.repair_action(s, user(s, "head"), order_id, order.version, "dispatch",
+                                      crew_id=crew.id, now=when, at=when)
         for step, minute in (("accept", 53), ("depart", 54), ("arrive", 60)):
             when = reported + timedelta(minutes=minute)
-            order = wo.repair_action(s, user(s, "head"), order_id, order.version, step,
-                                     now=when, at=when)
+            order = repairs.repair_action(s, user(s, "head"), order_id, order.version, step,
+                                          now=when, at=when)
     fired = walk(city, reported + timedelta(minutes=55), reported + timedelta(hours=3),
                  timedelta(minutes=5), order_id)
     # arrival reached level 1 before the crew came; the restoration clock (3 h) has not warned
@@ -146,10 +146,10 @@ def test_a_finished_stage_stops_escalating(city):
 
 
 def application(s, when: datetime):
-    data = wo.ApplicationInput(business_type="new_connection", customer_type="resident",
-                               load_kw=8.0, customer_name="王女士", lat=CHANGYI[0],
-                               lon=CHANGYI[1], address="昌邑区通江路3号", applied_at=when)
-    return wo.create_application(s, user(s, "head"), data, accept=True, now=when)
+    data = applications.ApplicationInput(business_type="new_connection", customer_type="resident",
+                                         load_kw=8.0, customer_name="王女士", lat=CHANGYI[0],
+                                         lon=CHANGYI[1], address="昌邑区通江路3号", applied_at=when)
+    return applications.create_application(s, user(s, "head"), data, accept=True, now=when)
 
 
 def first_stage(order):
@@ -191,14 +191,14 @@ def test_a_pause_stops_escalation_and_moves_the_levels_not_yet_fired(city):
     # the customer is asked for documents; the clock stops for a week
     paused_at = warn + timedelta(hours=1)
     with city.write() as s:
-        order = wo.pause(s, head, order_id, s.get(WorkOrder, order_id).version,
-                         "customer_documents", at=paused_at, now=paused_at)
+        order = applications.pause(s, head, order_id, s.get(WorkOrder, order_id).version,
+                                   "customer_documents", at=paused_at, now=paused_at)
     resumed_at = paused_at + timedelta(days=7)
     fired = walk(city, paused_at, resumed_at, timedelta(hours=3), order_id, clock_id)
     assert set(fired) == {WARNING}, "no escalation while the order is paused"
     with city.write() as s:
         order = s.get(WorkOrder, order_id)
-        order = wo.resume(s, head, order_id, order.version, at=resumed_at, now=resumed_at)
+        order = applications.resume(s, head, order_id, order.version, at=resumed_at, now=resumed_at)
         stage = next(c for c in order.clocks if c.id == clock_id)
         new_due = stage.due_at
         expected = thresholds(stage, default_settings(), WorkCalendar.default())
@@ -257,7 +257,7 @@ def test_a_park_milestone_past_its_planned_date_tells_its_account_manager_once(c
 
     with city.write() as s:
         account = user(s, "account")
-        case = wo.create_park_case(s, account, wo.ParkCaseInput(
+        case = parks.create_park_case(s, account, parks.ParkCaseInput(
             client_id=account.clients[0].id, projected_load_kw=1800,
             projected_date=date(2027, 6, 1),
             milestone_plan={"first_contact": at(2026, 5, 6, 10)}), now=at(2026, 5, 4, 9))
@@ -272,10 +272,10 @@ def test_a_park_milestone_past_its_planned_date_tells_its_account_manager_once(c
 def test_levels_passed_long_before_the_first_watch_are_recorded_without_a_message(city):
     reported = at(2026, 6, 1, 9)
     with city.write() as s:
-        data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
-                              lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
-                              reported_at=reported)
-        order_id = wo.create_repair(s, user(s, "head"), data, now=reported).id
+        data = repairs.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                                   lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
+                                   reported_at=reported)
+        order_id = repairs.create_repair(s, user(s, "head"), data, now=reported).id
     # the scheduler first runs a week later (an upgrade, a long outage)
     fired = walk(city, reported + timedelta(days=7), reported + timedelta(days=7),
                  timedelta(minutes=1), order_id)
@@ -290,10 +290,10 @@ def test_the_order_page_lists_its_warnings_and_escalations(city):
 
     reported = at(2026, 7, 6, 9)
     with city.write() as s:
-        data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
-                              lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
-                              reported_at=reported)
-        order_id = wo.create_repair(s, user(s, "head"), data, now=reported).id
+        data = repairs.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                                   lat=CHANGYI[0], lon=CHANGYI[1], address="昌邑区通江路12号",
+                                   reported_at=reported)
+        order_id = repairs.create_repair(s, user(s, "head"), data, now=reported).id
     walk(city, reported, reported + timedelta(minutes=50), timedelta(minutes=5), order_id)
     with city.read() as s:
         alerts = order_alerts(s, order_id)

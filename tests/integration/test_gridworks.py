@@ -19,8 +19,8 @@ from station_portal.gridworks import queries
 from station_portal.gridworks.dashboard import grid_works_board
 from station_portal.gridworks.models import MILESTONES, GridWorksProject
 from station_portal.org.models import Unit
+from station_portal.services import applications
 from station_portal.services import gridworks as gw
-from station_portal.services import workorders as wo
 from station_portal.timefmt import local
 from station_portal.workorders.models import WorkOrder, WorkOrderEvent
 from tests.helpers import account
@@ -36,11 +36,11 @@ def unit_id(s, code: str) -> int:
 def application(s, where=CHANGYI, actor="head", hours_ago: float = 3) -> WorkOrder:
     """A high-voltage application accepted a few hours ago, in progress."""
     when = utcnow() - timedelta(hours=hours_ago)
-    data = wo.ApplicationInput(business_type="new_connection", customer_type="non_resident",
-                               load_kw=630.0, customer_name="吉林松江机械有限公司",
-                               lat=where[0], lon=where[1], address="昌邑区松江路8号",
-                               applied_at=when)
-    return wo.create_application(s, account(s, actor), data, accept=True, now=when)
+    data = applications.ApplicationInput(business_type="new_connection", customer_type="non_resident",
+                                         load_kw=630.0, customer_name="吉林松江机械有限公司",
+                                         lat=where[0], lon=where[1], address="昌邑区松江路8号",
+                                         applied_at=when)
+    return applications.create_application(s, account(s, actor), data, accept=True, now=when)
 
 
 def plan(first_offset: int = 5, step: int = 10) -> dict[str, str]:
@@ -133,7 +133,7 @@ def gw_waiting(order: WorkOrder) -> bool:
 def test_a_small_firm_waiting_on_grid_works_gets_the_2020_policys_limit(city):
     with city.write() as s:
         when = utcnow() - timedelta(hours=3)
-        order = wo.create_application(s, account(s, "head"), wo.ApplicationInput(
+        order = applications.create_application(s, account(s, "head"), applications.ApplicationInput(
             business_type="new_connection", customer_type="non_resident", load_kw=60,
             small_firm=True, customer_name="吉林小微商贸有限公司", lat=CHANGYI[0],
             lon=CHANGYI[1], address="昌邑区松江路9号", applied_at=when), now=when)
@@ -145,7 +145,7 @@ def test_a_small_firm_waiting_on_grid_works_gets_the_2020_policys_limit(city):
         assert total.limit_amount == 15 and "1479" in total.limit_source
         # not connected while the works are awaited
         with pytest.raises(ValidationFailed) as refused:
-            wo.advance_stage(s, account(s, "head"), order.id, order.version)
+            applications.advance_stage(s, account(s, "head"), order.id, order.version)
         assert "waits on grid works" in str(refused.value)
         p = s.get(GridWorksProject, p.id)
         gw.unlink_application(s, account(s, "head"), p.id, p.version, order.code,
@@ -156,7 +156,7 @@ def test_a_small_firm_waiting_on_grid_works_gets_the_2020_policys_limit(city):
         gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
         complete_all(s, s.get(GridWorksProject, p.id))
         assert not gw_waiting(order) and total.limit_amount == 15
-        order = wo.advance_stage(s, account(s, "head"), order.id, order.version)
+        order = applications.advance_stage(s, account(s, "head"), order.id, order.version)
         assert order.current_stage == "archiving" and total.ended_at is not None
         s.rollback()
 
@@ -303,11 +303,11 @@ def test_replanning_a_milestone_pushes_later_ones_only_as_far_as_needed(city):
 def test_an_application_paused_for_the_customer_can_still_wait_on_grid_works(city):
     with city.write() as s:
         order = application(s)
-        wo.pause(s, account(s, "head"), order.id, order.version, "customer_documents")
+        applications.pause(s, account(s, "head"), order.id, order.version, "customer_documents")
         p = project(s)
         gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
         assert order.paused and order.holder == "customer" and gw_waiting(order)
-        order = wo.resume(s, account(s, "head"), order.id, order.version)
+        order = applications.resume(s, account(s, "head"), order.id, order.version)
         assert not order.paused and gw_waiting(order)  # the customer's pause ended, not the wait
         s.rollback()
 
@@ -335,10 +335,10 @@ def test_a_grid_works_wait_is_not_ended_by_hand(city):
         p = project(s)
         gw.link_application(s, account(s, "head"), p.id, p.version, order.code)
         with pytest.raises(ValidationFailed) as refused:
-            wo.resume(s, account(s, "head"), order.id, order.version)
+            applications.resume(s, account(s, "head"), order.id, order.version)
         assert "not paused" in str(refused.value)
         with pytest.raises(ValidationFailed):
-            wo.pause(s, account(s, "head"), order.id, order.version, "grid_works")
+            applications.pause(s, account(s, "head"), order.id, order.version, "grid_works")
         assert gw_waiting(order)
         p = s.get(GridWorksProject, p.id)
         gw.unlink_application(s, account(s, "head"), p.id, p.version, order.code)

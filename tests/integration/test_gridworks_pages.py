@@ -9,8 +9,8 @@ from sqlalchemy import select
 from station_portal.db import utcnow
 from station_portal.gridworks.models import MILESTONES, GridWorksProject
 from station_portal.org.models import Unit
+from station_portal.services import applications
 from station_portal.services import gridworks as gw
-from station_portal.services import workorders as wo
 from station_portal.timefmt import local
 from station_portal.workorders.models import WorkOrder
 from tests.dash_calls import call, text_of
@@ -24,7 +24,7 @@ def make_project(db) -> tuple[int, int, str]:
     today = local(utcnow()).date()
     when = utcnow() - timedelta(hours=2)
     with db.write() as s:
-        order = wo.create_application(s, account(s, "head"), wo.ApplicationInput(
+        order = applications.create_application(s, account(s, "head"), applications.ApplicationInput(
             business_type="new_connection", customer_type="non_resident", load_kw=400.0,
             customer_name="吉林页面测试有限公司", lat=CHANGYI[0], lon=CHANGYI[1],
             address="昌邑区测试路1号", applied_at=when), accept=True, now=when)

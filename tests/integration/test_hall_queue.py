@@ -14,8 +14,8 @@ from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFaile
 from station_portal.hall.demo import build_halls
 from station_portal.hall.models import HallTicket, ServiceHall
 from station_portal.org.models import Unit
+from station_portal.services import applications
 from station_portal.services import hall as service
-from station_portal.services import workorders as wo
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import WorkOrder, WorkOrderEvent
 from tests.helpers import account
@@ -164,7 +164,7 @@ def test_a_transferred_ticket_keeps_its_label_and_its_place_in_the_new_queue(cit
 def application(city, actor_name: str | None, at: tuple[float, float]) -> WorkOrder:
     with city.write() as s:
         actor = account(s, actor_name) if actor_name else None
-        return wo.create_application(s, actor, wo.ApplicationInput(
+        return applications.create_application(s, actor, applications.ApplicationInput(
             business_type="new_connection", customer_type="resident", load_kw=8.0,
             customer_name="柜台测试", lat=at[0], lon=at[1], address="测试路2号"))
 
@@ -267,7 +267,7 @@ def test_a_ticket_after_a_transfer_gets_a_number_of_its_own(city, hall):
 def test_a_counter_visit_counts_only_on_an_open_application_and_claims_its_version(city, hall):
     order = application(city, None, CHUANYING)
     with city.write() as s:
-        wo.cancel_application(s, None, order.id, None, "申请人撤回")
+        applications.cancel_application(s, None, order.id, None, "申请人撤回")
     take(city, hall, "resident_case")
     with city.write() as s:
         called = service.call_next(s, account(s, "clerk"), hall, 1)

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from station_portal.db import utcnow
 from station_portal.org.models import Unit
-from station_portal.services import customer
-from station_portal.services import workorders as wo
+from station_portal.services import applications, customer
 from station_portal.workorders.models import WorkOrder
 from tests.dash_calls import call, text_of
 from tests.helpers import account, unique
@@ -23,7 +22,7 @@ def counter_application(db) -> int:
         station = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
         head = account(s, "head")
         when = utcnow() - timedelta(hours=2)
-        order = wo.create_application(s, head, wo.ApplicationInput(
+        order = applications.create_application(s, head, applications.ApplicationInput(
             business_type="new_connection", customer_type="resident", load_kw=8.0,
             customer_name="王丽", lat=station.lat, lon=station.lon,
             address=f"昌邑区卡片路{unique('')}号", applied_at=when), accept=True, now=when)

@@ -23,8 +23,8 @@ from station_portal.dispatch.travel import haversine_km
 from station_portal.gridworks.models import MILESTONES
 from station_portal.org.models import CrewPing, Unit
 from station_portal.org.territory import TerritoryIndex
+from station_portal.services import applications
 from station_portal.services import gridworks as gw
-from station_portal.services import workorders as wo
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.classes import is_high_voltage
 from station_portal.sla.stages import stage_book
@@ -298,14 +298,14 @@ def test_applications_pause_only_for_the_customer_and_a_supply_plan_may_decide_d
     start = _at(_day(workday=True), 9)
     with rolled_back(db) as s:
         applied = start - timedelta(minutes=30)
-        hv = wo.create_application(s, None, wo.ApplicationInput(
+        hv = applications.create_application(s, None, applications.ApplicationInput(
             business_type="new_connection", customer_type="non_resident", load_kw=1200.0,
             capacity_kva=1600.0, customer_name="吉林松江实业有限公司", lat=CHANGYI[0],
             lon=CHANGYI[1], address="昌邑区松江路8号", applied_at=applied), now=start)
-        hv = wo.advance_stage(s, None, hv.id, hv.version, at=start, now=start)
+        hv = applications.advance_stage(s, None, hv.id, hv.version, at=start, now=start)
         assert hv.current_stage == "supply_plan" and hv.customer_class == "hv_single"
         hv_id = hv.id
-        firm = wo.create_application(s, None, wo.ApplicationInput(
+        firm = applications.create_application(s, None, applications.ApplicationInput(
             business_type="new_connection", customer_type="non_resident", load_kw=60.0,
             small_firm=True, customer_name="吉林小微商贸有限公司", lat=CHANGYI[0],
             lon=CHANGYI[1], address="昌邑区松江路9号", applied_at=applied), now=start)

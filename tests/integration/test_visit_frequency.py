@@ -16,8 +16,7 @@ from station_portal.db import utcnow
 from station_portal.jobs import visits as visit_job
 from station_portal.notify.models import Notification
 from station_portal.org.models import Client
-from station_portal.services import visits
-from station_portal.services import workorders as wo
+from station_portal.services import parks, visits
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import ParkVisit
 from station_portal.workorders.visit_due import due_day, next_visits, overdue_days
@@ -87,7 +86,7 @@ def portfolio(db):
     visited("D", 30, 100)
     with db.write() as s:
         person = s.scalar(select(User).where(User.username == name))
-        wo.create_park_case(s, person, wo.ParkCaseInput(
+        parks.create_park_case(s, person, parks.ParkCaseInput(
             client_id=ids["E"], projected_load_kw=2000,
             projected_date=local_day(now) + timedelta(days=200)),
             now=now - timedelta(days=40))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from station_portal.demo.city import build_demo_city
 from station_portal.demo.orders import seed_history
-from station_portal.services.workorders import recompute_open_clocks
+from station_portal.services.orders import recompute_open_clocks
 from station_portal.sla.classes import CUSTOMER_CLASSES, is_high_voltage
 from station_portal.sla.rules import RuleSet
 from station_portal.sla.stages import stage_book

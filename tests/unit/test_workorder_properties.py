@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from station_portal.errors import PortalError
 from station_portal.org.models import Crew, Unit
-from station_portal.services import workorders as wo
+from station_portal.services import applications, repairs
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.timefmt import SHANGHAI
 from station_portal.workorders.models import WorkOrder, WorkOrderEvent
@@ -89,7 +89,7 @@ class RepairMachine(OrderMachine):
             self.crew = s.scalar(select(Crew.id).where(Crew.code == "JL-CY-S-R3"))
             self.stations = list(s.scalars(select(Unit.id).where(
                 Unit.code.in_(["JL-CY-S", "JL-CH-S"]))))
-            self.order_id = wo.create_repair(s, None, wo.RepairInput(
+            self.order_id = repairs.create_repair(s, None, repairs.RepairInput(
                 source="app", category="low_voltage", urgency=1, lat=43.8817, lon=126.5744,
                 address="测试地址", reported_at=self.now), now=self.now).id
         self.events = 1
@@ -101,8 +101,8 @@ class RepairMachine(OrderMachine):
         def change(s):
             order = self.order(s)
             other = next(u for u in self.stations if u != order.unit_id)
-            wo.repair_action(s, None, order.id, order.version, action, crew_id=self.crew,
-                             unit_id=other, reason="测试", at=at, now=self.now)
+            repairs.repair_action(s, None, order.id, order.version, action, crew_id=self.crew,
+                                  unit_id=other, reason="测试", at=at, now=self.now)
 
         self.apply(change)
 
@@ -143,7 +143,7 @@ class ApplicationMachine(OrderMachine):
     def apply_for_power(self, customer_type, load_kw, small_firm, important, business):
         self.now = START
         with self.db.write() as s:
-            self.order_id = wo.create_application(s, None, wo.ApplicationInput(
+            self.order_id = applications.create_application(s, None, applications.ApplicationInput(
                 business_type=business, customer_type=customer_type, load_kw=load_kw,
                 small_firm=small_firm, customer_name="测试", lat=43.8817, lon=126.5744,
                 address="测试地址", important=important, applied_at=self.now), now=self.now).id
@@ -154,21 +154,21 @@ class ApplicationMachine(OrderMachine):
           supply=st.sampled_from([None, None, "single", "dual", "bogus"]))
     def advance(self, minutes, supply):
         self.now += timedelta(minutes=minutes)
-        self.apply(lambda s: wo.advance_stage(s, None, self.order_id, self.order(s).version,
-                                              supply=supply, now=self.now))
+        self.apply(lambda s: applications.advance_stage(s, None, self.order_id, self.order(s).version,
+                                                        supply=supply, now=self.now))
 
     @rule(reason=st.sampled_from(["customer_documents", "grid_works", "bogus"]),
           minutes=st.integers(min_value=0, max_value=2 * 24 * 60))
     def pause(self, reason, minutes):
         self.now += timedelta(minutes=minutes)
-        self.apply(lambda s: wo.pause(s, None, self.order_id, self.order(s).version, reason,
-                                      now=self.now))
+        self.apply(lambda s: applications.pause(s, None, self.order_id, self.order(s).version, reason,
+                                                now=self.now))
 
     @rule(minutes=st.integers(min_value=0, max_value=5 * 24 * 60))
     def resume(self, minutes):
         self.now += timedelta(minutes=minutes)
-        self.apply(lambda s: wo.resume(s, None, self.order_id, self.order(s).version,
-                                       now=self.now))
+        self.apply(lambda s: applications.resume(s, None, self.order_id, self.order(s).version,
+                                                 now=self.now))
 
     @invariant()
     def paused_means_an_open_pause(self):

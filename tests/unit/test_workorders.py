@@ -11,7 +11,7 @@ from station_portal.auth.models import User
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from station_portal.i18n import set_locale
 from station_portal.org.models import Crew, Unit
-from station_portal.services import workorders as wo
+from station_portal.services import applications, orders, parks, repairs, visits
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import AT_RISK, MET, MISSED, ON_TRACK, OVERDUE
 from station_portal.timefmt import SHANGHAI
@@ -41,11 +41,11 @@ MONDAY_10 = at(2026, 3, 2, 10)
 
 
 def repair(s, where=CHANGYI, reported=MONDAY_9, actor="head", **extra) -> WorkOrder:
-    data = wo.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
-                          lat=where[0], lon=where[1], address="吉林市昌邑区通江路12号",
-                          customer_name="王先生", customer_phone="13900000000",
-                          reported_at=reported, **extra)
-    return wo.create_repair(s, user(s, actor) if actor else None, data, now=reported)
+    data = repairs.RepairInput(source="hotline_95598", category="low_voltage", urgency=2,
+                               lat=where[0], lon=where[1], address="吉林市昌邑区通江路12号",
+                               customer_name="王先生", customer_phone="13900000000",
+                               reported_at=reported, **extra)
+    return repairs.create_repair(s, user(s, actor) if actor else None, data, now=reported)
 
 
 def clock(order, stage) -> StageClock:
@@ -86,8 +86,8 @@ def test_a_full_repair_stamps_every_step_and_meets_its_limits(db):
                  ("depart", at(2026, 3, 2, 9, 5)), ("arrive", at(2026, 3, 2, 9, 40)),
                  ("restore", at(2026, 3, 2, 11, 0)), ("close", at(2026, 3, 2, 11, 30))]
         for action, when in steps:
-            order = wo.repair_action(s, head, order.id, order.version, action, crew_id=crew.id,
-                                     at=when, now=when)
+            order = repairs.repair_action(s, head, order.id, order.version, action, crew_id=crew.id,
+                                          at=when, now=when)
         assert order.status == "closed"
         assert all(getattr(order, stamp) for stamp in CLOSED_STAMPS)
         assert clock(order, "arrival").status == MET
@@ -104,8 +104,8 @@ def test_a_late_arrival_is_missed(db):
         order = repair(s)
         for action, when in [("dispatch", at(2026, 3, 2, 9, 30)), ("accept", at(2026, 3, 2, 9, 31)),
                              ("depart", at(2026, 3, 2, 9, 32)), ("arrive", at(2026, 3, 2, 10, 5))]:
-            order = wo.repair_action(s, head, order.id, order.version, action, crew_id=crew.id,
-                                     at=when, now=when)
+            order = repairs.repair_action(s, head, order.id, order.version, action, crew_id=crew.id,
+                                          at=when, now=when)
         assert clock(order, "arrival").status == MISSED
 
 
@@ -124,8 +124,8 @@ def test_invalid_transitions_are_refused_and_change_nothing(db, action):
         order = repair(s)
         version = order.version
         with pytest.raises(ValidationFailed):
-            wo.repair_action(s, user(s, "head"), order.id, version, action,
-                             now=at(2026, 3, 2, 9, 10))
+            repairs.repair_action(s, user(s, "head"), order.id, version, action,
+                                  now=at(2026, 3, 2, 9, 10))
         s.refresh(order)
         assert order.status == "reported" and order.version == version
         assert events(s, order) == ["created"]
@@ -136,11 +136,11 @@ def test_times_from_the_field_cannot_run_ahead_or_backwards(db):
         head, crew = user(s, "head"), crew_of(s, "JL-CY-S-R2")
         order = repair(s)
         with pytest.raises(ValidationFailed, match="future"):
-            wo.repair_action(s, head, order.id, order.version, "dispatch", crew_id=crew.id,
-                             at=at(2026, 3, 2, 10), now=at(2026, 3, 2, 9, 5))
+            repairs.repair_action(s, head, order.id, order.version, "dispatch", crew_id=crew.id,
+                                  at=at(2026, 3, 2, 10), now=at(2026, 3, 2, 9, 5))
         with pytest.raises(ValidationFailed, match="before"):
-            wo.repair_action(s, head, order.id, order.version, "dispatch", crew_id=crew.id,
-                             at=at(2026, 3, 2, 8), now=at(2026, 3, 2, 9, 5))
+            repairs.repair_action(s, head, order.id, order.version, "dispatch", crew_id=crew.id,
+                                  at=at(2026, 3, 2, 8), now=at(2026, 3, 2, 9, 5))
 
 
 def test_dispatch_needs_a_crew_of_the_heads_own_area(db):
@@ -148,8 +148,8 @@ def test_dispatch_needs_a_crew_of_the_heads_own_area(db):
         order = repair(s)
         other = crew_of(s, "JL-CH-S-R1")
         with pytest.raises(ValidationFailed) as caught:
-            wo.repair_action(s, user(s, "head"), order.id, order.version, "dispatch",
-                             crew_id=other.id, now=at(2026, 3, 2, 9, 5))
+            repairs.repair_action(s, user(s, "head"), order.id, order.version, "dispatch",
+                                  crew_id=other.id, now=at(2026, 3, 2, 9, 5))
         assert "crew_id" in caught.value.fields
 
 
@@ -157,12 +157,12 @@ def test_a_transfer_hands_the_repair_over_and_the_customer_clock_keeps_running(d
     with db.write() as s:
         order = repair(s, actor=None)
         target = s.scalar(select(Unit).where(Unit.code == "JL-LT-S"))
-        order = wo.repair_action(s, None, order.id, order.version, "transfer", unit_id=target.id,
-                                 reason="属龙潭站辖区", now=at(2026, 3, 2, 9, 10))
+        order = repairs.repair_action(s, None, order.id, order.version, "transfer", unit_id=target.id,
+                                      reason="属龙潭站辖区", now=at(2026, 3, 2, 9, 10))
         assert order.status == "transferred" and order.unit_id == target.id
         assert clock(order, "arrival").due_at == at(2026, 3, 2, 9, 45)
         with pytest.raises(NotFound):  # the Changyi head no longer sees it
-            wo.add_note(s, user(s, "head"), order.id, "x", now=at(2026, 3, 2, 9, 11))
+            orders.add_note(s, user(s, "head"), order.id, "x", now=at(2026, 3, 2, 9, 11))
 
 
 def test_a_crew_member_may_report_but_not_dispatch(db):
@@ -170,13 +170,13 @@ def test_a_crew_member_may_report_but_not_dispatch(db):
         crew_user = user(s, "crew")
         order = repair(s)
         with pytest.raises(Forbidden):
-            wo.repair_action(s, crew_user, order.id, order.version, "dispatch",
-                             crew_id=crew_user.staff.membership.crew_id, now=at(2026, 3, 2, 9, 5))
-        order = wo.repair_action(s, user(s, "head"), order.id, order.version, "dispatch",
-                                 crew_id=crew_user.staff.membership.crew_id,
-                                 now=at(2026, 3, 2, 9, 5))
-        order = wo.repair_action(s, crew_user, order.id, order.version, "accept",
-                                 now=at(2026, 3, 2, 9, 6))
+            repairs.repair_action(s, crew_user, order.id, order.version, "dispatch",
+                                  crew_id=crew_user.staff.membership.crew_id, now=at(2026, 3, 2, 9, 5))
+        order = repairs.repair_action(s, user(s, "head"), order.id, order.version, "dispatch",
+                                      crew_id=crew_user.staff.membership.crew_id,
+                                      now=at(2026, 3, 2, 9, 5))
+        order = repairs.repair_action(s, crew_user, order.id, order.version, "accept",
+                                      now=at(2026, 3, 2, 9, 6))
         assert order.status == "accepted"
 
 
@@ -191,8 +191,8 @@ def test_another_station_cannot_see_or_touch_the_order(db):
                                                   Unit.code == "JL-CH-S"))),
                                allow_demo_password=False)
         with pytest.raises(NotFound):
-            wo.repair_action(s, stranger, order.id, order.version, "cancel", reason="x",
-                             now=at(2026, 3, 2, 9, 5))
+            repairs.repair_action(s, stranger, order.id, order.version, "cancel", reason="x",
+                                  now=at(2026, 3, 2, 9, 5))
 
 
 def test_a_location_outside_the_territory_or_the_heads_area_is_refused(db):
@@ -203,8 +203,8 @@ def test_a_location_outside_the_territory_or_the_heads_area_is_refused(db):
         with pytest.raises(ValidationFailed, match="your area"):
             repair(s, where=GUDIANZI)  # the Changyi head, a rural location
         with pytest.raises(ValidationFailed) as caught:
-            wo.create_repair(s, None, wo.RepairInput(source="fax", category="x", urgency=9,
-                                                     lat=CHANGYI[0], lon=CHANGYI[1]))
+            repairs.create_repair(s, None, repairs.RepairInput(source="fax", category="x", urgency=9,
+                                                               lat=CHANGYI[0], lon=CHANGYI[1]))
         assert {"source", "category", "urgency", "address"} <= set(caught.value.fields)
         assert s.scalar(select(func.count()).select_from(WorkOrder)) == before
 
@@ -214,11 +214,11 @@ def test_a_stale_version_is_a_conflict_and_nothing_is_overwritten(db):
         head, crew = user(s, "head"), crew_of(s, "JL-CY-S-R2")
         order = repair(s)
         seen = order.version
-        wo.repair_action(s, head, order.id, seen, "dispatch", crew_id=crew.id,
-                         now=at(2026, 3, 2, 9, 5))
+        repairs.repair_action(s, head, order.id, seen, "dispatch", crew_id=crew.id,
+                              now=at(2026, 3, 2, 9, 5))
         with pytest.raises(Conflict):
-            wo.repair_action(s, head, order.id, seen, "cancel", reason="dup",
-                             now=at(2026, 3, 2, 9, 6))
+            repairs.repair_action(s, head, order.id, seen, "cancel", reason="dup",
+                                  now=at(2026, 3, 2, 9, 6))
         assert order.status == "dispatched"
         assert events(s, order) == ["created", "dispatch"]
 
@@ -234,14 +234,14 @@ STATED = {"lv_resident": ("resident", 8.0, False), "lv_small_firm": ("non_reside
 def application(s, klass="hv_single", important=True, when=MONDAY_10, actor="head",
                 where=CHANGYI, accept=True, business="new_connection") -> WorkOrder:
     customer_type, load, small = STATED[klass]
-    data = wo.ApplicationInput(business_type=business, customer_type=customer_type,
-                               load_kw=load, small_firm=small,
-                               capacity_kva=1250.0 if klass.startswith("hv") else None,
-                               customer_name="吉林松江化工有限公司",
-                               lat=where[0], lon=where[1], address="昌邑区化工路1号",
-                               important=important, applied_at=when)
-    order = wo.create_application(s, user(s, actor) if actor else None, data, accept=accept,
-                                  now=when)
+    data = applications.ApplicationInput(business_type=business, customer_type=customer_type,
+                                         load_kw=load, small_firm=small,
+                                         capacity_kva=1250.0 if klass.startswith("hv") else None,
+                                         customer_name="吉林松江化工有限公司",
+                                         lat=where[0], lon=where[1], address="昌邑区化工路1号",
+                                         important=important, applied_at=when)
+    order = applications.create_application(s, user(s, actor) if actor else None, data, accept=accept,
+                                            now=when)
     assert order.customer_class == ("hv_single" if klass == "hv_dual" else klass)
     return order
 
@@ -289,11 +289,11 @@ def test_advancing_through_the_stages_completes_the_application(db):
     with db.write() as s:
         head = user(s, "head")
         order = application(s, klass="lv_resident", important=False)
-        order = wo.advance_stage(s, head, order.id, order.version, note="表计已装",
-                                 at=at(2026, 3, 4, 15), now=at(2026, 3, 4, 15))
+        order = applications.advance_stage(s, head, order.id, order.version, note="表计已装",
+                                           at=at(2026, 3, 4, 15), now=at(2026, 3, 4, 15))
         assert clock(order, "connection").status == MET
         assert clock(order, "total").status == MET and order.current_stage == "archiving"
-        order = wo.advance_stage(s, head, order.id, order.version, now=at(2026, 3, 5, 9))
+        order = applications.advance_stage(s, head, order.id, order.version, now=at(2026, 3, 5, 9))
         assert order.status == "completed" and order.closed_at == at(2026, 3, 5, 9)
         assert events(s, order) == ["created", "accepted", "stage_done", "stage_done",
                                     "stage_done"]
@@ -303,13 +303,13 @@ def test_a_pause_extends_the_deadlines_and_the_customer_holds_the_time(db):
     with db.write() as s:
         head = user(s, "head")
         order = application(s, klass="lv_resident", important=False)
-        order = wo.pause(s, head, order.id, order.version, "customer_documents",
-                         note="缺房产证明", at=at(2026, 3, 3, 10), now=at(2026, 3, 3, 10))
+        order = applications.pause(s, head, order.id, order.version, "customer_documents",
+                                   note="缺房产证明", at=at(2026, 3, 3, 10), now=at(2026, 3, 3, 10))
         assert order.paused and order.holder == "customer"
         with pytest.raises(ValidationFailed):  # a paused stage cannot be finished
-            wo.advance_stage(s, head, order.id, order.version, now=at(2026, 3, 4))
-        order = wo.resume(s, head, order.id, order.version, at=at(2026, 3, 5, 10),
-                          now=at(2026, 3, 5, 10))
+            applications.advance_stage(s, head, order.id, order.version, now=at(2026, 3, 4))
+        order = applications.resume(s, head, order.id, order.version, at=at(2026, 3, 5, 10),
+                                    now=at(2026, 3, 5, 10))
         assert not order.paused
         # paused Tue 10:00 to Thu 10:00: two working days later than without the pause
         assert clock(order, "connection").due_at == at(2026, 3, 10)
@@ -322,11 +322,11 @@ def test_customer_construction_does_not_count_against_the_utility(db):
         order = application(s, important=False, actor=None)
         for stage, when in [("site_survey", at(2026, 3, 3, 10)), ("supply_plan", at(2026, 3, 9, 10))]:
             assert order.current_stage == stage
-            order = wo.advance_stage(s, None, order.id, None, at=when, now=when)
+            order = applications.advance_stage(s, None, order.id, None, at=when, now=when)
         assert order.current_stage == "customer_construction" and order.holder == "customer"
         due_before = clock(order, "total").due_at
         later = at(2026, 4, 20, 10)  # six weeks of the customer's works
-        order = wo.advance_stage(s, None, order.id, None, at=later, now=later)
+        order = applications.advance_stage(s, None, order.id, None, at=later, now=later)
         shift = clock(order, "total").due_at - due_before
         assert shift > timedelta(days=40)  # the customer's weeks were not the utility's
 
@@ -335,16 +335,16 @@ def test_an_application_of_another_station_cannot_be_advanced(db):
     with db.write() as s:
         order = application(s, where=GUDIANZI, actor=None)
         with pytest.raises(NotFound):
-            wo.advance_stage(s, user(s, "head"), order.id, order.version, now=at(2026, 3, 3))
-        wo.advance_stage(s, user(s, "gridmgr"), order.id, order.version, now=at(2026, 3, 3))
+            applications.advance_stage(s, user(s, "head"), order.id, order.version, now=at(2026, 3, 3))
+        applications.advance_stage(s, user(s, "gridmgr"), order.id, order.version, now=at(2026, 3, 3))
 
 
 def test_pause_reasons_and_notes_are_checked(db):
     with db.write() as s:
         order = application(s, klass="lv_resident", important=False)
         with pytest.raises(ValidationFailed) as caught:
-            wo.pause(s, user(s, "head"), order.id, order.version, "coffee", note="x" * 400,
-                     now=at(2026, 3, 3))
+            applications.pause(s, user(s, "head"), order.id, order.version, "coffee", note="x" * 400,
+                               now=at(2026, 3, 3))
         assert {"reason", "note"} <= set(caught.value.fields)
 
 
@@ -354,28 +354,28 @@ def test_a_park_case_follows_its_milestones_into_a_formal_application(db):
     with db.write() as s:
         account = user(s, "account")
         client = account.clients[0]
-        case = wo.create_park_case(s, account, wo.ParkCaseInput(
+        case = parks.create_park_case(s, account, parks.ParkCaseInput(
             client_id=client.id, projected_load_kw=2500, projected_date=date(2027, 6, 1),
             visit_planned_for=at(2026, 3, 10, 9),
             milestone_plan={"first_contact": at(2026, 3, 5), "load_survey": at(2026, 3, 20)}),
-            now=at(2026, 3, 2, 9))
+                                      now=at(2026, 3, 2, 9))
         assert case.status == "open" and case.current_stage == "first_contact"
-        case = wo.complete_milestone(s, account, case.id, case.version, "first_contact",
-                                     note="已对接", now=at(2026, 3, 4, 9))
+        case = parks.complete_milestone(s, account, case.id, case.version, "first_contact",
+                                        note="已对接", now=at(2026, 3, 4, 9))
         assert clock(case, "first_contact").status == MET
         assert case.current_stage == "load_survey"
         formal = application(s, klass="hv_single", actor=None, where=(client.lat, client.lon))
         formal.client_id = client.id
         with pytest.raises(ValidationFailed):  # another client's application will not do
-            wo.complete_milestone(s, account, case.id, case.version, "formal_application",
-                                  application_id=application(s, actor=None).id,
-                                  now=at(2026, 3, 25, 9))
-        case = wo.complete_milestone(s, account, case.id, case.version, "formal_application",
-                                     application_id=formal.id, now=at(2026, 3, 25, 9))
+            parks.complete_milestone(s, account, case.id, case.version, "formal_application",
+                                     application_id=application(s, actor=None).id,
+                                     now=at(2026, 3, 25, 9))
+        case = parks.complete_milestone(s, account, case.id, case.version, "formal_application",
+                                        application_id=formal.id, now=at(2026, 3, 25, 9))
         assert case.status == "applied" and case.application_id == formal.id
         assert clock(case, "load_survey").status == OVERDUE  # planned for 20 March, not done
         visit = case_visits(s, case)[0]
-        wo.record_visit(s, account, case.id, visit.id, note="看了现场", now=at(2026, 3, 10, 11))
+        visits.record(s, account, visit.id, case_id=case.id, note="看了现场", now=at(2026, 3, 10, 11))
         assert case_visits(s, case)[0].done_at == at(2026, 3, 10, 11)
 
 
@@ -395,11 +395,11 @@ def test_attribution_says_who_held_the_case_and_who_made_it_late(db):
     with db.write() as s:
         order = application(s, important=False, actor=None)  # hv_single, accepted Mon 2 March
         county = s.scalar(select(Unit.id).where(Unit.code == "JL-CY"))
-        order = wo.advance_stage(s, None, order.id, None, at=at(2026, 3, 4, 10),
-                                 now=at(2026, 3, 4, 10))  # survey done
-        order = wo.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 5, 10),
-                         now=at(2026, 3, 5, 10))
-        order = wo.resume(s, None, order.id, None, at=at(2026, 3, 10, 10), now=at(2026, 3, 10, 10))
+        order = applications.advance_stage(s, None, order.id, None, at=at(2026, 3, 4, 10),
+                                           now=at(2026, 3, 4, 10))  # survey done
+        order = applications.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 5, 10),
+                                   now=at(2026, 3, 5, 10))
+        order = applications.resume(s, None, order.id, None, at=at(2026, 3, 10, 10), now=at(2026, 3, 10, 10))
         # supply plan due 24:00 Mon 16 March (10 working days) + 3 paused (Fri, Mon, Tue)
         assert clock(order, "supply_plan").due_at == at(2026, 3, 20)
         now = at(2026, 3, 24, 10)  # still no plan: late all of Fri and Mon, and Tue until 10:00
@@ -424,15 +424,15 @@ def test_waiting_on_grid_works_never_stops_a_clock_but_is_attributed(db):
     with db.write() as s:
         order = application(s, klass="hv_single", important=False, actor=None)
         dues = {c.stage: c.due_at for c in order.clocks}
-        wo.set_grid_works_wait(s, None, order, waiting=True, note="GW1", now=at(2026, 3, 3, 10))
+        applications.set_grid_works_wait(s, None, order, waiting=True, note="GW1", now=at(2026, 3, 3, 10))
         assert not order.paused and order.holder == "unit"
-        wo.set_grid_works_wait(s, None, order, waiting=False, note="GW1", now=at(2026, 3, 9, 10))
+        applications.set_grid_works_wait(s, None, order, waiting=False, note="GW1", now=at(2026, 3, 9, 10))
         refresh_now(order, at(2026, 3, 9, 10))
         assert {c.stage: c.due_at for c in order.clocks} == dues  # HV: no rule, nothing moves
         assert ("grid_works", "site_survey") in [(h.holder, h.stage)
                                                  for h in holds(order, at(2026, 3, 9, 10))]
         with pytest.raises(ValidationFailed) as refused:  # and never by hand as a pause
-            wo.pause(s, user(s, "head"), order.id, order.version, "grid_works", now=at(2026, 3, 9))
+            applications.pause(s, user(s, "head"), order.id, order.version, "grid_works", now=at(2026, 3, 9))
         assert "reason" in refused.value.fields
 
         # the limits a rule set gives grid works: see tests/integration/test_gridworks.py
@@ -444,20 +444,20 @@ def test_the_supply_plan_decides_single_or_dual_supply(db):
         head = user(s, "head")
         order = application(s, klass="hv_dual", important=False)
         assert clock(order, "total").limit_amount == 22  # single supply until the plan says
-        order = wo.advance_stage(s, head, order.id, order.version, now=at(2026, 3, 3, 10))
+        order = applications.advance_stage(s, head, order.id, order.version, now=at(2026, 3, 3, 10))
         with pytest.raises(ValidationFailed) as bad:
-            wo.advance_stage(s, head, order.id, order.version, supply="triple",
-                             now=at(2026, 3, 9, 10))
+            applications.advance_stage(s, head, order.id, order.version, supply="triple",
+                                       now=at(2026, 3, 9, 10))
         assert "supply" in bad.value.fields and order.current_stage == "supply_plan"
-        order = wo.advance_stage(s, head, order.id, order.version, supply="dual",
-                                 now=at(2026, 3, 9, 10))
+        order = applications.advance_stage(s, head, order.id, order.version, supply="dual",
+                                           now=at(2026, 3, 9, 10))
         assert order.customer_class == "hv_dual"
         assert clock(order, "total").limit_amount == 32
         assert clock(order, "connection").limit_amount == 4
         assert "class_decided" in events(s, order)
         lv = application(s, klass="lv_non_resident", important=False)
         with pytest.raises(ValidationFailed):  # only a high-voltage plan decides the supply
-            wo.advance_stage(s, head, lv.id, lv.version, supply="dual", now=at(2026, 3, 3, 10))
+            applications.advance_stage(s, head, lv.id, lv.version, supply="dual", now=at(2026, 3, 3, 10))
         s.rollback()
 
 
@@ -467,8 +467,8 @@ def test_a_name_change_has_no_metering_clock_and_no_whole_process_limit(db):
         assert [c.stage for c in order.clocks] == [
             "acceptance", "account_change", "archiving", "total"]
         assert clock(order, "total").limit_amount is None
-        order = wo.advance_stage(s, user(s, "head"), order.id, order.version,
-                                 now=at(2026, 3, 3, 10))
+        order = applications.advance_stage(s, user(s, "head"), order.id, order.version,
+                                           now=at(2026, 3, 3, 10))
         assert clock(order, "total").ended_at == at(2026, 3, 3, 10)  # ends with the records
         s.rollback()
 
@@ -491,8 +491,8 @@ def test_two_concurrent_updates_one_wins_the_other_gets_the_conflict(db):
         barrier.wait()
         try:
             with db.write() as s:
-                wo.repair_action(s, user(s, "head"), order_id, seen, "dispatch", crew_id=crew_id,
-                                 now=at(2026, 3, 2, 9, 5))
+                repairs.repair_action(s, user(s, "head"), order_id, seen, "dispatch", crew_id=crew_id,
+                                      now=at(2026, 3, 2, 9, 5))
             outcomes.append("won")
         except Conflict as exc:
             outcomes.append(exc.message)
@@ -516,11 +516,11 @@ def test_pauses_survive_a_change_of_rule_set(db):
 
     with db.write() as s:
         order = application(s, klass="hv_single", important=False, actor=None)
-        order = wo.advance_stage(s, None, order.id, None, at=at(2026, 3, 3, 10),
-                                 now=at(2026, 3, 3, 10))
-        order = wo.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 4, 12),
-                         now=at(2026, 3, 4, 12))
-        order = wo.resume(s, None, order.id, None, at=at(2026, 3, 6, 12), now=at(2026, 3, 6, 12))
+        order = applications.advance_stage(s, None, order.id, None, at=at(2026, 3, 3, 10),
+                                           now=at(2026, 3, 3, 10))
+        order = applications.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 4, 12),
+                                   now=at(2026, 3, 4, 12))
+        order = applications.resume(s, None, order.id, None, at=at(2026, 3, 6, 12), now=at(2026, 3, 6, 12))
         paused = clock(order, "supply_plan").paused_amount
         assert paused == pytest.approx(2.0)
         apply_rule_set(order, RuleSet.by_id("sgcc-older"), order.accepted_at)
@@ -536,12 +536,12 @@ def test_a_pause_inside_the_customers_own_stage_is_not_counted_twice(db):
     with db.write() as s:
         order = application(s, important=False, actor=None)
         for when in (at(2026, 3, 3, 10), at(2026, 3, 9, 10)):  # survey, plan
-            order = wo.advance_stage(s, None, order.id, None, at=when, now=when)
+            order = applications.advance_stage(s, None, order.id, None, at=when, now=when)
         assert order.current_stage == "customer_construction"
         plain = clock(order, "total").due_at
-        order = wo.pause(s, None, order.id, None, "customer_request", at=at(2026, 3, 16, 9),
-                         now=at(2026, 3, 16, 9))
-        order = wo.resume(s, None, order.id, None, at=at(2026, 3, 23, 9), now=at(2026, 3, 23, 9))
+        order = applications.pause(s, None, order.id, None, "customer_request", at=at(2026, 3, 16, 9),
+                                   now=at(2026, 3, 16, 9))
+        order = applications.resume(s, None, order.id, None, at=at(2026, 3, 23, 9), now=at(2026, 3, 23, 9))
         refresh_now(order, at(2026, 3, 23, 9))
         # the pause lies inside the customer's stage: the clock stood still once, not twice —
         # the working days after Mon 9 March up to Mon 23 March
@@ -554,9 +554,9 @@ def test_the_warning_moves_with_a_pause_like_the_due_time(db):
         order = application(s, klass="lv_resident", important=False)
         warn_before = clock(order, "connection").warn_at
         due_before = clock(order, "connection").due_at
-        order = wo.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 3, 10),
-                         now=at(2026, 3, 3, 10))
-        order = wo.resume(s, None, order.id, None, at=at(2026, 3, 5, 10), now=at(2026, 3, 5, 10))
+        order = applications.pause(s, None, order.id, None, "customer_documents", at=at(2026, 3, 3, 10),
+                                   now=at(2026, 3, 3, 10))
+        order = applications.resume(s, None, order.id, None, at=at(2026, 3, 5, 10), now=at(2026, 3, 5, 10))
         cal = WorkCalendar.default()
         assert cal.workdays_between(due_before, clock(order, "connection").due_at) == \
             pytest.approx(2.0)
@@ -567,8 +567,8 @@ def test_the_warning_moves_with_a_pause_like_the_due_time(db):
 def test_a_cancelled_order_counts_neither_met_nor_missed(db):
     with db.write() as s:
         order = repair(s)
-        order = wo.repair_action(s, user(s, "head"), order.id, order.version, "cancel",
-                                 reason="客户已自行恢复", now=at(2026, 3, 2, 9, 20))
+        order = repairs.repair_action(s, user(s, "head"), order.id, order.version, "cancel",
+                                      reason="客户已自行恢复", now=at(2026, 3, 2, 9, 20))
         assert clock(order, "arrival").status == "cancelled"
         assert order.sla_status is None
 
@@ -584,8 +584,8 @@ def test_an_important_application_without_a_client_can_be_walked_to_the_end(db):
                 when += timedelta(days=3)
                 dual = "dual" if klass == "hv_dual" and order.current_stage == "supply_plan" \
                     else None
-                order = wo.advance_stage(s, head, order.id, order.version, at=when, now=when,
-                                         supply=dual)
+                order = applications.advance_stage(s, head, order.id, order.version, at=when, now=when,
+                                                   supply=dual)
             assert order.customer_class == klass
             assert order.status == "completed", klass
 
@@ -604,7 +604,7 @@ def test_two_people_recording_the_same_visit_record_it_once(db):
 
     with db.write() as s:
         account = user(s, "account")
-        case = wo.create_park_case(s, account, wo.ParkCaseInput(
+        case = parks.create_park_case(s, account, parks.ParkCaseInput(
             client_id=account.clients[0].id, projected_load_kw=900, projected_date=date(2027, 3, 1),
             visit_planned_for=at(2026, 3, 10, 9)), now=at(2026, 3, 2, 9))
         visit_id = case_visits(s, case)[0].id
@@ -616,8 +616,8 @@ def test_two_people_recording_the_same_visit_record_it_once(db):
         barrier.wait()
         try:
             with db.write() as s:
-                wo.record_visit(s, user(s, "account"), case_id, visit_id, note=note,
-                                now=at(2026, 3, 10, 12))
+                visits.record(s, user(s, "account"), visit_id, case_id=case_id, note=note,
+                              now=at(2026, 3, 10, 12))
             results.append("ok")
         except ValidationFailed:
             results.append("refused")
@@ -650,7 +650,7 @@ def test_publishing_a_years_calendar_moves_open_deadlines(db, monkeypatch, tmp_p
     published = calendar_module.WorkCalendar.from_sources(overrides)
     monkeypatch.setattr(clocks_module.WorkCalendar, "default", classmethod(lambda cls: published))
     with db.write() as s:
-        changed = wo.recompute_open_clocks(s, now=at(2027, 1, 2, 9))
+        changed = orders.recompute_open_clocks(s, now=at(2027, 1, 2, 9))
         order = s.get(WorkOrder, order_id)
         assert changed >= 1
         assert clock(order, "connection").due_at == at(2027, 1, 7)  # 1 and 4 January off
