@@ -27,7 +27,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from station_portal.analytics.daily import Daily
-from station_portal.analytics.dashboards import LEAGUE_KINDS, Names
+from station_portal.analytics.dashboards.common import LEAGUE_KINDS, Names
 from station_portal.analytics.models import Briefing
 from station_portal.analytics.snapshots import in_units
 from station_portal.auth.scope import Scope

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from station_portal.analytics.dashboards import Filters, Names
+from station_portal.analytics.dashboards.common import Filters, Names
 from station_portal.analytics.snapshots import in_units
 from station_portal.customer.models import CaseAccess, ServiceRating
 from station_portal.sla.calendar import end_of_day, local_midnight

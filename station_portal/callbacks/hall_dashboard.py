@@ -24,7 +24,7 @@ from station_portal.hall.queue import local_day
 from station_portal.i18n import _
 from station_portal.pages import hall_charts as charts
 from station_portal.pages import hall_dashboard as page
-from station_portal.pages.charts import empty_figure
+from station_portal.pages.charts.common import empty_figure
 from station_portal.pages.ui import empty_state, out_of_scope, simple_table, stat
 from station_portal.services import hall as service
 from station_portal.validate import as_id

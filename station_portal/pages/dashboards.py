@@ -13,7 +13,7 @@ and the browser draws them right after the first content (``assets/dashboards.js
 live. A panel's component id is ``dash-<board>-<panel>``.
 
 What each board shows (:data:`BUILDERS`) is here too: scoped queries of
-``analytics`` turned into figures and tables by ``pages/charts.py``. Must not
+``analytics`` turned into figures and tables by ``pages/charts/``. Must not
 import the Dash app or a callbacks module.
 """
 

@@ -23,7 +23,7 @@ from station_portal.i18n import _, _l
 from station_portal.labels import APPLICATION_STATUSES, label, stage_label
 from station_portal.org.matrix import load_matrix
 from station_portal.pages import Page
-from station_portal.pages.charts import FONT, Figure, empty_figure, new_figure, trace, update_layout
+from station_portal.pages.charts.common import FONT, Figure, empty_figure, new_figure, trace, update_layout
 from station_portal.pages.grid import data_grid
 from station_portal.pages.ui import empty_state, graph_config, page_header, simple_table
 from station_portal.timefmt import format_local

@@ -1,7 +1,7 @@
 """The grid-works section of the company dashboard: pure builders, frames in, figures out.
 
 Frames come from ``gridworks.dashboard.grid_works_board``; figures are plain
-dicts like the rest of ``pages/charts.py`` and say in words why they are empty.
+dicts like the rest of ``pages/charts/`` and say in words why they are empty.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from station_portal.gridworks.dashboard import GridWorksBoard
 from station_portal.gridworks.labels import MILESTONE_NAMES
 from station_portal.i18n import _
 from station_portal.labels import label
-from station_portal.pages.charts import (
+from station_portal.pages.charts.common import (
     Column,
     Figure,
     Table,
-    _layout,
     empty_figure,
+    figure_layout,
     new_figure,
     trace,
     update_layout,
@@ -46,7 +46,7 @@ def waiting_figure(board: GridWorksBoard) -> Figure:
     fig = new_figure([trace("bar", y=top["code"].tolist(), x=top["waiting"].astype(int).tolist(),
                             orientation="h", marker_color=colours, customdata=hover,
                             hovertemplate="%{y}: %{x}<br>%{customdata}<extra></extra>")])
-    update_layout(fig, **_layout(
+    update_layout(fig, **figure_layout(
         title={"text": summary_text(board), "font": {"size": 12}, "x": 0.01, "y": 0.98},
         margin={"l": 110, "r": 16, "t": 48, "b": 40},
         xaxis={"title": {"text": _("Applications waiting")}, "dtick": 1, "rangemode": "tozero"},
@@ -65,7 +65,7 @@ def funds_figure(funds: pd.DataFrame) -> Figure:
         trace("bar", x=units, y=[round(float(v), 1) for v in funds["arrived"]],
               name=_("Arrived"), marker_color="#2ca02c"),
     ])
-    update_layout(fig, **_layout(barmode="group", height=360,
+    update_layout(fig, **figure_layout(barmode="group", height=360,
                                 yaxis={"title": {"text": _("10,000 yuan")}}))
     return fig
 

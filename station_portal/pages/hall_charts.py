@@ -1,6 +1,6 @@
 """The hall dashboard's figures and tables as pure functions (DataFrame in, figure out).
 
-Frames come from ``hall.stats``; figures are plain dicts (see pages/charts.py). A
+Frames come from ``hall.stats``; figures are plain dicts (see pages/charts/common.py). A
 builder with nothing to draw returns a figure that says why.
 """
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from station_portal.hall.catalog import load_catalog
 from station_portal.i18n import _
-from station_portal.pages.charts import FONT, Figure, empty_figure, new_figure, trace, update_layout
+from station_portal.pages.charts.common import FONT, Figure, empty_figure, new_figure, trace, update_layout
 
 LEVEL_COLOURS = {"A": "#0b5394", "B": "#6aa84f", "C": "#e69138", "D": "#8e7cc3"}
 OK, WARN, BAD = "#2ca02c", "#ff9800", "#d62728"
