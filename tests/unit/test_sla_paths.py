@@ -68,8 +68,16 @@ def test_no_stage_is_due_after_the_whole_process(business, klass, important, gri
             ended = accepted
         elif clock.holder == "customer":
             ended = cursor + timedelta(hours=data.draw(st.integers(0, 40 * 24), "customer works"))
-        elif clock.limit_amount is None:  # a stage without a limit of its own, done quickly
-            ended = cursor + timedelta(hours=data.draw(st.integers(0, 20), "unlimited stage"))
+        elif clock.limit_amount is None:
+            # A stage without a limit of its own (contract, site survey) has no days in the
+            # whole process: done within the day the previous stage ended in. After a stage
+            # that used its last day to 24:00, any time at all would spend a new working day
+            # (Civil Code art. 201: a period begun during a day counts from the next day).
+            hours = data.draw(st.integers(0, 20), "unlimited stage")
+            day_end = datetime.combine(cursor.date() + timedelta(days=1), datetime.min.time(),
+                                       tzinfo=SHANGHAI)
+            ended = cursor if cursor == day_end - timedelta(days=1) else \
+                min(cursor + timedelta(hours=hours), day_end)
         else:
             if data.draw(st.booleans(), "pause"):
                 p_start = cursor + timedelta(hours=data.draw(st.integers(0, 30), "pause start"))
