@@ -48,13 +48,16 @@ def pytest_sessionfinish(session) -> None:
 
 
 def drop_run_schemas() -> None:
+    # One transaction per schema: dropping them all at once takes a lock per table of
+    # every schema and runs out of PostgreSQL's lock table (max_locks_per_transaction).
     prefix = run_schema_prefix()
     db = Database(os.environ["TEST_DATABASE_URL"])
-    with db.engine.begin() as conn:
+    with db.engine.connect() as conn:
         names = conn.execute(text(
             "SELECT nspname FROM pg_namespace WHERE left(nspname, :n) = :p"),
-            {"n": len(prefix), "p": prefix})
-        for (name,) in names.all():
+            {"n": len(prefix), "p": prefix}).scalars().all()
+    for name in names:
+        with db.engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
     db.dispose()
 
