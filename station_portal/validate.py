@@ -3,15 +3,21 @@
 Anything can arrive in a callback's inputs or a form (a forged request is
 just JSON); these helpers return a safe default instead of raising. Ids are
 database integers: positive and within 32 bits, so PostgreSQL never sees an
-out-of-range number.
+out-of-range number. Dates are days of the working-day calendar's range: the one
+parser every page, callback and API uses (``day``).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 
 MAX_ID = 2**31 - 1
+# The working-day calendar's range (sla.calendar builds its tables over it): a date
+# outside it can be neither counted nor stored as a deadline.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2060, 12, 31)
 # C0 controls (NUL included: PostgreSQL refuses it in text), DEL and lone UTF-16
 # surrogates (they cannot be encoded); tab and newline stay.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
@@ -49,3 +55,19 @@ def id_list(value: Any, max_items: int = 1000) -> list[int]:
 
 def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def day(value: Any) -> date | None:
+    """A calendar day from a date, a datetime (its own date) or ISO text ("2026-12-05",
+    a time after it ignored, as date pickers and query strings send it); None when
+    malformed or outside the calendar's range (FIRST_DAY–LAST_DAY)."""
+    if isinstance(value, datetime):
+        value = value.date()
+    elif isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    if not isinstance(value, date):
+        return None
+    return value if FIRST_DAY <= value <= LAST_DAY else None

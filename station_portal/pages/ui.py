@@ -43,6 +43,31 @@ def empty_state(message: str, hint: str | None = None, icon: str = "bi-inbox") -
     )
 
 
+FEEDBACK_ICONS = {"success": "bi-check-circle", "info": "bi-info-circle",
+                  "warning": "bi-exclamation-triangle", "danger": "bi-x-octagon"}
+
+
+def feedback(message: Any, kind: str = "warning", id_: str | None = None) -> dbc.Alert:
+    """The answer to what a user just did: done (success), nothing to do (info), refused
+    (warning: the user can fix it) or failed (danger). Dismissable, read out by screen
+    readers (Bootstrap's alert has role=alert), with an icon so the colour is not the only
+    sign."""
+    if kind not in FEEDBACK_ICONS:
+        raise ValueError(f"unknown feedback kind {kind!r}")
+    extra = {"id": id_} if id_ else {}
+    return dbc.Alert([html.I(className=f"bi {FEEDBACK_ICONS[kind]} me-2", **{"aria-hidden": "true"}),
+                      message], color=kind, dismissable=True, className="py-2 portal-feedback",
+                     **extra)
+
+
+def error_text(exc: Exception) -> str:
+    """What a refusal says: each bad field's message (a ValidationFailed), else its message."""
+    fields = getattr(exc, "fields", None)
+    if isinstance(fields, dict) and fields:
+        return "; ".join(str(v) for v in fields.values())
+    return str(getattr(exc, "message", exc))
+
+
 def no_such_item(message: str) -> dbc.Alert:
     """A page opened for something that does not exist (a mistyped or stale link)."""
     return dbc.Alert([html.I(className="bi bi-question-circle me-2"), message], color="info",

@@ -39,9 +39,8 @@ import numpy as np
 from station_portal.datafiles import DataFile
 from station_portal.sla import holidays as law
 from station_portal.timefmt import SHANGHAI
+from station_portal.validate import FIRST_DAY, LAST_DAY
 
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2060, 12, 31)
 SECONDS_PER_DAY = 86_400
 # Midnight Shanghai of FIRST_DAY as a Unix timestamp (Shanghai has no DST since 1991).
 _EPOCH = datetime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day, tzinfo=SHANGHAI).timestamp()
@@ -327,12 +326,6 @@ def _timestamp(instant: datetime) -> float:
     if instant.tzinfo is None:
         raise ValueError("naive datetime: give instants with a time zone")
     return instant.timestamp()
-
-
-def _local_date(instant: datetime) -> date:
-    if instant.tzinfo is None:
-        raise ValueError("naive datetime: give instants with a time zone")
-    return instant.astimezone(SHANGHAI).date()
 
 
 # The overrides file is optional: without it, the package's years and the law.
