@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
@@ -23,7 +23,7 @@ from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import AT_RISK, ON_TRACK, OVERDUE, late_amount, left_amount
 from station_portal.sla.rules import WORKDAY, GridWorksRule, RuleError, RuleSet
 from station_portal.timefmt import SHANGHAI
-from station_portal.validate import as_id, has_control_chars
+from station_portal.validate import as_id, day, has_control_chars
 from station_portal.workorders.access import order_filter, sees_order
 from station_portal.workorders.attribution import Share, current_hold, shares
 from station_portal.workorders.clocks import refresh_now
@@ -192,14 +192,10 @@ def _condition(expr: Any, kind: str, spec: dict[str, Any], nested: bool = False
 
 
 def _day(text: object) -> datetime | None:
-    """Midnight Shanghai of the day AG Grid's date filter sends ("2026-03-02 00:00:00")."""
-    if not isinstance(text, str):
-        return None
-    try:
-        value = datetime.fromisoformat(text[:10])
-    except ValueError:
-        return None
-    return value.replace(tzinfo=SHANGHAI) if 2000 <= value.year <= 2100 else None
+    """Midnight Shanghai of the day AG Grid's date filter sends ("2026-03-02 00:00:00"); None
+    (no condition) for anything not a day of the working-day calendar's range."""
+    value = day(text) if isinstance(text, str) else None
+    return datetime.combine(value, time(), SHANGHAI) if value else None
 
 
 def sla_condition(codes: list[str], now: datetime) -> ColumnElement[bool]:
