@@ -9,29 +9,19 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
-from sqlalchemy import select
 
 from station_portal.auth.roles import Role
 from station_portal.callbacks._secure import secure_callback
 from station_portal.db import utcnow
 from station_portal.errors import PortalError, ValidationFailed
-from station_portal.i18n import _, get_locale
+from station_portal.i18n import _
 from station_portal.labels import CLIENT_KINDS, label
-from station_portal.org.models import Client
 from station_portal.pages import visits as page
+from station_portal.pages.ui import error_text
 from station_portal.services import visits as service
-from station_portal.timefmt import format_local, local
+from station_portal.timefmt import format_local
 from station_portal.web.context import read_session, signed_in_user, write_session
-from station_portal.workorders.models import ParkVisit, WorkOrder
-from station_portal.workorders.visit_due import next_visits, visit_state
-
-
-def _scoped_clients(scope):
-    return select(Client).where(scope.client_filter(Client.id), scope.unit_filter(Client.unit_id))
-
-
-def _name(client: Client) -> str:
-    return client.name_zh if get_locale().startswith("zh") else client.name_en
+from station_portal.workorders.visit_due import client_visits
 
 
 def register(app: Dash) -> None:
@@ -40,28 +30,15 @@ def register(app: Dash) -> None:
                      roles=page.ROLES)
     def fill(_refresh: Any):
         user = signed_in_user()
-        session, scope, now = read_session(), user.scope(), utcnow()
-        clients = {c.id: c for c in session.scalars(_scoped_clients(scope))}
-        ids = sorted(clients)
-        status = next_visits(session, ids, now)
-        today = local(now).date()
-        opened = session.execute(
-            select(ParkVisit, WorkOrder.code).outerjoin(
-                WorkOrder, WorkOrder.id == ParkVisit.work_order_id)
-            .where(ParkVisit.client_id.in_(ids), ParkVisit.done_at.is_(None))
-            .order_by(ParkVisit.planned_for)).all() if ids else []
-        rows = []
-        for v, code in opened:
-            nxt = status.get(v.client_id)
-            state, days = visit_state(v.id, v.planned_for, None, nxt, today)
-            rows.append({"id": v.id, "client_id": v.client_id,
-                         "client": _name(clients[v.client_id]), "planned_for": v.planned_for,
-                         "due": nxt.due if nxt is not None and nxt.visit_id == v.id else None,
-                         "case": code or "", "order_id": v.work_order_id, "state": state,
-                         "days": days})
-        table = [page.client_row(cid, _name(clients[cid]), label(CLIENT_KINDS, clients[cid].kind),
-                                 status[cid]) for cid in ids]
-        options = [{"label": _name(clients[c]), "value": c} for c in ids]
+        world = client_visits(read_session(), user.scope(), utcnow())
+        names = {c.id: c.name() for c in world.clients}
+        rows = [{"id": v.id, "client_id": v.client_id, "client": names[v.client_id],
+                 "planned_for": v.planned_for, "due": v.due, "case": v.case_code or "",
+                 "order_id": v.work_order_id, "state": v.state, "days": v.days}
+                for v in world.open]
+        table = [page.client_row(c.id, names[c.id], label(CLIENT_KINDS, c.kind), world.next[c.id])
+                 for c in world.clients]
+        options = [{"label": names[c.id], "value": c.id} for c in world.clients]
         may_record = user.role == Role.ACCOUNT_MANAGER
         return page.open_visits(rows, may_record), table, options
 
@@ -83,7 +60,7 @@ def register(app: Dash) -> None:
                     if client_id is None:
                         raise ValidationFailed({"client": _("Choose a client.")})
                     client = service.set_frequency(session, actor, client_id, every)
-                    done = _("Visits to %(client)s: %(every)s.", client=_name(client),
+                    done = _("Visits to %(client)s: %(every)s.", client=client.name(),
                              every=_("every %(n)s days", n=client.visit_every_days)
                              if client.visit_every_days else _("no recurring visits"))
                 elif isinstance(trigger, dict) and trigger.get("type") == page.RECORD:
@@ -95,9 +72,7 @@ def register(app: Dash) -> None:
                 else:
                     return no_update, no_update
         except PortalError as exc:
-            message = " ".join(exc.fields.values()) if isinstance(exc, ValidationFailed) \
-                else exc.message
-            return no_update, dbc.Alert(message, color="danger", className="py-2",
+            return no_update, dbc.Alert(error_text(exc), color="danger", className="py-2",
                                         dismissable=True)
         return utcnow().isoformat(), dbc.Alert(done, color="success", className="py-2",
                                                duration=5000)

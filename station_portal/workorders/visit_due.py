@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from station_portal.auth.scope import Scope
 from station_portal.org.models import Client
 from station_portal.timefmt import SHANGHAI, local
 from station_portal.workorders.models import Kind, ParkVisit, WorkOrder
@@ -151,3 +152,52 @@ def visit_state(visit_id: int, planned_for: datetime, done_at: datetime | None,
         return "overdue", nxt.overdue_days
     late = overdue_days(local(planned_for).date(), today)
     return ("missed", late) if late else ("upcoming", 0)
+
+
+@dataclass(frozen=True)
+class OpenVisit:
+    """A visit not made yet, with its state by :func:`visit_state`."""
+
+    id: int
+    client_id: int
+    planned_for: datetime
+    due: date | None  # the day the client's next visit was due, if this visit stands for it
+    case_code: str | None  # the park case it belongs to
+    work_order_id: int | None
+    state: str
+    days: int
+
+
+@dataclass(frozen=True)
+class ClientVisits:
+    """The visits page's world: the clients a scope sees (by id), each one's next visit,
+    and the open visits by planned day."""
+
+    clients: list[Client]
+    next: dict[int, NextVisit]
+    open: list[OpenVisit]
+
+
+def client_visits(session: Session, scope: Scope, now: datetime) -> ClientVisits:
+    """The clients in ``scope`` (their own list and their units), their next visits and
+    the visits still open."""
+    clients = list(session.scalars(
+        select(Client).where(scope.client_filter(Client.id), scope.unit_filter(Client.unit_id))
+        .order_by(Client.id)))
+    ids = [c.id for c in clients]
+    status = next_visits(session, ids, now)
+    today = local(now).date()
+    rows = session.execute(
+        select(ParkVisit, WorkOrder.code)
+        .outerjoin(WorkOrder, WorkOrder.id == ParkVisit.work_order_id)
+        .where(ParkVisit.client_id.in_(ids), ParkVisit.done_at.is_(None))
+        .order_by(ParkVisit.planned_for)).all() if ids else []
+    opened = []
+    for visit, code in rows:
+        nxt = status.get(visit.client_id)
+        state, days = visit_state(visit.id, visit.planned_for, None, nxt, today)
+        opened.append(OpenVisit(
+            visit.id, visit.client_id, visit.planned_for,
+            nxt.due if nxt is not None and nxt.visit_id == visit.id else None, code,
+            visit.work_order_id, state, days))
+    return ClientVisits(clients, status, opened)
