@@ -26,7 +26,7 @@ from station_portal.auth.roles import ALL_STAFF
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, ValidationFailed
 from station_portal.i18n import _
-from station_portal.services import applications, changes, dispatch, orders, repairs
+from station_portal.services import applications, changes, commands, repairs
 from station_portal.validate import as_id
 from station_portal.web.context import read_session
 from station_portal.workorders.access import sees_order
@@ -182,9 +182,10 @@ def assign_crew(args: dict[str, Any], order_id: int):
     Carries the order's version as the caller saw it; if someone changed the order
     since, nothing is written and the answer is 409 with the order's current state.
     """
-    service = dispatch.assign_lead if args["role"] == "lead" else dispatch.add_support
+    action = "dispatch" if args["role"] == "lead" else "support"
     with acting_on(order_id), write() as (session, actor):
-        changed = brief(service(session, actor, order_id, args["version"], args["crew_id"]))
+        changed = brief(commands.run(session, actor, order_id, args["version"], action,
+                                     commands.ActionValues(crew_id=args["crew_id"])))
     return order_after(order_id, changed)
 
 
@@ -235,17 +236,15 @@ def post_event(args: dict[str, Any], order_id: int):
 
 
 def _apply_step(session, actor, order_id: int, args: dict[str, Any]) -> WorkOrder:
-    action, key = args["action"], args.get("client_key")
-    if action == "note":
-        return orders.add_note(session, actor, order_id, args.get("note") or args.get("reason") or "",
-                               client_key=key)
-    order = session.get(WorkOrder, as_id(order_id)) if as_id(order_id) else None
-    if order is not None and order.kind != Kind.REPAIR and sees_order(caller().scope(), order):
+    """The step through the command table: a note on any order, the other steps on repairs."""
+    action = args["action"]
+    if action != "note" and commands.order_kind(
+            session, order_id, changes.actor_scope(session, actor)) not in (None, Kind.REPAIR):
         raise ValidationFailed({"action": _("Only a note can be added to this order here.")})
     at = args.get("at")
     if args.get("age_s") is not None:  # the phone's own clock may be wrong; elapsed time is not
         at = utcnow() - timedelta(seconds=args["age_s"])
-    return repairs.repair_action(session, actor, order_id, args.get("version"), action,
-                                 unit_id=args.get("unit_id"),
-                                 reason=args.get("reason") or args.get("note") or "", at=at,
-                                 client_key=key)
+    return commands.run(session, actor, order_id, args.get("version"), action, commands.ActionValues(
+        note=args.get("note") or args.get("reason") or "",
+        reason=args.get("reason") or args.get("note") or "", unit_id=args.get("unit_id"), at=at,
+        client_key=args.get("client_key")))

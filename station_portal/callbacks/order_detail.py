@@ -1,14 +1,15 @@
-"""One work order: show it, offer the actions the user may take, take them."""
+"""One work order: show it, offer the actions the user may take, take them.
+
+Thin: the order and its cards come from the domain's queries, an action goes through the
+command table (``services.commands``), which calls the service that checks and records it.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
-from sqlalchemy import select
 
 from station_portal.auth.roles import ALL_STAFF
 from station_portal.callbacks._secure import secure_callback
@@ -16,83 +17,43 @@ from station_portal.customer.tracking import customer_side
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, PortalError
 from station_portal.gridworks.queries import works_for_order
-from station_portal.i18n import _
+from station_portal.i18n import _, get_locale
 from station_portal.notify.queries import order_alerts
-from station_portal.org.models import Unit, UnitKind
+from station_portal.org.models import UnitKind
+from station_portal.org.queries import unit_options
 from station_portal.pages import order_detail as page
 from station_portal.pages.gridworks import order_works_card
-from station_portal.pages.ui import no_such_item, out_of_scope
-from station_portal.services import applications, customer, orders, parks, repairs, visits
-from station_portal.timefmt import SHANGHAI, format_local
-from station_portal.validate import as_id, text
+from station_portal.pages.ui import error_text, feedback, no_such_item, out_of_scope
+from station_portal.services import commands
+from station_portal.timefmt import format_local
+from station_portal.validate import as_id, day, text
 from station_portal.web.context import read_session, signed_in_user, write_session
-from station_portal.workorders.actions import (
-    COUNTER_VISIT,
-    SUPPLY_PLAN,
-    TRACKING_CODE,
-    available_actions,
-)
-from station_portal.workorders.models import Kind, WorkOrder
+from station_portal.workorders.actions import TRACKING_CODE, available_actions
+from station_portal.workorders.models import Kind
 from station_portal.workorders.queries import crews_for_dispatch, order_detail
 
 FIELD_IDS = list(page.FIELD_ROWS)
+# The units a repair may be handed to (the service checks the same).
+TRANSFER_KINDS = (UnitKind.SERVICE_STATION, UnitKind.GRID)
+ALERT_ID = "order-feedback-alert"
 
 
-def _alert(message: str, colour: str) -> dbc.Alert:
-    return dbc.Alert(message, color=colour, dismissable=True, className="py-2",
-                     id="order-feedback-alert")
+def action_values(fields: dict[str, Any]) -> commands.ActionValues:
+    """The page's action fields (by component id) as the command table takes them."""
+    return commands.ActionValues(
+        note=text(fields.get(page.NOTE), 300), reason=text(fields.get(page.REASON), 300),
+        crew_id=as_id(fields.get(page.CREW)), unit_id=as_id(fields.get(page.UNIT)),
+        pause_reason=text(fields.get(page.PAUSE_REASON)), supply=text(fields.get(page.SUPPLY), 8),
+        visit_day=day(fields.get(page.VISIT_DATE)),
+        application_code=text(fields.get(page.APPLICATION), 24).strip())
 
 
-def _visit_day(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        day = date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-    return datetime.combine(day, time(9), SHANGHAI) if 2000 <= day.year <= 2100 else None
-
-
-def run_action(session, user, order_id: int, version: Any, action: str, values: dict[str, Any]):
-    """Call the service for one action of the detail page."""
-    note = text(values.get(page.NOTE), 300)
-    if action in ("dispatch", "accept", "depart", "arrive", "restore", "close", "cancel", "transfer"):
-        order = session.get(WorkOrder, order_id)
-        if order is not None and order.kind == Kind.APPLICATION and action in ("accept", "cancel"):
-            if action == "accept":
-                return applications.accept_application(session, user, order_id, version, note=note)
-            return applications.cancel_application(session, user, order_id, version,
-                                                   text(values.get(page.REASON), 300))
-        return repairs.repair_action(session, user, order_id, version, action,
-                                     crew_id=values.get(page.CREW), unit_id=values.get(page.UNIT),
-                                     reason=text(values.get(page.REASON), 300))
-    if action == "advance":
-        return applications.advance_stage(session, user, order_id, version, note=note)
-    if action == SUPPLY_PLAN:
-        return applications.advance_stage(session, user, order_id, version, note=note,
-                                          supply=text(values.get(page.SUPPLY), 8))
-    if action == "pause":
-        return applications.pause(session, user, order_id, version, text(values.get(page.PAUSE_REASON)),
-                                  note=note)
-    if action == "resume":
-        return applications.resume(session, user, order_id, version, note=note)
-    if action == "note":
-        return orders.add_note(session, user, order_id, note)
-    if action == COUNTER_VISIT:
-        return customer.record_counter_visit(session, user, order_id, version, note=note)
-    if action == "plan_visit":
-        return visits.plan(session, user, order_id, _visit_day(values.get(page.VISIT_DATE)),
-                           note=note)
-    if action.startswith("record_visit:"):
-        return visits.record(session, user, action.split(":", 1)[1], case_id=order_id, note=note)
-    if action.startswith("milestone:"):
-        application_id = None
-        code = text(values.get(page.APPLICATION), 24).strip()
-        if code:
-            application_id = session.scalar(select(WorkOrder.id).where(WorkOrder.code == code))
-        return parks.complete_milestone(session, user, order_id, version, action.split(":", 1)[1],
-                                        note=note, application_id=application_id)
-    raise PortalError(_("Unknown action."))
+def transfer_options(order_unit_id: int) -> list[dict[str, Any]]:
+    """Stations and grids to hand a repair to: every one but its own."""
+    zh = get_locale().startswith("zh")
+    return [{"label": name_zh if zh else name_en, "value": uid}
+            for uid, _kind, name_zh, name_en in unit_options(read_session(), TRANSFER_KINDS)
+            if uid != order_unit_id]
 
 
 def register(app: Dash) -> None:
@@ -109,7 +70,7 @@ def register(app: Dash) -> None:
         session, scope, now = read_session(), user.scope(), utcnow()
         detail = order_detail(session, scope, as_id(order_id), now)
         if detail is None:  # no actions for what cannot be shown
-            missing = as_id(order_id) is None or session.get(WorkOrder, as_id(order_id)) is None
+            missing = commands.order_kind(session, order_id) is None
             message = no_such_item(_("There is no such work order. Check the number or open it "
                                      "from a list.")) if missing else out_of_scope()
             return message, None, [], None, [], [], {"display": "none"}
@@ -124,11 +85,7 @@ def register(app: Dash) -> None:
                                         "value": f"record_visit:{visit.id}"})
         crews = [{"label": c.code, "value": c.id} for c in crews_for_dispatch(session, scope)] \
             if "dispatch" in actions else []
-        units = []
-        if "transfer" in actions:
-            units = [{"label": u.name(), "value": u.id} for u in session.scalars(
-                select(Unit).where(Unit.kind.in_([UnitKind.SERVICE_STATION, UnitKind.GRID]),
-                                   Unit.id != order.unit_id).order_by(Unit.path))]
+        units = transfer_options(order.unit_id) if "transfer" in actions else []
         works = order_works_card(works_for_order(session, order.id)) \
             if order.kind == Kind.APPLICATION else None
         customer = page.customer_card(customer_side(session, order)) \
@@ -164,30 +121,26 @@ def register(app: Dash) -> None:
         action = text(action, 64)
         oid = as_id(order_id)
         if not action or oid is None:
-            return _alert(_("Choose an action."), "warning"), no_update, no_update, no_update
+            return feedback(_("Choose an action."), "warning", ALERT_ID), no_update, no_update, \
+                no_update
         count = refresh + 1 if isinstance(refresh, int) else 1
         user = signed_in_user()
-        if action == TRACKING_CODE:
-            try:
-                with write_session() as session:
-                    order, code = customer.issue_code(session, user.model(session), oid)
-                    number = order.code
-            except PortalError as exc:
-                return _alert(exc.message, "danger"), no_update, no_update, no_update
-            return _alert(_("Give the customer case number %(number)s and the code %(code)s. "
-                            "It is shown only now; an earlier code no longer works.",
-                            number=number, code=code), "info"), count, no_update, no_update
         try:
             with write_session() as session:
-                run_action(session, user.model(session), oid, version, action,
-                           dict(zip(FIELD_IDS, values, strict=True)))
+                done = commands.run(session, user.model(session), oid, version, action,
+                                    action_values(dict(zip(FIELD_IDS, values, strict=True))))
+                if action == TRACKING_CODE:
+                    order, code = done
+                    number = order.code
         except Conflict as exc:
-            return _alert(exc.message, "warning"), count, no_update, no_update
+            return feedback(exc.message, "warning", ALERT_ID), count, no_update, no_update
         except PortalError as exc:
-            fields = getattr(exc, "fields", None)
-            message = "; ".join(fields.values()) if fields else exc.message
-            return _alert(message, "danger"), no_update, no_update, no_update
-        return _alert(_("Done: %(action)s.", action=page.action_label(
-            "record_visit" if action.startswith("record_visit:") else action)), "success"), \
-            count, "", ""
-
+            return feedback(error_text(exc), "danger", ALERT_ID), no_update, no_update, no_update
+        if action == TRACKING_CODE:
+            return feedback(_("Give the customer case number %(number)s and the code %(code)s. "
+                              "It is shown only now; an earlier code no longer works.",
+                              number=number, code=code), "info", ALERT_ID), count, no_update, \
+                no_update
+        return feedback(_("Done: %(action)s.", action=page.action_label(
+            "record_visit" if action.startswith("record_visit:") else action)), "success",
+            ALERT_ID), count, "", ""

@@ -9,7 +9,7 @@ writes the timeline event in the same transaction (``services.changes``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from station_portal.services.changes import (
     require_action,
     step_time,
 )
+from station_portal.timefmt import SHANGHAI
 from station_portal.validate import as_id
 from station_portal.workorders.models import (
     PARK_MILESTONES,
@@ -38,6 +39,15 @@ from station_portal.workorders.models import (
     StageClock,
     WorkOrder,
 )
+
+# A visit planned for a day is at this hour (Beijing time).
+VISIT_HOUR = time(9)
+
+
+def visit_time(day: date) -> datetime:
+    """The time of a visit planned for ``day``: 09:00 that day, Beijing time."""
+    return datetime.combine(day, VISIT_HOUR, SHANGHAI)
+
 
 # -- industrial-park cases -------------------------------------------------------------
 
