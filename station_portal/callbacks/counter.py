@@ -1,5 +1,6 @@
 """The counter: hall and counter choice, the ticket at the counter, today's queue, and
-the clerk's actions (all through services/hall.py; halls checked against the scope)."""
+the clerk's actions. Reads go through hall/queries.py (halls checked against the scope),
+changes through services/hall.py."""
 
 from __future__ import annotations
 
@@ -7,47 +8,26 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, no_update
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from station_portal.auth.scope import Scope
 from station_portal.callbacks._secure import secure_callback
 from station_portal.db import utcnow
-from station_portal.errors import PortalError, ValidationFailed
-from station_portal.hall import stats
+from station_portal.errors import PortalError
 from station_portal.hall.catalog import load_catalog
-from station_portal.hall.models import HallTicket, TicketStatus
-from station_portal.hall.queue import local_day, opening_hours_text
+from station_portal.hall.models import TicketStatus
+from station_portal.hall.queries import at_counter, hall_in_scope, halls_in_scope, halls_waiting
 from station_portal.i18n import _
 from station_portal.pages import counter as page
+from station_portal.pages.ui import error_text
 from station_portal.services import hall as service
 from station_portal.validate import as_id, mapping
 from station_portal.web.context import read_session, signed_in_user, write_session
 
-QUEUE_ROWS = 30
-
-
-def _hall(session: Session, scope: Scope, hall_id: Any):
-    hid = as_id(hall_id)
-    return next((h for h in service.halls_in_scope(session, scope) if h.id == hid), None)
-
-
-def _business_name(code: str) -> str:
-    business = load_catalog().business(code)
-    return business.name() if business else code
-
 
 def clerk_home(session: Session, scope: Scope) -> Any:
     """The clerk's home page content (called by callbacks/home.py)."""
-    day = local_day(utcnow())
-    halls = service.halls_in_scope(session, scope)
-    waiting = stats.day_by_hall(session, [h.id for h in halls], day)
-    counts = dict(zip(waiting["hall_id"], waiting["waiting"], strict=True)) if not waiting.empty \
-        else {}
-    return page.clerk_home([{
-        "code": h.code, "name": h.name(), "address": h.address, "level": h.level,
-        "counters": h.counters, "hours": opening_hours_text(h), "waiting": int(counts.get(h.id, 0)),
-    } for h in halls])
+    return page.clerk_home(halls_waiting(session, scope, utcnow()))
 
 
 def register(app: Dash) -> None:
@@ -56,7 +36,7 @@ def register(app: Dash) -> None:
                      State(page.HALL, "value"), roles=page.ROLES)
     def options(_load: Any, chosen: Any):
         user = signed_in_user()
-        halls = service.halls_in_scope(read_session(), user.scope())
+        halls = halls_in_scope(read_session(), user.scope())
         # A clerk with one hall need not pick it; a choice kept in the browser stays.
         only = halls[0].id if len(halls) == 1 and chosen in (None, "") else no_update
         return ([{"label": f"{h.name()} ({h.level})", "value": h.id} for h in halls],
@@ -67,7 +47,7 @@ def register(app: Dash) -> None:
                      Input(page.COUNTER, "value"), roles=page.ROLES)
     def counters(hall_id: Any, counter: Any):
         user = signed_in_user()
-        hall = _hall(read_session(), user.scope(), hall_id)
+        hall = hall_in_scope(read_session(), user.scope(), hall_id)
         if hall is None:
             return [], [], []
         catalog = load_catalog()
@@ -88,32 +68,19 @@ def register(app: Dash) -> None:
                      roles=page.ROLES, passive_inputs=[f"{page.POLL}.n_intervals"])
     def view(hall_id: Any, counter: Any, _poll: Any, _refresh: Any):
         user = signed_in_user()
-        session, now = read_session(), utcnow()
-        hall = _hall(session, user.scope(), hall_id)
-        number = as_id(counter)
-        if hall is None or number is None or number > hall.counters:
-            hint = page.current_card(None, now) if hall is not None else \
+        now = utcnow()
+        screen = at_counter(read_session(), user.scope(), hall_id, counter, now)
+        if screen.counter is None:
+            hint = page.current_card(None, now) if screen.hall is not None else \
                 dbc.Alert(_("Choose your hall and counter."), color="info")
             return hint, None, None, None, True, True, True, True, True, True
-        day = local_day(now)
-        current = service.current_ticket(session, hall.id, number, day)
-        ticket = None if current is None else {
-            "label": current.label, "business": _business_name(current.business),
-            "status": current.status, "called_at": current.called_at,
-            "started_at": current.started_at, "standard": current.standard_minutes,
-            "recalls": current.recalls}
-        waiting = session.scalars(
-            select(HallTicket).where(HallTicket.hall_id == hall.id, HallTicket.day == day,
-                                     HallTicket.status == TicketStatus.WAITING.value)
-            .order_by(HallTicket.taken_at, HallTicket.id).limit(QUEUE_ROWS)).all()
-        rows = [{"label": t.label, "business": _business_name(t.business), "taken_at": t.taken_at,
-                 "transfers": t.transfers} for t in waiting]
-        summary = stats.summarise(stats.day_by_hall(session, [hall.id], day))
+        current = screen.current
         called = current is not None and current.status == TicketStatus.CALLED.value
-        return (page.current_card(ticket, now),
+        return (page.current_card(page.ticket_fields(current), now),
                 {"id": current.id, "version": current.version} if current else None,
-                page.queue_table(rows, now),
-                page.waiting_stats(summary["waiting"], summary["done"], summary["avg_service_min"]),
+                page.queue_table(page.queue_rows(screen.waiting), now),
+                page.waiting_stats(screen.summary["waiting"], screen.summary["done"],
+                                   screen.summary["avg_service_min"]),
                 not called, not called, not called, current is None, current is None,
                 current is not None)
 
@@ -155,7 +122,7 @@ def register(app: Dash) -> None:
                     finished = service.finish_service(session, actor, held.get("id"),
                                                       held.get("version"),
                                                       work_order_code=order_code)
-                    done = _finished_text(finished)
+                    done = page.finished_text(finished)
                     clear_code = ""
                 elif trigger == page.NO_SHOW:
                     missed = service.mark_no_show(session, actor, held.get("id"), held.get("version"))
@@ -167,23 +134,12 @@ def register(app: Dash) -> None:
                     moved = service.transfer(session, actor, held.get("id"), held.get("version"),
                                              transfer_to)
                     done = _("%(label)s transferred to %(business)s.", label=moved.label,
-                             business=_business_name(moved.business))
+                             business=page.business_name(moved.business))
                 else:
                     return no_update, no_update, no_update
         except PortalError as exc:
-            message = " ".join(exc.fields.values()) if isinstance(exc, ValidationFailed) \
-                else exc.message
-            return utcnow().isoformat(), dbc.Alert(message, color="danger", className="py-2",
-                                                   dismissable=True), no_update
+            return utcnow().isoformat(), dbc.Alert(error_text(exc), color="danger",
+                                                   className="py-2", dismissable=True), no_update
         return utcnow().isoformat(), dbc.Alert(done, color="success", className="py-2",
                                                duration=5000), clear_code
 
-
-def _finished_text(ticket: HallTicket) -> str:
-    minutes = round((ticket.service_seconds or 0) / 60, 1)
-    text = _("%(label)s done in %(m)s min.", label=ticket.label, m=minutes)
-    if ticket.within_standard is False:
-        text += " " + _("Over the %(s)s-minute standard.", s=ticket.standard_minutes)
-    if ticket.work_order_id:
-        text += " " + _("Counter visit recorded on the work order.")
-    return text

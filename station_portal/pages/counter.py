@@ -16,7 +16,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from station_portal.auth.roles import Role
-from station_portal.hall.queue import timer_state
+from station_portal.hall.catalog import load_catalog
+from station_portal.hall.models import HallTicket, ServiceHall
+from station_portal.hall.queue import opening_hours_text, timer_state
 from station_portal.i18n import _, _l
 from station_portal.pages import Page
 from station_portal.pages.ui import dropdown, empty_state, page_header, simple_table, stat
@@ -106,6 +108,37 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
 PAGE = Page(path="/counter", title=_l("Queue counter"), roles=ROLES, layout=layout, icon="bi-megaphone")
 
 
+def business_name(code: str) -> str:
+    business = load_catalog().business(code)
+    return business.name() if business else code
+
+
+def ticket_fields(ticket: HallTicket | None) -> dict[str, Any] | None:
+    """What :func:`current_card` shows of the ticket at the counter."""
+    return None if ticket is None else {
+        "label": ticket.label, "business": business_name(ticket.business),
+        "status": ticket.status, "called_at": ticket.called_at,
+        "started_at": ticket.started_at, "standard": ticket.standard_minutes,
+        "recalls": ticket.recalls}
+
+
+def queue_rows(tickets: Sequence[HallTicket]) -> list[dict[str, Any]]:
+    """What :func:`queue_table` shows of the waiting tickets."""
+    return [{"label": t.label, "business": business_name(t.business), "taken_at": t.taken_at,
+             "transfers": t.transfers} for t in tickets]
+
+
+def finished_text(ticket: HallTicket) -> str:
+    """What the clerk reads after finishing a ticket."""
+    minutes = round((ticket.service_seconds or 0) / 60, 1)
+    text = _("%(label)s done in %(m)s min.", label=ticket.label, m=minutes)
+    if ticket.within_standard is False:
+        text += " " + _("Over the %(s)s-minute standard.", s=ticket.standard_minutes)
+    if ticket.work_order_id:
+        text += " " + _("Counter visit recorded on the work order.")
+    return text
+
+
 def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
@@ -164,8 +197,11 @@ def waiting_stats(waiting: int, done: int, avg_service_min: float | None) -> Any
     ], className="g-2")
 
 
-def clerk_home(halls: Sequence[dict[str, Any]]) -> Any:
+def clerk_home(waiting: Sequence[tuple[ServiceHall, int]]) -> Any:
     """The clerk's home: their halls, how many wait, and the way to the counter."""
+    halls = [{"code": h.code, "name": h.name(), "address": h.address, "level": h.level,
+              "counters": h.counters, "hours": opening_hours_text(h), "waiting": n}
+             for h, n in waiting]
     if not halls:
         return empty_state(_("No service hall in your area."),
                            _("An administrator sets the station or supply office you work for."))

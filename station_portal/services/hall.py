@@ -29,7 +29,11 @@ from station_portal.auth.scope import SYSTEM_SCOPE, Scope, scope_for
 from station_portal.db import serialize_on, utcnow
 from station_portal.errors import Conflict, NotFound, PortalError, ValidationFailed
 from station_portal.hall.catalog import BusinessType, load_catalog
-from station_portal.hall.models import AT_COUNTER, HallTicket, ServiceHall, TicketStatus
+from station_portal.hall.models import HallTicket, ServiceHall, TicketStatus
+
+# The reads live in hall.queries; the hall dashboard and the demo's clerks call them here.
+from station_portal.hall.queries import current_ticket as current_ticket
+from station_portal.hall.queries import halls_in_scope as halls_in_scope
 from station_portal.hall.queue import (
     is_open,
     local_day,
@@ -56,13 +60,6 @@ class HallClosed(PortalError):
 
 
 # -- halls ------------------------------------------------------------------------------
-
-def halls_in_scope(session: Session, scope: Scope) -> list[ServiceHall]:
-    """The active halls a user may see, by level and code."""
-    return list(session.scalars(
-        select(ServiceHall).where(ServiceHall.active.is_(True), scope.unit_filter(ServiceHall.unit_id))
-        .order_by(ServiceHall.level, ServiceHall.code)))
-
 
 def hall_by_code(session: Session, code: object) -> ServiceHall | None:
     """An active hall by its public code (kiosk and display pages); None if unknown."""
@@ -164,14 +161,6 @@ def people_ahead(session: Session, ticket: HallTicket) -> int:
 
 
 # -- at the counter --------------------------------------------------------------------
-
-def current_ticket(session: Session, hall_id: int, counter: int, day: Any) -> HallTicket | None:
-    """The ticket called to or served at a counter today."""
-    return session.scalars(select(HallTicket).where(
-        HallTicket.hall_id == hall_id, HallTicket.day == day, HallTicket.counter == counter,
-        HallTicket.status.in_([s.value for s in AT_COUNTER]))
-        .order_by(HallTicket.called_at.desc())).first()
-
 
 def call_next(session: Session, actor: User | None, hall_id: object, counter: object,
               groups: Iterable[object] | None = None, *,

@@ -1,16 +1,19 @@
 """The read functions the pages' callbacks call (moved out of the callbacks): each answers
-for the caller's scope only, on the seeded demo city."""
+for the caller's scope only, on the demo city (this module's own database)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import select
 
 from station_portal.auth.roles import Role
 from station_portal.auth.scope import Scope
 from station_portal.db import utcnow
-from station_portal.org.models import Client
+from station_portal.hall.models import ServiceHall
+from station_portal.hall.queries import at_counter, hall_in_scope, halls_waiting
+from station_portal.org.models import Client, Unit
+from station_portal.services import hall as hall_service
 from station_portal.timefmt import local
 from station_portal.workorders.models import ParkVisit
 from station_portal.workorders.visit_due import client_visits
@@ -22,12 +25,12 @@ def scope_of(role: Role, units=None, clients=None, roots=(), **extra) -> Scope:
                  None if clients is None else frozenset(clients), tuple(roots), **extra)
 
 
-def test_client_visits_lists_the_scopes_clients_and_their_open_visits(db):
+def test_client_visits_lists_the_scopes_clients_and_their_open_visits(city):
     """An overdue planned visit stands for its client's next visit: its state and the day
     it was due come with it; a client outside the scope is not read at all."""
     now = utcnow()
     planned = now - timedelta(days=3)
-    with db.write() as s:  # a client of its own, never visited, removed again below
+    with city.write() as s:  # a client of its own, never visited, removed again below
         model, other = s.scalars(select(Client).order_by(Client.id).limit(2)).all()
         mine = Client(code=unique("cl"), name_zh="读测客户", name_en="Read test client",
                       kind=model.kind, industry=model.industry, unit_id=model.unit_id,
@@ -40,7 +43,7 @@ def test_client_visits_lists_the_scopes_clients_and_their_open_visits(db):
         s.flush()
         mine_id, other_id, visit_id = mine.id, other.id, visit.id
     try:
-        with db.read() as s:
+        with city.read() as s:
             world = client_visits(s, scope_of(Role.ACCOUNT_MANAGER, clients=[mine_id]), now)
             assert [c.id for c in world.clients] == [mine_id] and set(world.next) == {mine_id}
             [row] = world.open
@@ -52,6 +55,50 @@ def test_client_visits_lists_the_scopes_clients_and_their_open_visits(db):
             everyone = client_visits(s, scope_of(Role.ADMIN), now)
             assert {mine_id, other_id} <= {c.id for c in everyone.clients}
     finally:
-        with db.write() as s:  # leave the shared database as it was
+        with city.write() as s:  # as it was, for the other tests of this module
             s.delete(s.get(ParkVisit, visit_id))
             s.delete(s.get(Client, mine_id))
+
+
+def all_day_hall(session, code: str, unit: Unit, counters: int = 2) -> ServiceHall:
+    hall = ServiceHall(code=code, name_zh="读测营业厅", name_en="Read test hall", level="B",
+                       unit_id=unit.id, address="测试路2号", lat=unit.lat, lon=unit.lon,
+                       counters=counters, counter_groups={"1": ["A"]}, opens_at=time(0, 0),
+                       closes_at=time(23, 59, 59), open_days="1111111", open_on_holidays=True)
+    session.add(hall)
+    session.flush()
+    return hall
+
+
+def test_the_counter_reads_its_hall_ticket_and_queue_within_the_scope(city):
+    """At a counter: the hall only if the scope sees it, the counter only if the hall has
+    it; the ticket called there, the waiting queue longest first and the day's figures.
+    The clerk's home counts who waits in each of the scope's halls."""
+    now = utcnow()
+    with city.write() as s:
+        station, elsewhere = s.scalars(select(Unit).where(Unit.kind == "service_station")
+                                       .order_by(Unit.id).limit(2)).all()
+        hall = all_day_hall(s, unique("H"), station)
+        first = hall_service.take_ticket(s, hall, "resident_case", now=now).ticket
+        second = hall_service.take_ticket(s, hall, "resident_case", now=now).ticket
+        third = hall_service.take_ticket(s, hall, "resident_case", now=now).ticket
+        called = hall_service.call_next(s, None, hall.id, 1, ["A"], now=now)
+        assert called.id == first.id
+        ids = hall.id, first.id, second.id, third.id, station.id, elsewhere.id
+    hall_id, first_id, second_id, third_id, station_id, elsewhere_id = ids
+    mine = scope_of(Role.CLERK, units=[station_id], roots=[station_id])
+    with city.read() as s:
+        screen = at_counter(s, mine, str(hall_id), "1", now)
+        assert screen.hall.id == hall_id and screen.counter == 1
+        assert screen.current.id == first_id
+        assert [t.id for t in screen.waiting] == [second_id, third_id]
+        assert screen.summary["waiting"] == 2
+        assert at_counter(s, mine, hall_id, 2, now).current is None
+        beyond = at_counter(s, mine, hall_id, 3, now)
+        assert beyond.hall.id == hall_id and beyond.counter is None and beyond.waiting == []
+        assert at_counter(s, mine, "x", 1, now).hall is None
+        theirs = scope_of(Role.CLERK, units=[elsewhere_id], roots=[elsewhere_id])
+        assert at_counter(s, theirs, hall_id, 1, now).hall is None
+        assert hall_in_scope(s, theirs, hall_id) is None
+        assert dict((h.id, n) for h, n in halls_waiting(s, mine, now))[hall_id] == 2
+        assert hall_id not in {h.id for h, _n in halls_waiting(s, theirs, now)}
