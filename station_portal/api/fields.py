@@ -20,7 +20,8 @@ from flask_smorest.fields import Upload
 from werkzeug.datastructures import FileStorage
 
 from station_portal.i18n import LazyString, _l, gettext
-from station_portal.validate import MAX_ID, has_control_chars
+from station_portal.timefmt import local
+from station_portal.validate import FIRST_DAY, LAST_DAY, MAX_ID, day, has_control_chars
 
 
 class Msg(str):
@@ -73,7 +74,12 @@ NOT_FINITE = Msg(_l("Enter a finite number."))
 NOT_BOOLEAN = Msg(_l("Enter true or false."))
 NOT_INSTANT = Msg(_l("Give a date and time in ISO 8601 with its time zone, e.g. 2026-03-02T08:30:00+08:00."))
 NOT_DATE = Msg(_l("Give a date as YYYY-MM-DD."))
-OUT_OF_YEARS = Msg(_l("Give a date between the years 2000 and 2100."))
+# The working-day calendar's range (validate.FIRST_DAY–LAST_DAY): a day outside it can be
+# neither counted nor stored as a deadline.
+OUT_OF_CALENDAR = Msg(_l("Give a date as YYYY-MM-DD, from %(first)s to %(last)s."),
+                      first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())
+TIME_OUT_OF_CALENDAR = Msg(_l("Give a time from %(first)s to %(last)s (Beijing time)."),
+                           first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())
 NOT_LIST = Msg(_l("Give a list."))
 NOT_OBJECT = Msg(_l("Give an object."))
 UNKNOWN_FIELD = Msg(_l("This field is not known."))
@@ -184,14 +190,19 @@ def Number(low: float, high: float, *, required: bool = False, description: str 
 
 
 class Instant(ma.fields.AwareDateTime):
-    """An ISO 8601 instant with its offset, within 2000–2100, returned in UTC."""
+    """An ISO 8601 instant with its offset, on a day (Beijing time) of the working-day
+    calendar's range, returned in UTC."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str) or len(value) > 40:
             raise ma.ValidationError(NOT_INSTANT)
         parsed = super()._deserialize(value, attr, data, **kwargs)
-        if not 2000 <= parsed.year <= 2100:
-            raise ma.ValidationError(OUT_OF_YEARS)
+        try:
+            shown = local(parsed)
+        except OverflowError:  # "0001-01-01T00:00+14:00" has no UTC
+            shown = None
+        if day(shown) is None:
+            raise ma.ValidationError(TIME_OUT_OF_CALENDAR)
         return parsed.astimezone(UTC)
 
 
@@ -205,14 +216,14 @@ class File(Upload):
 
 
 class Day(ma.fields.Date):
-    """A calendar day (YYYY-MM-DD) within 2000–2100."""
+    """A calendar day (YYYY-MM-DD) of the working-day calendar's range (``validate.day``)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
         if not isinstance(value, str) or len(value) > 20:
             raise ma.ValidationError(NOT_DATE)
-        parsed = super()._deserialize(value, attr, data, **kwargs)
-        if not 2000 <= parsed.year <= 2100:
-            raise ma.ValidationError(OUT_OF_YEARS)
+        parsed = day(super()._deserialize(value, attr, data, **kwargs))  # strict YYYY-MM-DD
+        if parsed is None:
+            raise ma.ValidationError(OUT_OF_CALENDAR)
         return parsed
 
 

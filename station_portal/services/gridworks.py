@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from station_portal import validate
 from station_portal.auth.models import User
 from station_portal.db import serialize_on, utcnow
 from station_portal.errors import Conflict, NotFound, ValidationFailed
@@ -103,20 +104,15 @@ def _audit(session: Session, actor: User | None, action: str, project: GridWorks
 
 
 def _date(value: object, name: str, errors: dict[str, str]) -> date | None:
-    if isinstance(value, datetime):
-        value = local(value).date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        if not date(2000, 1, 1) <= value <= date(2060, 12, 31):
-            errors[name] = _("Give a date between 2000 and 2060.")
-            return None
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            return _date(date.fromisoformat(value.strip()[:10]), name, errors)
-        except ValueError:
-            pass
-    errors[name] = _("Give a date as YYYY-MM-DD.")
-    return None
+    """A day from a form or the API (a date, an aware datetime's local day, ISO text), within the
+    working-day calendar's range; the problem goes in ``errors``."""
+    if isinstance(value, datetime) and value.tzinfo:
+        value = local(value).date()
+    day = validate.day(value)
+    if day is None:
+        errors[name] = _("Give a date as YYYY-MM-DD, from %(first)s to %(last)s.",
+                         first=validate.FIRST_DAY.isoformat(), last=validate.LAST_DAY.isoformat())
+    return day
 
 
 def _amount(value: object, name: str, errors: dict[str, str], *, positive: bool) -> float:
