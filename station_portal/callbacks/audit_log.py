@@ -1,8 +1,12 @@
-"""Security log: filter the audit trail."""
+"""Security log: filter the audit trail.
+
+The dates come from the picker as ISO text and are read by ``validate.day``: a value that is
+not a day of the working-day calendar's range leaves that end of the period open.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from dash import Dash, Input, Output
@@ -14,19 +18,8 @@ from station_portal.i18n import _
 from station_portal.labels import AUDIT_ACTIONS
 from station_portal.pages import audit_log as page
 from station_portal.timefmt import SHANGHAI
-from station_portal.validate import text
+from station_portal.validate import day, text
 from station_portal.web.context import read_session
-
-
-def parse_day(value: Any) -> date | None:
-    """A date from the date picker ("2026-11-27" or with a time part), else None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        day = date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-    return day if date(2000, 1, 1) <= day <= date(2100, 12, 31) else None
 
 
 def register(app: Dash) -> None:
@@ -37,7 +30,7 @@ def register(app: Dash) -> None:
     def filter_log(action: Any, search_text: Any, start: Any, end: Any):
         action = action if isinstance(action, str) and action in AUDIT_ACTIONS else None
         search = text(search_text, 80).strip() or None
-        first, last = parse_day(start), parse_day(end)
+        first, last = day(start), day(end)
         since = datetime.combine(first, time(), SHANGHAI) if first else None
         until = datetime.combine(last + timedelta(days=1), time(), SHANGHAI) if last else None
         events = audit_rows(read_session(), action=action, text=search, since=since, until=until,

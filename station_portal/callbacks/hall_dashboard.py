@@ -7,7 +7,7 @@ outside the scope (or a forged id) gets a message and no figures, a bad date too
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -15,6 +15,7 @@ import pandas as pd
 from dash import Dash, Input, Output, ctx, no_update
 from sqlalchemy.orm import Session
 
+from station_portal import validate
 from station_portal.auth.scope import Scope
 from station_portal.callbacks._secure import secure_callback
 from station_portal.db import utcnow
@@ -29,9 +30,6 @@ from station_portal.pages.ui import empty_state, out_of_scope, simple_table, sta
 from station_portal.services import hall as service
 from station_portal.validate import as_id
 from station_portal.web.context import read_session, signed_in_user
-
-# How far back a day may be chosen (the year of history and a little more).
-MAX_DAYS_BACK = 400
 
 
 class BadFilter(ValueError):
@@ -52,13 +50,15 @@ class HallBoard:
 
 
 def parse_day(value: Any, today: date) -> date:
+    """The day the picker sent (ISO text), or today when none; :class:`BadFilter` for a value
+    that is not a day of the calendar (``validate.day``) or lies outside the last year."""
     if value in (None, ""):
         return today
-    try:
-        day = date.fromisoformat(str(value)[:10])
-    except ValueError as exc:
-        raise BadFilter(_("This is not a date.")) from exc
-    if day > today or day < today - timedelta(days=MAX_DAYS_BACK):
+    day = validate.day(value)
+    if day is None:
+        raise BadFilter(_("This is not a date."))
+    first, last = page.day_window(today)
+    if not first <= day <= last:
         raise BadFilter(_("Choose a day within the last year."))
     return day
 

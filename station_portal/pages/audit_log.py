@@ -16,6 +16,7 @@ from station_portal.pages import Page
 from station_portal.pages.grid import data_grid
 from station_portal.pages.ui import dropdown, page_header
 from station_portal.timefmt import format_local
+from station_portal.validate import FIRST_DAY, LAST_DAY
 
 ACTION = "audit-action"
 TEXT = "audit-text"
@@ -38,7 +39,8 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
                               placeholder=_("Account or address")), md=4, className="mb-2"),
             dbc.Col(dcc.DatePickerRange(
                 id=DATES, display_format="YYYY-MM-DD", month_format="YYYY-MM", clearable=True,
-                first_day_of_week=1, start_date_placeholder_text=_("From"),
+                first_day_of_week=1, min_date_allowed=FIRST_DAY.isoformat(),
+                max_date_allowed=LAST_DAY.isoformat(), start_date_placeholder_text=_("From"),
                 end_date_placeholder_text=_("To")), md=4, className="mb-2"),
         ]),
         html.Div(id=COUNT, className="small text-body-secondary mb-2"),

@@ -6,15 +6,19 @@ and grid managers their own halls. Layout only; callbacks/hall_dashboard.py fill
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from station_portal.auth.roles import Role
+from station_portal.db import utcnow
+from station_portal.hall.queue import local_day
 from station_portal.i18n import _, _l
 from station_portal.pages import Page
 from station_portal.pages.ui import dropdown, graph_config, page_header
+from station_portal.validate import FIRST_DAY, LAST_DAY
 
 ROLES = frozenset({Role.COMPANY_MANAGER, Role.STATION_HEAD, Role.GRID_MANAGER, Role.ADMIN})
 DAY = "halls-day"
@@ -28,6 +32,14 @@ SERVICE = "halls-service"
 SEASONS = "halls-seasons"
 POLL = "halls-poll"
 POLL_MS = 15_000
+# How far back a day may be chosen (the year of history and a little more).
+MAX_DAYS_BACK = 400
+
+
+def day_window(today: date) -> tuple[date, date]:
+    """The first and last day the dashboard serves: the last ``MAX_DAYS_BACK`` days up to
+    today, inside the working-day calendar's range."""
+    return max(FIRST_DAY, today - timedelta(days=MAX_DAYS_BACK)), min(LAST_DAY, today)
 
 
 def _card(title: str, body: Any, hint: str | None = None) -> dbc.Card:
@@ -42,11 +54,14 @@ def _graph(id_: str, filename: str) -> dcc.Graph:
 
 
 def layout(user: Any, query: dict[str, str]) -> html.Div:
+    first, last = day_window(local_day(utcnow()))
     return html.Div([
         page_header(_("Service halls"), _("Queues and counter service in your halls, live.")),
         dcc.Interval(id=POLL, interval=POLL_MS),
         dbc.Row([
             dbc.Col(dcc.DatePickerSingle(id=DAY, display_format="YYYY-MM-DD", first_day_of_week=1,
+                                         min_date_allowed=first.isoformat(),
+                                         max_date_allowed=last.isoformat(),
                                          placeholder=_("Pick a day")),
                     md="auto", className="mb-2"),
             dbc.Col(dropdown(HALL, placeholder=_("All halls in your area")), md=5,
