@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from station_portal import validate
 from station_portal.analytics.daily import Daily
 from station_portal.analytics.dashboards.common import LEAGUE_KINDS, Names
 from station_portal.analytics.models import Briefing
@@ -49,7 +50,6 @@ REPAIR_CLOCKS = ("arrival", "restoration")
 TREND_WEEKS = 4  # weeks before the briefing's own
 LATE_ROWS = 50  # late cases listed (the count covers them all)
 COMPANY = "company"  # the unit picker's value for the company briefing
-EARLIEST_WEEK = date(2000, 1, 3)  # the calendar's first Monday
 
 
 class BriefingError(ValueError):
@@ -382,14 +382,12 @@ def briefing_weeks(session: Session, limit: int = 104) -> list[date]:
 
 
 def parse_week(value: object) -> date:
-    """A week as the browser sends it: an ISO Monday. :class:`BriefingError` ("week") else."""
-    try:
-        day = date.fromisoformat(str(value)[:10]) if isinstance(value, str) and value else None
-    except ValueError:
-        day = None
-    if day is None or day.weekday() != 0 or not EARLIEST_WEEK <= day <= date(2060, 12, 25):
+    """A week as the browser sends it: an ISO Monday whose whole week lies in the working-day
+    calendar's range (``validate.day``). :class:`BriefingError` ("week") else."""
+    monday = validate.day(value) if isinstance(value, str) else None
+    if monday is None or monday.weekday() != 0 or validate.day(monday + timedelta(days=6)) is None:
         raise BriefingError("week")
-    return day
+    return monday
 
 
 def parse_unit(scope: Scope, value: object) -> int | None:

@@ -22,7 +22,6 @@ from station_portal.analytics.dashboards.clients import (
 from station_portal.analytics.dashboards.common import (
     AREA_TYPES,
     CLASSES,
-    EARLIEST,
     LEAGUE_KINDS,
     MAX_RANGE_DAYS,
     REPAIR_CLOCKS,
@@ -54,7 +53,6 @@ from station_portal.analytics.dashboards.workload import (
 __all__ = [
     "AREA_TYPES",
     "CLASSES",
-    "EARLIEST",
     "LEAGUE_KINDS",
     "MAP_DETAIL",
     "MAX_RANGE_DAYS",

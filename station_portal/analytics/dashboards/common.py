@@ -21,15 +21,12 @@ from station_portal.org.models import (
 from station_portal.org.tree import subtree_ids
 from station_portal.sla.classes import CUSTOMER_CLASSES
 from station_portal.timefmt import SHANGHAI
-from station_portal.validate import as_id
+from station_portal.validate import as_id, day
 from station_portal.workorders.models import (
     WorkOrder,
 )
 
 MAX_RANGE_DAYS = 731
-
-
-EARLIEST = date(2000, 1, 1)
 
 
 AREA_TYPES = ("urban", "rural", "remote")
@@ -64,18 +61,16 @@ def default_range(now: datetime, days: int = 30, ahead: int = 0) -> tuple[date, 
 
 def make_filters(session: Session, scope: Scope, start: object, end: object, unit: object,
                  now: datetime, default_days: int = 30, ahead: int = 0) -> Filters:
-    """Check what the browser sent: dates as ISO strings, a unit inside the scope.
+    """Check what the browser sent: dates as ISO strings (days of the working-day calendar's
+    range, ``validate.day``), a unit inside the scope.
 
     Raises :class:`FilterError` with a message for the user; never trusts the unit.
     """
     first, last = default_range(now, default_days, ahead)
-    try:
-        start_day = date.fromisoformat(str(start)[:10]) if start else first
-        end_day = date.fromisoformat(str(end)[:10]) if end else last
-    except ValueError as exc:
-        raise FilterError("dates") from exc
-    if not (start_day >= EARLIEST and end_day <= last + timedelta(days=366)):
-        raise FilterError("dates")  # the calendar's range, and no arithmetic overflow
+    start_day = day(start) if start else first
+    end_day = day(end) if end else last
+    if start_day is None or end_day is None:  # not a day of the calendar's range
+        raise FilterError("dates")
     if end_day < start_day:
         raise FilterError("order")
     if (end_day - start_day).days >= MAX_RANGE_DAYS:

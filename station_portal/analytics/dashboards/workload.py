@@ -105,7 +105,9 @@ def workload(session: Session, filters: Filters, now: datetime, locale: str,
 
 def every_day(frame: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
     """Counts per day with the days without any as zeros (a chart of days, a forecast)."""
-    days = pd.DataFrame({"day": [first + timedelta(days=i)
-                                 for i in range((last - first).days + 1)]})
+    # object dtype: a period wholly after today has no day, and an empty float column would
+    # not merge with the frame's dates
+    days = pd.DataFrame({"day": pd.Series([first + timedelta(days=i)
+                                           for i in range((last - first).days + 1)], dtype=object)})
     out = days.merge(frame, on="day", how="left").fillna({"received": 0})
     return out.astype({"received": int})
