@@ -8,17 +8,20 @@ writes the timeline event in the same transaction (``services.changes``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from station_portal.auth.models import User
+from station_portal.auth.roles import Role
+from station_portal.auth.scope import Scope
 from station_portal.db import utcnow
 from station_portal.errors import ValidationFailed
 from station_portal.i18n import _
 from station_portal.org.models import Client, UnitKind
-from station_portal.services import orders
+from station_portal.services import orders, visits
 from station_portal.services.changes import (
     actor_scope,
     claim_version,
@@ -29,8 +32,8 @@ from station_portal.services.changes import (
     require_action,
     step_time,
 )
-from station_portal.timefmt import SHANGHAI
-from station_portal.validate import as_id
+from station_portal.timefmt import SHANGHAI, local
+from station_portal.validate import as_id, day
 from station_portal.workorders.models import (
     PARK_MILESTONES,
     Kind,
@@ -51,48 +54,135 @@ def visit_time(day: date) -> datetime:
 
 # -- industrial-park cases -------------------------------------------------------------
 
+MAX_LOAD_KW = 1_000_000
+
+
 @dataclass(frozen=True)
 class ParkCaseInput:
-    client_id: int
-    projected_load_kw: float
-    projected_date: date
-    description: str = ""
-    visit_planned_for: datetime | None = None
-    milestone_plan: dict[str, datetime] | None = None
+    """A new park case as a page, the API or a test gives it; every field is checked."""
+
+    client_id: object  # the client (VIP or park enterprise) the case is for
+    projected_load_kw: object  # the load the client expects to need, in kW
+    projected_date: object  # the day the load is expected: a date or YYYY-MM-DD
+    description: object = ""
+    # Who follows the case: an account manager who looks after the client. Default: the
+    # actor, if an account manager (the system may leave it empty).
+    account_manager_id: object = None
+    # The first visit: a time, or a day (the visit at 09:00).
+    visit_planned_for: object = None
+    # Planned milestones: code → a time, or a day (due at its end, 24:00).
+    milestone_plan: Mapping[str, object] | None = None
+
+
+def _planned_time(value: object, opened: date, *, visit: bool) -> datetime | None:
+    """A planned time (with its zone) or day, on the opening day or later; None if not."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return None
+        when = value
+    else:
+        planned = day(value)
+        if planned is None:
+            return None
+        when = visit_time(planned) if visit else datetime.combine(
+            planned + timedelta(days=1), time(0), SHANGHAI)  # 24:00 of the day
+    return when if local(when).date() >= opened else None
+
+
+def _client(session: Session, actor: User | None, client_id: object,
+            errors: dict[str, str]) -> Client | None:
+    """The client, if it is one of the actor's and its unit is in their area."""
+    cid = as_id(client_id)
+    client = session.get(Client, cid) if cid is not None else None
+    scope = actor_scope(session, actor)
+    if client is None or (scope is not None and not (scope.sees_client(client.id)
+                                                     and scope.sees_unit(client.unit_id))):
+        errors["client_id"] = _("Choose one of your clients.")
+        return None
+    return client
+
+
+def _account_manager(session: Session, actor: User | None, client: Client | None,
+                     chosen: object, errors: dict[str, str]) -> User | None:
+    """Who follows the case: an active account manager who looks after the client."""
+    if chosen in (None, ""):
+        if actor is None or actor.role == Role.ACCOUNT_MANAGER:
+            return actor
+        errors["account_manager_id"] = _("Choose the account manager who follows the case.")
+        return None
+    if client is None:
+        return None  # the client's own message says what to fix first
+    wanted = as_id(chosen)
+    manager = next((m for m in visits.account_managers(session, client.id) if m.id == wanted), None)
+    if manager is None:
+        errors["account_manager_id"] = _("Choose an account manager who looks after this client.")
+    return manager
+
+
+def account_manager_choices(session: Session, scope: Scope, client_id: object) -> list[User]:
+    """The account managers a case of this client may be given to (active, looking after
+    it); none for a client outside ``scope``."""
+    cid = as_id(client_id)
+    client = session.get(Client, cid) if cid is not None else None
+    if client is None or not (scope.sees_client(client.id) and scope.sees_unit(client.unit_id)):
+        return []
+    return visits.account_managers(session, client.id)
 
 
 def create_park_case(session: Session, actor: User | None, data: ParkCaseInput, *,
                      now: datetime | None = None) -> WorkOrder:
-    """Early engagement with a park or VIP client: milestones planned, the first visit set."""
+    """Open a park or VIP client's early-engagement case (园区前期介入): its four milestones
+    (the first entered now; a planned one is due on its date), the first visit if one is
+    planned, the account manager who follows it.
+
+    The role (``manage_park_cases``) and the area (the client and its unit) are checked
+    here, every field with a message of its own; when one is wrong nothing is written.
+    The timeline's ``created`` event is the case's record, in the same transaction.
+    """
     require_action(actor, "manage_park_cases")
     now = now or utcnow()
+    opened = local(now).date()
     errors: dict[str, str] = {}
-    client = session.get(Client, as_id(data.client_id)) if as_id(data.client_id) else None
-    scope = actor_scope(session, actor)
-    if client is None or (scope is not None and not scope.sees_client(client.id)):
-        errors["client_id"] = _("Choose one of your clients.")
+    client = _client(session, actor, data.client_id, errors)
     load = data.projected_load_kw
-    if not isinstance(load, int | float) or isinstance(load, bool) or not 0 < load <= 1_000_000:
-        errors["projected_load_kw"] = _("Give the projected load in kW (more than 0).")
-    if not isinstance(data.projected_date, date) or data.projected_date < now.date() - timedelta(days=3650):
-        errors["projected_date"] = _("Give the date the load is expected.")
+    if not isinstance(load, int | float) or isinstance(load, bool) or not 0 < load <= MAX_LOAD_KW:
+        errors["projected_load_kw"] = _("Give the projected load in kW (more than 0, at most "
+                                        "1,000,000).")
+    projected = day(data.projected_date)
+    if projected is None or projected < opened:
+        errors["projected_date"] = _("Give the day the load is expected, today or later.")
     description = plain_text(data.description, "description", 500, errors)
-    plan = data.milestone_plan or {}
-    if set(plan) - set(PARK_MILESTONES) or not all(isinstance(v, datetime) and v.tzinfo
-                                                   for v in plan.values()):
+    owner = _account_manager(session, actor, client, data.account_manager_id, errors)
+    visit = None
+    if data.visit_planned_for not in (None, ""):
+        visit = _planned_time(data.visit_planned_for, opened, visit=True)
+        if visit is None:
+            errors["visit_planned_for"] = _("Give the day of the first visit, today or later.")
+    plan: dict[str, datetime] = {}
+    given = data.milestone_plan if data.milestone_plan is not None else {}
+    if not isinstance(given, Mapping) or set(given) - set(PARK_MILESTONES):
         errors["milestone_plan"] = _("Plan the milestones with dates.")
+    else:
+        for code, value in given.items():
+            if value in (None, ""):
+                continue
+            planned = _planned_time(value, opened, visit=False)
+            if planned is None:
+                errors[f"milestone_plan.{code}"] = _("Plan it for today or later.")
+            else:
+                plan[code] = planned
     if errors:
         raise ValidationFailed(errors)
-    assert client is not None
+    assert client is not None and projected is not None
     order = WorkOrder(
         code="", kind=Kind.PARK_CASE.value, status=ParkStatus.OPEN.value, unit_id=client.unit_id,
         holder="unit", holder_unit_id=orders.holder_unit(session, client.unit_id,
                                                          (UnitKind.COUNTY_COMPANY,)),
         area_type="urban", lat=client.lat, lon=client.lon, address=client.name_zh,
         customer_name=client.name_zh, customer_phone=client.contact_phone, client_id=client.id,
-        park_id=client.park_id, owner_user_id=actor.id if actor else None,
+        park_id=client.park_id, owner_user_id=owner.id if owner else None,
         description=description, created_at=now, updated_at=now,
-        projected_load_kw=float(load), projected_date=data.projected_date,
+        projected_load_kw=float(load), projected_date=projected,
     )
     order.clocks = [
         StageClock(seq=i, stage=code, holder="unit", holder_unit_id=order.holder_unit_id,
@@ -103,12 +193,13 @@ def create_park_case(session: Session, actor: User | None, data: ParkCaseInput, 
     order.current_stage = PARK_MILESTONES[0]
     session.add(order)
     orders.new_code(session, order, now)
-    if data.visit_planned_for is not None:
-        session.add(ParkVisit(work_order_id=order.id, client_id=client.id,
-                              planned_for=data.visit_planned_for, user_id=order.owner_user_id))
+    if visit is not None:
+        session.add(ParkVisit(work_order_id=order.id, client_id=client.id, planned_for=visit,
+                              user_id=order.owner_user_id))
     refresh_clocks(order, now)
     record_event(session, order, actor, "created", now, to_value=order.status,
-                 details={"client": client.code, "load_kw": float(load)})
+                 details={"client": client.code, "load_kw": float(load),
+                          "account_manager": owner.username if owner else None})
     return order
 
 
