@@ -363,3 +363,30 @@ def crew_jobs(session: Session, scope: Scope, now: datetime) -> list[CrewJob]:
         .where(WorkOrder.kind == Kind.REPAIR, WorkOrder.status.in_(open_work), order_filter(scope))).all()
     jobs = [CrewJob(*r) for r in rows]
     return sorted(jobs, key=lambda j: working_order(j.status, j.urgency, j.due_at, j.id))
+
+
+@dataclass(frozen=True)
+class CrewPhone:
+    """What a crew member's phone shows: the crew, its members (leader first), where its
+    phones last reported it (None: never) and its open repairs."""
+
+    id: int
+    code: str
+    on_duty: bool
+    position: tuple[float, float] | None  # (lat, lon)
+    members: list[Staff]
+    jobs: list[CrewJob]
+
+
+def crew_phone(session: Session, scope: Scope, now: datetime) -> CrewPhone | None:
+    """The caller's own crew (``scope.crew_id``) and its jobs; None without a crew."""
+    crew = session.get(Crew, scope.crew_id) if scope.crew_id else None
+    if crew is None:
+        return None
+    members = list(session.scalars(
+        select(Staff).join(CrewMember, CrewMember.staff_id == Staff.id)
+        .where(CrewMember.crew_id == crew.id).order_by(CrewMember.is_leader.desc(), Staff.id)))
+    position = (crew.last_lat, crew.last_lon) \
+        if crew.last_lat is not None and crew.last_lon is not None else None
+    return CrewPhone(crew.id, crew.code, crew.on_duty, position, members,
+                     crew_jobs(session, scope, now))

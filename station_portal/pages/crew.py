@@ -19,7 +19,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from station_portal.auth.roles import Role
-from station_portal.dispatch.board import CrewJob
+from station_portal.dispatch.board import CrewJob, CrewPhone
 from station_portal.i18n import _, _l, get_locale
 from station_portal.labels import REPAIR_CATEGORIES, REPAIR_STATUSES, SLA_STATUSES, URGENCIES, label
 from station_portal.pages import Page
@@ -182,3 +182,24 @@ def map_view(jobs: Sequence[CrewJob], me: tuple[float, float] | None) -> dict[st
 
 PAGE = Page(path="/crew", title=_l("My work"), roles=frozenset({Role.CREW}), layout=layout,
             icon="bi-phone")
+
+
+def crew_header(crew: CrewPhone) -> html.Div:
+    """The crew's code, its members and whether it is on duty."""
+    return html.Div([
+        html.Span(crew.code, className="fw-semibold me-2"),
+        html.Span(" · ".join(s.name() for s in crew.members), className="text-body-secondary me-2"),
+        html.Span(_("On duty") if crew.on_duty else _("Off duty"),
+                  className="badge " + ("text-bg-success" if crew.on_duty else "text-bg-secondary")),
+    ], className="small")
+
+
+def me_layer(crew: CrewPhone) -> dict[str, Any]:
+    """The crew's own marker where its phones last reported it (none if never)."""
+    me = crew.position
+    return {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "id": f"c{crew.id}",
+        "geometry": {"type": "Point", "coordinates": [me[1], me[0]]},
+        "properties": {"code": crew.code, "st": "en_route", "reported": True,
+                       "tip": [crew.code]},
+    }] if me else []}

@@ -7,13 +7,17 @@ from datetime import time, timedelta
 
 from sqlalchemy import select
 
+from station_portal.auth.models import User
 from station_portal.auth.roles import Role
-from station_portal.auth.scope import Scope
+from station_portal.auth.scope import Scope, scope_for
 from station_portal.db import utcnow
+from station_portal.dispatch.board import crew_phone
 from station_portal.hall.models import ServiceHall
 from station_portal.hall.queries import at_counter, hall_in_scope, halls_waiting
-from station_portal.org.models import Client, Unit
+from station_portal.org.models import Client, Crew, Unit
 from station_portal.services import hall as hall_service
+from station_portal.services import repairs
+from station_portal.services.dispatch import assign_lead
 from station_portal.timefmt import local
 from station_portal.workorders.models import ParkVisit
 from station_portal.workorders.visit_due import client_visits
@@ -102,3 +106,28 @@ def test_the_counter_reads_its_hall_ticket_and_queue_within_the_scope(city):
         assert hall_in_scope(s, theirs, hall_id) is None
         assert dict((h.id, n) for h, n in halls_waiting(s, mine, now))[hall_id] == 2
         assert hall_id not in {h.id for h, _n in halls_waiting(s, theirs, now)}
+
+
+def test_the_crew_phone_reads_the_callers_own_crew_and_its_repairs(city):
+    """The crew of the signed-in member, its members leader first, where its phones last
+    put it and the repairs it leads; nothing for someone without a crew."""
+    now = utcnow()
+    with city.write() as s:
+        scope = scope_for(s, s.scalar(select(User).where(User.username == "crew")))
+        crew = s.get(Crew, scope.crew_id)
+        station = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))  # the demo crew's
+        crew.last_lat, crew.last_lon = station.lat, station.lon
+        order = repairs.create_repair(s, None, repairs.RepairInput(
+            source="hotline_95598", category="low_voltage", urgency=2, lat=station.lat + 0.002,
+            lon=station.lon - 0.003, address="Crew read road 5"))
+        s.flush()
+        assign_lead(s, None, order.id, order.version, crew.id)
+        order_id, code, position = order.id, crew.code, (crew.last_lat, crew.last_lon)
+        leaders = {m.staff_id for m in crew.members if m.is_leader}
+    with city.read() as s:
+        phone = crew_phone(s, scope, now)
+        assert (phone.id, phone.code, phone.position) == (scope.crew_id, code, position)
+        assert phone.members and phone.members[0].id in leaders
+        job = next(j for j in phone.jobs if j.id == order_id)
+        assert job.lead and job.address == "Crew read road 5"
+        assert crew_phone(s, scope_of(Role.CREW, units=[], clients=[]), now) is None
