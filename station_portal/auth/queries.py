@@ -1,4 +1,4 @@
-"""Read queries for administrators: security figures and the audit log."""
+"""Read queries for administrators: security figures, the audit log, one account."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from station_portal.audit import AuditEvent
 from station_portal.auth.models import User
 from station_portal.auth.signin import SIGN_IN, SIGN_IN_FAILED
 from station_portal.db import utcnow
+from station_portal.validate import as_id
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,11 @@ def audit_rows(
                  e.details)
         for e, username in session.execute(stmt).all()
     ]
+
+
+def account(session: Session, user_id: object) -> User | None:
+    """One account by its id (anything from a browser), its clients loaded; None if unknown."""
+    uid = as_id(user_id)
+    if uid is None:
+        return None
+    return session.scalar(select(User).where(User.id == uid).options(selectinload(User.clients)))

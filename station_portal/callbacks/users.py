@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
-from sqlalchemy import select
 
 from station_portal.auth.models import User
+from station_portal.auth.queries import account
 from station_portal.auth.roles import ADMIN_ONLY, SCOPE_UNIT_KINDS, Role, parse_role
 from station_portal.callbacks._secure import secure_callback
 from station_portal.config import Config
 from station_portal.errors import Conflict, PortalError, ValidationFailed
 from station_portal.i18n import _, get_locale
 from station_portal.labels import POSITIONS, UNIT_KINDS, label
-from station_portal.org.models import Client, Staff, Unit
-from station_portal.org.queries import unit_options
+from station_portal.org.queries import account_choices
 from station_portal.pages import users as page
+from station_portal.pages.ui import error_text, feedback
 from station_portal.services.users import (
     UserInput,
     create_user,
@@ -60,10 +59,11 @@ def _outputs(pairs: list[tuple[str, str]], duplicate: bool) -> list[Output]:
 def role_options(role_value: Any) -> list[Any]:
     """Values for OPTIONS, for a role."""
     role = parse_role(role_value)
-    session, locale = read_session(), get_locale()
+    locale = get_locale()
     kinds = tuple(k.value for k in SCOPE_UNIT_KINDS[role]) if role else ()
+    choices = account_choices(read_session(), signed_in_user().scope(), kinds)
     units = [{"label": f"{zh if locale.startswith('zh') else en} · {label(UNIT_KINDS, kind)}",
-              "value": uid} for uid, kind, zh, en in unit_options(session, kinds)]
+              "value": uid} for uid, kind, zh, en in choices.units]
     help_text = {
         Role.ADMIN: _("Administrators see everything."),
         Role.COMPANY_MANAGER: _("The city company for all of it, or one county company."),
@@ -73,14 +73,9 @@ def role_options(role_value: Any) -> list[Any]:
         Role.CREW: _("Crew members see their own crew and orders."),
         Role.CLERK: _("The service station or supply office whose halls this clerk serves."),
     }.get(role, "")
-    clients = [{"label": f"{c.name(locale)} ({c.code})", "value": c.id}
-               for c in session.scalars(select(Client).order_by(Client.code))]
-    staff = [
-        {"label": f"{s.name(locale)} · {label(POSITIONS, s.position)} · {uname}", "value": s.id}
-        for s, uname in session.execute(
-            select(Staff, Unit.name_zh if locale.startswith("zh") else Unit.name_en)
-            .join(Unit).where(Staff.active.is_(True)).order_by(Unit.path, Staff.employee_no))
-    ]
+    clients = [{"label": f"{c.name(locale)} ({c.code})", "value": c.id} for c in choices.clients]
+    staff = [{"label": f"{s.name(locale)} · {label(POSITIONS, s.position)} · {s.unit(locale)}",
+              "value": s.id} for s in choices.staff]
     return [units, not kinds, help_text, role is not Role.ACCOUNT_MANAGER, clients, staff]
 
 
@@ -109,10 +104,6 @@ def field_errors(errors: dict[str, str]) -> list[Any]:
         [any(page.FIELDS[n] == fid for n in errors) for fid in page.INVALIDATABLE]
 
 
-def _alert(message: str, color: str) -> dbc.Alert:
-    return dbc.Alert(message, color=color, dismissable=True, className="py-2")
-
-
 def _config() -> Config:
     return portal().config
 
@@ -139,8 +130,7 @@ def register(app: Dash) -> None:
         clean = field_errors({})
         if ctx.triggered_id == page.NEW:
             return [True, *form_state(None), None, *clean]
-        row_id = as_id(mapping(clicked).get("rowId"))
-        user = read_session().get(User, row_id) if row_id is not None else None
+        user = account(read_session(), mapping(clicked).get("rowId"))
         if user is None:
             raise PreventUpdate
         return [True, *form_state(user), None, *clean]
@@ -177,16 +167,16 @@ def register(app: Dash) -> None:
                 state = form_state(user)
         except ValidationFailed as exc:
             return [no_update] * len(FORM + OPTIONS) + [
-                _alert(_("Some fields need correcting."), "danger"), no_update,
+                feedback(_("Some fields need correcting."), "danger"), no_update,
                 *field_errors(exc.fields)]
         except Conflict as exc:
-            fresh = read_session().get(User, as_id(editing.get("id")))
-            return [*form_state(fresh), _alert(exc.message, "warning"), count,
+            fresh = account(read_session(), editing.get("id"))
+            return [*form_state(fresh), feedback(error_text(exc), "warning"), count,
                     *field_errors({})]
         except PortalError as exc:
-            return [no_update] * len(FORM + OPTIONS) + [_alert(exc.message, "danger"), no_update,
+            return [no_update] * len(FORM + OPTIONS) + [feedback(error_text(exc), "danger"), no_update,
                                               *field_errors({})]
-        return [*state, _alert(message, "success"), count, *field_errors({})]
+        return [*state, feedback(message, "success"), count, *field_errors({})]
 
     @secure_callback(app, *_outputs(FORM + OPTIONS, True),
                      Output(page.FEEDBACK, "children", allow_duplicate=True),
@@ -219,10 +209,10 @@ def register(app: Dash) -> None:
                     message = _("Password of %(name)s reset.", name=user.username)
                 state = form_state(user)
         except Conflict as exc:
-            fresh = read_session().get(User, as_id(editing.get("id")))
-            return [*form_state(fresh), _alert(exc.message, "warning"), count, False, None]
+            fresh = account(read_session(), editing.get("id"))
+            return [*form_state(fresh), feedback(error_text(exc), "warning"), count, False, None]
         except PortalError as exc:
-            return [no_update] * len(FORM + OPTIONS) + [_alert(exc.message, "danger"), no_update,
+            return [no_update] * len(FORM + OPTIONS) + [feedback(error_text(exc), "danger"), no_update,
                                               False, None]
         body = None
         if temporary:
@@ -233,4 +223,4 @@ def register(app: Dash) -> None:
                 html.Pre(temporary, className="fs-4 text-center user-select-all",
                          id="users-temp-password"),
             ])
-        return [*state, _alert(message, "success"), count, bool(temporary), body]
+        return [*state, feedback(message, "success"), count, bool(temporary), body]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from station_portal.auth.scope import Scope
-from station_portal.i18n import BilingualName
+from station_portal.i18n import BilingualName, get_locale
 from station_portal.org.models import (
     ROUTABLE_KINDS,
     Client,
@@ -331,3 +331,52 @@ def unit_leads(session: Session, scope: Scope, unit_ids: list[int],
     for unit_id, zh, latin, phone in rows:
         leads.setdefault(unit_id, (zh, latin, phone))
     return leads
+
+
+@dataclass(frozen=True)
+class ClientChoice(BilingualName):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class StaffChoice:
+    id: int
+    name_zh: str
+    name_latin: str
+    position: str
+    unit_zh: str
+    unit_en: str
+
+    def name(self, locale: str | None = None) -> str:
+        return self.name_zh if (locale or get_locale()).startswith("zh") else self.name_latin
+
+    def unit(self, locale: str | None = None) -> str:
+        return self.unit_zh if (locale or get_locale()).startswith("zh") else self.unit_en
+
+
+@dataclass(frozen=True)
+class AccountChoices:
+    """What an account form offers: the units of the kinds a role's scope may be (see
+    :func:`unit_options`), the clients and the active staff (by unit, then number)."""
+
+    units: list[tuple[int, str, str, str]]
+    clients: list[ClientChoice]
+    staff: list[StaffChoice]
+
+
+def account_choices(session: Session, scope: Scope, kinds: tuple[str, ...]) -> AccountChoices:
+    """The choices of the account form for a role whose scope is a unit of ``kinds``."""
+    units = [u for u in unit_options(session, kinds) if scope.sees_unit(u[0])]
+    clients = [ClientChoice(*r) for r in session.execute(
+        select(Client.id, Client.code, Client.name_zh, Client.name_en)
+        .where(scope.client_filter(Client.id)).order_by(Client.code))]
+    staff = [StaffChoice(*r) for r in session.execute(
+        select(Staff.id, Staff.name_zh, Staff.name_latin, Staff.position, Unit.name_zh,
+               Unit.name_en)
+        .join(Unit, Unit.id == Staff.unit_id)
+        .where(Staff.active.is_(True), scope.unit_filter(Staff.unit_id))
+        .order_by(Unit.path, Staff.employee_no))]
+    return AccountChoices(units, clients, staff)

@@ -8,13 +8,15 @@ from datetime import time, timedelta
 from sqlalchemy import select
 
 from station_portal.auth.models import User
+from station_portal.auth.queries import account
 from station_portal.auth.roles import Role
 from station_portal.auth.scope import Scope, scope_for
 from station_portal.db import utcnow
 from station_portal.dispatch.board import crew_phone
 from station_portal.hall.models import ServiceHall
 from station_portal.hall.queries import at_counter, hall_in_scope, halls_waiting
-from station_portal.org.models import Client, Crew, Unit
+from station_portal.org.models import Client, Crew, Staff, Unit
+from station_portal.org.queries import account_choices
 from station_portal.services import hall as hall_service
 from station_portal.services import repairs
 from station_portal.services.dispatch import assign_lead
@@ -131,3 +133,28 @@ def test_the_crew_phone_reads_the_callers_own_crew_and_its_repairs(city):
         job = next(j for j in phone.jobs if j.id == order_id)
         assert job.lead and job.address == "Crew read road 5"
         assert crew_phone(s, scope_of(Role.CREW, units=[], clients=[]), now) is None
+
+
+def test_the_account_form_offers_units_clients_and_staff_of_the_scope(city):
+    """Units of the role's kinds, clients by code and active staff with their units; a
+    narrower scope offers only its own. An account by a browser's id, or None."""
+    with city.read() as s:
+        everything = account_choices(s, scope_of(Role.ADMIN), ("service_station",))
+        stations = s.scalars(select(Unit).where(Unit.kind == "service_station")).all()
+        assert {u[0] for u in everything.units} == {u.id for u in stations}
+        assert all(kind == "service_station" for _id, kind, _zh, _en in everything.units)
+        codes = [c.code for c in everything.clients]
+        assert codes == sorted(codes) and len(codes) == len(s.scalars(select(Client)).all())
+        assert everything.staff and all(c.unit_zh and c.name_zh for c in everything.staff)
+        one = stations[0]
+        first_client = everything.clients[0].id
+        narrow = account_choices(s, scope_of(Role.STATION_HEAD, units=[one.id],
+                                             clients=[first_client]), ("service_station",))
+        assert [u[0] for u in narrow.units] == [one.id]
+        assert [c.id for c in narrow.clients] == [first_client]
+        in_unit = {st.id for st in s.scalars(select(Staff).where(Staff.unit_id == one.id,
+                                                                 Staff.active.is_(True)))}
+        assert {c.id for c in narrow.staff} == in_unit
+        admin = s.scalar(select(User).where(User.username == "admin"))
+        assert account(s, str(admin.id)).username == "admin"
+        assert account(s, "nobody") is None and account(s, 2**40) is None
