@@ -27,6 +27,7 @@ from station_portal.pages.charts.common import FONT, Figure, empty_figure, new_f
 from station_portal.pages.grid import data_grid
 from station_portal.pages.ui import empty_state, graph_config, page_header, simple_table
 from station_portal.timefmt import format_local
+from station_portal.validate import FIRST_DAY, LAST_DAY
 
 ROLES = frozenset({Role.ADMIN, Role.COMPANY_MANAGER, Role.STATION_HEAD, Role.GRID_MANAGER,
                    Role.ACCOUNT_MANAGER})
@@ -66,7 +67,7 @@ def may(user: Any, action: str) -> bool:
 
 
 def _date_input(id_: str) -> dbc.Input:
-    return dbc.Input(id=id_, type="date", min="2000-01-01", max="2060-12-31")
+    return dbc.Input(id=id_, type="date", min=FIRST_DAY.isoformat(), max=LAST_DAY.isoformat())
 
 
 # -- the list -------------------------------------------------------------------------------
