@@ -39,6 +39,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("crew", pages=("crew",), callbacks=("crew",)),
     Feature("orders", pages=("orders", "order_detail"), callbacks=("orders", "order_detail"),
             models=("workorders.models",)),
+    Feature("park_cases", pages=("park_case",), callbacks=("park_case",)),  # opening one
     Feature("customer", models=("customer.models",)),  # public pages: web/customer.py
     Feature("visits", pages=("visits",), callbacks=("visits",)),
     Feature("gridworks", pages=("gridworks",), callbacks=("gridworks",),

@@ -30,6 +30,7 @@ from station_portal.i18n import _l
 from station_portal.sla.clock import STATUSES as SLA_STATUSES
 from station_portal.validate import MAX_ID
 from station_portal.workorders.models import (
+    PARK_MILESTONES,
     ApplicationStatus,
     BusinessType,
     Kind,
@@ -309,6 +310,30 @@ class ApplicationCreateSchema(ApiSchema):
         "description": "Accept it at once (taken at a counter); false leaves it pending."})
     at_counter = ma.fields.Boolean(load_default=False, metadata={
         "description": "The applicant came to a counter for it (counts one counter visit)."})
+
+
+# A park case's planned milestones: one optional day per milestone, in their order.
+MilestonePlanSchema = ApiSchema.from_dict({
+    code: Day(metadata={"description": f"The day `{code}` is planned for (due at its end, "
+                                       "24:00 Beijing time; today or later)."})
+    for code in PARK_MILESTONES}, name="MilestonePlan")
+
+
+class ParkCaseCreateSchema(ApiSchema):
+    client_id = Id(required=True, description=(
+        "The VIP or park client the case is for: one of the caller's clients, in their area."))
+    projected_load_kw = Number(0, 1_000_000, required=True, description=(
+        "The load the client expects to need, in kW (more than 0)."))
+    projected_date = Day(required=True, metadata={
+        "description": "The day the load is expected (today or later)."})
+    description = Text(500, description="What the client plans.")
+    account_manager_id = Id(description=(
+        "The account manager who follows the case: one who looks after the client. Default: "
+        "the caller, if an account manager; other callers name one."))
+    visit_planned_for = Day(metadata={
+        "description": "The day of the first visit (at 09:00 Beijing time; today or later)."})
+    milestone_plan = ma.fields.Nested(MilestonePlanSchema, metadata={
+        "description": "Planned days of the milestones, as many as are known."})
 
 
 class AssignmentCreateSchema(ApiSchema):

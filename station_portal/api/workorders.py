@@ -1,4 +1,5 @@
-"""Work orders: list, read, create repairs and applications, assign crews, post field steps."""
+"""Work orders: list, read, create repairs, applications and park cases, assign crews, post
+field steps (the steps and assignments through the command table, ``services.commands``)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ from station_portal.api.schemas import (
     OrderListQuerySchema,
     OrderPageSchema,
     OrderSummarySchema,
+    ParkCaseCreateSchema,
     RepairCreateSchema,
 )
 from station_portal.auth.roles import ALL_STAFF
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, ValidationFailed
 from station_portal.i18n import _
-from station_portal.services import applications, changes, commands, repairs
+from station_portal.services import applications, changes, commands, parks, repairs
 from station_portal.validate import as_id
 from station_portal.web.context import read_session
 from station_portal.workorders.access import sees_order
@@ -164,6 +166,23 @@ def create_application(args: dict[str, Any]):
         if "at" in exc.fields:  # acceptance at the application time: the caller's applied_at
             exc.fields["applied_at"] = exc.fields.pop("at")
         raise
+    return _created(created)
+
+
+@blp.route("/park-cases", methods=["POST"])
+@roles(action="manage_park_cases")
+@blp.arguments(ParkCaseCreateSchema, example={
+    "client_id": 1, "projected_load_kw": 2500, "projected_date": "2027-06-01",
+    "description": "新厂房一期", "visit_planned_for": "2026-03-10",
+    "milestone_plan": {"first_contact": "2026-03-06", "load_survey": "2026-03-20"}})
+@blp.response(201, OrderDetailSchema, headers=LOCATION_HEADER)
+@blp.errors(401, 403, 422)
+def create_park_case(args: dict[str, Any]):
+    """Open an industrial-park or VIP client's early-engagement case (园区前期介入) with its
+    milestones (first contact, load survey, supply pre-plan, formal application), the
+    milestones' planned days and the first visit, followed by an account manager."""
+    with write() as (session, actor):
+        created = brief(parks.create_park_case(session, actor, parks.ParkCaseInput(**args)))
     return _created(created)
 
 
