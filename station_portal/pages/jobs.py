@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -9,10 +10,14 @@ from dash import dcc, html
 
 from station_portal.auth.roles import ADMIN_ONLY
 from station_portal.i18n import _, _l
+from station_portal.jobs.models import JobRun
+from station_portal.jobs.queries import SchedulerOverview
+from station_portal.jobs.runner import INTERRUPTED
 from station_portal.jobs.schedule import DAY, ORIGIN, WEEK, Schedule
 from station_portal.pages import Page
 from station_portal.pages.grid import data_grid
 from station_portal.pages.ui import dropdown, page_header
+from station_portal.timefmt import format_local
 
 STATE = "jobs-state"
 JOBS = "jobs-table"
@@ -111,3 +116,55 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
 
 PAGE = Page(path="/admin/jobs", title=_l("Scheduled jobs"), roles=ADMIN_ONLY, layout=layout,
             icon="bi-clock-history")
+
+
+def status_text(code: str) -> str:
+    return {"ok": _("Succeeded"), "running": _("Running")}.get(code) or _("Failed")
+
+
+def details_text(run: JobRun) -> str:
+    if run.error == INTERRUPTED:
+        return _("Interrupted: the scheduler stopped during the run.")
+    return run.error or summary_text(run.summary)
+
+
+def scheduler_state(overview: SchedulerOverview) -> dbc.Alert:
+    """Which scheduler is active, or that none is (and what that means)."""
+    lease = overview.lease
+    if lease is None:
+        return dbc.Alert([html.I(className="bi bi-exclamation-triangle me-2"), _(
+            "No scheduler has run yet. Start one: station-portal scheduler")],
+            color="warning")
+    if overview.active:
+        return dbc.Alert([html.I(className="bi bi-check-circle me-2"), _(
+            "The scheduler %(holder)s is active (since %(since)s, last heard %(seen)s).",
+            holder=lease.holder, since=format_local(lease.acquired_at),
+            seen=format_local(lease.renewed_at, seconds=True))], color="success")
+    return dbc.Alert([html.I(className="bi bi-exclamation-octagon me-2"), _(
+        "No scheduler is running: the last one (%(holder)s) was last heard %(seen)s. "
+        "Jobs are not running; missed runs are caught up when it starts again.",
+        holder=lease.holder, seen=format_local(lease.renewed_at, seconds=True))],
+        color="danger")
+
+
+def job_rows(overview: SchedulerOverview, now: datetime) -> list[dict[str, Any]]:
+    """One row per job: its schedule, its newest run and when it runs next."""
+    return [{
+        "id": state.job.name, "name": str(JOB_NAMES.get(state.job.name, state.job.name)),
+        "schedule": describe(state.job.schedule) + ("" if state.enabled else " · " + _("off")),
+        "last": format_local(state.last.scheduled_for) if state.last else "",
+        "status": status_text(state.last.status) if state.last else "",
+        "seconds": state.last.seconds if state.last else None,
+        "next": format_local(state.job.schedule.next_after(now)) if state.enabled else "",
+    } for state in overview.jobs]
+
+
+def run_rows(runs: list[JobRun]) -> list[dict[str, Any]]:
+    return [{
+        "id": str(r.id), "job": str(JOB_NAMES.get(r.job, r.job)),
+        "slot": format_local(r.scheduled_for),
+        "started": format_local(r.started_at, seconds=True),
+        "seconds": r.seconds,
+        "status": status_text(r.status), "coalesced": r.coalesced or None,
+        "runner": r.runner, "details": details_text(r),
+    } for r in runs]

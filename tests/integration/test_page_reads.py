@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from station_portal.auth.models import User
 from station_portal.auth.queries import account
 from station_portal.auth.roles import Role
 from station_portal.auth.scope import Scope, scope_for
+from station_portal.config import Config
 from station_portal.db import utcnow
 from station_portal.dispatch.board import crew_phone
 from station_portal.hall.models import ServiceHall
 from station_portal.hall.queries import at_counter, hall_in_scope, halls_waiting
+from station_portal.jobs.models import JobRun, SchedulerLease
+from station_portal.jobs.queries import job_runs, scheduler_overview
+from station_portal.jobs.runner import LEASE
 from station_portal.org.models import Client, Crew, Staff, Unit
 from station_portal.org.queries import account_choices
 from station_portal.services import hall as hall_service
@@ -158,3 +162,34 @@ def test_the_account_form_offers_units_clients_and_staff_of_the_scope(city):
         admin = s.scalar(select(User).where(User.username == "admin"))
         assert account(s, str(admin.id)).username == "admin"
         assert account(s, "nobody") is None and account(s, 2**40) is None
+
+
+def test_the_jobs_page_reads_the_lease_each_jobs_newest_run_and_the_runs(city):
+    """No lease: no scheduler yet; a lease held past now: active; a lapsed one: stopped.
+    Each job comes with its newest run; runs are newest first, filtered and capped."""
+    now = utcnow()
+    config = Config.from_env({"simulate": False}, environ={})
+    with city.write() as s:
+        s.execute(delete(SchedulerLease))
+        s.execute(delete(JobRun))
+        for hours, status in ((3, "ok"), (2, "failed"), (1, "ok")):
+            s.add(JobRun(job="mail", scheduled_for=now - timedelta(hours=hours), status=status,
+                         started_at=now - timedelta(hours=hours)))
+        s.add(JobRun(job="visits", scheduled_for=now - timedelta(days=1), status="ok"))
+    with city.read() as s:
+        nothing = scheduler_overview(s, config, now)
+        assert nothing.lease is None and not nothing.active
+        by_name = {state.job.name: state for state in nothing.jobs}
+        assert {"sla_watch", "mail", "visits", "simulate"} <= set(by_name)
+        assert by_name["mail"].last.scheduled_for == now - timedelta(hours=1)
+        assert by_name["sla_watch"].last is None and not by_name["simulate"].enabled
+        mail = job_runs(s, "mail", "", 10)
+        assert [r.scheduled_for for r in mail] == [now - timedelta(hours=h) for h in (1, 2, 3)]
+        assert [r.status for r in job_runs(s, "mail", "failed", 10)] == ["failed"]
+        assert len(job_runs(s, "", "", 2)) == 2 and job_runs(s, "nothing", "", 10) == []
+    with city.write() as s:
+        s.add(SchedulerLease(name=LEASE, holder="host:1", acquired_at=now - timedelta(hours=1),
+                             renewed_at=now, expires_at=now + timedelta(seconds=30)))
+    with city.read() as s:
+        assert scheduler_overview(s, config, now).active
+        assert not scheduler_overview(s, config, now + timedelta(minutes=1)).active
