@@ -13,7 +13,7 @@ from station_portal.callbacks._secure import secure_callback
 from station_portal.errors import ValidationFailed
 from station_portal.i18n import _, get_locale
 from station_portal.labels import ROLES, UNIT_KINDS, label
-from station_portal.org.models import Unit
+from station_portal.org.queries import own_profile
 from station_portal.pages import account as page
 from station_portal.pages import shell
 from station_portal.services.users import change_own_password, set_locale
@@ -31,16 +31,15 @@ def register(app: Dash) -> None:
                      roles=ALL_STAFF, before_password_change=True)
     def profile(_id: Any):
         user = signed_in_user()
-        session, scope, locale = read_session(), user.scope(), get_locale()
-        roots = [session.get(Unit, uid) for uid in scope.root_unit_ids]
+        scope, locale = user.scope(), get_locale()
+        mine = own_profile(read_session(), scope)
         if scope.is_global:
             area = _("The whole company")
-        elif roots:
-            area = "、".join(f"{u.name(locale)} ({label(UNIT_KINDS, u.kind)})" for u in roots if u)
+        elif mine.roots:
+            area = "、".join(f"{u.name(locale)} ({label(UNIT_KINDS, u.kind)})" for u in mine.roots)
         else:
             area = _("No unit assigned")
-        model = user.model()
-        staff = model.staff.name(locale) if model.staff else "–"
+        staff = mine.staff_name(locale) or "–"
         clients = len(scope.client_ids) if scope.client_ids is not None else _("all")
         return html.Dl([
             html.Dt(_("Role")), html.Dd(label(ROLES, user.role)),

@@ -380,3 +380,37 @@ def account_choices(session: Session, scope: Scope, kinds: tuple[str, ...]) -> A
         .where(Staff.active.is_(True), scope.unit_filter(Staff.unit_id))
         .order_by(Unit.path, Staff.employee_no))]
     return AccountChoices(units, clients, staff)
+
+
+@dataclass(frozen=True)
+class UnitLabel(BilingualName):
+    id: int
+    kind: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Where a user stands in the organisation: the units at the top of their scope (in
+    its order) and their staff record's name (name_zh, name_latin), if linked."""
+
+    roots: list[UnitLabel]
+    staff: tuple[str, str] | None
+
+    def staff_name(self, locale: str | None = None) -> str | None:
+        if self.staff is None:
+            return None
+        return self.staff[0] if (locale or get_locale()).startswith("zh") else self.staff[1]
+
+
+def own_profile(session: Session, scope: Scope) -> Profile:
+    """The signed-in user's own units and staff record (``My account``)."""
+    units = {u.id: u for u in session.scalars(
+        select(Unit).where(Unit.id.in_(scope.root_unit_ids)))} if scope.root_unit_ids else {}
+    roots = [UnitLabel(u.id, u.kind, u.name_zh, u.name_en)
+             for u in (units.get(uid) for uid in scope.root_unit_ids) if u is not None]
+    staff = session.execute(select(Staff.name_zh, Staff.name_latin)
+                            .where(Staff.id == scope.staff_id)).first() \
+        if scope.staff_id is not None else None
+    return Profile(roots, tuple(staff) if staff else None)

@@ -20,13 +20,14 @@ from station_portal.jobs.models import JobRun, SchedulerLease
 from station_portal.jobs.queries import job_runs, scheduler_overview
 from station_portal.jobs.runner import LEASE
 from station_portal.org.models import Client, Crew, Staff, Unit
-from station_portal.org.queries import account_choices
+from station_portal.org.queries import account_choices, own_profile
 from station_portal.services import hall as hall_service
 from station_portal.services import repairs
 from station_portal.services.dispatch import assign_lead
 from station_portal.timefmt import local
 from station_portal.workorders.models import ParkVisit
 from station_portal.workorders.visit_due import client_visits
+from tests.dash_calls import call, text_of
 from tests.helpers import unique
 
 
@@ -193,3 +194,29 @@ def test_the_jobs_page_reads_the_lease_each_jobs_newest_run_and_the_runs(city):
     with city.read() as s:
         assert scheduler_overview(s, config, now).active
         assert not scheduler_overview(s, config, now + timedelta(minutes=1)).active
+
+
+def test_my_account_reads_the_callers_own_units_and_staff_record(city):
+    """The units at the top of the scope, in its order, and the staff record's name; an
+    account linked to no staff record has none."""
+    with city.read() as s:
+        head = s.scalar(select(User).where(User.username == "head"))
+        scope = scope_for(s, head)
+        mine = own_profile(s, scope)
+        assert [u.id for u in mine.roots] == list(scope.root_unit_ids) and mine.roots
+        staff = s.get(Staff, head.staff_id) if head.staff_id else None
+        assert mine.staff == ((staff.name_zh, staff.name_latin) if staff else None)
+        station = s.get(Unit, scope.root_unit_ids[0])
+        assert (mine.roots[0].kind, mine.roots[0].name("en")) == (station.kind, station.name_en)
+        nobody = own_profile(s, scope_of(Role.STATION_HEAD, units=[], clients=[]))
+        assert nobody.roots == [] and nobody.staff is None and nobody.staff_name() is None
+
+
+def test_the_account_page_shows_the_callers_area(app, db, as_user):
+    with db.read() as s:
+        head = s.scalar(select(User).where(User.username == "head"))
+        station = s.get(Unit, scope_for(s, head).root_unit_ids[0])
+    answer = call(as_user("head"), app, "account-profile", "children", [None])
+    assert answer.status_code == 200 and station.name_en in text_of(answer)
+    assert "The whole company" in text_of(call(as_user("admin"), app, "account-profile",
+                                               "children", [None]))
