@@ -1,5 +1,8 @@
-"""WSGI entry point: ``gunicorn -w 4 -b 0.0.0.0:8050 wsgi:app``."""
+"""WSGI entry point: ``gunicorn -c gunicorn.conf.py wsgi:app`` (docs/OPERATIONS.md)."""
 
 from station_portal import create_app
+from station_portal.config import Config
 
-app = create_app()
+config = Config.from_env()
+config.check_deployment()  # production: no SQLite
+app = create_app(config)

@@ -37,7 +37,15 @@ def _database(config: Config) -> Database:
     path = config.sqlite_path()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return Database(config.database_url)
+    return Database(config.database_url, **config.database_options())
+
+
+def _deployable(config: Config) -> None:
+    """A process that serves (web, scheduler): production's own demands (no SQLite)."""
+    try:
+        config.check_deployment()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -261,8 +269,8 @@ def recompute_clocks_cmd() -> None:
 def serve(host: str | None, port: int | None, with_scheduler: bool) -> None:
     """Serve the portal with the built-in threaded server (demo, development).
 
-    Production runs gunicorn instead, plus one scheduler process:
-    gunicorn -w 4 -b 0.0.0.0:8050 wsgi:app  and  station-portal scheduler
+    Production runs gunicorn instead, plus one scheduler process (docs/OPERATIONS.md):
+    gunicorn -c gunicorn.conf.py wsgi:app  and  station-portal scheduler
     """
     import subprocess
 
@@ -271,6 +279,7 @@ def serve(host: str | None, port: int | None, with_scheduler: bool) -> None:
     from station_portal import create_app
 
     config = _config()
+    _deployable(config)
     try:
         app = create_app(config)
     except (ConfigError, migrate.SchemaNotCurrent) as exc:
@@ -328,8 +337,11 @@ def scheduler(only: tuple[str, ...], intervals: tuple[str, ...], lease_seconds: 
     from station_portal.datafiles import DataFileError
     from station_portal.datafiles import check_all as check_data_files
     from station_portal.jobs.runner import serve as run_scheduler
+    from station_portal.web.observe import configure_logging
 
     config = _config()
+    _deployable(config)
+    configure_logging(config)  # JSON lines in production, like the web workers'
     database = _database(config)
     migrate.check_current(database)
     try:

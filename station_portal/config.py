@@ -44,12 +44,34 @@ def _as_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _read(environ: Mapping[str, str], var: str, aliases: tuple[str, ...]) -> str | None:
+    """The value of ``var`` or of one of its aliases; two different values are an error."""
+    given = {name: environ[name] for name in (var, *aliases) if environ.get(name)}
+    if len(set(given.values())) > 1:
+        raise ConfigError(" and ".join(given) + " are both set, to different values: keep one")
+    return next(iter(given.values()), None)
+
+
+def _networks(text: str, var: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma-separated list of networks or addresses, each checked."""
+    out = []
+    for part in text.split(","):
+        if part.strip():
+            try:
+                out.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{var}: {part.strip()!r} is not a network "
+                    "(write e.g. 10.20.0.0/16, 192.168.1.10)") from exc
+    return out
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting the portal reads, with the environment variable it comes from."""
 
     env: str = DEMO  # PORTAL_ENV
-    database_url: str = field(default_factory=default_database_url)  # DATABASE_URL
+    database_url: str = field(default_factory=default_database_url)  # DATABASE_URL, PORTAL_DATABASE_URL
     secret_key: str = ""  # SECRET_KEY
     idle_timeout_minutes: int = 30  # PORTAL_IDLE_TIMEOUT_MINUTES
     session_max_hours: int = 12  # PORTAL_SESSION_MAX_HOURS
@@ -64,7 +86,8 @@ class Config:
     tile_attribution: str = ""  # PORTAL_TILE_ATTRIBUTION
     host: str = "127.0.0.1"  # PORTAL_HOST
     port: int = 8050  # PORTAL_PORT
-    secure_cookies: bool = False  # PORTAL_SECURE_COOKIES (true behind HTTPS)
+    # Cookies only over HTTPS: always in production; in demo when this is true.
+    secure_cookies: bool = False  # PORTAL_SECURE_COOKIES
     trusted_proxies: int = 0  # PORTAL_TRUSTED_PROXIES (X-Forwarded-For hops to trust)
     sql_echo: bool = False  # PORTAL_SQL_ECHO
     # REST API: bearer tokens expire after this many hours.
@@ -85,6 +108,32 @@ class Config:
     # Networks whose devices may take hall queue tickets (comma-separated CIDR, e.g. the
     # halls' LAN); empty: any address (the kiosk pages are public).
     kiosk_networks: str = ""  # PORTAL_KIOSK_NETWORKS
+    # The database pool of each process (PostgreSQL; SQLite keeps SQLAlchemy's own). A web
+    # worker holds at most pool_size + max_overflow connections.
+    database_pool_size: int = 5  # PORTAL_DATABASE_POOL_SIZE
+    database_max_overflow: int = 10  # PORTAL_DATABASE_MAX_OVERFLOW
+    database_pool_timeout: int = 30  # PORTAL_DATABASE_POOL_TIMEOUT (seconds to wait for one)
+    database_pool_recycle: int = 1800  # PORTAL_DATABASE_POOL_RECYCLE (seconds; 0: never)
+    # Behind PgBouncer in transaction mode: no server-side prepared statements.
+    database_pgbouncer: bool = False  # PORTAL_DATABASE_PGBOUNCER
+    # The web server (gunicorn.conf.py).
+    web_workers: int = 2  # PORTAL_WEB_WORKERS (processes)
+    web_threads: int = 4  # PORTAL_WEB_THREADS (per process)
+    web_timeout: int = 60  # PORTAL_WEB_TIMEOUT (seconds a request may take before the worker is killed)
+    web_graceful_timeout: int = 30  # PORTAL_WEB_GRACEFUL_TIMEOUT (seconds to finish on a stop)
+    # Addresses of the reverse proxies whose X-Forwarded-Proto gunicorn believes.
+    forwarded_allow_ips: str = "127.0.0.1,::1"  # PORTAL_FORWARDED_ALLOW_IPS
+    # gunicorn's own access line, besides the portal's request line (which carries more).
+    access_log: bool = False  # PORTAL_ACCESS_LOG
+    # Logs: "json" (one object a line), "text", or "auto": json in production, text in demo.
+    log_format: str = "auto"  # PORTAL_LOG_FORMAT
+    log_level: str = "INFO"  # PORTAL_LOG_LEVEL
+    # /metrics (Prometheus): who may read it. A bearer token, networks, or both; with
+    # neither, only this host (demo) or nobody (production).
+    metrics_token: str = ""  # PORTAL_METRICS_TOKEN
+    metrics_networks: str = ""  # PORTAL_METRICS_NETWORKS
+    # /readyz: the scheduler's lease must have been renewed this recently (0: not checked).
+    ready_scheduler_seconds: int = 90  # PORTAL_READY_SCHEDULER_SECONDS
 
     _ENV_NAMES = {
         "env": "PORTAL_ENV",
@@ -115,7 +164,25 @@ class Config:
         "public_url": "PORTAL_PUBLIC_URL",
         "simulate": "PORTAL_SIMULATE",
         "kiosk_networks": "PORTAL_KIOSK_NETWORKS",
+        "database_pool_size": "PORTAL_DATABASE_POOL_SIZE",
+        "database_max_overflow": "PORTAL_DATABASE_MAX_OVERFLOW",
+        "database_pool_timeout": "PORTAL_DATABASE_POOL_TIMEOUT",
+        "database_pool_recycle": "PORTAL_DATABASE_POOL_RECYCLE",
+        "database_pgbouncer": "PORTAL_DATABASE_PGBOUNCER",
+        "web_workers": "PORTAL_WEB_WORKERS",
+        "web_threads": "PORTAL_WEB_THREADS",
+        "web_timeout": "PORTAL_WEB_TIMEOUT",
+        "web_graceful_timeout": "PORTAL_WEB_GRACEFUL_TIMEOUT",
+        "forwarded_allow_ips": "PORTAL_FORWARDED_ALLOW_IPS",
+        "access_log": "PORTAL_ACCESS_LOG",
+        "log_format": "PORTAL_LOG_FORMAT",
+        "log_level": "PORTAL_LOG_LEVEL",
+        "metrics_token": "PORTAL_METRICS_TOKEN",
+        "metrics_networks": "PORTAL_METRICS_NETWORKS",
+        "ready_scheduler_seconds": "PORTAL_READY_SCHEDULER_SECONDS",
     }
+    # Other names accepted for a setting (each beside the one above, never against it).
+    _ALIASES = {"database_url": ("PORTAL_DATABASE_URL",)}
 
     @classmethod
     def env_names(cls) -> dict[str, str]:
@@ -131,8 +198,8 @@ class Config:
         values: dict[str, object] = {}
         types = {f.name: f.type for f in fields(cls)}
         for name, var in cls._ENV_NAMES.items():
-            raw = environ.get(var)
-            if raw is None or raw == "":
+            raw = _read(environ, var, cls._ALIASES.get(name, ()))
+            if raw is None:
                 continue
             kind = types[name]
             try:
@@ -179,6 +246,9 @@ class Config:
         if not 1 <= self.smtp_port <= 65535:
             raise ConfigError("PORTAL_SMTP_PORT must be a port number")
         self.kiosk_network_list()
+        self._validate_database_pool()
+        self._validate_web_server()
+        self._validate_observability()
         if self.env == PRODUCTION:
             weak = self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS
             if weak or len(self.secret_key) < 32:
@@ -186,6 +256,82 @@ class Config:
                     "Production needs a real SECRET_KEY (at least 32 random characters), "
                     "for example: python -c 'import secrets; print(secrets.token_hex(32))'"
                 )
+
+    def _validate_database_pool(self) -> None:
+        if not 1 <= self.database_pool_size <= 500:
+            raise ConfigError("PORTAL_DATABASE_POOL_SIZE must be between 1 and 500")
+        if not 0 <= self.database_max_overflow <= 500:
+            raise ConfigError("PORTAL_DATABASE_MAX_OVERFLOW must be between 0 and 500")
+        if not 1 <= self.database_pool_timeout <= 600:
+            raise ConfigError("PORTAL_DATABASE_POOL_TIMEOUT must be between 1 and 600 seconds")
+        if self.database_pool_recycle < 0:
+            raise ConfigError("PORTAL_DATABASE_POOL_RECYCLE must be 0 (never) or a number of seconds")
+        if self.database_pgbouncer and self.is_sqlite:
+            raise ConfigError("PORTAL_DATABASE_PGBOUNCER is for PostgreSQL behind PgBouncer, "
+                              "but DATABASE_URL names SQLite")
+
+    def _validate_web_server(self) -> None:
+        if not 1 <= self.web_workers <= 256:
+            raise ConfigError("PORTAL_WEB_WORKERS must be between 1 and 256")
+        if not 1 <= self.web_threads <= 256:
+            raise ConfigError("PORTAL_WEB_THREADS must be between 1 and 256")
+        if not 5 <= self.web_timeout <= 3600:
+            raise ConfigError("PORTAL_WEB_TIMEOUT must be between 5 and 3600 seconds")
+        if not 1 <= self.web_graceful_timeout <= 3600:
+            raise ConfigError("PORTAL_WEB_GRACEFUL_TIMEOUT must be between 1 and 3600 seconds")
+        if self.forwarded_allow_ips.strip() != "*":
+            _networks(self.forwarded_allow_ips, "PORTAL_FORWARDED_ALLOW_IPS")
+
+    def _validate_observability(self) -> None:
+        if self.log_format not in ("auto", "json", "text"):
+            raise ConfigError("PORTAL_LOG_FORMAT must be 'auto', 'json' or 'text'")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError("PORTAL_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if self.metrics_token and (len(self.metrics_token) < 32 or not self.metrics_token.isprintable()
+                                   or " " in self.metrics_token):
+            raise ConfigError("PORTAL_METRICS_TOKEN must be at least 32 printable characters "
+                              "without spaces, e.g. python -c 'import secrets; "
+                              "print(secrets.token_hex(32))'")
+        self.metrics_network_list()
+        if self.ready_scheduler_seconds < 0:
+            raise ConfigError("PORTAL_READY_SCHEDULER_SECONDS must be 0 (not checked) or more")
+
+    def check_deployment(self) -> None:
+        """What a production *process* needs beyond valid settings; a ConfigError otherwise.
+
+        Called where a process starts (``gunicorn.conf.py``, ``wsgi.py``, ``station-portal
+        serve`` and ``scheduler``), not by ``create_app``, so that tests can still build a
+        production-mode app on SQLite to check how production behaves.
+        """
+        if self.is_demo:
+            return
+        if self.is_sqlite:
+            raise ConfigError(
+                "Production mode refuses SQLite (DATABASE_URL is "
+                f"{self.database_url.split('?', 1)[0]}): one database file cannot be shared by "
+                "several web hosts and the scheduler. Point DATABASE_URL at PostgreSQL, e.g. "
+                "postgresql://portal@db.internal/portal, or use PORTAL_ENV=demo for a first look.")
+
+    @property
+    def log_json(self) -> bool:
+        """Logs as JSON lines: asked for, or by default in production."""
+        return self.log_format == "json" or (self.log_format == "auto" and not self.is_demo)
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies carry Secure: always in production (it runs behind HTTPS), on request in demo."""
+        return self.secure_cookies or not self.is_demo
+
+    def database_options(self) -> dict[str, object]:
+        """Keyword arguments of :class:`station_portal.db.Database` for this configuration."""
+        return {
+            "echo": self.sql_echo,
+            "pool_size": self.database_pool_size,
+            "max_overflow": self.database_max_overflow,
+            "pool_timeout": self.database_pool_timeout,
+            "pool_recycle": self.database_pool_recycle or -1,
+            "pgbouncer": self.database_pgbouncer,
+        }
 
     def _validate_upload_dir(self) -> None:
         if not self.upload_dir.strip():
@@ -200,16 +346,11 @@ class Config:
 
     def kiosk_network_list(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         """``PORTAL_KIOSK_NETWORKS`` parsed (empty: tickets from any address)."""
-        out = []
-        for part in self.kiosk_networks.split(","):
-            if part.strip():
-                try:
-                    out.append(ipaddress.ip_network(part.strip(), strict=False))
-                except ValueError as exc:
-                    raise ConfigError(
-                        f"PORTAL_KIOSK_NETWORKS: {part.strip()!r} is not a network "
-                        "(write e.g. 10.20.0.0/16, 192.168.1.10)") from exc
-        return out
+        return _networks(self.kiosk_networks, "PORTAL_KIOSK_NETWORKS")
+
+    def metrics_network_list(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """``PORTAL_METRICS_NETWORKS`` parsed (empty: see :attr:`metrics_token`)."""
+        return _networks(self.metrics_networks, "PORTAL_METRICS_NETWORKS")
 
     def upload_path(self) -> Path:
         """The upload folder as an absolute path (created on first upload)."""

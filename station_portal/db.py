@@ -137,13 +137,23 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """An engine plus the two kinds of session the portal uses."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10,
+                 pool_timeout: int = 30, pool_recycle: int = -1, pgbouncer: bool = False) -> None:
+        """``pool_*``: each process's connection pool (PostgreSQL; SQLite keeps SQLAlchemy's).
+        ``pgbouncer``: the server is PgBouncer in transaction mode, where a prepared statement
+        made in one transaction may be missing in the next (another server connection), so
+        psycopg prepares none (``prepare_threshold=None``)."""
         self.url = normalise_url(url)
         backend = make_url(self.url).get_backend_name()
         self.is_sqlite = backend == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow,
+                          pool_timeout=pool_timeout, pool_recycle=pool_recycle)
+            if pgbouncer:
+                kwargs["connect_args"] = {"prepare_threshold": None}
         self.engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -180,5 +190,7 @@ class Database:
         finally:
             session.close()
 
-    def dispose(self) -> None:
-        self.engine.dispose()
+    def dispose(self, *, close: bool = True) -> None:
+        """Drop the pool. ``close=False`` in a forked child: forget the parent's connections
+        without touching them (they belong to the parent), and open new ones on demand."""
+        self.engine.dispose(close=close)

@@ -6,8 +6,7 @@ import logging
 from collections.abc import Mapping
 from datetime import timedelta
 
-from flask import Flask, jsonify
-from sqlalchemy import text
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from station_portal import migrate
@@ -15,7 +14,7 @@ from station_portal.config import Config, ConfigError
 from station_portal.datafiles import check_all as check_data_files
 from station_portal.db import Database
 from station_portal.services.users import demo_accounts_present
-from station_portal.web import customer, errors, guard, kiosk, signin
+from station_portal.web import customer, errors, guard, health, kiosk, metrics, observe, signin
 from station_portal.web.context import EXTENSION, Portal
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,10 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
         SESSION_COOKIE_NAME="portal_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=config.secure_cookies,
+        SESSION_COOKIE_SECURE=config.cookies_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=config.cookies_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config.session_max_hours),
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
         JSON_AS_ASCII=False,
@@ -53,23 +55,21 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
         hops = config.trusted_proxies
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    db = Database(config.database_url, echo=config.sql_echo)
+    db = Database(config.database_url, **config.database_options())
     migrate.check_current(db)
+    head = migrate.head_revision(db)
     check_production_ready(config, db)
     check_data_files()  # a broken data file (or a rule set that overruns its path) stops the start
     server.extensions[EXTENSION] = Portal(config=config, db=db)
 
+    observe.init_app(server)  # first: the request id exists before anything logs
     guard.init_app(server)
     errors.init_app(server)
+    metrics.init_app(server)
+    health.init_app(server, db, config, head)
     server.register_blueprint(signin.bp)
     server.register_blueprint(customer.bp)
     server.register_blueprint(kiosk.bp)
-
-    @server.get("/healthz")
-    def healthz():
-        with db.read() as session:
-            session.execute(text("SELECT 1"))
-        return jsonify({"status": "ok", "env": config.env})
 
     from station_portal.api import init_api
 
@@ -80,3 +80,11 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     build_dash(server, config)
     log.info("Station Portal ready (%s, %s)", config.env, db.backend)
     return server
+
+
+def dispose_database(server: Flask, *, close: bool = True) -> None:
+    """Drop the app's pooled connections (gunicorn.conf.py). In the process that built the
+    app, ``close=True``: it serves nothing. In a worker forked from it, ``close=False``:
+    forget the parent's connections without touching them, so no two processes ever share
+    a socket or a SQLite handle; the worker opens its own on demand."""
+    server.extensions[EXTENSION].db.dispose(close=close)

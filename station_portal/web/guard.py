@@ -52,8 +52,9 @@ API_V1 = "/api/v1"
 API_DOCS_STATIC = f"{API_V1}/docs/static/"
 # The OpenAPI document, its docs page and the token exchange need no sign-in.
 API_PUBLIC_PATHS = frozenset({f"{API_V1}/openapi.json", f"{API_V1}/docs", f"{API_V1}/tokens"})
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/_favicon.ico", "/favicon.ico",
-                          "/service"}) \
+# /readyz and /metrics: web/health.py, web/metrics.py (which checks its own callers).
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/readyz", "/metrics", "/_favicon.ico",
+                          "/favicon.ico", "/service"}) \
     | API_PUBLIC_PATHS
 # The public customer pages and the hall kiosks (web/public.py): HTML, answered as HTML.
 PUBLIC_HTML_PREFIXES = ("/service/", "/kiosk/")

@@ -18,6 +18,8 @@ PUBLIC = {
     "/login": "the sign-in page",
     "/logout": "signing out an expired session must still land on the sign-in page",
     "/healthz": "load balancer health check, reveals nothing",
+    "/readyz": "readiness probe: which check failed, no versions, paths or errors",
+    "/metrics": "Prometheus; answers only its token or networks (web/metrics.py)",
     "/assets/<path:filename>": "CSS, fonts, icons",
     "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": "library JS",
     "/_favicon.ico": "icon",

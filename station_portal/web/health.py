@@ -1,0 +1,132 @@
+"""Probes for the load balancer and the orchestrator: ``/healthz`` and ``/readyz``.
+
+Both public, both cheap, neither names the environment or the version.
+
+- ``/healthz`` (liveness): the process answers. ``200 ok``, nothing else is touched, so
+  a database outage never makes a supervisor restart healthy web processes.
+- ``/readyz`` (readiness): this process can serve. Checks, each with a short reason when
+  it fails: ``database`` (answers a query), ``schema`` (at the revision this code was
+  built for; the head is read once at start), ``storage`` (a file can be written to and
+  removed from the upload folder), ``scheduler`` (the active scheduler renewed its lease
+  within ``PORTAL_READY_SCHEDULER_SECONDS``; 0 turns the check off). ``200`` with the
+  checks, or ``503`` with the list of what failed. Details of a failure go to the log, not
+  to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from sqlalchemy import text
+
+from station_portal.config import Config
+from station_portal.db import Database, utcnow
+from station_portal.jobs.models import SchedulerLease
+from station_portal.jobs.runner import LEASE
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "station_portal.health"
+
+bp = Blueprint("health", __name__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    check: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What ``/readyz`` checks, with the schema head this code was built for."""
+
+    db: Database
+    config: Config
+    head: str | None
+
+    def failures(self, now: datetime | None = None) -> list[Failure]:
+        now = now or utcnow()
+        failed = []
+        try:
+            revision, renewed = self._read_database()
+        except Exception:
+            log.warning("readyz: the database did not answer", exc_info=True)
+            failed.append(Failure("database", "unreachable"))
+        else:
+            problem = schema_problem(revision, self.head)
+            if problem:
+                failed.append(Failure("schema", problem))
+            problem = scheduler_problem(renewed, now, self.config.ready_scheduler_seconds)
+            if problem:
+                failed.append(Failure("scheduler", problem))
+        if not storage_writable(self.config.upload_path()):
+            failed.append(Failure("storage", "upload folder not writable"))
+        return failed
+
+    def _read_database(self) -> tuple[str | None, datetime | None]:
+        with self.db.read() as session:  # one connection for all three reads
+            session.execute(text("SELECT 1"))
+            revision = MigrationContext.configure(session.connection()).get_current_revision()
+            lease = session.get(SchedulerLease, LEASE) \
+                if self.config.ready_scheduler_seconds else None
+            return revision, lease.renewed_at if lease is not None else None
+
+
+def schema_problem(revision: str | None, head: str | None) -> str | None:
+    if revision == head:
+        return None
+    if revision is None:
+        return "database not migrated"
+    return "database schema differs from this code's (behind it, or newer)"
+
+
+def scheduler_problem(renewed: datetime | None, now: datetime, limit: int) -> str | None:
+    if not limit:
+        return None
+    if renewed is None:
+        return "no scheduler has run"
+    age = now - renewed
+    if age > timedelta(seconds=limit):
+        return f"scheduler silent for {int(age.total_seconds())} s (limit {limit} s)"
+    return None
+
+
+def storage_writable(folder: Path) -> bool:
+    """A file can be made and removed in ``folder`` (made if missing, as an upload would)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".readyz-"):
+            pass
+    except OSError:
+        log.warning("readyz: the upload folder %s is not writable", folder, exc_info=True)
+        return False
+    return True
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return Response("ok", mimetype="text/plain")
+
+
+@bp.get("/readyz")
+def readyz() -> Any:
+    readiness: Readiness = current_app.extensions[EXTENSION]
+    failed = readiness.failures()
+    if failed:
+        return jsonify({"status": "not ready",
+                        "failed": [{"check": f.check, "reason": f.reason} for f in failed]}), 503
+    return jsonify({"status": "ready"})
+
+
+def init_app(server: Flask, db: Database, config: Config, head: str | None) -> None:
+    """``head``: the schema revision this code needs (read once at start)."""
+    server.extensions[EXTENSION] = Readiness(db, config, head)
+    server.register_blueprint(bp)
