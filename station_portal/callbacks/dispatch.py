@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -17,10 +16,9 @@ from station_portal.db import utcnow
 from station_portal.dispatch.board import Board, load_board
 from station_portal.errors import Conflict, PortalError
 from station_portal.i18n import _, get_locale
-from station_portal.org.models import Crew
-from station_portal.org.queries import territories
+from station_portal.org.queries import crew_code, territories
 from station_portal.pages import dispatch as page
-from station_portal.pages.ui import empty_state
+from station_portal.pages.ui import empty_state, error_text, feedback
 from station_portal.services import dispatch as dispatch_service
 from station_portal.validate import as_id, text
 from station_portal.web.context import read_session, signed_in_user, write_session
@@ -35,17 +33,8 @@ def _board() -> Board:
     return load_board(read_session(), user.scope(), utcnow())
 
 
-def _alert(message: str, colour: str, id_: str = "board-alert") -> dbc.Alert:
-    return dbc.Alert(message, color=colour, dismissable=True, className="py-2 mb-2", id=id_)
-
-
 def _bump(value: Any) -> int:
     return value + 1 if isinstance(value, int) and not isinstance(value, bool) else 1
-
-
-def _error_text(exc: PortalError) -> str:
-    fields = getattr(exc, "fields", None)
-    return "; ".join(fields.values()) if fields else exc.message
 
 
 def conflict_message(board: Board, order_id: int) -> str:
@@ -145,7 +134,7 @@ def register(app: Dash) -> None:
         order_id = as_id(seen.get("id")) if isinstance(seen, dict) else None
         version = seen.get("version") if isinstance(seen, dict) else None
         if order_id is None:
-            return _alert(_("Pick an order first."), "warning"), no_update
+            return feedback(_("Pick an order first."), "warning", id_=page.ALERT), no_update
         role = trigger.get("role")
         services = {"lead": dispatch_service.assign_lead, "support": dispatch_service.add_support}
         service = services.get(role) if isinstance(role, str) else None
@@ -155,18 +144,18 @@ def register(app: Dash) -> None:
         try:
             with write_session() as session:
                 order = service(session, user.model(session), order_id, version, trigger.get("crew"))
-                code = order.code
-                crew = session.get(Crew, order.crew_id) if order.crew_id else None
-                crew_code = crew.code if crew else ""
+                code, crew = order.code, order.crew_id
         except Conflict:
-            return _alert(conflict_message(_board(), order_id), "warning"), _bump(refresh)
+            return (feedback(conflict_message(_board(), order_id), "warning", id_=page.ALERT),
+                    _bump(refresh))
         except PortalError as exc:
-            return _alert(_error_text(exc), "danger"), _bump(refresh)
+            return feedback(error_text(exc), "danger", id_=page.ALERT), _bump(refresh)
         if role == "lead":
-            message = _("%(code)s is dispatched to crew %(crew)s.", code=code, crew=crew_code)
+            message = _("%(code)s is dispatched to crew %(crew)s.", code=code,
+                        crew=crew_code(read_session(), user.scope(), crew))
         else:
             message = _("A support crew joins %(code)s.", code=code)
-        return _alert(message, "success"), _bump(refresh)
+        return feedback(message, "success", id_=page.ALERT), _bump(refresh)
 
     @secure_callback(
         app, Output(page.MESSAGE, "children", allow_duplicate=True),
@@ -186,10 +175,10 @@ def register(app: Dash) -> None:
                                                     change["data"].get("id"), change["value"])
                 code, on_duty = crew.code, crew.on_duty
         except PortalError as exc:
-            return _alert(_error_text(exc), "danger"), _bump(refresh)
+            return feedback(error_text(exc), "danger", id_=page.ALERT), _bump(refresh)
         message = _("Crew %(crew)s is on duty.", crew=code) if on_duty \
             else _("Crew %(crew)s is off duty.", crew=code)
-        return _alert(message, "info"), _bump(refresh)
+        return feedback(message, "info", id_=page.ALERT), _bump(refresh)
 
     @secure_callback(
         app, Output(page.PROPOSAL_MODAL, "is_open"), Output(page.PROPOSAL_BODY, "children"),
@@ -237,7 +226,7 @@ def register(app: Dash) -> None:
         if not clicks:
             raise PreventUpdate
         if not isinstance(rows, list) or not isinstance(versions, dict) or len(rows) > MAX_PROPOSAL_ROWS:
-            refused = _alert(_("Make a proposal first."), "warning", "board-proposal-alert")
+            refused = feedback(_("Make a proposal first."), "warning", id_=page.PROPOSAL_ALERT)
             return refused, no_update, no_update
         board = _board()
         crews = {c.code: c.id for c in board.crews}
@@ -262,10 +251,10 @@ def register(app: Dash) -> None:
             except Conflict:
                 failed.append(f"{order.code}: " + _("changed meanwhile, left as it is"))
             except PortalError as exc:
-                failed.append(f"{order.code}: {_error_text(exc)}")
+                failed.append(f"{order.code}: {error_text(exc)}")
         result = [html.Div(_("%(n)s repairs dispatched.", n=len(applied)), className="text-success")]
         if failed:
             result.append(html.Ul([html.Li(f) for f in failed], className="small text-danger mb-0"))
-        message = _alert(_("Dispatch all: %(n)s repairs dispatched, %(m)s left.", n=len(applied),
-                           m=len(failed)), "success" if not failed else "warning")
+        message = feedback(_("Dispatch all: %(n)s repairs dispatched, %(m)s left.", n=len(applied),
+                             m=len(failed)), "success" if not failed else "warning", id_=page.ALERT)
         return html.Div(result), _bump(refresh), message
