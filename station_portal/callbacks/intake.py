@@ -19,11 +19,11 @@ from station_portal.callbacks._secure import secure_callback
 from station_portal.errors import PortalError, ValidationFailed
 from station_portal.i18n import _, get_locale
 from station_portal.labels import CUSTOMER_CLASSES, label
-from station_portal.org.models import Unit
-from station_portal.org.queries import territories
-from station_portal.org.territory import InvalidLocation, check_location, route_location
+from station_portal.org.queries import site_unit, territories, unit_label
+from station_portal.org.territory import InvalidLocation, check_location
 from station_portal.pages import dispatch as board
 from station_portal.pages import intake as page
+from station_portal.pages.ui import error_text, feedback
 from station_portal.services import attachments, customer
 from station_portal.sla.classes import CUSTOMER_TYPES
 from station_portal.sla.stages import stage_book
@@ -96,10 +96,6 @@ def uploads(contents: list[Any], filenames: list[Any]) -> list[customer.Upload]:
     return out
 
 
-def _alert(message: Any, color: str) -> dbc.Alert:
-    return dbc.Alert(message, color=color, dismissable=True, className="py-2")
-
-
 def _discard(files: list[Path]) -> None:
     for path in files:
         attachments.discard(path)
@@ -131,14 +127,11 @@ def register(app: Dash) -> None:
             lat, lon = check_location(lat, lon)
         except InvalidLocation:
             return [], None
-        session = read_session()
-        routed = route_location(session, lat, lon)
-        unit = session.get(Unit, routed.unit_id) if routed is not None else None
+        unit = site_unit(read_session(), signed_in_user().scope(), lat, lon)
         marker = dl.CircleMarker(center=[lat, lon], radius=9, color="#dc3545", weight=3,
                                  fillOpacity=0.6, interactive=False, id="intake-site-marker")
         return [marker], page.site_hint(unit.name() if unit else None,
-                                        unit is not None and signed_in_user().scope()
-                                        .sees_unit(unit.id))
+                                        unit is not None and unit.in_scope)
 
     @secure_callback(app, Output(page.CLASS_HINT, "children"), Input(page.CUSTOMER_TYPE, "value"),
                      Input(page.SMALL_FIRM, "value"), Input(page.LOAD_KW, "value"),
@@ -203,25 +196,27 @@ def register(app: Dash) -> None:
                         channel=channel, category=category, urgency=urgency, customer_name=name,
                         customer_phone=phone, address=address, lat=lat, lon=lon,
                         description=fault_note))
-                unit = session.get(Unit, order.unit_id)
-                message = page.made_message(
-                    kind, order.id, order.code, label(CUSTOMER_CLASSES, order.customer_class or ""),
-                    unit.name() if unit is not None else "", bool(order.counter_visits))
-                made_id = order.id
+                made_id, number, unit_id = order.id, order.code, order.unit_id
+                class_name = label(CUSTOMER_CLASSES, order.customer_class or "")
+                counted = bool(order.counter_visits)
         except ValidationFailed as exc:
             _discard(files)
             texts, invalid, rest = page.field_feedback(kind, exc.fields)
-            alert = _alert([_("Nothing was registered: correct the marked fields."),
-                            *[html.Div(m) for m in rest]], "danger")
+            alert = feedback(html.Div([_("Nothing was registered: correct the marked fields."),
+                                       *[html.Div(m) for m in rest]], className="d-inline-block"),
+                             "danger")
             return [*texts, *invalid, alert, no_update, no_update, no_update, *keep]
         except PortalError as exc:  # the role may not, the order is not in the area …
             _discard(files)
             texts, invalid, _rest = page.field_feedback(kind, {})
-            return [*texts, *invalid, _alert(exc.message, "danger"), no_update, no_update,
+            return [*texts, *invalid, feedback(error_text(exc), "danger"), no_update, no_update,
                     no_update, *keep]
         except BaseException:
             _discard(files)
             raise
+        unit = unit_label(read_session(), user.scope(), unit_id)
+        message = page.made_message(kind, made_id, number, class_name,
+                                    unit.name() if unit is not None else "", counted)
         texts, invalid, _rest = page.field_feedback(kind, {})
         return [*texts, *invalid, message, {"id": made_id}, False, None, *CLEAR_VALUES,
                 *[None] * (2 * len(codes))]
@@ -239,7 +234,7 @@ def register(app: Dash) -> None:
                 order, code = customer.issue_code(session, user.model(session), order_id)
                 number_ = order.code
         except PortalError as exc:
-            return _alert(exc.message, "danger")
+            return feedback(error_text(exc), "danger")
         link = url_for("customer.track", n=number_, c=code, _external=True)
         return dbc.Alert([
             html.Div(_("Give the customer case number %(number)s and the code %(code)s. "

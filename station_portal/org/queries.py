@@ -24,6 +24,7 @@ from station_portal.org.models import (
     Staff,
     Unit,
 )
+from station_portal.org.territory import route_location
 from station_portal.org.tree import ancestor_ids
 
 
@@ -414,3 +415,34 @@ def own_profile(session: Session, scope: Scope) -> Profile:
                             .where(Staff.id == scope.staff_id)).first() \
         if scope.staff_id is not None else None
     return Profile(roots, tuple(staff) if staff else None)
+
+
+def crew_code(session: Session, scope: Scope, crew_id: object) -> str:
+    """A crew's code; "" when there is no such crew in the scope."""
+    crew = session.get(Crew, crew_id) if isinstance(crew_id, int) else None
+    return crew.code if crew is not None and scope.sees_unit(crew.unit_id) else ""
+
+
+def unit_label(session: Session, scope: Scope, unit_id: object) -> UnitLabel | None:
+    """A unit's kind and names; None when there is no such unit in the scope."""
+    unit = session.get(Unit, unit_id) if scope.sees_unit(unit_id) else None
+    return UnitLabel(unit.id, unit.kind, unit.name_zh, unit.name_en) if unit is not None else None
+
+
+@dataclass(frozen=True)
+class SiteUnit(BilingualName):
+    id: int
+    name_zh: str
+    name_en: str
+    in_scope: bool
+
+
+def site_unit(session: Session, scope: Scope, lat: float, lon: float) -> SiteUnit | None:
+    """The station or grid whose territory holds a checked point (None: outside every
+    territory), named even outside the scope, so the counter can say where the customer
+    belongs, and whether the scope may register work there."""
+    routed = route_location(session, lat, lon)
+    unit = session.get(Unit, routed.unit_id) if routed is not None else None
+    if unit is None:
+        return None
+    return SiteUnit(unit.id, unit.name_zh, unit.name_en, scope.sees_unit(unit.id))

@@ -20,7 +20,14 @@ from station_portal.jobs.models import JobRun, SchedulerLease
 from station_portal.jobs.queries import job_runs, scheduler_overview
 from station_portal.jobs.runner import LEASE
 from station_portal.org.models import Client, Crew, Staff, Unit
-from station_portal.org.queries import account_choices, own_profile
+from station_portal.org.queries import (
+    account_choices,
+    crew_code,
+    own_profile,
+    site_unit,
+    unit_label,
+)
+from station_portal.org.territory import route_location
 from station_portal.services import hall as hall_service
 from station_portal.services import repairs
 from station_portal.services.dispatch import assign_lead
@@ -220,3 +227,27 @@ def test_the_account_page_shows_the_callers_area(app, db, as_user):
     assert answer.status_code == 200 and station.name_en in text_of(answer)
     assert "The whole company" in text_of(call(as_user("admin"), app, "account-profile",
                                                "children", [None]))
+
+
+def test_a_site_unit_and_crew_names_are_read_for_the_scope(city):
+    """The unit owning a point is named even outside the scope (with in_scope saying so);
+    a unit's or a crew's name is read only inside it."""
+    with city.read() as s:
+        station = s.scalar(select(Unit).where(Unit.code == "JL-CY-S"))
+        owner = route_location(s, station.lat, station.lon)
+        unit = s.get(Unit, owner.unit_id)
+        mine = scope_of(Role.STATION_HEAD, units=[unit.id], roots=[unit.id])
+        theirs = scope_of(Role.STATION_HEAD, units=[], clients=[])
+        here = site_unit(s, mine, station.lat, station.lon)
+        assert (here.id, here.name_zh, here.name_en, here.in_scope) == \
+            (unit.id, unit.name_zh, unit.name_en, True)
+        there = site_unit(s, theirs, station.lat, station.lon)
+        assert there.id == unit.id and there.name("en") == unit.name_en and not there.in_scope
+        assert site_unit(s, mine, 0.0, 0.0) is None
+        named = unit_label(s, mine, unit.id)
+        assert (named.kind, named.name("zh_CN")) == (unit.kind, unit.name_zh)
+        assert unit_label(s, theirs, unit.id) is None and unit_label(s, mine, "1") is None
+        crew = s.scalar(select(Crew).order_by(Crew.id).limit(1))
+        assert crew_code(s, scope_of(Role.ADMIN), crew.id) == crew.code
+        assert crew_code(s, scope_of(Role.STATION_HEAD, units=[crew.unit_id]), crew.id) == crew.code
+        assert crew_code(s, theirs, crew.id) == "" and crew_code(s, scope_of(Role.ADMIN), "x") == ""
