@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, no_update
 
 from station_portal.analytics import briefing as data
@@ -19,11 +18,8 @@ from station_portal.callbacks._secure import secure_callback
 from station_portal.i18n import get_locale
 from station_portal.pages import briefings as page
 from station_portal.pages import charts
+from station_portal.pages.ui import feedback
 from station_portal.web.context import read_session, signed_in_user
-
-
-def _alert(text: str) -> dbc.Alert:
-    return dbc.Alert(text, color="warning", dismissable=True, className="py-2")
 
 
 def _figures(week: Any, unit: Any) -> dict[str, Any]:
@@ -53,7 +49,7 @@ def register(app: Dash) -> None:
             figures = _figures(week, unit)
         except data.BriefingError as exc:
             text = page.message(str(exc))
-            return None, charts.empty_figure(text), _alert(text)
+            return None, charts.empty_figure(text), feedback(text, "warning")
         return page.briefing_body(figures, get_locale()), page.trend_figure(figures), None
 
     for button, download, render, extension in (
@@ -73,6 +69,6 @@ def _register_download(app: Dash, button: str, download: str, render, extension:
         try:
             figures = _figures(week, unit)
         except data.BriefingError as exc:
-            return no_update, _alert(page.message(str(exc)))
+            return no_update, feedback(page.message(str(exc)), "warning")
         content = render(figures, get_locale())
         return dcc.send_bytes(content, file_name(figures, extension)), None

@@ -23,7 +23,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, dcc, no_update
 
 from station_portal.analytics import dashboards as data
@@ -32,6 +31,7 @@ from station_portal.db import utcnow
 from station_portal.i18n import _, get_locale
 from station_portal.pages import charts
 from station_portal.pages import dashboards as page
+from station_portal.pages.ui import feedback
 from station_portal.timefmt import format_local
 from station_portal.web.context import read_session, signed_in_user
 
@@ -143,7 +143,7 @@ def _register_board(app: Dash, board: page.Board) -> None:
         try:
             result, print_ = compute(board, start, end, unit)
         except data.FilterError as exc:
-            return *_blank(board), no_update, _alert(page.filter_message(str(exc)))
+            return *_blank(board), no_update, feedback(page.filter_message(str(exc)), "warning")
         out, known = outputs_for(board, result, {}, patch=False)
         known["_print"] = print_
         return *out, known, None
@@ -223,10 +223,6 @@ def _register_board(app: Dash, board: page.Board) -> None:
             user = signed_in_user()
             code, frame = data.case_timeline(read_session(), user.scope(), order_id)
             return charts.timeline_figure(frame, code)
-
-
-def _alert(message: str) -> Any:
-    return dbc.Alert(message, color="warning", dismissable=True, className="py-2")
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
