@@ -349,8 +349,10 @@ def scheduler(only: tuple[str, ...], intervals: tuple[str, ...], lease_seconds: 
     except DataFileError as exc:
         raise click.ClickException(str(exc)) from exc
     table = _job_table(config, only, intervals)
-    code = run_scheduler(database, config, table, lease_seconds=lease_seconds,
-                         echo=lambda line: click.echo(line, err=True))
+    # Its announcements (active, standing by, stopped) as log lines when logs are JSON.
+    say = logging.getLogger("station_portal.scheduler").info if config.log_json \
+        else (lambda line: click.echo(line, err=True))
+    code = run_scheduler(database, config, table, lease_seconds=lease_seconds, echo=say)
     sys.exit(code)
 
 
