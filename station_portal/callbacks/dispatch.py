@@ -22,9 +22,8 @@ from station_portal.pages.ui import empty_state, error_text, feedback
 from station_portal.services import dispatch as dispatch_service
 from station_portal.validate import as_id, text
 from station_portal.web.context import read_session, signed_in_user, write_session
-from station_portal.workorders.models import RepairStatus
+from station_portal.workorders.states import OPEN_FOR_SUPPORT, REASSIGNABLE
 
-REASSIGNABLE = {RepairStatus.DISPATCHED, RepairStatus.ACCEPTED}
 MAX_PROPOSAL_ROWS = 1000
 
 
@@ -114,7 +113,7 @@ def register(app: Dash) -> None:
             return empty_state(_("This order is no longer open in your area."), icon="bi-check2-circle"), None
         codes = {c.id: c.code for c in board.crews}
         can_support = order.kind == "repair" and order.crew_id is not None and \
-            order.status in dispatch_service.OPEN_FOR_SUPPORT
+            order.status in OPEN_FOR_SUPPORT
         can_reassign = order.kind == "repair" and order.status in REASSIGNABLE
         rows = page.suggestion_rows(board.suggestions(order)) if order.kind == "repair" else []
         return (page.order_panel(order, rows, codes, can_reassign=can_reassign, can_support=can_support),

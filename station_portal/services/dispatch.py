@@ -22,10 +22,8 @@ from station_portal.org.models import Crew, CrewMember, CrewPing
 from station_portal.org.territory import InvalidLocation, check_location
 from station_portal.services import changes, repairs
 from station_portal.validate import as_id
-from station_portal.workorders.models import Kind, OrderAssignment, RepairStatus, WorkOrder
-
-OPEN_FOR_SUPPORT = {RepairStatus.DISPATCHED, RepairStatus.ACCEPTED, RepairStatus.EN_ROUTE,
-                    RepairStatus.ON_SITE}
+from station_portal.workorders.models import Kind, OrderAssignment, WorkOrder
+from station_portal.workorders.states import OPEN_FOR_SUPPORT
 
 
 def assign_lead(session: Session, actor: User | None, order_id: object, version: object,

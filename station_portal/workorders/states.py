@@ -13,6 +13,10 @@ from station_portal.workorders.models import RepairStatus as S
 
 OPEN_REPAIR = frozenset({S.REPORTED, S.TRANSFERRED, S.DISPATCHED, S.ACCEPTED, S.EN_ROUTE,
                          S.ON_SITE, S.RESTORED})
+# A repair with its lead crew at work, until power is restored: a support crew may join.
+OPEN_FOR_SUPPORT = frozenset({S.DISPATCHED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE})
+# A repair whose lead crew has not set off yet: it may be dispatched to another crew.
+REASSIGNABLE = frozenset({S.DISPATCHED, S.ACCEPTED})
 
 
 @dataclass(frozen=True)
