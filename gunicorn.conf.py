@@ -17,8 +17,8 @@ the web tier; a command-line option (``-b``, ``-w`` …) still wins over this fi
   processes ever share a database socket or SQLite handle.
 - **Metrics.** Every worker writes its samples under ``PROMETHEUS_MULTIPROC_DIR``
   (prometheus_client's multiprocess mode); a scrape of ``/metrics`` sums them. The folder
-  is made here when the variable is unset, emptied when the server starts, and a dead
-  worker's live gauges are dropped (``child_exit``).
+  is made here when the variable is unset (and removed when the master exits), emptied
+  when the server starts, and a dead worker's live gauges are dropped (``child_exit``).
 - **Logs.** The portal's formatter for gunicorn's own loggers too (JSON lines in
   production); gunicorn's access line is off unless ``PORTAL_ACCESS_LOG`` is true, since
   the portal logs one line per request with its route, user and unit.
@@ -26,6 +26,7 @@ the web tier; a command-line option (``-b``, ``-w`` …) still wins over this fi
 gunicorn reads every module-level name of this file as a setting: helpers are private.
 """
 
+import atexit as _atexit
 import os as _os
 import shutil as _shutil
 import tempfile as _tempfile
@@ -44,8 +45,11 @@ except _ConfigError as _exc:
 # Multiprocess metrics: chosen by prometheus_client when it is first imported, so the
 # variable is set here, before the app (and prometheus_client) is loaded.
 if not _os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _tempfile.mkdtemp(prefix="portal-metrics-")
-    _os.environ["PORTAL_METRICS_DIR_MADE"] = "1"
+    _made = _tempfile.mkdtemp(prefix="portal-metrics-")
+    _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made
+    _master = _os.getpid()
+    # Removed when the master exits, also after a failed start; never by a worker.
+    _atexit.register(lambda: _os.getpid() == _master and _shutil.rmtree(_made, ignore_errors=True))
 
 bind = [f"[{_config.host}]:{_config.port}" if ":" in _config.host
         else f"{_config.host}:{_config.port}"]
@@ -101,8 +105,3 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-def on_exit(server):
-    if _os.environ.get("PORTAL_METRICS_DIR_MADE") == "1":
-        _shutil.rmtree(_os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
