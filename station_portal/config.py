@@ -75,11 +75,18 @@ class Config:
     secret_key: str = ""  # SECRET_KEY
     idle_timeout_minutes: int = 30  # PORTAL_IDLE_TIMEOUT_MINUTES
     session_max_hours: int = 12  # PORTAL_SESSION_MAX_HOURS
-    # Sign-in throttling: failures counted over the window, then a lock.
-    login_max_failures_per_account: int = 5  # PORTAL_LOGIN_MAX_FAILURES
+    # Sign-in throttling (auth/signin.py), failures counted over the window: one account
+    # from one network (IPv4 /24, IPv6 /64) fails this often, then that network waits
+    # 1, 2, 4 … minutes (at most the lock) before each next try; other networks do not.
+    login_max_failures_per_network: int = 5  # PORTAL_LOGIN_MAX_FAILURES
+    # One address failing on any accounts this often is locked out for the lock.
     login_max_failures_per_address: int = 20  # PORTAL_LOGIN_MAX_FAILURES_PER_ADDRESS
+    # One account failing this often from all networks together: each network that failed
+    # then waits the whole lock after each failure; a network that has not failed is
+    # still let in with the right password.
+    login_account_ceiling: int = 20  # PORTAL_LOGIN_ACCOUNT_CEILING
     login_window_minutes: int = 15  # PORTAL_LOGIN_WINDOW_MINUTES
-    login_lock_minutes: int = 15  # PORTAL_LOGIN_LOCK_MINUTES
+    login_lock_minutes: int = 15  # PORTAL_LOGIN_LOCK_MINUTES (the longest wait)
     default_locale: str = "zh_CN"  # PORTAL_DEFAULT_LOCALE
     # Map base layer: blank by default so maps work without internet access.
     tile_url: str = ""  # PORTAL_TILE_URL, e.g. http://tiles.internal/{z}/{x}/{y}.png
@@ -141,8 +148,9 @@ class Config:
         "secret_key": "SECRET_KEY",
         "idle_timeout_minutes": "PORTAL_IDLE_TIMEOUT_MINUTES",
         "session_max_hours": "PORTAL_SESSION_MAX_HOURS",
-        "login_max_failures_per_account": "PORTAL_LOGIN_MAX_FAILURES",
+        "login_max_failures_per_network": "PORTAL_LOGIN_MAX_FAILURES",
         "login_max_failures_per_address": "PORTAL_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        "login_account_ceiling": "PORTAL_LOGIN_ACCOUNT_CEILING",
         "login_window_minutes": "PORTAL_LOGIN_WINDOW_MINUTES",
         "login_lock_minutes": "PORTAL_LOGIN_LOCK_MINUTES",
         "default_locale": "PORTAL_DEFAULT_LOCALE",
@@ -235,6 +243,14 @@ class Config:
             raise ConfigError(f"PORTAL_ENV must be '{DEMO}' or '{PRODUCTION}', not {self.env!r}")
         if self.idle_timeout_minutes < 1:
             raise ConfigError("PORTAL_IDLE_TIMEOUT_MINUTES must be at least 1")
+        for value, var in ((self.login_max_failures_per_network, "PORTAL_LOGIN_MAX_FAILURES"),
+                           (self.login_max_failures_per_address,
+                            "PORTAL_LOGIN_MAX_FAILURES_PER_ADDRESS"),
+                           (self.login_account_ceiling, "PORTAL_LOGIN_ACCOUNT_CEILING"),
+                           (self.login_window_minutes, "PORTAL_LOGIN_WINDOW_MINUTES"),
+                           (self.login_lock_minutes, "PORTAL_LOGIN_LOCK_MINUTES")):
+            if value < 1:
+                raise ConfigError(f"{var} must be at least 1")
         if self.default_locale not in ("zh_CN", "en"):
             raise ConfigError("PORTAL_DEFAULT_LOCALE must be 'zh_CN' or 'en'")
         if not 1 <= self.api_token_hours <= MAX_API_TOKEN_HOURS:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import Any
 
@@ -13,10 +12,10 @@ from station_portal.auth.models import User
 from station_portal.auth.roles import ALL_STAFF
 from station_portal.auth.signin import Outcome, ThrottlePolicy, authenticate
 from station_portal.auth.tokens import issue_token, revoke_token
-from station_portal.db import utcnow
 from station_portal.i18n import _, get_locale
 from station_portal.web.context import client_ip, portal, read_session, write_session
 from station_portal.web.guard import TokenUser
+from station_portal.web.signin import locked_message, wait_minutes
 
 blp = Blueprint("tokens", __name__, description="Bearer tokens and the signed-in caller.")
 
@@ -31,9 +30,10 @@ def create_token(args: dict[str, Any]):
     """Exchange a username and password for a bearer token.
 
     The same checks as the portal's sign-in page: wrong passwords are counted per
-    account and per address and lock further attempts for a while (429 with
-    Retry-After), the demo password is refused outside demo mode, and every attempt
-    is in the security log. The token expires after PORTAL_API_TOKEN_HOURS hours.
+    account and network and per address, and make that network wait before its next
+    try (429 with Retry-After; other networks, the owner's, are not held up); the demo
+    password is refused outside demo mode, and every attempt is in the security log.
+    The token expires after PORTAL_API_TOKEN_HOURS hours.
     An account with a one-time password must change it in the portal first.
     """
     config = portal().config
@@ -65,13 +65,9 @@ def create_token(args: dict[str, Any]):
 
 
 def _refusal(outcome: Outcome, locked_until) -> ApiError:
-    if outcome in (Outcome.LOCKED_ACCOUNT, Outcome.LOCKED_ADDRESS):
-        wait = max(1, math.ceil((locked_until - utcnow()).total_seconds() / 60))
-        message = (
-            _("Too many failed sign-ins for this account. Try again in %(n)s minutes.", n=wait)
-            if outcome is Outcome.LOCKED_ACCOUNT
-            else _("Too many failed sign-ins from your address. Try again in %(n)s minutes.", n=wait))
-        return ApiError(429, message, code="too_many_failures",
+    if outcome in (Outcome.LOCKED_NETWORK, Outcome.LOCKED_ADDRESS):
+        wait = wait_minutes(locked_until)
+        return ApiError(429, locked_message(outcome, wait), code="too_many_failures",
                         headers={"Retry-After": str(wait * 60)})
     if outcome is Outcome.DEMO_PASSWORD_REFUSED:
         return ApiError(401, _("Demo passwords are not accepted on this portal. "

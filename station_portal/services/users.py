@@ -315,7 +315,7 @@ def change_own_password(
     if new == current:
         return {"new": _("Choose a password different from the current one.")}
     outcome = reverify(session, user, current, ip=ip, policy=policy)
-    if outcome is Outcome.LOCKED_ACCOUNT:
+    if outcome is Outcome.LOCKED_NETWORK:
         return {"current": _("Too many wrong passwords. Wait a while, then try again.")}
     if outcome is not Outcome.OK:
         return {"current": _("The current password is wrong.")}

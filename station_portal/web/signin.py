@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
+from datetime import datetime
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -40,6 +41,20 @@ def check_csrf() -> None:
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(str(sent), str(expected)):
         abort(400, description=_("The form expired. Reload the page and try again."))
+
+
+def wait_minutes(until: datetime | None) -> int:
+    """Whole minutes until ``until``, at least one."""
+    seconds = (until - utcnow()).total_seconds() if until is not None else 60
+    return max(1, math.ceil(seconds / 60))
+
+
+def locked_message(outcome: Outcome, wait: int) -> str:
+    """Why a sign-in (page or API) must wait, and for how long."""
+    if outcome is Outcome.LOCKED_NETWORK:
+        return _("Too many failed sign-ins from your network. Try again in %(n)s minutes.",
+                 n=wait)
+    return _("Too many failed sign-ins from your address. Try again in %(n)s minutes.", n=wait)
 
 
 def _render(message: str | None = None, status: int = 200, username: str = "",
@@ -103,14 +118,9 @@ def login_post() -> Response | tuple[str, int]:
         login_user(SignedInUser(user, result.token))
         target = "/account" if user.must_change_password else request.form.get("next")
         return redirect(safe_next(target))
-    if result.outcome in (Outcome.LOCKED_ACCOUNT, Outcome.LOCKED_ADDRESS):
-        wait = max(1, math.ceil((result.locked_until - utcnow()).total_seconds() / 60))
-        text = (
-            _("Too many failed sign-ins for this account. Try again in %(n)s minutes.", n=wait)
-            if result.outcome is Outcome.LOCKED_ACCOUNT
-            else _("Too many failed sign-ins from your address. Try again in %(n)s minutes.", n=wait)
-        )
-        html, status = _render(text, 429, username)
+    if result.outcome in (Outcome.LOCKED_NETWORK, Outcome.LOCKED_ADDRESS):
+        wait = wait_minutes(result.locked_until)
+        html, status = _render(locked_message(result.outcome, wait), 429, username)
         return Response(html, status, headers={"Retry-After": str(wait * 60)})
     if result.outcome is Outcome.DEMO_PASSWORD_REFUSED:
         return _render(_("Demo passwords are not accepted on this portal. "
