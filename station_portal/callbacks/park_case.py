@@ -67,8 +67,8 @@ def register(app: Dash) -> None:
                                          page.option_label(clients, case.client_id), owner)
         except ValidationFailed as exc:
             texts, rest = page.field_messages(exc.fields)
-            alert = feedback([_("Nothing was registered: correct the marked fields."),
-                              *[html.Div(m) for m in rest]], "danger")
+            alert = feedback(html.Span([_("Nothing was registered: correct the marked fields."),
+                                        *[html.Div(m) for m in rest]]), "danger")
             return [*texts, alert, *keep]
         except PortalError as exc:  # the role may not …
             texts, _rest = page.field_messages({})

@@ -131,11 +131,11 @@ def option_label(options: Any, value: Any) -> str:
 
 def made_message(order_id: int, number: str, client: str, manager: str) -> Any:
     """What was opened, who follows it, and the way to its page."""
-    return feedback([
+    return feedback(html.Span([  # one component: feedback puts its icon before it
         _("Park case %(number)s opened for %(client)s, followed by %(manager)s.", number=number,
           client=client, manager=manager) if client and manager else
         _("Park case %(number)s opened.", number=number),
         html.Div(html.A([_("Open the case"), html.I(className="bi bi-arrow-right ms-1")],
                         href=f"/order?id={order_id}", id="park-new-order-link"),
                  className="mt-1"),
-    ], "success", MADE_ID)
+    ]), "success", MADE_ID)
