@@ -55,6 +55,8 @@ def feedback(message: Any, kind: str = "warning", id_: str | None = None) -> dbc
     if kind not in FEEDBACK_ICONS:
         raise ValueError(f"unknown feedback kind {kind!r}")
     extra = {"id": id_} if id_ else {}
+    if isinstance(message, list | tuple):  # a nested list is not a child Dash can draw
+        message = html.Span(list(message))
     return dbc.Alert([html.I(className=f"bi {FEEDBACK_ICONS[kind]} me-2", **{"aria-hidden": "true"}),
                       message], color=kind, dismissable=True, className="py-2 portal-feedback",
                      **extra)

@@ -23,3 +23,9 @@ def test_error_text_names_each_bad_field_or_the_refusal():
     assert error_text(ValidationFailed({"a": "Give a name.", "b": "Too long."})) == \
         "Give a name.; Too long."
     assert error_text(PortalError("Not yours.")) == "Not yours."
+
+
+def test_a_message_of_several_parts_is_one_child():
+    alert = feedback(["Case ", "P-1", " opened."], "success")
+    _icon, body = alert.children
+    assert body.children == ["Case ", "P-1", " opened."]
