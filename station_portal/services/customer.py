@@ -63,6 +63,9 @@ from station_portal.workorders.models import (
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_LENGTH = 8
+# The channel of the demo seed's cases: their codes are derived from their numbers
+# (demo/customers.py CHANNEL).
+DEMO_CHANNEL = "demo"
 CONTRACT_STAGE = "contract"
 # What a customer may say is wrong → (repair category, urgency). Dispatchers reclassify.
 FAULT_KINDS: dict[str, tuple[str, int]] = {
@@ -115,11 +118,17 @@ def grant_access(session: Session, order: WorkOrder, *, channel: str,
     return format_code(code)
 
 
-def find_case(session: Session, number: object, code: object) -> WorkOrder | None:
-    """The case with this number if the code is its code; None for any other answer."""
+def find_case(session: Session, number: object, code: object, *,
+              demo_codes: bool = True) -> WorkOrder | None:
+    """The case with this number if the code is its code; None for any other answer.
+
+    Without ``demo_codes`` (a portal not in demo mode) the demo seed's codes, which anyone
+    can derive from the case number (``demo/customers.py``), open nothing."""
     number, code = normalise_number(number), normalise_code(code)
     order = session.scalar(select(WorkOrder).where(WorkOrder.code == number)) if number else None
     access = session.get(CaseAccess, order.id) if order is not None else None
+    if access is not None and access.channel == DEMO_CHANNEL and not demo_codes:
+        access = None
     salt, expected = (access.salt, access.code_hash) if access else ("-", "0" * 64)
     ok = hmac.compare_digest(_hash(salt, code), expected)  # hashed either way: same work
     return order if ok and access is not None and code else None

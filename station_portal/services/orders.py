@@ -9,6 +9,7 @@ visits of a park case). Every change goes through ``services.changes``.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,6 +44,7 @@ from station_portal.workorders.models import (
 
 PHONE_RE = re.compile(r"^[0-9+\- ()]{5,20}$")
 CODE_PREFIX = {Kind.REPAIR: "R", Kind.APPLICATION: "A", Kind.PARK_CASE: "P"}
+CODE_DIGITS = 8  # random, after the kind's letter and the local day
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,18 @@ def check_site_in_scope(session: Session, actor: User | None, site: Site) -> Non
 
 
 def new_code(session: Session, order: WorkOrder, when: datetime) -> None:
-    """Give a new order its code: the kind's letter, the local day, the id."""
-    session.flush()  # the id makes the code unique
-    order.code = f"{CODE_PREFIX[Kind(order.kind)]}{local(when).strftime('%Y%m%d')}{order.id:07d}"
+    """Give a new order its code: the kind's letter, the local day and eight random digits.
+
+    Not the id: the code is also the customer's case number, and one case's number must
+    not tell the next one's (codes made from the id before stay as they are). A code
+    already taken is drawn again."""
+    session.flush()  # the order has its id before its code, as callers expect
+    day = f"{CODE_PREFIX[Kind(order.kind)]}{local(when).strftime('%Y%m%d')}"
+    while True:
+        code = f"{day}{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+        if session.scalar(select(WorkOrder.id).where(WorkOrder.code == code)) is None:
+            break
+    order.code = code
 
 
 def holder_unit(session: Session, territory_unit_id: int, kinds: tuple[str, ...]) -> int | None:

@@ -11,8 +11,9 @@ typed, the real wait and the 95598 hotline (status 429).
 A visitor proves they hold a case once (number + verification code, typed or
 from the link they were given); its id is then kept in their signed session
 cookie for the visit. Every answer about a case someone does not hold is the
-same, whether the case exists or not. Counting per address and per typed case
-number keeps guessing slow (``web/public.py``).
+same, whether the case exists or not. Wrong codes are counted per network, and per
+network and typed case number, which keeps guessing slow without letting anyone lock the
+real customer out of their case from elsewhere (``web/public.py``).
 """
 
 from __future__ import annotations
@@ -389,13 +390,15 @@ def track() -> Any:
     if not number and not code:
         return render_public("customer/track.html", number="", error=None)
     reader = read_session()
-    # Failed codes are counted per case number (and its current code: a new code starts
-    # afresh) and per number and network; a correct code is never counted.
-    keys = _guess_keys(reader, number)
+    # Failed codes are counted per network, and per network and case number; a correct
+    # code is never counted, and other networks' failures never hold up this one.
+    keys = _guess_keys(number)
     if any(count(reader, bucket, key, per_seconds=GUESS_WINDOW) >= limit
            for bucket, key, limit in keys):
-        return too_many(retry_after(GUESS_WINDOW))
-    order = svc.find_case(read_session(), number, code)
+        wait = retry_after(GUESS_WINDOW)
+        return too_many(wait, _("Too many wrong case numbers or codes from your network. "
+                                "Try again in %(wait)s.", wait=wait_text(wait)))
+    order = svc.find_case(reader, number, code, demo_codes=portal().config.is_demo)
     if order is None:
         with write_session() as writer:
             for bucket, key, limit in keys:
@@ -408,17 +411,18 @@ def track() -> Any:
 
 
 GUESS_WINDOW = 3600
-GUESSES_PER_CASE = 30  # failed codes for one case number in an hour, from anywhere
-GUESSES_PER_NETWORK = 8  # … from one network (IPv4 /24, IPv6 /48)
+# Failed codes an hour from one network (IPv4 /24, IPv6 /48): for one case number, and for
+# all of them. No budget is kept per case from anywhere: spent from many networks, it
+# would lock the real customer out of their own case.
+GUESSES_PER_CASE_NETWORK = 8
+GUESSES_PER_NETWORK = 30
 
 
-def _guess_keys(reader: Any, number: str) -> list[tuple[str, str, int]]:
+def _guess_keys(number: str) -> list[tuple[str, str, int]]:
     number = svc.normalise_number(number) or "-"
-    order_id = reader.scalar(select(WorkOrder.id).where(WorkOrder.code == number))
-    tag = (svc.access_tag(reader, order_id) if order_id is not None else None) or "-"
     network = address_key(client_ip(), v4_prefix=24, v6_prefix=48)
-    return [("track_case", f"{number}:{tag[:8]}", GUESSES_PER_CASE),
-            ("track_case_net", f"{number}:{network}", GUESSES_PER_NETWORK)]
+    return [("track_net", network, GUESSES_PER_NETWORK),
+            ("track_case_net", f"{number}:{network}", GUESSES_PER_CASE_NETWORK)]
 
 
 @bp.get("/case/<number>")

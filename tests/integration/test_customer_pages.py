@@ -210,8 +210,9 @@ def _from(client, address: str):
 
 
 def test_guessing_codes_is_stopped_but_the_owner_gets_in(app, db):
-    """Failed codes count per case number and network (and per number from anywhere); a
-    right code is never counted, and a new code from staff starts the count afresh."""
+    """Failed codes count per case number and network (and per network); a right code is
+    never counted, failures elsewhere never hold the owner up, and a new code from staff
+    opens the case."""
     from station_portal.services import customer
 
     owner = visitor(app)
@@ -225,12 +226,13 @@ def test_guessing_codes_is_stopped_but_the_owner_gets_in(app, db):
         "the owner elsewhere still gets in"
     for n in range(30):  # a spread-out attack: 30 failures for the number from anywhere
         _track(_from(visitor(app), f"10.{100 + n}.0.1"), number, "BBBB-BBBB")
-    assert _track(_from(visitor(app), "10.200.0.1"), number, code).status_code == 429
+    assert _track(_from(visitor(app), "10.200.0.1"), number, code).status_code == 302, \
+        "failures from other networks never refuse the right code"
     with db.write() as s:
         order = s.scalar(select(WorkOrder).where(WorkOrder.code == number))
         fresh = customer.grant_access(s, order, channel="staff")
     assert _track(_from(visitor(app), "10.201.0.1"), number, fresh).status_code == 302, \
-        "a new code from staff lifts the lock"
+        "a new code from staff opens the case"
 
 
 def test_a_new_code_or_forgetting_shuts_out_a_browser_that_held_the_case(app, db):
