@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
 from dash import html
 
 from station_portal.auth.roles import ALL_STAFF, Role
@@ -32,7 +33,7 @@ from station_portal.labels import (
     stage_label,
     standing_text,
 )
-from station_portal.pages import Page
+from station_portal.pages import Page, park_case
 from station_portal.pages.grid import locale_text
 from station_portal.pages.ui import page_header
 from station_portal.sla.calendar import WorkCalendar
@@ -118,9 +119,9 @@ def column_defs(kind: Kind) -> list[dict[str, Any]]:
     return defs
 
 
-def list_layout(kind: Kind, title: str, subtitle: str) -> html.Div:
+def list_layout(kind: Kind, title: str, subtitle: str, actions: Any = None) -> html.Div:
     return html.Div([
-        page_header(title, subtitle),
+        page_header(title, subtitle, actions),
         dag.AgGrid(
             id=GRID,
             columnDefs=column_defs(kind),
@@ -143,11 +144,20 @@ def list_layout(kind: Kind, title: str, subtitle: str) -> html.Div:
     ])
 
 
+def _new_case_button(user: Any) -> dbc.Button | None:
+    """Those who open park cases find the form from their list."""
+    if getattr(user, "role", None) not in park_case.ROLES:
+        return None
+    return dbc.Button([html.I(className="bi bi-plus-lg me-1"), _("New park case")],
+                      href=park_case.PATH, color="primary", size="sm", id="new-park-case")
+
+
 def _page(kind: Kind, path: str, title: LazyString, subtitle: LazyString,
           roles: frozenset[Role], icon: str) -> Page:
-    return Page(path=path, title=title, roles=roles,
-                layout=lambda user, query: list_layout(kind, str(title), str(subtitle)),
-                icon=icon)
+    def layout(user: Any, query: dict[str, str]) -> html.Div:
+        actions = _new_case_button(user) if kind == Kind.PARK_CASE else None
+        return list_layout(kind, str(title), str(subtitle), actions)
+    return Page(path=path, title=title, roles=roles, layout=layout, icon=icon)
 
 
 REPAIRS = _page(Kind.REPAIR, "/orders/repairs", _l("Repairs"),

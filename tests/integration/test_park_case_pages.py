@@ -135,6 +135,15 @@ def test_the_page_is_the_account_and_company_managers_and_in_the_work_orders_men
     assert refused.status_code == 403
 
 
+def test_the_park_case_list_leads_those_who_open_cases_to_the_form(app, as_user):
+    for name, shown in (("account", True), ("manager", True), ("head", False)):
+        page_text = call(as_user(name), app, "page-content", "children", ["/orders/parks"],
+                         [""]).text
+        assert ('"new-park-case"' in page_text) == shown, name
+        href = page.PATH.replace("/", "\\u002f")  # Dash escapes slashes in its JSON
+        assert (f'"href":"{href}"' in page_text) == shown, name
+
+
 def test_an_account_manager_chooses_among_their_clients_and_opens_a_case(app, db, as_user):
     manager = as_user("account")
     with db.read() as s:
