@@ -1,4 +1,6 @@
-"""The documents an online application needs (``data/application_documents.toml``)."""
+"""The documents an online application needs (``data/application_documents.toml``), the
+size of one file and how much one case may hold (files and MB, every document of the case
+together: the customer's later additions cannot fill the disk)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ class DocumentKind(BilingualName):
 class DocumentRules:
     kinds: dict[str, DocumentKind]
     required: dict[str, tuple[str, ...]]  # customer class → document codes
-    max_bytes: int
+    max_bytes: int  # one file
+    max_files_per_case: int = 20
+    max_bytes_per_case: int = 60 * 1024 * 1024
 
     def required_for(self, customer_class: str) -> tuple[str, ...]:
         return self.required.get(customer_class, ())
@@ -35,7 +39,14 @@ def parse_document_rules(text: str, origin: str = "<documents>") -> DocumentRule
         unknown = set(codes) - set(kinds)
         if unknown:
             raise ValueError(f"{origin}: {klass} requires unknown documents {sorted(unknown)}")
-    return DocumentRules(kinds, required, int(float(raw.get("max_mb", 10)) * 1024 * 1024))
+    mb = 1024 * 1024
+    rules = DocumentRules(kinds, required, int(float(raw.get("max_mb", 10)) * mb),
+                          int(raw.get("max_files_per_case", 20)),
+                          int(float(raw.get("max_mb_per_case", 60)) * mb))
+    if rules.max_files_per_case < len(kinds) or rules.max_bytes_per_case < rules.max_bytes:
+        raise ValueError(f"{origin}: a case must hold at least one file of each kind "
+                         "(max_files_per_case) and one file of the largest size (max_mb_per_case)")
+    return rules
 
 
 DOCUMENTS_FILE = DataFile("application_documents.toml", read_text(parse_document_rules))

@@ -32,10 +32,10 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from station_portal.auth.models import User
@@ -55,6 +55,7 @@ from station_portal.sla.stages import CUSTOMER, stage_book
 from station_portal.validate import as_id, has_control_chars
 from station_portal.workorders.models import (
     ApplicationStatus,
+    Attachment,
     Kind,
     RepairCategory,
     RepairSource,
@@ -224,6 +225,42 @@ def _checked_uploads(uploads: list[Upload], customer_class: str, errors: dict[st
     return checked
 
 
+def _over_quota(session: Session, order_id: int | None,
+                checked: list[tuple[Upload, str]]) -> str | None:
+    """Why storing ``checked`` would overfill the case's documents (``max_files_per_case``,
+    ``max_mb_per_case`` of the documents' rules), or None. A file the case already holds
+    as the same document is not counted again (it is not stored twice)."""
+    rules = document_rules()
+    held: set[tuple[str, str]] = set()
+    have_bytes = 0
+    if order_id is not None:
+        for purpose, digest_, size in session.execute(
+                select(Attachment.purpose, Attachment.sha256, Attachment.size).where(
+                    Attachment.work_order_id == order_id,
+                    Attachment.purpose != attachments.PHOTO)):
+            held.add((purpose, digest_))
+            have_bytes += size
+    have_files = len(held)
+    new: dict[tuple[str, str], int] = {}
+    for upload, _type in checked:
+        key = (upload.purpose, hashlib.sha256(upload.data).hexdigest())
+        if key not in held:
+            new[key] = len(upload.data)
+    if not new:
+        return None
+    mb = 1024 * 1024
+    if have_files + len(new) > rules.max_files_per_case:
+        return _("A case holds at most %(max)s documents: this one has %(have)s and you sent "
+                 "%(sent)s. Nothing was stored. If we need more from you, call 95598.",
+                 max=rules.max_files_per_case, have=have_files, sent=len(new))
+    if have_bytes + sum(new.values()) > rules.max_bytes_per_case:
+        return _("A case holds at most %(max)s MB of documents: this one has %(have)s MB and "
+                 "you sent %(sent)s MB. Nothing was stored. If we need more from you, call "
+                 "95598.", max=rules.max_bytes_per_case // mb, have=f"{have_bytes / mb:.1f}",
+                 sent=f"{sum(new.values()) / mb:.1f}")
+    return None
+
+
 def _store(session: Session, order: WorkOrder, checked: list[tuple[Upload, str]],
            upload_dir: Path, now: datetime, files: list[Path]) -> int:
     stored = 0
@@ -356,6 +393,9 @@ def submit_application(session: Session, form: OnlineApplication, uploads: list[
                                   small_firm=data.small_firm) \
         if data.load_kw > 0 and data.customer_type in CUSTOMER_TYPES else ""
     checked = _checked_uploads(uploads, klass, errors)
+    quota = _over_quota(session, None, checked)
+    if quota:
+        errors["documents"] = quota
     if not form.accept_terms:
         errors["accept_terms"] = _("Confirm the information and accept the terms to apply.")
     if not isinstance(form.customer_phone, str) or not form.customer_phone.strip():
@@ -582,10 +622,30 @@ def report_fault(session: Session, form: OnlineFault, *, ip: str = "",
 LOW_RATING = 2  # this many stars or fewer: the unit's heads hear of it
 
 
+DOCUMENTS_QUIET = timedelta(minutes=30)  # a burst of documents: one notification
+
+
+def _told_lately(session: Session, user_id: int, order: WorkOrder, event: str, what: object,
+                 since: datetime) -> bool:
+    """The user already has a notification of ``event`` about ``what`` on this case that
+    is unread in the app or was made after ``since``."""
+    from station_portal.notify.models import Notification
+
+    rows = session.scalars(select(Notification.params).where(
+        Notification.user_id == user_id, Notification.work_order_id == order.id,
+        Notification.event == event,
+        or_(Notification.in_app.is_(True) & Notification.read_at.is_(None),
+            Notification.created_at > since))).all()
+    return any(isinstance(p, dict) and p.get("what") == what for p in rows)
+
+
 def _tell(session: Session, order: WorkOrder, event: str, *, heads: bool = False,
+          quiet: timedelta | None = None, now: datetime | None = None,
           **params: object) -> int:
     """Tell the people who hold the case (and with ``heads``, their heads) what the
-    customer did; the notification is written with the change."""
+    customer did; the notification is written with the change. With ``quiet``, someone who
+    has an unread one of the same event and ``what`` on this case, or got one within
+    ``quiet``, is not told again."""
     from station_portal.notify.escalation import Recipients
     from station_portal.notify.service import notify
 
@@ -598,8 +658,12 @@ def _tell(session: Session, order: WorkOrder, event: str, *, heads: bool = False
     if heads:
         users += recipients.unit_head(order, clock)
     sent = 0
+    since = (now or utcnow()) - quiet if quiet is not None else None
     for user in {u.id: u for u in users}.values():
-        sent += notify(session, user, event, order_id=order.id,
+        if since is not None and _told_lately(session, user.id, order, event,
+                                              params.get("what"), since):
+            continue
+        sent += notify(session, user, event, order_id=order.id, now=now,
                        params={"code": order.code, **params}) is not None
     return sent
 
@@ -632,6 +696,9 @@ def add_documents(session: Session, order_id: int, version: object, uploads: lis
                 errors[f"doc_{upload.purpose}"] = str(exc)
     if not checked and not errors:
         errors["documents"] = _("Choose a file to upload.")
+    quota = _over_quota(session, order.id, checked) if not errors else None
+    if quota:
+        errors["documents"] = quota
     if errors:
         raise ValidationFailed(errors)
     submitted = Submitted(order, "", files if files is not None else [])
@@ -639,7 +706,9 @@ def add_documents(session: Session, order_id: int, version: object, uploads: lis
     if not stored:
         raise ValidationFailed({"documents": _("We already have this file as this document.")})
     changes.claim_version(session, order)
-    _tell(session, order, "customer_update", what="documents", count=stored)
+    # One notification per burst: not again while the last one is unread or recent.
+    _tell(session, order, "customer_update", quiet=DOCUMENTS_QUIET, now=now, what="documents",
+          count=stored)
     return submitted
 
 
