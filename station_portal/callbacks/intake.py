@@ -202,9 +202,8 @@ def register(app: Dash) -> None:
         except ValidationFailed as exc:
             _discard(files)
             texts, invalid, rest = page.field_feedback(kind, exc.fields)
-            alert = feedback(html.Div([_("Nothing was registered: correct the marked fields."),
-                                       *[html.Div(m) for m in rest]], className="d-inline-block"),
-                             "danger")
+            alert = feedback([_("Nothing was registered: correct the marked fields."),
+                              *[html.Div(m) for m in rest]], "danger")
             return [*texts, *invalid, alert, no_update, no_update, no_update, *keep]
         except PortalError as exc:  # the role may not, the order is not in the area …
             _discard(files)
