@@ -113,7 +113,8 @@ class Config:
     # Demo mode only: new calls and crews moving, every minute, from the scheduler.
     simulate: bool = True  # PORTAL_SIMULATE
     # Networks whose devices may take hall queue tickets (comma-separated CIDR, e.g. the
-    # halls' LAN); empty: any address (the kiosk pages are public).
+    # halls' LAN). Empty: any address in demo mode, none in production; to let any
+    # address take tickets in production, write 0.0.0.0/0,::/0.
     kiosk_networks: str = ""  # PORTAL_KIOSK_NETWORKS
     # The database pool of each process (PostgreSQL; SQLite keeps SQLAlchemy's own). A web
     # worker holds at most pool_size + max_overflow connections.
@@ -361,8 +362,22 @@ class Config:
                     "as static files")
 
     def kiosk_network_list(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        """``PORTAL_KIOSK_NETWORKS`` parsed (empty: tickets from any address)."""
+        """``PORTAL_KIOSK_NETWORKS`` parsed (empty: see :meth:`kiosk_allows`)."""
         return _networks(self.kiosk_networks, "PORTAL_KIOSK_NETWORKS")
+
+    def kiosk_allows(self, ip: str | None) -> bool:
+        """Whether a device at ``ip`` may take hall queue tickets: one inside
+        ``PORTAL_KIOSK_NETWORKS``; with none set, any in demo mode and none in production."""
+        networks = self.kiosk_network_list()
+        if not networks:
+            return self.is_demo
+        try:
+            address = ipaddress.ip_address((ip or "").split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in networks)
 
     def metrics_network_list(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         """``PORTAL_METRICS_NETWORKS`` parsed (empty: see :attr:`metrics_token`)."""

@@ -6,10 +6,12 @@ Plain Python: no Flask, no Dash, no database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from station_portal.datafiles import DataFile, read_toml
 from station_portal.i18n import get_locale
+
+DEFAULT_DAILY_TICKETS = 500  # a hall's daily ticket cap when the file names none
 
 
 class CatalogError(ValueError):
@@ -51,6 +53,12 @@ class Catalog:
     groups: tuple[BusinessGroup, ...]
     businesses: tuple[BusinessType, ...]
     default_service_minutes: float
+    # The most tickets a hall gives out in a day, by the hall's level ("*": the others).
+    daily_tickets: dict[str, int] = field(default_factory=lambda: {"*": DEFAULT_DAILY_TICKETS})
+
+    def daily_cap(self, level: str) -> int:
+        """How many tickets a hall of ``level`` gives out in a day at most."""
+        return self.daily_tickets.get(level, self.daily_tickets.get("*", DEFAULT_DAILY_TICKETS))
 
     @property
     def letters(self) -> tuple[str, ...]:
@@ -87,8 +95,12 @@ def parse_catalog(raw: dict) -> Catalog:
     codes = [b.code for b in businesses]
     if len(set(codes)) != len(codes):
         raise CatalogError("business codes must be distinct")
+    caps = dict(raw.get("daily_tickets", {}))
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in caps.values()):
+        raise CatalogError("daily_tickets: each hall level's cap must be a positive integer")
     return Catalog(str(raw["version"]), raw["source"], groups, tuple(businesses),
-                   float(raw.get("default_service_minutes", 8)))
+                   float(raw.get("default_service_minutes", 8)),
+                   {"*": DEFAULT_DAILY_TICKETS, **caps})
 
 
 CATALOG_FILE = DataFile("service_hall.toml", lambda path: parse_catalog(read_toml(path)))

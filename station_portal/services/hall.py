@@ -59,6 +59,13 @@ class HallClosed(PortalError):
     status = 409
 
 
+class NoTicketsLeft(Conflict):
+    """The hall has given out its daily cap of tickets (``data/service_hall.toml``): the
+    others got there first."""
+
+    status = 429
+
+
 # -- halls ------------------------------------------------------------------------------
 
 def hall_by_code(session: Session, code: object) -> ServiceHall | None:
@@ -123,7 +130,8 @@ class TakenTicket:
 
 def take_ticket(session: Session, hall: ServiceHall, business_code: object, *,
                 now: datetime | None = None, ip: str | None = None) -> TakenTicket:
-    """A new ticket for ``business_code`` at ``hall``, numbered per hall, day and group."""
+    """A new ticket for ``business_code`` at ``hall``, numbered per hall, day and group; at
+    most the hall level's daily cap (``data/service_hall.toml`` ``[daily_tickets]``) a day."""
     now = now or utcnow()
     business = _business(business_code)
     if not is_open(hall, now):
@@ -133,6 +141,11 @@ def take_ticket(session: Session, hall: ServiceHall, business_code: object, *,
     serialize_on(session, f"hall-tickets:{hall.id}:{day.isoformat()}")
     seq = (session.scalar(select(func.max(HallTicket.seq)).where(
         HallTicket.hall_id == hall.id, HallTicket.day == day)) or 0) + 1
+    cap = load_catalog().daily_cap(hall.level)
+    if seq > cap:
+        raise NoTicketsLeft(_("This hall has given out all %(n)s queue tickets it can serve "
+                              "today. Please come back on its next opening day, or call the "
+                              "95598 hotline.", n=cap))
     # Numbered by label letter, not by the current group: a transferred ticket keeps its label.
     in_group = session.scalar(select(func.count()).select_from(HallTicket).where(
         HallTicket.hall_id == hall.id, HallTicket.day == day,

@@ -2,15 +2,17 @@
 
 ``/kiosk/<code>`` shows a big button per business with the people waiting and the
 estimated wait; pressing one posts the form (CSRF token, rate-limited per client
-address) and shows the ticket slip with a print button. ``/kiosk/<code>/display``
-is the hall's TV: the tickets called last with their counters, refreshed every
-few seconds. Both speak the visitor's language (``?lang=``). An unknown hall
-code is a 404 page; bad input gets a message and changes nothing.
+address) and shows the ticket slip with a print button. Tickets come only from the
+halls' networks (``PORTAL_KIOSK_NETWORKS``; in production none while it is unset), at
+most the hall level's daily cap (``data/service_hall.toml``; past it the kiosk says so
+and names the 95598 hotline). ``/kiosk/<code>/display`` is the hall's TV: the tickets
+called last with their counters, refreshed every few seconds. Both speak the visitor's
+language (``?lang=``). An unknown hall code is a 404 page; bad input gets a message and
+changes nothing.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import timedelta
 from typing import Any
 
@@ -80,18 +82,6 @@ def queue_view(hall: ServiceHall) -> list[dict[str, Any]]:
              "standard": b.standard_minutes} for b in load_catalog().businesses]
 
 
-def _from_hall_network() -> bool:
-    """True unless ``PORTAL_KIOSK_NETWORKS`` is set and the caller is outside it."""
-    networks = portal().config.kiosk_network_list()
-    if not networks:
-        return True
-    try:
-        address = ipaddress.ip_address(client_ip() or "")
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
-
-
 def _kiosk_page(hall: ServiceHall, message: str | None = None, status: int = 200):
     return render_public("kiosk/kiosk.html", status=status, hall=hall, businesses=queue_view(hall),
                          is_open=is_open(hall, utcnow()), hours=opening_hours_text(hall),
@@ -108,7 +98,7 @@ def kiosk(code: str):
 @limited("kiosk_ticket", limit=TICKETS_PER_MINUTE, per_seconds=60, methods=("POST",))
 def take(code: str):
     hall = _hall(code)
-    if not _from_hall_network():
+    if not portal().config.kiosk_allows(client_ip()):
         return _kiosk_page(hall, _("Queue tickets are taken at the hall's own kiosk."), 403)
     try:
         with write_session() as writer:
