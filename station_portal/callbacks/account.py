@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, html, no_update
 
 from station_portal.auth.roles import ALL_STAFF
@@ -16,6 +15,7 @@ from station_portal.labels import ROLES, UNIT_KINDS, label
 from station_portal.org.queries import own_profile
 from station_portal.pages import account as page
 from station_portal.pages import shell
+from station_portal.pages.ui import feedback
 from station_portal.services.users import change_own_password, set_locale
 from station_portal.web.context import (
     client_ip,
@@ -68,9 +68,9 @@ def register(app: Dash) -> None:
         if problems:
             return (None, "current" in problems, problems.get("current", ""),
                     "new" in problems, problems.get("new", ""), "", "", "")
-        done = dbc.Alert([_("Your password is changed. "),
-                          html.A(_("Continue to the start page"), href="/")],
-                         color="success", id="account-changed")
+        done = feedback([_("Your password is changed. "),
+                         html.A(_("Continue to the start page"), href="/")],
+                        "success", id_="account-changed")
         return (done, False, "", False, "", "", "", "")
 
     @secure_callback(app, Output(shell.RELOAD, "data", allow_duplicate=True),

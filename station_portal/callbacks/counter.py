@@ -19,7 +19,7 @@ from station_portal.hall.models import TicketStatus
 from station_portal.hall.queries import at_counter, hall_in_scope, halls_in_scope, halls_waiting
 from station_portal.i18n import _
 from station_portal.pages import counter as page
-from station_portal.pages.ui import error_text
+from station_portal.pages.ui import error_text, feedback
 from station_portal.services import hall as service
 from station_portal.validate import as_id, mapping
 from station_portal.web.context import read_session, signed_in_user, write_session
@@ -109,9 +109,9 @@ def register(app: Dash) -> None:
                     called = service.call_next(session, actor, hall_id, counter,
                                                groups if isinstance(groups, list) else None)
                     if called is None:
-                        return utcnow().isoformat(), dbc.Alert(
-                            _("Nobody is waiting for your groups."), color="info",
-                            className="py-2", duration=4000), no_update
+                        return utcnow().isoformat(), feedback(
+                            _("Nobody is waiting for your groups."), "info",
+                            duration=4000), no_update
                     done = _("Ticket %(label)s called to counter %(n)s.", label=called.label,
                              n=called.counter)
                 elif trigger == page.START:
@@ -138,8 +138,6 @@ def register(app: Dash) -> None:
                 else:
                     return no_update, no_update, no_update
         except PortalError as exc:
-            return utcnow().isoformat(), dbc.Alert(error_text(exc), color="danger",
-                                                   className="py-2", dismissable=True), no_update
-        return utcnow().isoformat(), dbc.Alert(done, color="success", className="py-2",
-                                               duration=5000), clear_code
+            return utcnow().isoformat(), feedback(error_text(exc), "danger"), no_update
+        return utcnow().isoformat(), feedback(done, "success", duration=5000), clear_code
 

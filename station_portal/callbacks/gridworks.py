@@ -22,7 +22,7 @@ from station_portal.i18n import _, get_locale
 from station_portal.labels import label
 from station_portal.pages import gridworks as page
 from station_portal.pages import shell
-from station_portal.pages.ui import out_of_scope
+from station_portal.pages.ui import error_text, feedback, out_of_scope
 from station_portal.services import gridworks as service
 from station_portal.timefmt import local
 from station_portal.validate import as_id, mapping
@@ -30,12 +30,11 @@ from station_portal.web.context import read_session, signed_in_user, write_sessi
 
 
 def _error(exc: PortalError) -> dbc.Alert:
-    message = " ".join(exc.fields.values()) if isinstance(exc, ValidationFailed) else exc.message
-    return dbc.Alert(message, color="danger", className="py-2", dismissable=True)
+    return feedback(error_text(exc), "danger")
 
 
 def _done(message: str) -> dbc.Alert:
-    return dbc.Alert(message, color="success", className="py-2", duration=6000)
+    return feedback(message, "success", duration=6000)
 
 
 def create(user: Any, values: dict[str, Any]) -> tuple[Any, Any]:

@@ -9,7 +9,6 @@ import binascii
 from pathlib import Path
 from typing import Any
 
-import dash_bootstrap_components as dbc
 import dash_leaflet as dl
 from dash import Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
@@ -235,11 +234,11 @@ def register(app: Dash) -> None:
         except PortalError as exc:
             return feedback(error_text(exc), "danger")
         link = url_for("customer.track", n=number_, c=code, _external=True)
-        return dbc.Alert([
+        return feedback([
             html.Div(_("Give the customer case number %(number)s and the code %(code)s. "
                        "It is shown only now; an earlier code no longer works.",
                        number=number_, code=code), id="intake-code-text"),
             html.Div([_("They can follow it online at:"), " ", html.A(link, href=link,
                                                                        target="_blank")],
                      className="small mt-1"),
-        ], color="info", className="py-2")
+        ], "info")

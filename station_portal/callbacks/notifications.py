@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
 from station_portal.auth.roles import ALL_STAFF
@@ -14,6 +13,7 @@ from station_portal.i18n import _, get_locale
 from station_portal.notify import service
 from station_portal.pages import account, shell
 from station_portal.pages import notifications as page
+from station_portal.pages.ui import error_text, feedback
 from station_portal.web.context import read_session, signed_in_user, write_session
 
 
@@ -71,7 +71,7 @@ def register(app: Dash) -> None:
     def preferences(_load: Any, save: Any, chosen: Any):
         user = signed_in_user()
         rows = ctx.states_list[0] if ctx.states_list else []
-        feedback = None
+        answer = None
         if ctx.triggered_id == account.NOTIFY_SAVE and save:
             enabled = []
             for row in rows if isinstance(rows, list) else []:
@@ -83,11 +83,9 @@ def register(app: Dash) -> None:
                 with write_session() as session:
                     service.set_preferences(session, user.model(session), enabled)
             except ValidationFailed as exc:
-                feedback = dbc.Alert(" ".join(exc.fields.values()), color="danger",
-                                     className="py-2 small")
+                answer = feedback(error_text(exc), "danger")
             else:
-                feedback = dbc.Alert(_("Saved."), color="success", className="py-2 small",
-                                     duration=4000)
+                answer = feedback(_("Saved."), "success", duration=4000)
         session = read_session()
         prefs = service.preferences(session, user.id)
         email = user.model(session).email
@@ -97,4 +95,4 @@ def register(app: Dash) -> None:
         for row in rows if isinstance(rows, list) else []:
             event = (row.get("id") or {}).get("event") if isinstance(row, dict) else None
             values.append([c for c in service.CHANNELS if prefs.get((event, c))])
-        return values, feedback, address
+        return values, answer, address

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
 from station_portal.auth.roles import Role
@@ -17,7 +16,7 @@ from station_portal.errors import PortalError, ValidationFailed
 from station_portal.i18n import _
 from station_portal.labels import CLIENT_KINDS, label
 from station_portal.pages import visits as page
-from station_portal.pages.ui import error_text
+from station_portal.pages.ui import error_text, feedback
 from station_portal.services import visits as service
 from station_portal.timefmt import format_local
 from station_portal.web.context import read_session, signed_in_user, write_session
@@ -72,7 +71,5 @@ def register(app: Dash) -> None:
                 else:
                     return no_update, no_update
         except PortalError as exc:
-            return no_update, dbc.Alert(error_text(exc), color="danger", className="py-2",
-                                        dismissable=True)
-        return utcnow().isoformat(), dbc.Alert(done, color="success", className="py-2",
-                                               duration=5000)
+            return no_update, feedback(error_text(exc), "danger")
+        return utcnow().isoformat(), feedback(done, "success", duration=5000)

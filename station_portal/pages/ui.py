@@ -47,14 +47,18 @@ FEEDBACK_ICONS = {"success": "bi-check-circle", "info": "bi-info-circle",
                   "warning": "bi-exclamation-triangle", "danger": "bi-x-octagon"}
 
 
-def feedback(message: Any, kind: str = "warning", id_: str | None = None) -> dbc.Alert:
+def feedback(message: Any, kind: str = "warning", id_: str | None = None,
+             duration: int | None = None) -> dbc.Alert:
     """The answer to what a user just did: done (success), nothing to do (info), refused
     (warning: the user can fix it) or failed (danger). Dismissable, read out by screen
     readers (Bootstrap's alert has role=alert), with an icon so the colour is not the only
-    sign."""
+    sign. ``duration`` (ms) closes it by itself: for a routine success the user sees done
+    on the page anyway (a called ticket, a saved form)."""
     if kind not in FEEDBACK_ICONS:
         raise ValueError(f"unknown feedback kind {kind!r}")
-    extra = {"id": id_} if id_ else {}
+    extra: dict[str, Any] = {"id": id_} if id_ else {}
+    if duration:
+        extra["duration"] = duration
     if isinstance(message, list | tuple):  # a nested list is not a child Dash can draw
         message = html.Span(list(message))
     return dbc.Alert([html.I(className=f"bi {FEEDBACK_ICONS[kind]} me-2", **{"aria-hidden": "true"}),
