@@ -254,10 +254,10 @@ def _over_quota(session: Session, order_id: int | None,
                  "%(sent)s. Nothing was stored. If we need more from you, call 95598.",
                  max=rules.max_files_per_case, have=have_files, sent=len(new))
     if have_bytes + sum(new.values()) > rules.max_bytes_per_case:
+        have_mb, sent_mb = (format(n / mb, ".1f") for n in (have_bytes, sum(new.values())))
         return _("A case holds at most %(max)s MB of documents: this one has %(have)s MB and "
                  "you sent %(sent)s MB. Nothing was stored. If we need more from you, call "
-                 "95598.", max=rules.max_bytes_per_case // mb, have=f"{have_bytes / mb:.1f}",
-                 sent=f"{sum(new.values()) / mb:.1f}")
+                 "95598.", max=rules.max_bytes_per_case // mb, have=have_mb, sent=sent_mb)
     return None
 
 
