@@ -44,6 +44,7 @@ from station_portal.pages import gridworks_charts as gw_charts
 from station_portal.pages.grid import locale_text
 from station_portal.pages.ui import graph_config as ui_graph_config
 from station_portal.pages.ui import page_header
+from station_portal.validate import FIRST_DAY, LAST_DAY
 from station_portal.web.context import portal, read_session
 
 Result = dict[str, Any]
@@ -286,6 +287,7 @@ def filters(board: Board, view: BoardView | None = None) -> dbc.Card:
                                      first_day_of_week=1, minimum_nights=0,
                                      start_date_placeholder_text=_("From"),
                                      end_date_placeholder_text=_("To"),
+                                     min_date_allowed=FIRST_DAY, max_date_allowed=LAST_DAY,
                                      className="d-block", **dates)], xs=12, md="auto"),
         dbc.Col([dbc.Label(_("Unit"), html_for=board.id("unit"), className="small mb-1"),
                  dcc.Dropdown(id=board.id("unit"), options=view.units if view else [],
@@ -364,7 +366,8 @@ def stats_row(items: list[tuple[str, Any, str, str | None]]) -> dbc.Row:
 
 def filter_message(code: str) -> str:
     return {
-        "dates": _("Please pick valid dates."),
+        "dates": _("Pick days from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(),
+                   last=LAST_DAY.isoformat()),
         "order": _("The period ends before it starts."),
         "long": _("Please pick a period of at most two years."),
         "unit": _("That unit is not in your area."),

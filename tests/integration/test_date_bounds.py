@@ -176,7 +176,7 @@ def test_a_dashboard_period_outside_the_calendar_is_refused_with_a_message(app, 
         answer = call(client, app, "dash-work-units", "rowData", [bad, None, None])
         assert answer.status_code == 200
         assert "dash-work-units" not in answer.json["response"]
-        assert "Please pick valid dates" in text_of(answer)
+        assert "Pick days from 2000-01-01 to 2060-12-31." in text_of(answer)
     # a period at the calendar's end, or wholly after today, is drawn (empty), not a 500
     soon = today() + timedelta(days=10)
     for start, end in (("2059-06-01", LAST_DAY.isoformat()),
