@@ -37,7 +37,9 @@ CHUNK = 20_000
 CITY_CENTRE_STATION = "JL-CH-S"  # Chuanying: the station whose territory holds the city centre
 A_HALL = "JL-A01"
 # Typical tickets on an ordinary Wednesday.
-BASE_TICKETS = {HallLevel.A: 170, HallLevel.B: 65, HallLevel.C: 22}
+# Tickets on an ordinary working day, by level; a self-service hall (D) has machines for
+# most business and few visitors who need a ticket.
+BASE_TICKETS = {HallLevel.A: 170, HallLevel.B: 65, HallLevel.C: 22, HallLevel.D: 8}
 WEEKDAY = np.array([1.25, 1.10, 1.00, 1.00, 1.05, 0.70, 0.55])
 # Business mix and typical (median) service minutes with their spread (log-normal sigma).
 MIX = {"resident_case": 0.30, "business_case": 0.09, "payment": 0.46, "enquiry": 0.15}

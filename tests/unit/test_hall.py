@@ -141,3 +141,11 @@ def test_the_counter_card_turns_red_past_the_standard():
               "standard": 20}
     card = str(counter.current_card(ticket, now))
     assert "A007" in card and "text-danger" in card and "22:00" in card
+
+
+def test_the_demo_knows_every_hall_level():
+    """A self-service (D) hall made the demo's ticket history fail (KeyError)."""
+    from station_portal.hall.demo import BASE_TICKETS
+    from station_portal.hall.models import HallLevel
+
+    assert set(BASE_TICKETS) == set(HallLevel)
