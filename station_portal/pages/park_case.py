@@ -79,9 +79,11 @@ def _day_picker(id_: str) -> dcc.DatePickerSingle:
 def layout(user: Any, query: dict[str, str]) -> html.Div:
     case = dbc.Card(dbc.CardBody([
         html.H2(_("Client and load"), className="h5"),
-        _field(_("Client"), dropdown(CLIENT, placeholder=_("Client")), "client_id",
+        _field(_("Client"), dropdown(CLIENT, placeholder=_("Choose the client")), "client_id",
                _("A park enterprise or VIP client in your area."), required=True),
-        _field(_("Account manager"), dropdown(MANAGER, clearable=False), "account_manager_id",
+        _field(_("Account manager"), dropdown(MANAGER, clearable=False,
+                                              placeholder=_("Choose a client first")),
+               "account_manager_id",
                _("Who follows the case: an account manager who looks after the client."),
                required=True),
         _field(_("Projected load (kW)"), dbc.Input(id=LOAD_KW, type="number", min=0, step="any"),
