@@ -255,7 +255,7 @@ def _sign_in_and_open_pages(edge: Edge, run: Path) -> requests.Session:
 
 def _failover(edge: Edge, signed_in: requests.Session, run: Path, web1_pid: int) -> None:
     """Kill web1 (master and workers) while four clients keep asking; count what is lost."""
-    results: list[tuple[float, int | str, str]] = []
+    results: list[tuple[float, int | str, str, float]] = []
     stop = threading.Event()
     killed_at: list[float] = []
 
@@ -267,11 +267,12 @@ def _failover(edge: Edge, signed_in: requests.Session, run: Path, web1_pid: int)
         while not stop.is_set():
             path = paths[(i + n) % 2]
             i += 1
+            sent = time.monotonic()
             try:
                 code: int | str = session.get(f"{edge.base}{path}", timeout=15).status_code
             except requests.RequestException as exc:
                 code = type(exc).__name__
-            results.append((time.monotonic(), code, path))
+            results.append((sent, code, path, time.monotonic() - sent))
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
     for thread in threads:
@@ -289,8 +290,10 @@ def _failover(edge: Edge, signed_in: requests.Session, run: Path, web1_pid: int)
     before = [r for r in results if r[0] < killed_at[0]]
     after = [r for r in results if r[0] >= killed_at[0]]
     lost = [r for r in after if r[1] != 200]
+    slowest = sorted(r[3] for r in after)
     print(f"failover: {len(before)} requests before the kill, {len(after)} after, "
-          f"lost {len(lost)}: {Counter(r[1] for r in lost)}")
+          f"lost {len(lost)} {dict(Counter(r[1] for r in lost))}; after the kill p99 "
+          f"{slowest[int(len(slowest) * 0.99)] * 1000:.0f} ms, slowest {slowest[-1] * 1000:.0f} ms")
     assert before and len(after) >= 20
     assert not [r for r in before if r[1] != 200]
     assert not lost, Counter((r[1], r[2]) for r in lost)
