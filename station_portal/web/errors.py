@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from dash.exceptions import DependencyException
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -64,6 +65,12 @@ def init_app(server: Flask) -> None:
         custom = exc.description if exc.description != type(exc).description else None
         return _respond(status, (exc.name or "error").lower().replace(" ", "_"),
                         custom or _titles().get(status, exc.name or ""))
+
+    @server.errorhandler(DependencyException)
+    def _unknown_component_file(exc: DependencyException):
+        # Dash raises this for a /_dash-component-suites/ path it did not register (a
+        # stale or probing request): the file does not exist, nothing went wrong.
+        return _respond(404, "not_found", _titles()[404])
 
     @server.errorhandler(Exception)
     def _unexpected(exc: Exception):
