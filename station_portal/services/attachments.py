@@ -87,6 +87,24 @@ def clean_filename(name: object) -> str:
     return text(base, 120).strip()
 
 
+# Suffixes a file of each type may keep in its shown name.
+SUFFIXES = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "image/webp": (".webp",),
+            "application/pdf": (".pdf",)}
+
+
+def shown_name(name: object, content_type: str) -> str:
+    """The client's file name cleaned, with an extension that says what the bytes are:
+    'invoice.html' that is a PDF is shown and downloaded as 'invoice.pdf', a name without
+    an extension gets one; '' when the client gave none."""
+    base = clean_filename(name)
+    if not base:
+        return ""
+    stem, dot, suffix = base.rpartition(".")
+    if dot and stem and f".{suffix.lower()}" in SUFFIXES[content_type]:
+        return base
+    return (stem if dot and stem else base)[:115] + EXTENSIONS[content_type]
+
+
 @dataclass(frozen=True)
 class StoredPhoto:
     attachment: Attachment
@@ -176,7 +194,8 @@ def _keep(session: Session, order: WorkOrder, data: bytes, content_type: str, *,
     try:
         attachment = Attachment(
             work_order_id=order.id, stored_name=stored_name, purpose=purpose,
-            original_name=clean_filename(filename) or stored_name, content_type=content_type,
+            original_name=shown_name(filename, content_type) or stored_name,
+            content_type=content_type,
             size=len(data), sha256=digest, uploaded_by=actor.id if actor else None,
             uploaded_at=now)
         session.add(attachment)
