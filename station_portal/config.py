@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -23,6 +24,8 @@ PRODUCTION = "production"
 # Production refuses to start without a real key (see Config.validate).
 _PLACEHOLDER_SECRETS = {"", "change-me", "dev", "secret", "changeme"}
 MAX_API_TOKEN_HOURS = 24 * 366
+_S3_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_S3_PREFIX_RE = re.compile(r"^([A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}/){1,3}$")
 
 
 class ConfigError(RuntimeError):
@@ -101,6 +104,15 @@ class Config:
     api_token_hours: int = 12  # PORTAL_API_TOKEN_HOURS
     # Uploaded photos (kept outside every served folder, under random names).
     upload_dir: str = field(default_factory=default_upload_dir)  # PORTAL_UPLOAD_DIR
+    # Where uploads are stored: "local" (PORTAL_UPLOAD_DIR) or "s3" (a bucket of any
+    # S3-compatible service; see docs/OPERATIONS.md, Object storage).
+    storage: str = "local"  # PORTAL_STORAGE
+    s3_bucket: str = ""  # PORTAL_S3_BUCKET
+    s3_endpoint_url: str = ""  # PORTAL_S3_ENDPOINT_URL (empty: AWS itself)
+    s3_region: str = ""  # PORTAL_S3_REGION
+    s3_access_key: str = ""  # PORTAL_S3_ACCESS_KEY (empty: boto3's own credential chain)
+    s3_secret_key: str = ""  # PORTAL_S3_SECRET_KEY
+    s3_prefix: str = ""  # PORTAL_S3_PREFIX (keys under this folder of the bucket)
     # Email (notifications, weekly briefings). No host: nothing is mailed.
     smtp_host: str = ""  # PORTAL_SMTP_HOST
     smtp_port: int = 25  # PORTAL_SMTP_PORT
@@ -164,6 +176,13 @@ class Config:
         "sql_echo": "PORTAL_SQL_ECHO",
         "api_token_hours": "PORTAL_API_TOKEN_HOURS",
         "upload_dir": "PORTAL_UPLOAD_DIR",
+        "storage": "PORTAL_STORAGE",
+        "s3_bucket": "PORTAL_S3_BUCKET",
+        "s3_endpoint_url": "PORTAL_S3_ENDPOINT_URL",
+        "s3_region": "PORTAL_S3_REGION",
+        "s3_access_key": "PORTAL_S3_ACCESS_KEY",
+        "s3_secret_key": "PORTAL_S3_SECRET_KEY",
+        "s3_prefix": "PORTAL_S3_PREFIX",
         "smtp_host": "PORTAL_SMTP_HOST",
         "smtp_port": "PORTAL_SMTP_PORT",
         "smtp_security": "PORTAL_SMTP_SECURITY",
@@ -258,6 +277,7 @@ class Config:
             raise ConfigError(
                 f"PORTAL_API_TOKEN_HOURS must be between 1 and {MAX_API_TOKEN_HOURS}")
         self._validate_upload_dir()
+        self._validate_storage()
         if self.smtp_security not in ("none", "starttls", "ssl"):
             raise ConfigError("PORTAL_SMTP_SECURITY must be 'none', 'starttls' or 'ssl'")
         if not 1 <= self.smtp_port <= 65535:
@@ -360,6 +380,27 @@ class Config:
                 raise ConfigError(
                     f"PORTAL_UPLOAD_DIR must lie outside {served}: uploads must never be served "
                     "as static files")
+
+    def _validate_storage(self) -> None:
+        if self.storage not in ("local", "s3"):
+            raise ConfigError(f"PORTAL_STORAGE must be 'local' or 's3', not {self.storage!r}")
+        if self.storage != "s3":
+            return
+        if not _S3_BUCKET_RE.match(self.s3_bucket):
+            raise ConfigError(
+                "PORTAL_STORAGE=s3 needs PORTAL_S3_BUCKET: a bucket name of 3 to 63 lower-case "
+                "letters, digits, '.' or '-'" + (f", not {self.s3_bucket!r}" if self.s3_bucket
+                                                  else ""))
+        if self.s3_endpoint_url and not re.match(r"^https?://[^\s/]+(/\S*)?$",
+                                                 self.s3_endpoint_url):
+            raise ConfigError("PORTAL_S3_ENDPOINT_URL must be an http:// or https:// address, "
+                              "e.g. https://minio.internal:9000")
+        if bool(self.s3_access_key) != bool(self.s3_secret_key):
+            raise ConfigError("PORTAL_S3_ACCESS_KEY and PORTAL_S3_SECRET_KEY go together: set "
+                              "both, or neither to use boto3's own credentials")
+        if self.s3_prefix and not _S3_PREFIX_RE.match(self.s3_prefix.strip("/") + "/"):
+            raise ConfigError("PORTAL_S3_PREFIX must be up to three folder names of letters, "
+                              "digits, '.', '-' or '_', e.g. portal/uploads")
 
     def kiosk_network_list(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         """``PORTAL_KIOSK_NETWORKS`` parsed (empty: see :meth:`kiosk_allows`)."""

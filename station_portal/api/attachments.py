@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import send_file
@@ -11,6 +12,7 @@ from station_portal.api.queries import attachment_out
 from station_portal.api.schemas import AttachmentSchema, AttachmentUploadSchema
 from station_portal.auth.roles import ALL_STAFF
 from station_portal.services import attachments
+from station_portal.storage import for_config
 from station_portal.web.context import portal, read_session
 
 blp = Blueprint("attachments", __name__, description="Photos from the field.")
@@ -38,7 +40,7 @@ def upload_photo(form: dict[str, Any], order_id: int):
         with order_access(), write() as (session, actor):
             stored = attachments.store_photo(
                 session, actor, order_id, data, filename=form["file"].filename,
-                upload_dir=portal().config.upload_path(), note=form.get("note") or "",
+                upload_dir=for_config(portal().config), note=form.get("note") or "",
                 event_client_key=form.get("event_client_key"))
             body = attachment_out(stored.attachment)
     except BaseException:
@@ -56,11 +58,13 @@ def upload_photo(form: dict[str, Any], order_id: int):
 def download_photo(attachment_id: int):
     """Download a photo, if the caller sees its work order (the same 404/403 rule)."""
     with order_access():
-        attachment, path = attachments.open_photo(
-            read_session(), caller().model(), attachment_id, portal().config.upload_path())
-    response = send_file(path, mimetype=attachment.content_type, as_attachment=False,
+        attachment, data = attachments.open_photo(
+            read_session(), caller().model(), attachment_id, for_config(portal().config))
+    response = send_file(io.BytesIO(data), mimetype=attachment.content_type,
+                         as_attachment=False,
                          download_name=attachment.original_name or attachment.stored_name,
-                         conditional=True, max_age=0)
+                         conditional=True, etag=attachment.sha256,
+                         last_modified=attachment.uploaded_at, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from pathlib import Path
 from typing import Any
 
 import dash_leaflet as dl
@@ -26,6 +25,7 @@ from station_portal.pages.ui import error_text, feedback
 from station_portal.services import attachments, customer
 from station_portal.sla.classes import CUSTOMER_TYPES
 from station_portal.sla.stages import stage_book
+from station_portal.storage import Written, for_config
 from station_portal.web.context import portal, read_session, signed_in_user, write_session
 
 MAX_LOAD_KW = 100_000  # as the work-order service accepts
@@ -95,7 +95,7 @@ def uploads(contents: list[Any], filenames: list[Any]) -> list[customer.Upload]:
     return out
 
 
-def _discard(files: list[Path]) -> None:
+def _discard(files: list[Written]) -> None:
     for path in files:
         attachments.discard(path)
 
@@ -176,7 +176,7 @@ def register(app: Dash) -> None:
         kind = page.APPLICATION if trigger == page.REGISTER_APPLICATION else page.FAULT
         keep = [no_update] * (len(CLEARED) + 2 * len(codes))
         user = signed_in_user()
-        files: list[Path] = []
+        files: list[Written] = []
         try:
             with write_session() as session:
                 actor = user.model(session)
@@ -188,7 +188,7 @@ def register(app: Dash) -> None:
                             customer_phone=phone, address=address, lat=lat, lon=lon,
                             description=app_note, capacity_kva=capacity),
                         uploads(list(docs[:len(codes)]), list(docs[len(codes):])),
-                        upload_dir=Path(portal().config.upload_dir), files=files)
+                        upload_dir=for_config(portal().config), files=files)
                     order = made.order
                 else:
                     order = customer.take_fault(session, actor, customer.CounterFault(

@@ -117,11 +117,12 @@ def prune(session: Session, context: RunContext) -> dict[str, Any]:
         .execution_options(synchronize_session=False)).rowcount
     from station_portal.services.customer import prune_pending
     from station_portal.services.hall import close_past_days
+    from station_portal.storage import for_config
 
     return {"job_runs": runs, "notifications": notes,
             "rate_counters": ratelimit.prune(session, now),
             "hall_tickets": close_past_days(session, now),
-            "kept_uploads": prune_pending(context.config.upload_path(), now=now.timestamp())}
+            "kept_uploads": prune_pending(for_config(context.config), now=now.timestamp())}
 
 
 def simulate(session: Session, context: RunContext) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 A photo is accepted only if its first bytes say JPEG, PNG or WebP (the file
 name and the declared content type are ignored), and only up to
-:data:`MAX_BYTES`. It is written under a random name into the upload folder,
-which lies outside every folder the portal serves (``Config.upload_dir``), and
-recorded as an ``Attachment`` with its SHA-256, with a ``photo_added`` event on
+:data:`MAX_BYTES`. It is written under a random name into the store of uploads
+(``station_portal/storage.py``: the upload folder, outside every folder the portal
+serves, or an S3 bucket), and recorded as an ``Attachment`` with its SHA-256, with a ``photo_added`` event on
 the order's timeline in the same transaction.
 
 Who may add one: whoever may add a note to the order (responsibility matrix)
@@ -14,14 +14,12 @@ A customer's document (PDF, JPEG or PNG, checked the same way) is stored by
 :func:`store_document`; the customer service (``services/customer.py``) has
 checked that the caller holds the case.
 
-No Flask here; the caller passes the bytes and the folder.
+No Flask here; the caller passes the bytes and the store (or a local folder).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
 import secrets
 import unicodedata
@@ -38,6 +36,7 @@ from station_portal.db import utcnow
 from station_portal.errors import NotFound, PortalError, ValidationFailed
 from station_portal.i18n import _
 from station_portal.services import changes
+from station_portal.storage import KeyMissing, Storage, Written, as_storage
 from station_portal.validate import as_id, text
 from station_portal.workorders.access import sees_order
 from station_portal.workorders.models import Attachment, WorkOrder, WorkOrderEvent
@@ -59,7 +58,7 @@ class TooLarge(PortalError):
 
 
 class FileMissing(PortalError):
-    """The record exists but its file is gone from the upload folder."""
+    """The record exists but its file is gone from the store of uploads."""
 
     status = 404
 
@@ -109,7 +108,7 @@ def shown_name(name: object, content_type: str) -> str:
 class StoredPhoto:
     attachment: Attachment
     created: bool  # False: the same photo was already on this order (a retried upload)
-    path: Path | None  # the file written by this call (to remove if the transaction fails)
+    path: Written | None  # the file written by this call (to remove if the commit fails)
 
 
 def _linked_event(session: Session, order: WorkOrder, key: object,
@@ -128,7 +127,7 @@ def _linked_event(session: Session, order: WorkOrder, key: object,
 
 
 def store_photo(session: Session, actor: User | None, order_id: object, data: bytes, *,
-                filename: object, upload_dir: Path, note: object = "",
+                filename: object, upload_dir: Storage | Path, note: object = "",
                 event_client_key: object = None, now: datetime | None = None) -> StoredPhoto:
     """Check the photo, write it under a random name, record it and its timeline event."""
     changes.require_action(actor, "add_note")
@@ -168,7 +167,7 @@ def check_document(data: bytes, max_bytes: int) -> str:
 
 
 def store_document(session: Session, order: WorkOrder, data: bytes, content_type: str, *,
-                   purpose: str, filename: object, upload_dir: Path,
+                   purpose: str, filename: object, upload_dir: Storage | Path,
                    now: datetime) -> StoredPhoto:
     """A customer's checked document: written under a random name, recorded with its
     timeline event. The same file again as the same document of the order is kept once."""
@@ -178,7 +177,8 @@ def store_document(session: Session, order: WorkOrder, data: bytes, content_type
 
 
 def _keep(session: Session, order: WorkOrder, data: bytes, content_type: str, *, purpose: str,
-          filename: object, upload_dir: Path, now: datetime, actor: User | None, action: str,
+          filename: object, upload_dir: Storage | Path, now: datetime, actor: User | None,
+          action: str,
           to: str | None = None, reason: str = "", details: dict | None = None,
           linked_event: int | None = None) -> StoredPhoto:
     """Write the checked file under a random name and record it with its timeline event
@@ -190,7 +190,9 @@ def _keep(session: Session, order: WorkOrder, data: bytes, content_type: str, *,
     if same is not None:
         return StoredPhoto(same, created=False, path=None)
     stored_name = secrets.token_hex(16) + EXTENSIONS[content_type]
-    path = _write(upload_dir, stored_name, data)
+    store = as_storage(upload_dir)
+    store.put(stored_name, data)
+    path = Written(store, stored_name)
     try:
         attachment = Attachment(
             work_order_id=order.id, stored_name=stored_name, purpose=purpose,
@@ -215,44 +217,28 @@ def _keep(session: Session, order: WorkOrder, data: bytes, content_type: str, *,
     return StoredPhoto(attachment, created=True, path=path)
 
 
-def _write(upload_dir: Path, stored_name: str, data: bytes) -> Path:
-    upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = upload_dir / stored_name
-    tmp = upload_dir / f".{stored_name}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return path
-
-
-def discard(path: Path | None) -> None:
+def discard(written: Written | None) -> None:
     """Remove a file written for an upload whose transaction did not commit."""
-    if path is not None:
-        with contextlib.suppress(OSError):
-            path.unlink()
+    if written is not None:
+        written.discard()
 
 
 def open_photo(session: Session, actor: User | None, attachment_id: object,
-               upload_dir: Path) -> tuple[Attachment, Path]:
-    """The attachment and its file, if the actor sees its order (NotFound otherwise)."""
+               upload_dir: Storage | Path) -> tuple[Attachment, bytes]:
+    """The attachment and its bytes, if the actor sees its order (NotFound otherwise)."""
     aid = as_id(attachment_id)
     attachment = session.get(Attachment, aid) if aid is not None else None
     order = session.get(WorkOrder, attachment.work_order_id) if attachment is not None else None
     if order is None or (actor is not None and not sees_order(scope_for(session, actor), order)):
         raise NotFound(_("There is no such photo in your area."))
     assert attachment is not None
-    path = upload_dir / attachment.stored_name
-    if not STORED_NAME_RE.match(attachment.stored_name) or not path.is_file():
-        raise FileMissing(_("The file of this photo is no longer stored."))
-    return attachment, path
+    missing = FileMissing(_("The file of this photo is no longer stored."))
+    if not STORED_NAME_RE.match(attachment.stored_name):
+        raise missing
+    try:
+        return attachment, as_storage(upload_dir).get(attachment.stored_name)
+    except KeyMissing:
+        raise missing from None
 
 
 def photos_of(session: Session, order_id: int) -> list[Attachment]:

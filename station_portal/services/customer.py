@@ -17,19 +17,16 @@ coordinates given (a map pick, the phone's location) win; else the address typed
 the gazetteer (``org/addresses.py``). A refused online application keeps its checked
 documents for an hour under a random token (:func:`keep_uploads`), so the customer need not
 upload them again.
-No Flask here: the web face passes the address, the agent and the upload folder.
+No Flask here: the web face passes the address, the agent and the store of uploads.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -52,6 +49,7 @@ from station_portal.org.territory import TerritoryIndex
 from station_portal.services import applications, attachments, changes, orders, repairs
 from station_portal.sla.classes import CUSTOMER_TYPES
 from station_portal.sla.stages import CUSTOMER, stage_book
+from station_portal.storage import Entry, KeyMissing, Storage, Written, as_storage
 from station_portal.validate import as_id, has_control_chars
 from station_portal.workorders.models import (
     ApplicationStatus,
@@ -193,7 +191,7 @@ class OnlineApplication(ApplicationForm):
 class Submitted:
     order: WorkOrder
     code: str  # the verification code, formatted, to show once
-    files: list[Path] = field(default_factory=list)  # written; to remove if the commit fails
+    files: list[Written] = field(default_factory=list)  # to remove if the commit fails
 
 
 def _number(value: object) -> float | None:
@@ -262,7 +260,7 @@ def _over_quota(session: Session, order_id: int | None,
 
 
 def _store(session: Session, order: WorkOrder, checked: list[tuple[Upload, str]],
-           upload_dir: Path, now: datetime, files: list[Path]) -> int:
+           upload_dir: Storage | Path, now: datetime, files: list[Written]) -> int:
     stored = 0
     for upload, content_type in checked:
         result = attachments.store_document(
@@ -379,8 +377,8 @@ def _application_input(form: ApplicationForm, *,
 
 
 def submit_application(session: Session, form: OnlineApplication, uploads: list[Upload], *,
-                       upload_dir: Path, ip: str = "", user_agent: str = "",
-                       now: datetime | None = None, files: list[Path] | None = None) -> Submitted:
+                       upload_dir: Storage | Path, ip: str = "", user_agent: str = "",
+                       now: datetime | None = None, files: list[Written] | None = None) -> Submitted:
     """An online application: checked as a whole (every problem reported at once), routed,
     accepted at once (the online form is the acceptance: zero counter visits), its
     documents stored, a verification code issued."""
@@ -441,18 +439,22 @@ def new_pending_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _pending_folder(upload_dir: Path, token: object) -> Path | None:
+def _pending_prefix(token: object) -> str | None:
     if not isinstance(token, str) or not PENDING_TOKEN_RE.match(token):
         return None
-    return upload_dir / PENDING_FOLDER / token
+    return f"{PENDING_FOLDER}/{token}/"
 
 
-def _manifest(folder: Path, now: float) -> list[dict]:
-    """The kept files of a folder, if it has not expired (else none)."""
+def _read_manifest(store: Storage, prefix: str) -> object:
     try:
-        raw = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
+        return json.loads(store.get(prefix + _MANIFEST).decode("utf-8"))
+    except (KeyMissing, ValueError):
+        return None
+
+
+def _manifest(store: Storage, prefix: str, now: float) -> list[dict]:
+    """The kept files under a token, if they have not expired (else none)."""
+    raw = _read_manifest(store, prefix)
     if not isinstance(raw, dict) or not isinstance(raw.get("at"), int | float) \
             or now - raw["at"] > PENDING_SECONDS or not isinstance(raw.get("files"), list):
         return []
@@ -462,45 +464,37 @@ def _manifest(folder: Path, now: float) -> list[dict]:
             and isinstance(f.get("name"), str) and isinstance(f.get("sha256"), str)]
 
 
-def kept_uploads(upload_dir: Path, token: object, *, now: float | None = None
+def kept_uploads(upload_dir: Storage | Path, token: object, *, now: float | None = None
                  ) -> list[tuple[Kept, Upload]]:
     """The documents kept under ``token`` (none once expired or for a token not ours)."""
-    folder = _pending_folder(upload_dir, token)
-    if folder is None:
+    prefix = _pending_prefix(token)
+    if prefix is None:
         return []
+    store = as_storage(upload_dir)
     out = []
-    for entry in _manifest(folder, now if now is not None else time.time()):
+    for entry in _manifest(store, prefix, now if now is not None else time.time()):
         try:
-            data = (folder / entry["file"]).read_bytes()
-        except OSError:
+            data = store.get(prefix + entry["file"])
+        except KeyMissing:
             continue
         out.append((Kept(entry["purpose"], entry["name"]),
                     Upload(entry["purpose"], entry["name"], data)))
     return out
 
 
-def _pending_bytes(root: Path) -> int:
-    total = 0
-    with contextlib.suppress(OSError):
-        for folder in root.iterdir():
-            for path in folder.iterdir():
-                with contextlib.suppress(OSError):
-                    total += path.stat().st_size
-    return total
-
-
-def keep_uploads(upload_dir: Path, token: str, uploads: list[Upload], *,
+def keep_uploads(upload_dir: Storage | Path, token: str, uploads: list[Upload], *,
                  now: float | None = None) -> list[Kept]:
     """Keep the documents of a refused application that passed the checks (PDF, JPEG or
     PNG within the size limit), replacing what was kept under ``token`` before, for
     :data:`PENDING_SECONDS`. Nothing more is kept once the pending area is full."""
-    folder = _pending_folder(upload_dir, token)
-    if folder is None:
+    prefix = _pending_prefix(token)
+    if prefix is None:
         return []
+    store = as_storage(upload_dir)
     moment = now if now is not None else time.time()
-    prune_pending(upload_dir, now=moment)
+    prune_pending(store, now=moment)
     rules = document_rules()
-    before = {(f["purpose"], f["sha256"]): f for f in _manifest(folder, moment)}
+    before = {(f["purpose"], f["sha256"]): f for f in _manifest(store, prefix, moment)}
     entries, fresh = [], 0
     for upload in uploads:
         if upload.purpose not in rules.kinds:
@@ -519,56 +513,56 @@ def keep_uploads(upload_dir: Path, token: str, uploads: list[Upload], *,
             fresh += len(upload.data)
         entries.append({**entry, "name": attachments.clean_filename(upload.filename)
                         or entry.get("name") or upload.purpose})
-    if fresh and _pending_bytes(folder.parent) + fresh > PENDING_TOTAL_BYTES:
+    pending_bytes = sum(e.size for e in store.list(f"{PENDING_FOLDER}/"))
+    if fresh and pending_bytes + fresh > PENDING_TOTAL_BYTES:
         entries = [e for e in entries if "data" not in e]  # full: keep only what was kept
     if not entries:
-        forget_kept(upload_dir, token)
+        forget_kept(store, token)
         return []
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for entry in entries:
         data = entry.pop("data", None)
         if data is not None:
-            _write_private(folder / entry["file"], data)
-    _write_private(folder / _MANIFEST, json.dumps({"at": moment, "files": entries}).encode())
+            store.put(prefix + entry["file"], data)
+    store.put(prefix + _MANIFEST, json.dumps({"at": moment, "files": entries}).encode())
     used = {e["file"] for e in entries}
-    for path in folder.iterdir():
-        if _PENDING_FILE_RE.match(path.name) and path.name not in used:
-            attachments.discard(path)
+    for item in store.list(prefix):
+        name = item.key[len(prefix):]
+        if _PENDING_FILE_RE.match(name) and name not in used:
+            store.delete(item.key)
     return [Kept(e["purpose"], e["name"]) for e in entries]
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        attachments.discard(tmp)
-        raise
-
-
-def forget_kept(upload_dir: Path, token: object) -> None:
+def forget_kept(upload_dir: Storage | Path, token: object) -> None:
     """Drop the documents kept under ``token`` (the application was made)."""
-    folder = _pending_folder(upload_dir, token)
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
+    prefix = _pending_prefix(token)
+    if prefix is not None:
+        store = as_storage(upload_dir)
+        for item in store.list(prefix):
+            store.delete(item.key)
 
 
-def prune_pending(upload_dir: Path, *, now: float | None = None) -> int:
-    """Remove kept documents older than :data:`PENDING_SECONDS`; the folders removed."""
+def prune_pending(upload_dir: Storage | Path, *, now: float | None = None) -> int:
+    """Remove kept documents older than :data:`PENDING_SECONDS`; the tokens removed.
+
+    A token's age is the time its manifest says it was kept, or, without a readable
+    manifest (a keep broken off), the newest of its files."""
+    store = as_storage(upload_dir)
     moment = now if now is not None else time.time()
+    groups: dict[str, list[Entry]] = {}
+    for item in store.list(f"{PENDING_FOLDER}/"):
+        parts = item.key.split("/")
+        if len(parts) == 3 and PENDING_TOKEN_RE.match(parts[1]):
+            groups.setdefault(parts[1], []).append(item)
     removed = 0
-    with contextlib.suppress(OSError):
-        for folder in (upload_dir / PENDING_FOLDER).iterdir():
-            if not PENDING_TOKEN_RE.match(folder.name):
-                continue
-            with contextlib.suppress(OSError):
-                if moment - folder.stat().st_mtime > PENDING_SECONDS \
-                        and not _manifest(folder, moment):
-                    shutil.rmtree(folder, ignore_errors=True)
-                    removed += 1
+    for token, items in groups.items():
+        prefix = f"{PENDING_FOLDER}/{token}/"
+        raw = _read_manifest(store, prefix)
+        at = raw.get("at") if isinstance(raw, dict) else None
+        age = moment - (at if isinstance(at, int | float) else max(i.modified for i in items))
+        if age > PENDING_SECONDS and not _manifest(store, prefix, moment):
+            for item in items:
+                store.delete(item.key)
+            removed += 1
     return removed
 
 
@@ -676,8 +670,8 @@ def _reload(session: Session, order_id: int, version: object) -> WorkOrder:
 
 
 def add_documents(session: Session, order_id: int, version: object, uploads: list[Upload], *,
-                  upload_dir: Path, now: datetime | None = None,
-                  files: list[Path] | None = None) -> Submitted:
+                  upload_dir: Storage | Path, now: datetime | None = None,
+                  files: list[Written] | None = None) -> Submitted:
     """Documents the customer sends later (one was missing, or the utility asked for more)."""
     now = now or utcnow()
     order = _reload(session, order_id, version)
@@ -874,8 +868,8 @@ def _phone_given(phone: object, errors: dict[str, str]) -> None:
 
 
 def take_application(session: Session, actor: User, form: CounterApplication,
-                     uploads: list[Upload], *, upload_dir: Path, now: datetime | None = None,
-                     files: list[Path] | None = None) -> Submitted:
+                     uploads: list[Upload], *, upload_dir: Storage | Path, now: datetime | None = None,
+                     files: list[Written] | None = None) -> Submitted:
     """A connection application taken by staff (the actor, whose role and area the work-order
     service checks), checked as the online form is and accepted at once. A customer at the
     counter counts one counter visit. The documents they brought are checked and kept as

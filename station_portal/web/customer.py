@@ -19,7 +19,6 @@ real customer out of their case from elsewhere (``web/public.py``).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, redirect, request, session, url_for
@@ -39,6 +38,7 @@ from station_portal.services import attachments
 from station_portal.services import customer as svc
 from station_portal.sla import classes
 from station_portal.sla.stages import stage_book
+from station_portal.storage import Storage, Written, for_config
 from station_portal.timefmt import format_deadline, format_local, local
 from station_portal.web.context import client_ip, portal, read_session, write_session
 from station_portal.web.public import (
@@ -63,13 +63,13 @@ PENDING = "customer_pending"  # session key: tokens of this visitor's kept docum
 MAX_PENDING = 3
 
 
-def _discard(files: list[Path]) -> None:
+def _discard(files: list[Written]) -> None:
     for path in files:
         attachments.discard(path)
 
 
-def _upload_dir() -> Path:
-    return Path(portal().config.upload_dir)
+def _upload_dir() -> Storage:
+    return for_config(portal().config)
 
 
 def _ip() -> str:
@@ -293,7 +293,7 @@ def apply() -> Any:
     token = _pending_token()
     sent = _uploads()
     uploads = _with_kept(sent, token)
-    files: list[Path] = []  # written so far; removed if the transaction does not commit
+    files: list[Written] = []  # written so far; removed if the transaction does not commit
     try:
         with write_session() as writer:
             made = svc.submit_application(writer, form, uploads, upload_dir=_upload_dir(),
@@ -452,7 +452,7 @@ def _case_action(number: str, action: Any) -> Any:
     order = _held(number)
     if order is None:
         return redirect(url_for("customer.track", n=svc.normalise_number(number)))
-    files: list[Path] = []
+    files: list[Written] = []
     try:
         with write_session() as writer:
             message = action(writer, order.id, files)
