@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from station_portal import i18n
 from station_portal.errors import PortalError
 from station_portal.i18n import _
+from station_portal.storage import StorageError
 from station_portal.web.guard import is_api_path, wants_json
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,18 @@ def init_app(server: Flask) -> None:
         # Dash raises this for a /_dash-component-suites/ path it did not register (a
         # stale or probing request): the file does not exist, nothing went wrong.
         return _respond(404, "not_found", _titles()[404])
+
+    @server.errorhandler(StorageError)
+    def _storage_down(exc: StorageError):
+        # The file store (a disk, an S3 service) did not answer: the request may work again
+        # in a moment; nothing about the caller's input was wrong.
+        log.warning("file store unavailable, %s %s: %s", request.method, request.path, exc)
+        message = _("Stored files cannot be reached just now. Try again in a few minutes.")
+        if is_api_path(request.path):
+            from station_portal.api.errors import body
+
+            return body(503, "storage_unavailable", message)
+        return _respond(503, "storage_unavailable", message)
 
     @server.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -7,10 +7,10 @@ Both public, both cheap, neither names the environment or the version.
 - ``/readyz`` (readiness): this process can serve. Checks, each with a short reason when
   it fails: ``database`` (answers a query), ``schema`` (at the revision this code was
   built for; the head is read once at start), ``storage`` (a file can be written to and
-  removed from the upload folder), ``scheduler`` (the active scheduler renewed its lease
-  within ``PORTAL_READY_SCHEDULER_SECONDS``; 0 turns the check off). ``200`` with the
-  checks, or ``503`` with the list of what failed. Details of a failure go to the log, not
-  to the caller.
+  removed from the upload folder; with S3, the bucket answers a lookup), ``scheduler``
+  (the active scheduler renewed its lease within ``PORTAL_READY_SCHEDULER_SECONDS``; 0
+  turns the check off). ``200`` with the checks, or ``503`` with the list of what failed.
+  Details of a failure go to the log, not to the caller.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from alembic.runtime.migration import MigrationContext
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
 
+from station_portal import storage
 from station_portal.config import Config
 from station_portal.db import Database, utcnow
 from station_portal.jobs.models import SchedulerLease
@@ -67,7 +68,10 @@ class Readiness:
             problem = scheduler_problem(renewed, now, self.config.ready_scheduler_seconds)
             if problem:
                 failed.append(Failure("scheduler", problem))
-        if not storage_writable(self.config.upload_path()):
+        if self.config.storage == storage.S3:
+            if not store_answers(storage.for_config(self.config)):
+                failed.append(Failure("storage", "object store unreachable"))
+        elif not storage_writable(self.config.upload_path()):
             failed.append(Failure("storage", "upload folder not writable"))
         return failed
 
@@ -107,6 +111,17 @@ def storage_writable(folder: Path) -> bool:
             pass
     except OSError:
         log.warning("readyz: the upload folder %s is not writable", folder, exc_info=True)
+        return False
+    return True
+
+
+def store_answers(store: storage.Storage) -> bool:
+    """The object store answers a lookup (a HEAD of a key nobody writes: missing is fine;
+    credentials, bucket and network must work)."""
+    try:
+        store.exists("readyz-probe")
+    except storage.StorageError:
+        log.warning("readyz: the object store did not answer", exc_info=True)
         return False
     return True
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
+import socket
 import stat
 from dataclasses import replace
 
@@ -196,3 +197,56 @@ def test_a_crew_photo_goes_to_s3_and_is_read_back_through_the_api(app, client, d
     bucket.delete(stored[0])
     gone = client.get(sent.json["url"], headers={"Authorization": f"Bearer {head}"})
     assert gone.status_code == 404, "a lost object is a 404 that says so, not a 500"
+
+
+# -- when the object store is down ---------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_readyz_asks_the_object_store(app, s3_endpoint, monkeypatch):
+    """With S3, /readyz looks the bucket up: ready while it answers, 503 'storage' when the
+    service is gone (nothing listens on its port)."""
+    readiness = app.extensions["station_portal.health"]
+    up = Config.from_env(s3_settings(s3_endpoint), environ={})
+    config = replace(readiness.config, ready_scheduler_seconds=0, **{
+        k: getattr(up, k) for k in ("storage", "s3_bucket", "s3_endpoint_url", "s3_region",
+                                    "s3_access_key", "s3_secret_key", "s3_prefix")})
+    monkeypatch.setitem(app.extensions, "station_portal.health", replace(readiness, config=config))
+    assert "storage" not in [f.check for f in app.extensions["station_portal.health"].failures()]
+    assert client_ready(app)
+    down = replace(config, s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setitem(app.extensions, "station_portal.health", replace(readiness, config=down))
+    answer = app.test_client().get("/readyz")
+    assert answer.status_code == 503
+    assert ("storage", "object store unreachable") in \
+        [(f.check, f.reason) for f in app.extensions["station_portal.health"].failures()]
+
+
+def client_ready(app) -> bool:
+    failed = app.extensions["station_portal.health"].failures()
+    return not [f for f in failed if f.check == "storage"]
+
+
+def test_a_photo_while_the_store_is_down_is_503_not_500(app, client, db, s3_endpoint,
+                                                        monkeypatch, tmp_path):
+    settings = s3_settings(s3_endpoint)
+    portal = app.extensions["station_portal"]
+    monkeypatch.setattr(portal, "config", replace(portal.config, upload_dir=str(tmp_path / "up"),
+                                                  **settings))
+    head = token(client, head_of(db))
+    order_id, _v = new_repair(db)
+    sent = client.post(f"{API}/work-orders/{order_id}/attachments",
+                       headers={"Authorization": f"Bearer {head}"},
+                       data={"file": (io.BytesIO(JPEG), "pole.jpg")},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 201
+    monkeypatch.setattr(portal, "config", replace(
+        portal.config, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    back = client.get(sent.json["url"], headers={"Authorization": f"Bearer {head}"})
+    assert back.status_code == 503, back.get_data(as_text=True)
+    assert back.json["error"] == "storage_unavailable"
+    assert "Traceback" not in back.get_data(as_text=True)
