@@ -1,7 +1,10 @@
-// The site picker of the customer pages: a click on the territory map fills the
-// latitude and longitude fields (the inverse of the server's projection).
+// The customer pages (/service): the site picker, the application's class and documents, the
+// documents form of a case. Handlers are attached here, never inline (the pages' CSP).
 (function () {
   function ready(fn) { if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); } }
+
+  // The site picker: a click on the territory map fills the latitude and longitude fields
+  // (the inverse of the server's projection).
   ready(function () {
     var map = document.getElementById("site-map");
     if (!map) { return; }
@@ -36,5 +39,43 @@
       });
     } else if (button) { button.disabled = true; }
     place();
+  });
+
+  // The class the entries lead to (the server decides the same way, StageBook.classify) and
+  // the documents it needs; without JavaScript the notes next to each document say it.
+  ready(function () {
+    var form = document.getElementById("apply-form");
+    if (!form) { return; }
+    var d = form.dataset, names = JSON.parse(d.classNames || "{}");
+    var lvMax = parseFloat(d.lvMax), smallMax = parseFloat(d.smallMax);
+    var result = document.getElementById("class-result");
+    function decided() {
+      var type = form.querySelector("input[name=customer_type]:checked");
+      var load = parseFloat(form.elements.load_kw.value);
+      if (!type || !(load > 0)) { return ""; }
+      if (load > lvMax) { return d.hvClass; }
+      if (type.value === "resident") { return "lv_resident"; }
+      if (form.elements.small_firm.checked && load <= smallMax) { return "lv_small_firm"; }
+      return "lv_non_resident";
+    }
+    function update() {
+      var klass = decided();
+      result.textContent = klass ? d.classText.replace("{name}", names[klass] || klass) : "";
+      document.querySelectorAll("[data-required-for]").forEach(function (el) {
+        var needed = !!klass && (" " + el.dataset.requiredFor).indexOf(" " + klass + " ") >= 0;
+        el.querySelector(".doc-needed").hidden = !needed;
+      });
+    }
+    form.addEventListener("input", update);
+    form.addEventListener("change", update);
+    update();
+  });
+
+  // The documents form of a case page: the file field is named after the chosen kind.
+  ready(function () {
+    var kind = document.getElementById("doc-kind");
+    var file = kind && document.getElementById(kind.dataset.fileInput);
+    if (!file) { return; }
+    kind.addEventListener("change", function () { file.name = "doc_" + kind.value; });
   });
 })();

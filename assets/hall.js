@@ -21,3 +21,13 @@
   }
   window.setInterval(tick, 1000);
 })();
+
+// The kiosk's ticket slip (/kiosk/<hall>/ticket): its Print button (no inline handler: CSP).
+(function () {
+  'use strict';
+  function bind() {
+    const button = document.getElementById('print-slip');
+    if (button) button.addEventListener('click', function () { window.print(); });
+  }
+  if (document.readyState !== 'loading') bind(); else document.addEventListener('DOMContentLoaded', bind);
+})();
