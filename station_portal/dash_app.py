@@ -10,6 +10,7 @@ from station_portal.config import Config
 from station_portal.i18n import get_locale
 from station_portal.pages import shell
 from station_portal.resources import resource_dir
+from station_portal.web import guard
 from station_portal.web.context import EXTENSION
 
 
@@ -41,4 +42,5 @@ def build_dash(server: Flask, config: Config) -> Dash:
     app.layout = shell.layout
     server.extensions[EXTENSION].dash = app
     register_all_callbacks(app)
+    guard.use_dash_scripts(server, app.csp_hashes())  # the inline scripts Dash writes, by hash
     return app

@@ -22,12 +22,16 @@ REST API calls authenticate in one of two ways:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, g, jsonify, redirect, request, session, url_for
+from flask import Flask, Response, abort, current_app, g, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, current_user
 from sqlalchemy.orm import Session
 
@@ -37,6 +41,7 @@ from station_portal.auth.signin import check_session, end_session, expired_reaso
 from station_portal.auth.tokens import TokenProblem, check_token, touch_token
 from station_portal.i18n import _
 from station_portal.web.context import (
+    EXTENSION,
     SignedInUser,
     client_ip,
     close_request_session,
@@ -331,9 +336,74 @@ def check_callback_request() -> Any:
     return None
 
 
+# Content-Security-Policy of every HTML page (Dash's page, sign-in, errors, /service, /kiosk/).
+# Scripts: our own files only, plus the inline scripts Dash itself writes into its page (the
+# renderer's start and the inline clientside callbacks), allowed by their hashes (see
+# ``use_dash_scripts``): no 'unsafe-inline', no 'unsafe-eval' (plotly.js, MapLibre and the
+# Dash bundles run without eval). Styles need 'unsafe-inline': React components (Dash's
+# ``style=`` props, plotly.js, MapLibre) set inline style attributes, and the kiosk pages
+# carry a <style> block. Plotly's MapLibre maps start their web workers from blob: URLs;
+# chart downloads and map canvases use data:/blob: images. A deployment's raster tile server
+# (PORTAL_TILE_URL) is allowed for images and fetches.
+CSP_HEADER = "Content-Security-Policy"
+CSP_EXTENSION = "station_portal.csp"
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]+)?")
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+
+
+def tile_origin(tile_url: str) -> str | None:
+    """The origin of an absolute ``PORTAL_TILE_URL`` (None for none, or a relative URL: 'self')."""
+    parts = urlsplit(tile_url.strip())
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return origin if parts.scheme and _ORIGIN.fullmatch(origin) else None
+
+
+def content_security_policy(tile_url: str, script_hashes: Iterable[str] = ()) -> str:
+    tiles = tile_origin(tile_url)
+    extra = f" {tiles}" if tiles else ""
+    directives = {
+        "default-src": "'self'",
+        "script-src": " ".join(["'self'", *script_hashes]),
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": f"'self' data: blob:{extra}",
+        "font-src": "'self' data:",
+        "connect-src": f"'self'{extra}",
+        "worker-src": "'self' blob:",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",  # as X-Frame-Options: DENY
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def use_dash_scripts(server: Flask, script_hashes: Iterable[str]) -> None:
+    """The policy with Dash's inline scripts (``Dash.csp_hashes()``, once every callback
+    is registered)."""
+    server.extensions[CSP_EXTENSION] = content_security_policy(
+        server.extensions[EXTENSION].config.tile_url, list(script_hashes))
+
+
+def _script_hash(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+def page_policy(response: Response) -> str:
+    policy = current_app.extensions.get(CSP_EXTENSION) \
+        or content_security_policy(portal().config.tile_url)
+    if request.path == f"{API_V1}/docs" and not response.direct_passthrough:
+        # flask-smorest's Swagger UI page starts Swagger with an inline script rendered from
+        # its fixed template and our configuration (no request data in it): allow that one.
+        hashes = [_script_hash(s) for s in _INLINE_SCRIPT.findall(response.get_data(as_text=True))]
+        policy = policy.replace("script-src 'self'", " ".join(["script-src 'self'", *hashes]), 1)
+    return policy
+
+
 def protect_response(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "text/html":
+        response.headers.setdefault(CSP_HEADER, page_policy(response))
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if not request.path.startswith(STATIC_PREFIXES):
         # Pages and data of a signed-in user or of a customer's case must not stay in a cache.
