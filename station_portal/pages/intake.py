@@ -28,7 +28,7 @@ from station_portal.labels import (
 )
 from station_portal.pages import Page
 from station_portal.pages.maps import view_of
-from station_portal.pages.ui import page_header
+from station_portal.pages.ui import form_field, page_header
 from station_portal.sla.stages import stage_book
 from station_portal.web.customer import document_notes
 
@@ -130,14 +130,7 @@ def _error(tab: str, field: str) -> html.Div:
 
 def _field(label_text: str, control: Any, tab: str, field: str, help_text: Any = None,
            required: bool = False) -> html.Div:
-    control_id = getattr(control, "id", None)
-    return html.Div([
-        dbc.Label([label_text, html.Span(" *", className="text-danger") if required else None],
-                  html_for=control_id if isinstance(control_id, str) else None),
-        control,
-        dbc.FormText(help_text) if help_text is not None else None,
-        _error(tab, field),
-    ], className="mb-3")
+    return form_field(label_text, control, error_id(tab, field), help_text, required)
 
 
 def _kw(value: float) -> str:

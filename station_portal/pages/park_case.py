@@ -18,7 +18,7 @@ from station_portal.auth.roles import Role
 from station_portal.i18n import _, _l
 from station_portal.labels import stage_label
 from station_portal.pages import Page
-from station_portal.pages.ui import dropdown, feedback, page_header
+from station_portal.pages.ui import dropdown, feedback, form_field, page_header
 from station_portal.workorders.models import PARK_MILESTONES
 
 # The roles of the matrix action manage_park_cases (a test keeps them together).
@@ -61,14 +61,7 @@ def field_messages(errors: Mapping[str, str]) -> tuple[list[str], list[str]]:
 
 def _field(label_text: str, control: Any, field: str, help_text: Any = None,
            required: bool = False) -> html.Div:
-    control_id = getattr(control, "id", None)
-    return html.Div([
-        dbc.Label([label_text, html.Span(" *", className="text-danger") if required else None],
-                  html_for=control_id if isinstance(control_id, str) else None),
-        control,
-        dbc.FormText(help_text) if help_text is not None else None,
-        html.Div(id=error_id(field), className="invalid-feedback d-block"),
-    ], className="mb-3")
+    return form_field(label_text, control, error_id(field), help_text, required)
 
 
 def _day_picker(id_: str) -> dcc.DatePickerSingle:

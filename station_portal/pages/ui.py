@@ -74,6 +74,20 @@ def error_text(exc: Exception) -> str:
     return str(getattr(exc, "message", exc))
 
 
+def form_field(label_text: str, control: Any, error_id: str, help_text: Any = None,
+               required: bool = False) -> html.Div:
+    """A labelled form control with its hint and the place its refusal is shown
+    (``error_id``, filled by the form's callback)."""
+    control_id = getattr(control, "id", None)
+    return html.Div([
+        dbc.Label([label_text, html.Span(" *", className="text-danger") if required else None],
+                  html_for=control_id if isinstance(control_id, str) else None),
+        control,
+        dbc.FormText(help_text) if help_text is not None else None,
+        html.Div(id=error_id, className="invalid-feedback d-block"),
+    ], className="mb-3")
+
+
 def no_such_item(message: str) -> dbc.Alert:
     """A page opened for something that does not exist (a mistyped or stale link)."""
     return dbc.Alert([html.I(className="bi bi-question-circle me-2"), message], color="info",
