@@ -165,20 +165,27 @@ def test_storage_settings_are_read_from_the_environment(tmp_path):
 
 # -- through the app ---------------------------------------------------------------------------
 
-def test_a_crew_photo_goes_to_s3_and_is_read_back_through_the_api(app, client, db, s3_endpoint,
-                                                                  monkeypatch, tmp_path):
-    """With PORTAL_STORAGE=s3 a photo is an object in the bucket, not a file on this host,
-    and the API serves it back with the same headers as from the local folder."""
-    settings = s3_settings(s3_endpoint)
+def photo_on_s3(app, client, db, s3_endpoint, monkeypatch, tmp_path):
+    """The portal switched to a store of its own in the S3 bucket (local uploads pointed at
+    an empty folder), and a station head's photo posted to a new repair through the API:
+    (the portal, the head's token, the answer)."""
     portal = app.extensions["station_portal"]
     monkeypatch.setattr(portal, "config", replace(portal.config, upload_dir=str(tmp_path / "up"),
-                                                  **settings))
+                                                  **s3_settings(s3_endpoint)))
     head = token(client, head_of(db))
     order_id, _v = new_repair(db)
     sent = client.post(f"{API}/work-orders/{order_id}/attachments",
                        headers={"Authorization": f"Bearer {head}"},
                        data={"file": (io.BytesIO(JPEG), "pole.jpg")},
                        content_type="multipart/form-data")
+    return portal, head, sent
+
+
+def test_a_crew_photo_goes_to_s3_and_is_read_back_through_the_api(app, client, db, s3_endpoint,
+                                                                  monkeypatch, tmp_path):
+    """With PORTAL_STORAGE=s3 a photo is an object in the bucket, not a file on this host,
+    and the API serves it back with the same headers as from the local folder."""
+    portal, head, sent = photo_on_s3(app, client, db, s3_endpoint, monkeypatch, tmp_path)
     assert sent.status_code == 201, sent.json
     assert not (tmp_path / "up").exists(), "nothing was written on this host"
     bucket = for_config(portal.config)
@@ -233,16 +240,7 @@ def client_ready(app) -> bool:
 
 def test_a_photo_while_the_store_is_down_is_503_not_500(app, client, db, s3_endpoint,
                                                         monkeypatch, tmp_path):
-    settings = s3_settings(s3_endpoint)
-    portal = app.extensions["station_portal"]
-    monkeypatch.setattr(portal, "config", replace(portal.config, upload_dir=str(tmp_path / "up"),
-                                                  **settings))
-    head = token(client, head_of(db))
-    order_id, _v = new_repair(db)
-    sent = client.post(f"{API}/work-orders/{order_id}/attachments",
-                       headers={"Authorization": f"Bearer {head}"},
-                       data={"file": (io.BytesIO(JPEG), "pole.jpg")},
-                       content_type="multipart/form-data")
+    portal, head, sent = photo_on_s3(app, client, db, s3_endpoint, monkeypatch, tmp_path)
     assert sent.status_code == 201
     monkeypatch.setattr(portal, "config", replace(
         portal.config, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
