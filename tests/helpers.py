@@ -301,6 +301,11 @@ def wait_visible(driver, locator, timeout: float = 20):
     return WebDriverWait(driver, timeout).until(EC.visibility_of_element_located(locator))
 
 
+def wait_clickable(driver, locator, timeout: float = 20):
+    """The element shown and enabled (a modal that is still fading in is not yet)."""
+    return WebDriverWait(driver, timeout).until(EC.element_to_be_clickable(locator))
+
+
 def until(driver, condition, timeout: float = 25, message: str = ""):
     return WebDriverWait(driver, timeout, poll_frequency=0.3,
                          ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.helpers import browser_sign_in as sign_in
-from tests.helpers import choose, chromium, console_errors, wait_for, wait_text, wait_visible
+from tests.helpers import (
+    choose,
+    chromium,
+    console_errors,
+    wait_clickable,
+    wait_for,
+    wait_text,
+    wait_visible,
+)
 
 
 def test_admin_creates_a_grid_manager_who_then_sees_only_that_office(live_url, browser):
@@ -41,8 +50,8 @@ def test_admin_creates_a_grid_manager_who_then_sees_only_that_office(live_url, b
                                            "[normalize-space()='li.dasuihe']"))
         row.click()
         wait_text(browser, (By.ID, "users-editor-title"), "li.dasuihe")
-        browser.find_element(By.ID, "users-toggle").click()
-        browser.switch_to.alert.accept()
+        wait_clickable(browser, (By.ID, "users-toggle")).click()
+        WebDriverWait(browser, 10).until(EC.alert_is_present()).accept()
         wait_text(browser, (By.ID, "users-feedback"), "已停用")
         other.get(live_url + "/org")
         assert "/login" in other.current_url
