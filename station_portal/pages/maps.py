@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from station_portal.i18n import _
 from station_portal.labels import AREA_TYPES, UNIT_KINDS, label
 from station_portal.org.queries import TerritoryFeature
+from station_portal.pages.ui import plotly_text
 
 AREA_COLOURS = {"urban": "#1f77b4", "rural": "#2ca02c", "remote": "#ff7f0e"}
 SELECTED_COLOUR = "#d62728"
@@ -113,7 +114,7 @@ def territory_figure(
             name=label(AREA_TYPES, area),
             showlegend=True,
             customdata=[label(UNIT_KINDS, f.kind) for f in group],
-            text=[f.name(locale) for f in group],
+            text=plotly_text([f.name(locale) for f in group]),
             hovertemplate="<b>%{text}</b><br>%{customdata}<extra></extra>",
         ))
     chosen = [f for f in features if f.unit_id in selected_ids]
@@ -129,7 +130,7 @@ def territory_figure(
         fig.add_trace(go.Scattermap(
             lat=[f.lat for f in offices], lon=[f.lon for f in offices], mode="markers",
             marker={"size": 9, "color": "#333333"},
-            text=[f.name(locale) for f in offices],
+            text=plotly_text([f.name(locale) for f in offices]),
             hovertemplate="<b>%{text}</b><extra></extra>",
             name=_("Offices and grid centres"),
         ))

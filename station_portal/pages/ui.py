@@ -137,3 +137,21 @@ def dropdown(id_: str, **kwargs: Any) -> dcc.Dropdown:
         "selected_count": _("{num_selected} selected"),
     }
     return dcc.Dropdown(id=id_, labels=labels, **kwargs)
+
+
+_PLOTLY_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def plotly_text(value: Any) -> Any:
+    """Text as plotly.js shows it, never as markup.
+
+    plotly.js reads a small HTML subset in every text it draws (``<a href>`` becomes a link,
+    ``<b>``, ``<br>``, ``<span style>`` format) and decodes ``&lt;``, ``&gt;`` and ``&amp;``:
+    escaped, a name such as ``<a href="…">`` shows exactly as typed and links nowhere.
+    Strings are escaped, lists and tuples element by element; anything else is returned as is.
+    """
+    if isinstance(value, str):
+        return value.translate(_PLOTLY_ESCAPES)
+    if isinstance(value, (list, tuple)):
+        return [plotly_text(item) for item in value]
+    return value

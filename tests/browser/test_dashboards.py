@@ -121,3 +121,37 @@ def test_the_company_board_opens_in_one_round_trip_and_draws_every_panel(live_ur
     assert all("dash-kpi-live" in c for c in board_calls), board_calls  # only the poll
     assert "page-content.children" in calls
     assert console_errors(browser) == []
+
+
+def test_a_name_typed_like_a_link_shows_as_text_on_a_chart_not_as_a_link(live_portal, browser):
+    """plotly.js turns ``<a href>`` in the text it draws into a link: the parks' names reach
+    the account manager's chart escaped, so the axis shows what was typed and nothing links."""
+    from sqlalchemy import select, update
+
+    from station_portal.org.models import IndustrialPark
+
+    base, database = live_portal
+    evil = '<a href="https://example.com/">{}</a>'
+    with database.read() as session:
+        names = dict(session.execute(select(IndustrialPark.id, IndustrialPark.name_zh)).all())
+    try:
+        with database.write() as session:
+            for park_id in names:
+                session.execute(update(IndustrialPark).where(IndustrialPark.id == park_id)
+                                .values(name_zh=evil.format(park_id)))
+        sign_in(browser, base, "account")
+        browser.get(base + "/dashboards/clients")
+        drawn(browser, "clients", "parks")
+        until(browser, lambda d: d.execute_script(
+            "return document.querySelectorAll('#dash-clients-parks .ytick text').length > 0"), 20)
+        ticks = browser.execute_script(
+            "return [...document.querySelectorAll('#dash-clients-parks .ytick text')]"
+            ".map(t => t.textContent)")
+        assert ticks and all(t.startswith('<a href="https://example.com/">') for t in ticks), ticks
+        assert browser.execute_script(
+            "return document.querySelectorAll('#dash-clients-parks svg a').length") == 0
+    finally:
+        with database.write() as session:
+            for park_id, name in names.items():
+                session.execute(update(IndustrialPark).where(IndustrialPark.id == park_id)
+                                .values(name_zh=name))

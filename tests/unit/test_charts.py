@@ -403,3 +403,26 @@ def test_small_parks_are_labelled_in_kw():
     bars = fig["data"][0]
     assert bars["text"] == ["960 kW", "350 kW"] and bars["x"] == [960.0, 350.0]
     assert fig["layout"]["xaxis"]["title"]["text"] == "Projected load (kW)"
+
+
+EVIL = '<a href="https://example.com/">Evil & Co</a>'
+
+
+def test_user_text_in_a_trace_is_escaped_for_plotly_and_our_own_markup_is_kept():
+    from station_portal.pages.charts.common import trace
+    from station_portal.pages.ui import plotly_text
+
+    bar = trace("bar", x=[EVIL, "plain"], y=[1, 2], text=[EVIL], customdata=[[EVIL, 3]],
+                name=EVIL, hovertemplate="<b>%{x}</b><br>%{y}<extra></extra>")
+    escaped = "&lt;a href=\"https://example.com/\"&gt;Evil &amp; Co&lt;/a&gt;"
+    assert bar["x"] == [escaped, "plain"] and bar["y"] == [1, 2]
+    assert bar["text"] == [escaped] and bar["customdata"] == [[escaped, 3]]
+    assert bar["name"] == escaped
+    assert bar["hovertemplate"] == "<b>%{x}</b><br>%{y}<extra></extra>"  # ours, as written
+    assert plotly_text(None) is None and plotly_text(3.5) == 3.5
+
+
+def test_a_park_named_like_a_link_is_escaped_on_the_parks_chart():
+    fig = charts.parks_figure(pd.DataFrame({"park": [EVIL, "园区"], "load_kw": [1200.0, 300.0],
+                                     "cases": [2, 1]}))
+    assert "<a" not in str(fig["data"]) and "&lt;a href" in fig["data"][0]["y"][0]

@@ -18,6 +18,7 @@ from station_portal.labels import (
     REPAIR_STATUSES,
     label,
 )
+from station_portal.pages.ui import plotly_text
 
 SLA_COLOURS = {"on_track": "#2ca02c", "at_risk": "#ff9800", "overdue": "#d62728",
                "no_limit": "#7f7f7f", None: "#7f7f7f"}
@@ -44,15 +45,22 @@ FONT = "system-ui, -apple-system, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans C
 
 Figure = dict[str, Any]  # {"data": [trace, …], "layout": {…}}: what dcc.Graph takes
 
-
+# A trace's properties that carry data (names of units, crews, clients, projects, parks …
+# typed by users) into what plotly.js draws: text on and beside the marks, hover labels,
+# category tick labels and legend entries. Hover templates, titles and annotations are ours.
+DATA_TEXT_PROPS = frozenset({"text", "hovertext", "customdata", "x", "y", "labels", "name",
+                             "parents", "ids"})
 def trace(kind: str, **props: Any) -> dict[str, Any]:
     """A trace as a plain dict (plotly's graph objects validate every property: too slow for a
-    dashboard that answers in milliseconds). ``marker_color`` style keys are nested."""
+    dashboard that answers in milliseconds). ``marker_color`` style keys are nested. Text in
+    the data properties (:data:`DATA_TEXT_PROPS`) goes through :func:`plotly_text`."""
     out: dict[str, Any] = {"type": kind}
     for key, value in props.items():
         if "_" in key and key.split("_", 1)[0] in ("marker", "line"):
             outer, inner = key.split("_", 1)
             out.setdefault(outer, {})[inner] = value
+        elif key in DATA_TEXT_PROPS:
+            out[key] = plotly_text(value)
         else:
             out[key] = value
     return out
