@@ -9,6 +9,7 @@
     station-portal jobs list|run JOB
     station-portal i18n update|check
     station-portal calendar check YEAR   where a year's holidays come from, and what is provisional
+    station-portal backup create DEST | verify SRC | restore SRC | drill
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from pathlib import Path
 
 import click
 from sqlalchemy import select, text
@@ -457,6 +459,129 @@ def calendar_check(year: int) -> None:
                "have it); deadlines that touch the year are flagged provisional.")
     click.echo(f"To confirm: add [year.{year}] with the notice's holidays and workdays to {overrides}, "
                "then run `station-portal recompute-clocks`.")
+
+
+@main.group("backup")
+def backup_group() -> None:
+    """Backups of the database (PostgreSQL) and the uploads; restore; the restore drill."""
+
+
+def _backup_source(config: Config, database_url: str | None) -> str:
+    from station_portal.services.backup import PGBOUNCER_NOTE
+
+    if database_url is None and config.database_pgbouncer:
+        raise click.ClickException(PGBOUNCER_NOTE)
+    return database_url or config.database_url
+
+
+@backup_group.command("create")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--database-url", help="A direct connection to PostgreSQL (default: the "
+              "configured DATABASE_URL; required when that goes through PgBouncer).")
+def backup_create(dest: Path, database_url: str | None) -> None:
+    """Back up the database (pg_dump, one snapshot) and every object of the store of uploads
+    into the new folder DEST, with a manifest (rows per table, SHA-256 of every file)."""
+    from station_portal.services.backup import BackupError, create_backup, manifest_summary
+    from station_portal.storage import for_config
+
+    config = _config()
+    try:
+        report = create_backup(_backup_source(config, database_url), for_config(config), dest,
+                               echo=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup {report.folder}: {manifest_summary(report.manifest)}")
+    if not report.ok:
+        for key in report.missing:
+            click.echo(f"MISSING: object {key} is named by a row but not in the store", err=True)
+        raise click.ClickException(f"{len(report.missing)} objects that rows name are missing "
+                                   "from the store (the backup holds what there is)")
+
+
+@backup_group.command("verify")
+@click.argument("src", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def backup_verify(src: Path) -> None:
+    """Check a backup folder against its manifest (sizes and SHA-256 of the dump and every
+    object); exit 1 on any difference."""
+    from station_portal.services.backup import BackupError, manifest_summary, verify_folder
+
+    try:
+        manifest, check = verify_folder(src)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup {src}: {manifest_summary(manifest)}")
+    for problem in check.problems:
+        click.echo(f"MISMATCH: {problem}", err=True)
+    if not check.ok:
+        raise click.ClickException(f"{len(check.problems)} of {check.checked} files differ "
+                                   "from the manifest")
+    click.echo(f"all {check.checked:,} files match the manifest")
+
+
+@backup_group.command("restore")
+@click.argument("src", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--database-url", help="The database to restore into (default: the configured "
+              "DATABASE_URL); it must be empty. A direct connection, not PgBouncer.")
+@click.option("--force", is_flag=True, help="Restore over a database or store that holds "
+              "data (the backup's tables are dropped and made again).")
+def backup_restore(src: Path, database_url: str | None, force: bool) -> None:
+    """Restore the backup folder SRC into an empty database and an empty store of uploads
+    (the configured ones), then check every table's rows and every object's SHA-256."""
+    from station_portal.services.backup import BackupError, manifest_summary, restore_backup
+    from station_portal.storage import for_config
+
+    config = _config()
+    try:
+        report = restore_backup(src, _backup_source(config, database_url), for_config(config),
+                                force=force, echo=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup {src}: {manifest_summary(report.manifest)}")
+    for problem in report.problems:
+        click.echo(f"MISMATCH: {problem}", err=True)
+    if not report.backup_check.ok:
+        raise click.ClickException("the backup does not match its manifest; nothing was "
+                                   "restored")
+    if not report.ok:
+        raise click.ClickException(f"the restored copy differs from the backup in "
+                                   f"{len(report.problems)} places")
+    click.echo(f"restored and verified: {report.rows.checked} tables' rows and "
+               f"{report.objects.checked:,} objects equal the backup's")
+
+
+@backup_group.command("drill")
+@click.option("--database-url", help="A direct connection to the installation's PostgreSQL "
+              "(default: the configured DATABASE_URL; required behind PgBouncer).")
+@click.option("--scratch-url", help="A server where the drill may create and drop its scratch "
+              "database (default: the installation's own server).")
+@click.option("--scratch-bucket", help="With S3: the bucket of the scratch store (default: the "
+              "installation's, under a prefix drill-<time>).")
+@click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Where the backup is written for the drill (default: the temporary folder).")
+@click.option("--keep", type=click.Path(path_type=Path),
+              help="Keep the drill's backup in this new folder.")
+def backup_drill(database_url: str | None, scratch_url: str | None, scratch_bucket: str | None,
+                 work_dir: Path | None, keep: Path | None) -> None:
+    """Back up this installation, restore it into a scratch database and store, verify every
+    row count and checksum, open a repair with a photo against the copy, report the timings,
+    drop the copy. Exit 1 on any mismatch."""
+    from station_portal.services.backup import BackupError, run_drill
+
+    config = _config()
+    try:
+        source = _backup_source(config, database_url)
+        report = run_drill(config, database_url=source, scratch_url=scratch_url,
+                           work_dir=work_dir, keep=keep, scratch_bucket=scratch_bucket)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in report.lines:
+        click.echo(line)
+    for problem in report.problems:
+        click.echo(f"MISMATCH: {problem}", err=True)
+    if not report.ok:
+        click.echo(f"DRILL FAILED: {len(report.problems)} problems", err=True)
+        sys.exit(1)
+    click.echo("DRILL OK: the backup restores, verifies and serves")
 
 
 @main.group()
