@@ -1,16 +1,20 @@
 """The production topology end to end, as plain processes: ``scripts/topology``.
 
-On a fresh PostgreSQL database of its own and ports chosen now: ``up`` starts PgBouncer,
-migrates and seeds, starts two gunicorn hosts, two schedulers and nginx. Then, over real
-HTTPS through nginx (trusting the demo certificate the start made): the probes, HSTS,
-gzip and the static cache, the redirect from HTTP, /metrics kept off the edge, the request
-id and the client address as the portal logs them, a sign-in and a page, a public page, a
-rate limit; exactly one scheduler active; one web host killed while requests keep coming,
-and none of them lost; ``down`` leaves no process behind.
+On a fresh PostgreSQL database of its own and ports chosen now: ``up`` starts the object
+store (s3rver) and PgBouncer, makes the bucket, migrates and seeds, starts two gunicorn
+hosts, two schedulers and nginx. Then, over real HTTPS through nginx (trusting the demo
+certificate the start made): the probes, HSTS, gzip and the static cache, the redirect from
+HTTP, /metrics kept off the edge, the request id and the client address as the portal logs
+them, a sign-in and a page, a public page, a rate limit; exactly one scheduler active; a
+photo uploaded through nginx that is an object in the store's bucket (read with boto3, not
+through the portal) and comes back byte for byte from the other web host; one web host
+killed while requests keep coming, and none of them lost; the object store stopped, and
+/readyz and a download saying so; ``down`` leaves no process behind.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -24,6 +28,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 from sqlalchemy import create_engine, text
@@ -35,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "topology"
 SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 PASSWORD = "Topology-trial-2026!"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 64
 
 
 def skip_reason() -> str | None:
@@ -45,6 +51,10 @@ def skip_reason() -> str | None:
                if shutil.which(tool, path=SBIN_PATH) is None]
     if missing:
         return f"{', '.join(missing)} not installed (Debian packages; .ci/run installs them)"
+    if shutil.which("node") is None:
+        return "the object store (s3rver) needs node: not found"
+    if not (ROOT / ".cache" / "s3rver" / "node_modules" / "s3rver").is_dir():
+        return "s3rver is not installed: npm install --prefix .cache/s3rver s3rver@3.7.1 (.ci/run)"
     return None
 
 
@@ -115,14 +125,14 @@ def test_topology_up_serves_over_tls_fails_over_and_comes_down(tmp_path, fresh_d
     name, server = fresh_database_name
     run = tmp_path / "run"
     ports = {"https": free_port(), "http": free_port(), "pgbouncer": free_port(),
-             "web1": free_port(), "web2": free_port()}
-    assert len(set(ports.values())) == 5
+             "web1": free_port(), "web2": free_port(), "s3": free_port()}
+    assert len(set(ports.values())) == 6
     postgres = server.set(drivername="postgresql", database=None).render_as_string(hide_password=False)
     try:
         started = time.monotonic()
         up = topology(run, "up", "--database", name, "--postgres", postgres, "--orders", "0",
                       "--https-port", str(ports["https"]), "--http-port", str(ports["http"]),
-                      "--pgbouncer-port", str(ports["pgbouncer"]),
+                      "--pgbouncer-port", str(ports["pgbouncer"]), "--s3-port", str(ports["s3"]),
                       "--web-ports", f"{ports['web1']},{ports['web2']}", "--timeout", "120")
         up_seconds = time.monotonic() - started
         assert up.returncode == 0, up.stdout + up.stderr
@@ -130,7 +140,8 @@ def test_topology_up_serves_over_tls_fails_over_and_comes_down(tmp_path, fresh_d
         print(f"\ntopology up in {up_seconds:.1f} s:\n{up.stdout}")
         state = json.loads((run / "topology.json").read_text())
         pids = {n: r["pid"] for n, r in state["processes"].items()}
-        assert set(pids) == {"pgbouncer", "web1", "web2", "scheduler1", "scheduler2", "nginx"}
+        assert set(pids) == {"objectstore", "pgbouncer", "web1", "web2", "scheduler1",
+                             "scheduler2", "nginx"}
         for service, pid in pids.items():
             assert (run / "pids" / f"{service}.pid").read_text().strip() == str(pid)
         groups = {n: set(group_members(pid)) for n, pid in pids.items()}
@@ -141,14 +152,18 @@ def test_topology_up_serves_over_tls_fails_over_and_comes_down(tmp_path, fresh_d
         _probes_and_edge_headers(edge, web, run, ports)
         _one_scheduler_active(run, pids)
         signed_in = _sign_in_and_open_pages(edge, run)
+        photo = _photo_lands_in_the_bucket(edge, run, ports, name, server)
         _failover(edge, signed_in, run, pids["web1"])
 
         status = topology(run, "status", "--json")
         report = json.loads(status.stdout)
         assert status.returncode == 1 and not report["processes"]["web1"]["running"]
         assert report["processes"]["web2"]["running"] and report["probes"]["nginx /readyz"] == 200
+        assert report["processes"]["objectstore"]["running"]
+        assert report["probes"]["objectstore port"] == 200
 
         _signin_rate_limit(edge)
+        _object_store_stopped(edge, photo, pids["objectstore"])
 
         everything = set().union(*groups.values()) | {
             p for pid in pids.values() for p in group_members(pid)}
@@ -251,6 +266,70 @@ def _sign_in_and_open_pages(edge: Edge, run: Path) -> requests.Session:
     me = user.get(f"{edge.base}/api/v1/me", timeout=10)
     assert me.status_code == 200 and me.json()["username"] == "topohead"
     return user
+
+
+def _photo_lands_in_the_bucket(edge: Edge, run: Path, ports: dict, database: str,
+                               server) -> tuple[str, str]:
+    """A station head's photo of a new repair, posted through nginx, is an object in the
+    store's bucket (read with boto3, not through the portal), and the web host that did not
+    take the upload serves it back byte for byte. Returns (the photo's URL, the token)."""
+    session = edge.session()
+    issued = session.post(f"{edge.base}/api/v1/tokens", timeout=30,
+                          json={"username": "topohead", "password": PASSWORD})
+    assert issued.status_code == 201, issued.text
+    bearer = {"Authorization": f"Bearer {issued.json()['token']}"}
+    engine = create_engine(server.set(drivername="postgresql+psycopg", database=database))
+    with engine.connect() as conn:
+        lat, lon = conn.execute(text("SELECT lat, lon FROM units WHERE code = 'JL-CY-S'")).one()
+    engine.dispose()
+    repair = session.post(f"{edge.base}/api/v1/repairs", headers=bearer, timeout=30, json={
+        "source": "hotline_95598", "category": "low_voltage", "urgency": 2, "lat": lat,
+        "lon": lon, "address": "吉林市昌邑区拓扑路1号"})
+    assert repair.status_code == 201, repair.text
+    sent = session.post(f"{edge.base}/api/v1/work-orders/{repair.json()['id']}/attachments",
+                        headers=bearer, files={"file": ("pole.jpg", JPEG, "image/jpeg")},
+                        timeout=30)
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["sha256"] == hashlib.sha256(JPEG).hexdigest()
+
+    env = (run / "portal.env").read_text()
+    assert "PORTAL_STORAGE=s3" in env and "PORTAL_UPLOAD_DIR" not in env
+    store = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports['s3']}",
+                         region_name="us-east-1", aws_access_key_id="S3RVER",
+                         aws_secret_access_key="S3RVER")
+    objects = store.list_objects_v2(Bucket="portal").get("Contents", [])
+    photos = [o["Key"] for o in objects if o["Key"].endswith(".jpg")]
+    assert len(photos) == 1, objects
+    assert store.get_object(Bucket="portal", Key=photos[0])["Body"].read() == JPEG
+    assert not (run / "uploads").exists(), "nothing was written on the hosts' disk"
+
+    request_id = sent.headers["X-Request-ID"]
+    took = wait_until(lambda: [r["upstream"] for r in json_lines(run / "logs" / "nginx-access.log")
+                               if r["request_id"] == request_id], "the upload's access line", 10)
+    other = "web2" if took[-1] == f"127.0.0.1:{ports['web1']}" else "web1"
+    url = sent.json()["url"]
+    back = requests.get(f"http://127.0.0.1:{ports[other]}{url}", headers=bearer, timeout=30)
+    assert back.status_code == 200 and back.content == JPEG, (other, back.status_code)
+    assert back.headers["Content-Type"] == "image/jpeg"
+    ready = session.get(f"{edge.base}/readyz", timeout=10)
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}, ready.text
+    print(f"photo: uploaded through {took[-1]}, read back from {other}, object {photos[0]}")
+    return url, bearer["Authorization"]
+
+
+def _object_store_stopped(edge: Edge, photo: tuple[str, str], pid: int) -> None:
+    """With the object store gone, /readyz says 'storage' and a download is a 503 that says
+    the store is unavailable (never a 500); ``down`` copes with it being stopped already."""
+    os.killpg(pid, signal.SIGTERM)
+    wait_until(lambda: not group_members(pid), "the object store gone", 10)
+    session = edge.session()
+    ready = session.get(f"{edge.base}/readyz", timeout=30)
+    assert ready.status_code == 503, ready.text
+    assert {"check": "storage", "reason": "object store unreachable"} in ready.json()["failed"]
+    url, bearer = photo
+    download = session.get(f"{edge.base}{url}", headers={"Authorization": bearer}, timeout=60)
+    assert download.status_code == 503, download.text[:300]
+    assert "storage_unavailable" in download.text
 
 
 def _failover(edge: Edge, signed_in: requests.Session, run: Path, web1_pid: int) -> None:
