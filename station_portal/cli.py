@@ -1,6 +1,7 @@
 """The ``station-portal`` command.
 
     station-portal db upgrade          migrate the schema (the only way it is made)
+    station-portal db check            can this code serve the database (rolling deploys)
     station-portal seed-demo [--seed N] [--if-empty]
     station-portal create-user NAME --role ROLE [...]
     station-portal reset-password NAME
@@ -70,6 +71,14 @@ def db_upgrade(revision: str) -> None:
     config = _config()
     database = _database(config)
     before = migrate.current_revision(database)
+    if before is not None and before not in migrate.code_revisions().known:
+        # A later release migrated it (a rolling deploy, or this host is behind): nothing
+        # for this code to do; say whether it can serve the database as it is.
+        verdict = migrate.schema_verdict(database)
+        if not verdict.usable:
+            raise click.ClickException(verdict.detail)
+        click.echo(f"schema {before} is newer than this code's; nothing to do. {verdict.detail}")
+        return
     started = time.monotonic()
     migrate.upgrade(database, revision)
     after = migrate.current_revision(database)
@@ -82,7 +91,17 @@ def db_current() -> None:
     """Show the schema revision of the database and of the code."""
     database = _database(_config())
     click.echo(f"database: {migrate.current_revision(database) or 'empty'}")
-    click.echo(f"code:     {migrate.head_revision(database)}")
+    click.echo(f"code:     {migrate.head_revision()}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Whether this code can serve the database (exit 1 if not): at its head, or newer by
+    revisions declared compatible (rolling deploys); behind it or incompatible is refused."""
+    verdict = migrate.schema_verdict(_database(_config()))
+    if not verdict.usable:
+        raise click.ClickException(verdict.detail)
+    click.echo(verdict.detail)
 
 
 @db.command("revision")

@@ -56,8 +56,11 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db = Database(config.database_url, **config.database_options())
-    migrate.check_current(db)
-    head = migrate.head_revision(db)
+    try:
+        migrate.check_current(db)  # behind, or newer by a revision not declared compatible
+    except migrate.SchemaNotCurrent as exc:
+        log.error("Station Portal refuses to start: %s", exc)
+        raise
     check_production_ready(config, db)
     check_data_files()  # a broken data file (or a rule set that overruns its path) stops the start
     server.extensions[EXTENSION] = Portal(config=config, db=db)
@@ -66,7 +69,7 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     guard.init_app(server)
     errors.init_app(server)
     metrics.init_app(server)
-    health.init_app(server, db, config, head)
+    health.init_app(server, db, config, migrate.code_revisions())
     server.register_blueprint(signin.bp)
     server.register_blueprint(customer.bp)
     server.register_blueprint(kiosk.bp)

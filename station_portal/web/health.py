@@ -6,7 +6,8 @@ Both public, both cheap, neither names the environment or the version.
   a database outage never makes a supervisor restart healthy web processes.
 - ``/readyz`` (readiness): this process can serve. Checks, each with a short reason when
   it fails: ``database`` (answers a query), ``schema`` (at the revision this code was
-  built for; the head is read once at start), ``storage`` (a file can be written to and
+  built for, or newer by revisions declared compatible with it: ``migrate.assess``; this
+  code's revisions are read once at start), ``storage`` (a file can be written to and
   removed from the upload folder; with S3, the bucket answers a lookup), ``scheduler``
   (the active scheduler renewed its lease within ``PORTAL_READY_SCHEDULER_SECONDS``; 0
   turns the check off). ``200`` with the checks, or ``503`` with the list of what failed.
@@ -22,11 +23,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
 
-from station_portal import storage
+from station_portal import migrate, storage
 from station_portal.config import Config
 from station_portal.db import Database, utcnow
 from station_portal.jobs.models import SchedulerLease
@@ -47,24 +47,24 @@ class Failure:
 
 @dataclass(frozen=True)
 class Readiness:
-    """What ``/readyz`` checks, with the schema head this code was built for."""
+    """What ``/readyz`` checks, with the schema revisions this code was built for."""
 
     db: Database
     config: Config
-    head: str | None
+    code: migrate.CodeRevisions
 
     def failures(self, now: datetime | None = None) -> list[Failure]:
         now = now or utcnow()
         failed = []
         try:
-            revision, renewed = self._read_database()
+            schema, renewed = self._read_database()
         except Exception:
             log.warning("readyz: the database did not answer", exc_info=True)
             failed.append(Failure("database", "unreachable"))
         else:
-            problem = schema_problem(revision, self.head)
-            if problem:
-                failed.append(Failure("schema", problem))
+            if schema.problem:
+                log.warning("readyz: schema: %s", schema.detail)
+                failed.append(Failure("schema", schema.problem))
             problem = scheduler_problem(renewed, now, self.config.ready_scheduler_seconds)
             if problem:
                 failed.append(Failure("scheduler", problem))
@@ -75,21 +75,13 @@ class Readiness:
             failed.append(Failure("storage", "upload folder not writable"))
         return failed
 
-    def _read_database(self) -> tuple[str | None, datetime | None]:
-        with self.db.read() as session:  # one connection for all three reads
+    def _read_database(self) -> tuple[migrate.SchemaVerdict, datetime | None]:
+        with self.db.read() as session:  # one connection for all the reads
             session.execute(text("SELECT 1"))
-            revision = MigrationContext.configure(session.connection()).get_current_revision()
+            schema = migrate.assess(session.connection(), self.code)
             lease = session.get(SchedulerLease, LEASE) \
                 if self.config.ready_scheduler_seconds else None
-            return revision, lease.renewed_at if lease is not None else None
-
-
-def schema_problem(revision: str | None, head: str | None) -> str | None:
-    if revision == head:
-        return None
-    if revision is None:
-        return "database not migrated"
-    return "database schema differs from this code's (behind it, or newer)"
+            return schema, lease.renewed_at if lease is not None else None
 
 
 def scheduler_problem(renewed: datetime | None, now: datetime, limit: int) -> str | None:
@@ -141,7 +133,7 @@ def readyz() -> Any:
     return jsonify({"status": "ready"})
 
 
-def init_app(server: Flask, db: Database, config: Config, head: str | None) -> None:
-    """``head``: the schema revision this code needs (read once at start)."""
-    server.extensions[EXTENSION] = Readiness(db, config, head)
+def init_app(server: Flask, db: Database, config: Config, code: migrate.CodeRevisions) -> None:
+    """``code``: the schema revisions this code has (read once at start)."""
+    server.extensions[EXTENSION] = Readiness(db, config, code)
     server.register_blueprint(bp)
