@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from station_portal.resources import instance_dir, repo_root, resource_dir
+from station_portal.resources import instance_dir, package_dir, resource_dir
 
 DEMO = "demo"
 PRODUCTION = "production"
@@ -374,7 +374,7 @@ class Config:
         if not self.upload_dir.strip():
             raise ConfigError("PORTAL_UPLOAD_DIR must name a folder")
         target = Path(self.upload_dir).expanduser().resolve()
-        package = repo_root() / "station_portal"
+        package = package_dir()
         for served in (resource_dir("assets"), package):
             if target == served or served in target.parents:
                 raise ConfigError(
