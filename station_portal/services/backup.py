@@ -46,7 +46,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -508,6 +508,15 @@ def restore_backup(folder: Path | str, database_url: str, store: Storage, *, for
     rows = verify_database(url, manifest)
     objects = verify_store(store, manifest)
     timings["verify"] = time.monotonic() - began
+    database = Database(url.render_as_string(hide_password=False))
+    try:
+        head, revision = migrate.head_revision(database), manifest["database"]["schema_revision"]
+    finally:
+        database.dispose()
+    if revision != head:
+        echo(f"note: the backup's schema is {revision}, this release's is {head}: "
+             "`station-portal db upgrade` brings an older one forward; a newer one needs the "
+             "release that made it")
     return RestoreReport(manifest, timings, backup_check, rows, objects)
 
 
@@ -562,10 +571,6 @@ class DrillReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _admin_url(url: URL, database: str) -> URL:
-    return url.set(database=database)
 
 
 def _create_database(server: URL, name: str) -> None:
@@ -756,11 +761,6 @@ def run_drill(config: Config, *, database_url: str | None = None, scratch_url: s
                                                    "restore_objects", "verify"))
     say(f"  total        {report.timings['total']:7.1f} s  (restore and verify: {rto:.1f} s)")
     return report
-
-
-def with_database(config: Config, url: str) -> Config:
-    """``config`` pointed at another database (a direct connection, not PgBouncer's)."""
-    return replace(config, database_url=url, database_pgbouncer=False)
 
 
 def manifest_summary(manifest: dict[str, Any]) -> str:
