@@ -9,10 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from station_portal.db import Base, utcnow
+
+# 64-bit ids where a table grows without bound; SQLite keeps INTEGER (its INTEGER PRIMARY
+# KEY is 64-bit already, and only that exact type autoincrements).
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class AuditEvent(Base):
@@ -23,7 +27,7 @@ class AuditEvent(Base):
         Index("ix_audit_events_entity", "entity_type", "entity_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Who or what the event is about, as text: the username tried at sign-in,
@@ -31,7 +35,7 @@ class AuditEvent(Base):
     subject: Mapped[str | None] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(48))
     entity_type: Mapped[str | None] = mapped_column(String(32))
-    entity_id: Mapped[int | None]
+    entity_id: Mapped[int | None] = mapped_column(_BIG_ID)  # any table's id, 64-bit ones too
     ip: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None]
 

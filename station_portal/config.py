@@ -24,6 +24,10 @@ PRODUCTION = "production"
 # Production refuses to start without a real key (see Config.validate).
 _PLACEHOLDER_SECRETS = {"", "change-me", "dev", "secret", "changeme"}
 MAX_API_TOKEN_HOURS = 24 * 366
+# Network logs are kept at least six months (Cybersecurity Law of the PRC, art. 21(3)):
+# 184 days cover the longest six consecutive calendar months (July to December).
+MIN_AUDIT_DAYS = 184
+MAX_RETENTION_DAYS = 36_500
 _S3_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _S3_PREFIX_RE = re.compile(r"^([A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}/){1,3}$")
 
@@ -154,6 +158,32 @@ class Config:
     metrics_networks: str = ""  # PORTAL_METRICS_NETWORKS
     # /readyz: the scheduler's lease must have been renewed this recently (0: not checked).
     ready_scheduler_seconds: int = 90  # PORTAL_READY_SCHEDULER_SECONDS
+    # Retention (the nightly prune job, jobs/retention.py): days each kind of record is
+    # kept; 0 keeps it for ever. See docs/OPERATIONS.md, Retention.
+    # Crew position pings: personal location data, kept no longer than needed (PIPL art.
+    # 19); a ping older than two hours no longer places a crew anyway.
+    retention_pings_days: int = 30  # PORTAL_RETENTION_PINGS_DAYS
+    # The audit trail (audit_events: sign-ins and failures, sessions ended, tokens,
+    # accounts, hall queue and grid-works changes), the portal's network log: the
+    # Cybersecurity Law (网络安全法) art. 21(3) requires at least six months, so 0 or at
+    # least 184 days (the longest six calendar months). Work orders' own timelines are
+    # not audit rows here: they stay as long as their order.
+    retention_audit_days: int = 365  # PORTAL_RETENTION_AUDIT_DAYS
+    # Notifications (read or not) and their email, once their email is no longer pending.
+    retention_notifications_days: int = 180  # PORTAL_RETENTION_NOTIFICATIONS_DAYS
+    # Scheduler runs: successful ones, and failed ones (kept at least as long).
+    retention_job_runs_days: int = 30  # PORTAL_RETENTION_JOB_RUNS_DAYS
+    retention_failed_job_runs_days: int = 180  # PORTAL_RETENTION_FAILED_JOB_RUNS_DAYS
+    # Sign-in sessions after they ended (or died idle) and API tokens after they
+    # expired or were revoked. The sign-ins themselves are audit rows.
+    retention_sessions_days: int = 30  # PORTAL_RETENTION_SESSIONS_DAYS
+    # Finished hall queue tickets: the halls dashboard's statistics, so kept by default;
+    # otherwise at least 366 days (the dashboard's year).
+    retention_hall_tickets_days: int = 0  # PORTAL_RETENTION_HALL_TICKETS_DAYS
+    # Rows deleted per transaction, and the seconds one prune run may spend (what is
+    # left goes the next night).
+    retention_batch_size: int = 5000  # PORTAL_RETENTION_BATCH_SIZE
+    retention_max_seconds: int = 900  # PORTAL_RETENTION_MAX_SECONDS
 
     _ENV_NAMES = {
         "env": "PORTAL_ENV",
@@ -208,6 +238,15 @@ class Config:
         "metrics_token": "PORTAL_METRICS_TOKEN",
         "metrics_networks": "PORTAL_METRICS_NETWORKS",
         "ready_scheduler_seconds": "PORTAL_READY_SCHEDULER_SECONDS",
+        "retention_pings_days": "PORTAL_RETENTION_PINGS_DAYS",
+        "retention_audit_days": "PORTAL_RETENTION_AUDIT_DAYS",
+        "retention_notifications_days": "PORTAL_RETENTION_NOTIFICATIONS_DAYS",
+        "retention_job_runs_days": "PORTAL_RETENTION_JOB_RUNS_DAYS",
+        "retention_failed_job_runs_days": "PORTAL_RETENTION_FAILED_JOB_RUNS_DAYS",
+        "retention_sessions_days": "PORTAL_RETENTION_SESSIONS_DAYS",
+        "retention_hall_tickets_days": "PORTAL_RETENTION_HALL_TICKETS_DAYS",
+        "retention_batch_size": "PORTAL_RETENTION_BATCH_SIZE",
+        "retention_max_seconds": "PORTAL_RETENTION_MAX_SECONDS",
     }
     # Other names accepted for a setting (each beside the one above, never against it).
     _ALIASES = {"database_url": ("PORTAL_DATABASE_URL",)}
@@ -286,6 +325,7 @@ class Config:
         self._validate_database_pool()
         self._validate_web_server()
         self._validate_observability()
+        self._validate_retention()
         if self.env == PRODUCTION:
             weak = self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS
             if weak or len(self.secret_key) < 32:
@@ -332,6 +372,30 @@ class Config:
         self.metrics_network_list()
         if self.ready_scheduler_seconds < 0:
             raise ConfigError("PORTAL_READY_SCHEDULER_SECONDS must be 0 (not checked) or more")
+
+    def _validate_retention(self) -> None:
+        for value, var, least in (
+                (self.retention_pings_days, "PORTAL_RETENTION_PINGS_DAYS", 1),
+                (self.retention_audit_days, "PORTAL_RETENTION_AUDIT_DAYS", MIN_AUDIT_DAYS),
+                (self.retention_notifications_days, "PORTAL_RETENTION_NOTIFICATIONS_DAYS", 7),
+                (self.retention_job_runs_days, "PORTAL_RETENTION_JOB_RUNS_DAYS", 8),
+                (self.retention_failed_job_runs_days, "PORTAL_RETENTION_FAILED_JOB_RUNS_DAYS", 8),
+                (self.retention_sessions_days, "PORTAL_RETENTION_SESSIONS_DAYS", 1),
+                (self.retention_hall_tickets_days, "PORTAL_RETENTION_HALL_TICKETS_DAYS", 366)):
+            if value != 0 and not least <= value <= MAX_RETENTION_DAYS:
+                why = (" (the Cybersecurity Law, art. 21(3), requires network logs to be kept "
+                       "at least six months)" if least == MIN_AUDIT_DAYS else "")
+                raise ConfigError(f"{var} must be 0 (keep for ever) or between {least} and "
+                                  f"{MAX_RETENTION_DAYS} days{why}, not {value}")
+        ok, failed = self.retention_job_runs_days, self.retention_failed_job_runs_days
+        if failed and (ok == 0 or failed < ok):
+            raise ConfigError("PORTAL_RETENTION_FAILED_JOB_RUNS_DAYS must keep failed runs at "
+                              "least as long as PORTAL_RETENTION_JOB_RUNS_DAYS keeps successful "
+                              "ones (0 there means 0 here too)")
+        if not 100 <= self.retention_batch_size <= 100_000:
+            raise ConfigError("PORTAL_RETENTION_BATCH_SIZE must be between 100 and 100000 rows")
+        if not 10 <= self.retention_max_seconds <= 86_400:
+            raise ConfigError("PORTAL_RETENTION_MAX_SECONDS must be between 10 and 86400 seconds")
 
     def check_deployment(self) -> None:
         """What a production *process* needs beyond valid settings; a ConfigError otherwise.

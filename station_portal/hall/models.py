@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     Float,
@@ -33,6 +34,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from station_portal.db import Base
 from station_portal.i18n import BilingualName
 from station_portal.org.models import Unit
+
+# 64-bit ids where a table grows without bound; SQLite keeps INTEGER (its INTEGER PRIMARY
+# KEY is 64-bit already, and only that exact type autoincrements).
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class HallLevel(StrEnum):
@@ -103,7 +108,7 @@ class HallTicket(Base):
         Index("ix_hall_tickets_day_hall", "day", "hall_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("service_halls.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)  # local day (Asia/Shanghai) the ticket was taken
     seq: Mapped[int] = mapped_column(Integer)  # 1, 2, … per hall and day

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from station_portal.db import Base, utcnow
+
+# 64-bit ids where a table grows without bound; SQLite keeps INTEGER (its INTEGER PRIMARY
+# KEY is 64-bit already, and only that exact type autoincrements).
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class JobRun(Base):
@@ -20,9 +24,10 @@ class JobRun(Base):
     """
 
     __tablename__ = "job_runs"
-    __table_args__ = (UniqueConstraint("job", "scheduled_for", name="uq_job_runs_job_slot"),)
+    __table_args__ = (UniqueConstraint("job", "scheduled_for", name="uq_job_runs_job_slot"),
+                      Index("ix_job_runs_started_at", "started_at"))  # the prune job, by age
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
     job: Mapped[str] = mapped_column(String(32))
     scheduled_for: Mapped[datetime]
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

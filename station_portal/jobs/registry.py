@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from station_portal.config import Config
@@ -95,34 +95,22 @@ def briefing(session: Session, context: RunContext) -> dict[str, Any]:
     return {"weeks": [w.isoformat() for w in weeks], "briefings": made, "notified": sent}
 
 
-def prune(session: Session, context: RunContext) -> dict[str, Any]:
-    """Keep the record tables small: old job runs, old read notifications and ended
-    rate-limit windows go; hall tickets left open on past days are closed; documents kept
-    for refused online applications go once their hour has passed."""
-    from sqlalchemy import delete
-
-    from station_portal import ratelimit
-    from station_portal.jobs.models import JobRun
-    from station_portal.notify.models import Notification
-
-    now = context.now
-    runs = session.execute(delete(JobRun).where(
-        or_(and_(JobRun.status == "ok", JobRun.started_at < now - KEEP_RUNS),
-            JobRun.started_at < now - KEEP_FAILED_RUNS))
-        .execution_options(synchronize_session=False)).rowcount
-    notes = session.execute(delete(Notification).where(
-        Notification.created_at < now - KEEP_NOTIFICATIONS,
-        or_(Notification.read_at.is_not(None), Notification.in_app.is_(False)),
-        Notification.email_state.is_distinct_from("pending"))
-        .execution_options(synchronize_session=False)).rowcount
+def prune(_session: None, context: RunContext) -> dict[str, Any]:
+    """Keep the record tables small (:mod:`station_portal.jobs.retention`: what goes after
+    how long, in short batches of their own), after closing the hall tickets left open on
+    past days and removing documents kept for refused online applications once their hour
+    has passed. Runs outside one big transaction, like the mail job."""
+    from station_portal.jobs.retention import prune as prune_old
     from station_portal.services.customer import prune_pending
     from station_portal.services.hall import close_past_days
     from station_portal.storage import for_config
 
-    return {"job_runs": runs, "notifications": notes,
-            "rate_counters": ratelimit.prune(session, now),
-            "hall_tickets": close_past_days(session, now),
-            "kept_uploads": prune_pending(for_config(context.config), now=now.timestamp())}
+    now = context.now
+    with context.database.write() as session:
+        closed = close_past_days(session, now)
+    kept = prune_pending(for_config(context.config), now=now.timestamp())
+    report = prune_old(context.database, context.config, now)
+    return {**report.as_dict(), "hall_tickets": closed, "kept_uploads": kept}
 
 
 def simulate(session: Session, context: RunContext) -> dict[str, Any]:
@@ -142,7 +130,7 @@ def jobs(config: Config, intervals: dict[str, int] | None = None) -> list[Job]:
         Job("visits", Schedule.daily(6, 30), visits),
         Job("snapshots", Schedule.daily(1, 30), snapshots),
         Job("briefing", Schedule.weekly(0, 6, 0), briefing),
-        Job("prune", Schedule.daily(2, 30), prune),
+        Job("prune", Schedule.daily(2, 30), prune, transactional=False),
         Job("simulate", Schedule.every(60, offset=15), simulate,
             enabled=lambda c: c.simulation_on),
     ]
@@ -155,10 +143,5 @@ def jobs(config: Config, intervals: dict[str, int] | None = None) -> list[Job]:
 
 # After downtime, briefings are made for at most this many missed weeks.
 BRIEFING_CATCH_UP = 4
-# What the prune job keeps. The last run of a job is never old enough to go for long:
-# every job runs at least weekly.
-KEEP_RUNS = timedelta(days=30)
-KEEP_FAILED_RUNS = timedelta(days=180)
-KEEP_NOTIFICATIONS = timedelta(days=180)
 
 NAMES = ("sla_watch", "mail", "visits", "snapshots", "briefing", "prune", "simulate")

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from station_portal.db import Base, utcnow
+
+# 64-bit ids where a table grows without bound; SQLite keeps INTEGER (its INTEGER PRIMARY
+# KEY is 64-bit already, and only that exact type autoincrements).
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Notification(Base):
@@ -19,9 +23,10 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_user_read", "user_id", "read_at"),
         Index("ix_notifications_email_pending", "email_state"),
+        Index("ix_notifications_created_at", "created_at"),  # the prune job, by age
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(24))
     work_order_id: Mapped[int | None] = mapped_column(

@@ -13,11 +13,25 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from station_portal.db import Base, utcnow
 from station_portal.i18n import BilingualName, get_locale
+
+# 64-bit ids where a table grows without bound; SQLite keeps INTEGER (its INTEGER PRIMARY
+# KEY is 64-bit already, and only that exact type autoincrements).
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class UnitKind(StrEnum):
@@ -164,9 +178,11 @@ class CrewPing(Base):
     """A position reported by a crew member's phone (kept as the crew's track)."""
 
     __tablename__ = "crew_pings"
-    __table_args__ = (Index("ix_crew_pings_crew_at", "crew_id", "at"),)
+    __table_args__ = (Index("ix_crew_pings_crew_at", "crew_id", "at"),
+                      # The prune job deletes by age (jobs/retention.py).
+                      Index("ix_crew_pings_received_at", "received_at"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
     crew_id: Mapped[int] = mapped_column(ForeignKey("crews.id", ondelete="CASCADE"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     lat: Mapped[float] = mapped_column(Float)

@@ -12,10 +12,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from station_portal.db import Base, utcnow
+
+# 64-bit ids where a table grows without bound; SQLite keeps INTEGER (its INTEGER PRIMARY
+# KEY is 64-bit already, and only that exact type autoincrements).
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Kind(StrEnum):
@@ -246,7 +250,7 @@ class WorkOrderEvent(Base):
     __tablename__ = "work_order_events"
     __table_args__ = (Index("ix_work_order_events_order_at", "work_order_id", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -317,7 +321,7 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(
         ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("work_order_events.id"))
+    event_id: Mapped[int | None] = mapped_column(_BIG_ID, ForeignKey("work_order_events.id"))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     original_name: Mapped[str] = mapped_column(String(120), default="")
     content_type: Mapped[str] = mapped_column(String(40))
