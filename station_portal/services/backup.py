@@ -455,7 +455,7 @@ class RestoreReport:
         return not self.problems
 
 
-def database_is_empty(url: URL) -> list[str]:
+def database_tables(url: URL) -> list[str]:
     """The tables the database holds (an empty list: nothing to overwrite)."""
     engine = _engine(url)
     try:
@@ -473,6 +473,16 @@ def restore_backup(folder: Path | str, database_url: str, store: Storage, *, for
     url = postgres_url(database_url)
     pg_restore = _tool("pg_restore")
     folder = Path(folder).expanduser().resolve()
+    read_manifest(folder)  # a backup at all, before anything else is looked at
+    tables = database_tables(url)
+    if tables and not force:
+        raise BackupError(f"the database {shown(url)} is not empty ({len(tables)} tables, e.g. "
+                          f"{tables[-1]}); restore into an empty one, or give --force to restore "
+                          "over it (the backup's tables are dropped and made again)")
+    present = store.list()
+    if present and not force:
+        raise BackupError(f"the store {describe_store(store)} is not empty ({len(present)} "
+                          "objects); restore into an empty one, or give --force")
     timings: dict[str, float] = {}
     began = time.monotonic()
     manifest, backup_check = verify_folder(folder)
@@ -481,15 +491,6 @@ def restore_backup(folder: Path | str, database_url: str, store: Storage, *, for
         return RestoreReport(manifest, timings, backup_check, Check(), Check())
     echo(f"backup checked: the dump and {len(manifest['objects']):,} objects match their "
          f"checksums ({timings['check_backup']:.1f} s)")
-    tables = database_is_empty(url)
-    if tables and not force:
-        raise BackupError(f"the database {shown(url)} is not empty ({len(tables)} tables, e.g. "
-                          f"{tables[0]}); restore into an empty one, or give --force to restore "
-                          "over it (the backup's tables are dropped and made again)")
-    present = store.list()
-    if present and not force:
-        raise BackupError(f"the store {describe_store(store)} is not empty ({len(present)} "
-                          "objects); restore into an empty one, or give --force")
     began = time.monotonic()
     argv = [pg_restore, "--no-owner", "--no-privileges", "--exit-on-error",
             "--single-transaction", "--no-password", f"--dbname={url.database}"]
