@@ -13,6 +13,9 @@ default filters, its ``known`` store set, so nothing here runs as it opens):
   something did change it recomputes and sends, per panel whose data hash
   changed, a ``dash.Patch`` of the figure's trace data (the layout stays in
   the browser) or the table's rows;
+- polls of boards with the same scope, filters and language share one computation per
+  change in this process (``callbacks/_live.py``): the key holds the scope and the
+  fingerprint, so no scope sees another's data and a change is always computed afresh;
 - ``export`` writes the table the user sees to an .xlsx file.
 """
 
@@ -26,6 +29,7 @@ from typing import Any
 from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, dcc, no_update
 
 from station_portal.analytics import dashboards as data
+from station_portal.callbacks._live import LiveCache, scope_key
 from station_portal.callbacks._secure import clientside_callback, secure_callback
 from station_portal.db import utcnow
 from station_portal.i18n import _, get_locale
@@ -36,6 +40,7 @@ from station_portal.timefmt import format_local
 from station_portal.web.context import read_session, signed_in_user
 
 Result = page.Result
+LIVE = LiveCache()  # the boards' data by scope, filters, language and fingerprint, per process
 DATA_KEYS = ("x", "y", "z", "lat", "lon", "text", "customdata", "marker", "name", "values")
 
 
@@ -60,19 +65,29 @@ def figure_patch(fig: charts.Figure, known: dict[str, Any] | None) -> Any:
     return patch
 
 
+def known_entries(board: page.Board, result: Result) -> dict[str, Any]:
+    """The hashes a browser holding ``result`` has in its ``known`` store."""
+    entries: dict[str, Any] = {"stats": {"h": page.digest(result["stats"])}}
+    for panel in board.filled:
+        entries[panel.id] = page.known_entry(panel, result[panel.id])
+    return entries
+
+
 def outputs_for(board: page.Board, result: Result, known: dict[str, Any], *,
-                patch: bool) -> tuple[list[Any], dict[str, Any]]:
-    """Panel outputs in declaration order, and the new known hashes."""
+                patch: bool, entries: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """Panel outputs in declaration order, and the new known hashes (``entries``: computed
+    already, by :func:`known_entries`)."""
     out: list[Any] = []
+    entries = entries or known_entries(board, result)
     new_known: dict[str, Any] = {}
     known = known_hashes(known)
-    stats_hash = page.digest(result["stats"])
+    stats_hash = entries["stats"]["h"]
     new_known["stats"] = {"h": stats_hash}
     out.append(no_update if patch and known.get("stats", {}).get("h") == stats_hash
                else page.stats_row(result["stats"]))
     for panel in board.filled:
         value = result[panel.id]
-        new_known[panel.id] = page.known_entry(panel, value)
+        new_known[panel.id] = entries[panel.id]
         before = known.get(panel.id)
         same = patch and isinstance(before, dict) and before.get("h") == new_known[panel.id]["h"]
         if panel.kind == page.GRAPH:
@@ -114,6 +129,12 @@ def _blank(board: page.Board) -> list[Any]:
 def compute(board: page.Board, start: Any, end: Any, unit: Any) -> tuple[Result, str]:
     """The board for the signed-in caller, and its fingerprint; FilterError for bad filters."""
     return page.compute(board, signed_in_user(), start, end, unit)
+
+
+def _computed(board: page.Board, session: Any, scope: Any, filters: data.Filters, now: Any,
+              locale: str) -> tuple[Result, dict[str, Any]]:
+    result = page.BUILDERS[board.key](session, scope, filters, now, locale)
+    return result, known_entries(board, result)
 
 
 def known_hashes(known: Any) -> dict[str, Any]:
@@ -186,8 +207,13 @@ def _register_board(app: Dash, board: page.Board) -> None:
         if not known or known.get("_print") == print_:
             return *_blank(board), ({**known, "_print": print_} if not known.get("_print")
                                     else no_update), None, live
-        result = page.BUILDERS[board.key](session, scope, filters, now, get_locale())
-        out, new_known = outputs_for(board, result, known, patch=True)
+        # computed once per scope, filters, language and fingerprint in this process: the
+        # other boards showing the same take it from the cache (callbacks/_live.py)
+        locale = get_locale()
+        result, entries = LIVE.get(
+            ("dashboard", board.key, scope_key(scope), filters, locale, print_),
+            lambda: _computed(board, session, scope, filters, now, locale))
+        out, new_known = outputs_for(board, result, known, patch=True, entries=entries)
         new_known["_print"] = print_
         return *out, new_known, None, live
 

@@ -1,7 +1,9 @@
 """The dispatch board: live deltas, suggestions, assign / reassign / support, "dispatch all".
 
 Every callback reads the board for the signed-in user's scope on the server;
-ids from the browser only say what was clicked and are checked by the services.
+ids from the browser only say what was clicked and are checked by the services. The poll
+first reads the board's fingerprint (``dispatch/live.board_stamp``) and builds the board's
+features only when no board of the same scope built them for that fingerprint already.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from typing import Any
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from station_portal.callbacks._live import LiveCache, scope_key
 from station_portal.callbacks._secure import clientside_callback, secure_callback
 from station_portal.db import utcnow
 from station_portal.dispatch.board import Board, load_board
+from station_portal.dispatch.live import board_stamp
 from station_portal.errors import Conflict, PortalError
 from station_portal.i18n import _, get_locale
 from station_portal.org.queries import crew_code, territories
@@ -25,11 +29,25 @@ from station_portal.web.context import read_session, signed_in_user, write_sessi
 from station_portal.workorders.states import OPEN_FOR_SUPPORT, REASSIGNABLE
 
 MAX_PROPOSAL_ROWS = 1000
+LIVE = LiveCache()  # the boards' features by scope, language and fingerprint, per process
 
 
 def _board() -> Board:
     user = signed_in_user()
     return load_board(read_session(), user.scope(), utcnow())
+
+
+def _features(session: Any, scope: Any, now: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    features = page.board_features(load_board(session, scope, now))
+    return features, page.delta(features, None)["prints"]
+
+
+def delta(features: dict[str, Any], prints: dict[str, str], known: object) -> dict[str, Any]:
+    """``pages.dispatch.delta`` with the features' fingerprints computed already: what the
+    browser lacks (``known`` is only compared against: anything malformed sends all)."""
+    seen = known if isinstance(known, dict) else {}
+    return {"upsert": [features[k] for k, p in prints.items() if seen.get(k) != p],
+            "remove": [k for k in seen if isinstance(k, str) and k not in features]}
 
 
 def _bump(value: Any) -> int:
@@ -68,11 +86,17 @@ def register(app: Dash) -> None:
     @secure_callback(app, Output(page.DELTA, "data"), Input(page.POLL, "data"), State(page.KNOWN, "data"),
                      roles=page.ROLES, prevent_initial_call=True, passive_inputs=[f"{page.POLL}.data"])
     def poll(_go: Any, known: Any):
-        board = _board()
-        change = page.delta(page.board_features(board), known)
-        return {"t": int(board.now.timestamp() * 1000), "upsert": change["upsert"],
+        user = signed_in_user()
+        session, scope, now = read_session(), user.scope(), utcnow()
+        # the board's features are built once per scope, language and fingerprint in this
+        # process; boards showing the same scope take them from the cache (callbacks/_live.py)
+        stamp = board_stamp(session, scope, now)
+        features, prints = LIVE.get(("dispatch", scope_key(scope), get_locale(), stamp),
+                                    lambda: _features(session, scope, now))
+        change = delta(features, prints, known)
+        return {"t": int(now.timestamp() * 1000), "upsert": change["upsert"],
                 "remove": change["remove"],
-                "prints": {f["id"]: change["prints"][f["id"]] for f in change["upsert"]}}
+                "prints": {f["id"]: prints[f["id"]] for f in change["upsert"]}}
 
     clientside_callback(
         app, ClientsideFunction(namespace="board", function_name="merge"),

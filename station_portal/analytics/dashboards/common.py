@@ -4,7 +4,7 @@ the names of units, crews and clients, and the live change fingerprint."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -147,13 +147,32 @@ def _open_orders(units: frozenset[int] | None):
     return (WorkOrder.closed_at.is_(None), in_units(WorkOrder.unit_id, units))
 
 
+def latest_change_by_units(unit_ids: frozenset[int] | None):
+    """A scalar subquery: the latest ``updated_at`` of the orders in ``unit_ids`` (None: all),
+    read from ``ix_work_orders_unit_updated`` one unit at a time (a correlated ``max`` per
+    unit is one index probe each; ``max`` over ``unit_id IN (…)`` would read every order of
+    those units)."""
+    if unit_ids is None:
+        return select(func.max(WorkOrder.updated_at)).scalar_subquery()
+    per_unit = (select(func.max(WorkOrder.updated_at))
+                .where(WorkOrder.unit_id == Unit.id).correlate(Unit).scalar_subquery())
+    return select(func.max(per_unit)).where(Unit.id.in_(sorted(unit_ids))).scalar_subquery()
+
+
+def _stamp(latest) -> float:
+    if latest is None:
+        return 0.0
+    if isinstance(latest, str):  # SQLite hands a subquery's timestamp back as text
+        latest = datetime.fromisoformat(latest)
+    return latest.timestamp() if latest.tzinfo else latest.replace(tzinfo=UTC).timestamp()
+
+
 def fingerprint(session: Session, filters: Filters, now: datetime,
                 client_ids: frozenset[int] | None = None) -> str:
     """Changes whenever an order in the filter's units (or clients) changes, and once a
-    minute (time limits move on by themselves). Index lookups only: the latest change is
-    read per unit (``ix_work_orders_unit_updated``), the open ones from the open-orders
+    minute (time limits move on by themselves). One statement of index lookups: the latest
+    change per unit (``ix_work_orders_unit_updated``) and the open ones from the open-orders
     index."""
-    latest_of = select(func.max(WorkOrder.updated_at))
     if client_ids is not None:  # the clients' board: their orders, whatever their unit
         # "+ 0": look the clients' few orders up by client; the units only filter them (an
         # index on the unit would walk every order of the stations these clients are in)
@@ -165,13 +184,8 @@ def fingerprint(session: Session, filters: Filters, now: datetime,
             .where(*mine)).one()
         return f"{latest.timestamp() if latest else 0:.3f}:{open_count}:" \
                f"{int(now.timestamp() // 60)}"
-    if filters.unit_ids is None:
-        latest = session.scalar(latest_of)
-    else:
-        latest = max((session.scalar(latest_of.where(WorkOrder.unit_id == unit_id))
-                      for unit_id in sorted(filters.unit_ids)),
-                     key=lambda t: t.timestamp() if t else 0, default=None)
-    open_count = session.scalar(
-        select(func.count(WorkOrder.id)).where(*_open_orders(filters.unit_ids)))
-    stamp = latest.timestamp() if latest else 0
-    return f"{stamp:.3f}:{open_count}:{int(now.timestamp() // 60)}"
+    open_count = (select(func.count(WorkOrder.id)).where(*_open_orders(filters.unit_ids))
+                  .scalar_subquery())
+    latest, open_count = session.execute(
+        select(latest_change_by_units(filters.unit_ids), open_count)).one()
+    return f"{_stamp(latest):.3f}:{open_count}:{int(now.timestamp() // 60)}"
