@@ -27,7 +27,7 @@ class Feature:
 
 FEATURES: tuple[Feature, ...] = (
     Feature("shell", callbacks=("shell",)),  # the frame and the router: no page of its own
-    Feature("core", models=("audit", "ratelimit")),
+    Feature("core", models=("audit", "ratelimit", "migrate")),  # migrate: schema_compat
     Feature("home", pages=("home",), callbacks=("home",)),
     Feature("dashboards", pages=("dashboards",), callbacks=("dashboards",),
             models=("analytics.models",)),
