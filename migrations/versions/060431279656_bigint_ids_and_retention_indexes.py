@@ -28,6 +28,9 @@ revision: str = '060431279656'
 down_revision: str | None = '7c1a0c000004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# Rolling deploys (station_portal.migrate): code at 7c1a0c000004 runs on this schema, so
+# hosts still on it stay ready while the others are rolled.
+compatibility = "expand"
 
 # (table, column, has its own SERIAL sequence)
 COLUMNS = (

@@ -68,12 +68,14 @@ def test_old_code_serves_a_database_a_newer_release_expanded_and_refuses_a_break
         engine, tmp_path, caplog):
     db = fresh_database(engine, tmp_path)
     head = migrate.head_revision()
-    assert recorded(db)[head]["oldest_code"] == head
+    served_by_head = recorded(db)[head]["oldest_code"]  # this code's own declarations
+    assert served_by_head in migrate.code_revisions().known
     expand = newer_release(tmp_path / "expand", (EXPAND_ID, "expand", ADD_NICKNAME))
     migrate.upgrade(db, script_location=expand)  # the newer release's `db upgrade`
     assert "nickname" in {c["name"] for c in inspect(db.engine).get_columns("users")}
     row = recorded(db)[EXPAND_ID]
-    assert (row["down_revision"], row["compatibility"], row["oldest_code"]) == (head, "expand", head)
+    assert (row["down_revision"], row["compatibility"], row["oldest_code"]) == (head, "expand",
+                                                                               served_by_head)
 
     # This (older) code has no file for EXPAND_ID, and serves the database all the same.
     verdict = migrate.check_current(db)
@@ -181,3 +183,13 @@ def test_a_revision_with_an_unknown_declaration_is_not_applied(tmp_path):
     assert migrate.current_revision(db) == head
     assert "newer_notes" not in inspect(db.engine).get_table_names()
     db.dispose()
+
+
+def test_every_revision_of_this_code_declares_a_known_compatibility():
+    """A typo in a revision file's declaration would stop `db upgrade`: caught here first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(resource_dir("migrations")))
+    rows = migrate.compatibility_rows(script, (script.get_current_head(),))
+    assert {r["revision"] for r in rows} == migrate.code_revisions().known
+    assert {r["compatibility"] for r in rows} <= set(migrate.COMPATIBILITY)
