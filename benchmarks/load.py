@@ -147,6 +147,30 @@ def cpu_seconds() -> tuple[float, float]:
     return usage.user + usage.system, busy / os.sysconf("SC_CLK_TCK")
 
 
+def topology_cpu(run: Path, pg_data: str | None) -> float:
+    """CPU seconds used so far by the topology's processes (every service's process group)
+    and, given its data folder, the PostgreSQL cluster's (the postmaster and its children):
+    what the portal cost, apart from the other work on a shared machine."""
+    import psutil
+
+    groups = {r["pid"] for r in state(run)["processes"].values()}
+    procs = [p for p in psutil.process_iter() if _pgid(Path(f"/proc/{p.pid}/stat")) in groups]
+    if pg_data:
+        try:
+            postmaster = psutil.Process(int(Path(pg_data, "postmaster.pid").read_text().split()[0]))
+            procs += [postmaster, *postmaster.children(recursive=True)]
+        except (OSError, ValueError, psutil.Error):
+            pass
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def snapshot(environment: Any, seconds: float) -> dict[str, Any]:
     stats = environment.stats
     groups = {}
@@ -170,7 +194,7 @@ def snapshot(environment: Any, seconds: float) -> dict[str, Any]:
 
 
 def steps(run: Path, plan: list[int], hold: float, warmup: float, out: Path | None,
-          keep_going: bool) -> dict[str, Any]:
+          keep_going: bool, pg_data: str | None = None) -> dict[str, Any]:
     environment, runner, users = start_env(run)
     before = machine()
     print(f"machine: {before['nproc']} cores, {before['mem_total_gb']} GB, load average "
@@ -185,10 +209,12 @@ def steps(run: Path, plan: list[int], hold: float, warmup: float, out: Path | No
             environment.stats.reset_all()
             refused = dict(users.REFUSED)
             cpu0, busy0 = cpu_seconds()
+            portal0 = topology_cpu(run, pg_data)
             t0 = time.monotonic()
             time.sleep(hold)
             took = time.monotonic() - t0
             cpu1, busy1 = cpu_seconds()
+            portal1 = topology_cpu(run, pg_data)
             snap = snapshot(environment, took)
             snap.update(ramp={"requests": ramp["requests"], "failures": ramp["failures"],
                               "errors": ramp["errors"],
@@ -198,6 +224,7 @@ def steps(run: Path, plan: list[int], hold: float, warmup: float, out: Path | No
                         users=count, seconds=round(took, 1), loadavg=os.getloadavg(),
                         generator_cpu=round((cpu1 - cpu0) / took, 2),
                         machine_cpu=round((busy1 - busy0) / took, 2),
+                        topology_cpu=round((portal1 - portal0) / took, 2),
                         refused={k: v - refused.get(k, 0) for k, v in users.REFUSED.items()
                                  if v - refused.get(k, 0)})
             worst = max((g["p95"] for g in snap["groups"].values()), default=0)
@@ -225,7 +252,8 @@ def steps(run: Path, plan: list[int], hold: float, warmup: float, out: Path | No
 def print_step(snap: dict[str, Any]) -> None:
     print(f"\n== {snap['users']} users: {snap['rps']} req/s, p50 {snap['p50']} p95 {snap['p95']} "
           f"p99 {snap['p99']} ms, {snap['failures']} errors of {snap['requests']}; generator "
-          f"{snap['generator_cpu']:.2f} cores, machine {snap['machine_cpu']:.2f} of 2 busy; load "
+          f"{snap['generator_cpu']:.2f} cores, topology {snap['topology_cpu']:.2f}, machine "
+          f"{snap['machine_cpu']:.2f} of {os.cpu_count()} busy; load "
           f"{snap['loadavg'][0]:.2f}; {'OK' if snap['ok'] else 'OVER'}")
     print(f"   {'group':<44} {'req':>6} {'req/s':>6} {'p50':>5} {'p95':>5} {'p99':>5} {'max':>6} {'err':>4}")
     for name, g in snap["groups"].items():
@@ -241,12 +269,15 @@ def print_step(snap: dict[str, Any]) -> None:
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    print("\n| users | req/s | p50 ms | p95 ms | p99 ms | worst group p95 | errors | load avg | within |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| users | req/s | p50 ms | p95 ms | p99 ms | worst group (p95 ms) | errors | "
+          "CPU: topology / machine (cores) | load avg | within |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
+        worst = max(r["groups"].items(), key=lambda kv: kv[1]["p95"], default=("-", {"p95": 0}))
         print(f"| {r['users']} | {r['rps']} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | "
-              f"{r['worst_group_p95']:.0f} | {r['failures']} of {r['requests']} | "
-              f"{r['loadavg'][0]:.2f} | {'yes' if r['ok'] else 'no'} |")
+              f"{worst[0]} ({worst[1]['p95']:.0f}) | {r['failures'] + r['ramp']['failures']} of "
+              f"{r['requests'] + r['ramp']['requests']} | {r['topology_cpu']:.2f} / "
+              f"{r['machine_cpu']:.2f} | {r['loadavg'][0]:.2f} | {'yes' if r['ok'] else 'no'} |")
 
 
 # -- failover --------------------------------------------------------------------------------
@@ -266,33 +297,39 @@ def _pgid(stat: Path) -> int | None:
         return None
 
 
+def topology_module() -> Any:
+    """scripts/topology as a module (standard library only): its own service table."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("topology", str(ROOT / "scripts" / "topology"))
+    spec = importlib.util.spec_from_loader("topology", loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["topology"] = module  # its dataclasses look themselves up there
+    loader.exec_module(module)
+    return module
+
+
 def restart_web(run: Path, name: str) -> dict[str, Any]:
     """Start a web host again with the command and settings ``scripts/topology up`` gave it
-    (``scripts/topology`` has no command for one service), and record it in topology.json
-    so that ``down`` stops it."""
+    (its own service table; the script has no command for one service), and record it in
+    topology.json so that ``down`` stops it. The killed host's log is kept beside."""
+    topo = topology_module()
     top = state(run)
-    s = top["settings"]
-    env = read_env(run)
-    port = s["web_ports"][0 if name == "web1" else 1]
-    edge = ("PGBOUNCER_", "POSTGRES_", "NGINX_", "HTTP_PORT", "HTTPS_PORT", "PUBLIC_HTTPS_PORT",
-            "TLS_", "WEB1_ADDR", "WEB2_ADDR")
-    portal = {k: v for k, v in env.items() if not k.startswith(edge)}
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "PGBOUNCER_", "NGINX_"))
+    settings = topo.Settings.from_json(top["settings"])
+    env = topo.read_env_file(run / topo.ENV_FILE)
+    service = topo.services(settings, env)[name]
+    base = {k: v for k, v in os.environ.items()
+            if k not in env and not k.startswith(("PORTAL_", "PGBOUNCER_", "NGINX_"))
             and k not in ("DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR")}
-    venv = ROOT / ".venv" / "bin"
-    base.update(PATH=f"{venv}:{base.get('PATH', '')}", PYTHONUNBUFFERED="1")
+    base.update(PATH=topo.search_path(topo.venv_bin()), PYTHONUNBUFFERED="1")
     log = run / "logs" / f"{name}.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603
-            [str(venv / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-            env={**base, **portal, "PORTAL_PORT": str(port),
-                 "PROMETHEUS_MULTIPROC_DIR": str(run / name / "metrics")},
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    ticks = int(Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    top["processes"][name] = {**top["processes"][name], "pid": proc.pid, "start_ticks": ticks}
+    if log.exists():
+        log.replace(log.with_suffix(".killed.log"))
+    record = topo.spawn(service, settings, base)
+    top["processes"][name] = {k: v for k, v in record.items() if not k.startswith("_")}
     (run / "topology.json").write_text(json.dumps(top, indent=2) + "\n")
-    (run / "pids" / f"{name}.pid").write_text(f"{proc.pid}\n")
-    return {"pid": proc.pid, "port": port}
+    return {"pid": record["pid"], "port": int(service.env["PORTAL_PORT"])}
 
 
 def healthy(port: int) -> bool:
@@ -305,9 +342,29 @@ def healthy(port: int) -> bool:
 
 
 def failover(run: Path, users_count: int, pg_data: str, pg_options: str, phase: float,
-             out: Path | None) -> dict[str, Any]:
+             pg_down: float, out: Path | None) -> dict[str, Any]:
+    import gevent
+
     environment, runner, users = start_env(run)
     log: list[tuple[float, str, str, bool]] = []
+    ready: list[tuple[float, int | None]] = []  # /readyz through nginx, every second
+
+    def sample_ready() -> None:
+        import ssl
+        import urllib.error
+        import urllib.request
+        context = ssl.create_default_context(cafile=str(run / "tls" / "demo.crt"))
+        url = f"https://127.0.0.1:{state(run)['settings']['https_port']}/readyz"
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5, context=context) as r:
+                    code: int | None = r.status
+            except urllib.error.HTTPError as exc:
+                code = exc.code
+            except OSError:
+                code = None
+            ready.append((time.monotonic(), code))
+            gevent.sleep(1)
 
     def on_request(request_type: str, name: str, response_time: float, response_length: int,
                    exception: Any = None, **_kw: Any) -> None:
@@ -320,6 +377,7 @@ def failover(run: Path, users_count: int, pg_data: str, pg_options: str, phase: 
     time.sleep(15)
     environment.stats.reset_all()
     log.clear()
+    sampler = gevent.spawn(sample_ready)
     events: list[dict[str, Any]] = []
     try:
         t0 = time.monotonic()
@@ -335,22 +393,37 @@ def failover(run: Path, users_count: int, pg_data: str, pg_options: str, phase: 
         started = restart_web(run, "web1")
         while not healthy(started["port"]) and time.monotonic() - at < 60:
             time.sleep(0.2)
-        events.append({"event": "web1 started again", "at": at,
+        back = healthy(started["port"])
+        events.append({"event": "web1 started again", "at": at, "healthy": back,
                        "healthy_after_s": round(time.monotonic() - at, 1)})
+        if not back:
+            print(f"web1 did NOT come back: see {run / 'logs' / 'web1.log'}")
         print(f"{at - t0:6.1f} s  web1 started again, /healthz after {time.monotonic() - at:.1f} s")
         time.sleep(phase)
         at = time.monotonic()
-        done = subprocess.run(["runuser", "-u", "postgres", "--",  # noqa: S603, S607
-                               "/usr/lib/postgresql/15/bin/pg_ctl", "-D", pg_data, "-m", "fast",
-                               "-o", pg_options, "-l", f"{pg_data}.log", "-w", "restart"],
-                              capture_output=True, text=True, check=False)
-        events.append({"event": "PostgreSQL restarted (pg_ctl restart -m fast)", "at": at,
-                       "restart_took_s": round(time.monotonic() - at, 1), "rc": done.returncode})
-        print(f"{at - t0:6.1f} s  PostgreSQL restarted in {time.monotonic() - at:.1f} s "
+        ctl = ["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", pg_data,
+               "-m", "fast", "-o", pg_options, "-l", f"{pg_data}.log", "-w"]
+
+        def pg_ctl(action: str) -> subprocess.CompletedProcess:
+            return subprocess.run([*ctl, action], capture_output=True, text=True,  # noqa: S603
+                                  check=False)
+
+        if pg_down > 0:  # stopped, kept down, started: a restart that takes a while
+            done = pg_ctl("stop")
+            time.sleep(pg_down)
+            done = pg_ctl("start")
+            what = f"PostgreSQL stopped (-m fast), down {pg_down:.0f} s, started"
+        else:
+            done = pg_ctl("restart")
+            what = "PostgreSQL restarted (pg_ctl restart -m fast)"
+        events.append({"event": what, "at": at, "back_after_s": round(time.monotonic() - at, 1),
+                       "rc": done.returncode})
+        print(f"{at - t0:6.1f} s  {what}: accepting connections after {time.monotonic() - at:.1f} s "
               f"(rc {done.returncode} {done.stderr.strip()[-200:]})")
         time.sleep(phase * 2)
         ended = time.monotonic()
     finally:
+        sampler.kill()
         runner.quit()
     snap = snapshot(environment, ended - t0)
     report = {"users": users_count, "seconds": round(ended - t0, 1), "totals": snap,
@@ -358,16 +431,21 @@ def failover(run: Path, users_count: int, pg_data: str, pg_options: str, phase: 
     for i, ev in enumerate(events):
         until = events[i + 1]["at"] if i + 1 < len(events) else ended
         window = [x for x in log if ev["at"] <= x[0] < until]
+        not_ready = [x for x in ready if ev["at"] <= x[0] < until and x[1] != 200]
         failed = [x for x in window if not x[3]]
         info = {k: v for k, v in ev.items() if k != "at"}
         info.update(at_s=round(ev["at"] - t0, 1), requests=len(window), failed=len(failed),
                     failed_posts=sum(1 for x in failed if x[1] == "POST"),
                     failed_by_name=_count(f"{x[1]} {x[2]}" for x in failed),
                     first_failure_s=round(failed[0][0] - ev["at"], 2) if failed else None,
-                    recovered_after_s=round(failed[-1][0] - ev["at"], 2) if failed else 0.0)
+                    recovered_after_s=round(failed[-1][0] - ev["at"], 2) if failed else 0.0,
+                    readyz_not_200_s=len(not_ready),
+                    readyz_200_again_after_s=round(not_ready[-1][0] - ev["at"] + 1, 1)
+                    if not_ready else 0.0)
         report["events"].append(info)
     report["before_events"] = {"requests": len([x for x in log if x[0] < events[0]["at"]]),
                                "failed": len([x for x in log if x[0] < events[0]["at"] and not x[3]])}
+    report["readyz_at_end"] = ready[-1][1] if ready else None
     report["nothing_lost"] = verify(run, users.ACKED)
     report["refused"] = dict(users.REFUSED)
     report["machine_after"] = machine()
@@ -434,7 +512,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=40, help="failover: users held")
     parser.add_argument("--phase", type=float, default=30.0, help="failover: seconds between events")
     parser.add_argument("--pg-data",
-                        help="failover (required): the data folder of the load test's own PostgreSQL")
+                        help="the data folder of the load test's own PostgreSQL: failover "
+                             "restarts it (required), steps counts its CPU")
+    parser.add_argument("--pg-down", type=float, default=0.0,
+                        help="failover: keep PostgreSQL stopped this many seconds (0: pg_ctl restart)")
     parser.add_argument("--pg-options", default="-p 5544 -k /tmp -c max_connections=200")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
@@ -443,11 +524,11 @@ def main() -> None:
         prepare(run)
     elif args.action == "steps":
         steps(run, [int(x) for x in args.steps.split(",")], args.hold, args.warmup, args.json,
-              args.keep_going)
+              args.keep_going, args.pg_data)
     else:
         if not args.pg_data:
             parser.error("failover needs --pg-data: the load test's own cluster (never a shared one)")
-        failover(run, args.users, args.pg_data, args.pg_options, args.phase, args.json)
+        failover(run, args.users, args.pg_data, args.pg_options, args.phase, args.pg_down, args.json)
 
 
 if __name__ == "__main__":
