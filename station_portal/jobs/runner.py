@@ -219,6 +219,17 @@ def take_lease(database: Database, holder: str, *, now: datetime | None = None,
         return take_lease(database, holder, now=now, seconds=seconds)
 
 
+def try_lease(database: Database, holder: str, *, seconds: int = LEASE_SECONDS) -> LeaseState | None:
+    """:func:`take_lease`, or None when the database does not answer (restarting, a
+    failover): the caller stands by and asks again, it does not stop."""
+    try:
+        return take_lease(database, holder, seconds=seconds)
+    except Exception as exc:  # any database error: the same answer, try again later
+        log.warning("the scheduler lease could not be read (%s); trying again",
+                    "".join(traceback.format_exception_only(exc)).strip()[:300])
+        return None
+
+
 def release_lease(database: Database, holder: str) -> None:
     with database.write() as session:
         lease = session.get(SchedulerLease, LEASE, with_for_update=True)
@@ -245,13 +256,18 @@ def serve(database: Database, config: Config, jobs: Sequence[Job], *,
     me = runner_name()
     active = [job for job in jobs if job.enabled(config)]
     renew_every = max(lease_seconds / 3, 0.5)
-    state = take_lease(database, me, seconds=lease_seconds)
-    if not state.held:
-        echo(f"another scheduler ({state.holder}) is active; standing by until its lease "
-             f"lapses (it runs to {state.expires_at:%H:%M:%S} UTC unless renewed)")
+    # A standby (and a scheduler started while the database is away) keeps asking: a
+    # database restart never ends it.
+    state = try_lease(database, me, seconds=lease_seconds)
+    if state is None or not state.held:
+        if state is None:
+            echo("the database does not answer; standing by until it does")
+        else:
+            echo(f"another scheduler ({state.holder}) is active; standing by until its lease "
+                 f"lapses (it runs to {state.expires_at:%H:%M:%S} UTC unless renewed)")
         while not stop.wait(renew_every):
-            state = take_lease(database, me, seconds=lease_seconds)
-            if state.held:
+            state = try_lease(database, me, seconds=lease_seconds)
+            if state is not None and state.held:
                 echo(f"the lease lapsed; {me} takes over")
                 break
         else:
@@ -295,6 +311,9 @@ def serve(database: Database, config: Config, jobs: Sequence[Job], *,
     finally:
         scheduler.shutdown(wait=True)
         if not lost.is_set():
-            release_lease(database, me)
+            try:
+                release_lease(database, me)
+            except Exception:  # the database is away: the lease lapses by itself
+                log.exception("could not release the scheduler lease")
         echo(f"scheduler {me} stopped")
     return 3 if lost.is_set() else 0
