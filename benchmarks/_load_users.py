@@ -147,19 +147,22 @@ class PortalUser(HttpUser):
             if refused and r.status_code in refused and refused[r.status_code] in r.text:
                 REFUSED[f"{name} {r.status_code}"] += 1
                 r.success()
-                r.refused = True
+                r.refused, r.good = True, False
                 return r
+            r.refused = False
+            r.good = False
             if r.status_code not in ok:
                 r.failure(f"status {r.status_code}: {r.text[:120]!r}")
             elif marker is not None and marker not in r.text:
                 r.failure(f"no {marker!r} in the answer")
             else:
                 r.success()
-            r.refused = False
+                r.good = True
             return r
 
     def good(self, r: Any) -> bool:
-        return r.ok and not getattr(r, "refused", False) and r.status_code < 400
+        """Answered as asked (not refused, not failed)."""
+        return getattr(r, "good", False)
 
 
 class StaffUser(PortalUser):
@@ -391,7 +394,9 @@ class Crew(PortalUser):
         done = self.call("POST", f"/api/v1/work-orders/{order_id}/events", f"crew: api {step}",
                          ok=(200, 201), marker='"order"',
                          json={"action": step, "client_key": key, "at": now_iso()},
-                         refused={409: "conflict"})  # another member of the crew was first
+                         # another phone of the crew took this step first: the portal
+                         # refuses the stale one (409 on a version, 422 on the step)
+                         refused={409: "conflict", 422: '"action"'})
         if self.good(done):
             ACKED["steps"].append([order_id, step, key])
 
