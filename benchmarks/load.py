@@ -243,7 +243,8 @@ def steps(run: Path, plan: list[int], hold: float, warmup: float, out: Path | No
         runner.quit()
     good = [r["users"] for r in results if r["ok"]]
     overall = [r["users"] for r in results if r["ok_overall"]]
-    report = {"ceiling_users_overall_p95": max(overall) if overall else None,"machine_before": before, "machine_after": machine(), "hold_s": hold,
+    report = {"ceiling_users_overall_p95": max(overall) if overall else None,
+              "machine_before": before, "machine_after": machine(), "hold_s": hold,
               "warmup_s": warmup, "p95_limit_ms": P95_LIMIT_MS, "steps": results,
               "ceiling_users": max(good) if good else None}
     print_table(results)
