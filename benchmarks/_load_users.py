@@ -409,6 +409,7 @@ class Customer(PortalUser):
     cases: list[tuple[str, str]] = []
 
     def on_start(self) -> None:
+        self.case_path: str | None = None
         home = self.call("GET", "/service", "customer: /service", marker="demo-cases")
         if not Customer.cases:
             Customer.cases = DEMO_CASE.findall(home.text)
@@ -420,11 +421,15 @@ class Customer(PortalUser):
         self.number, code = random.choice(Customer.cases)
         r = self.call("GET", f"/service/track?n={self.number}&c={code}", "customer: track",
                       ok=(302,))
-        self.case_path = r.headers.get("Location", f"/service/case/{self.number}") \
-            if r.status_code == 302 else f"/service/case/{self.number}"
-        self.case()
+        # Not tracked (an outage): the next refresh tracks again, as a customer would.
+        self.case_path = r.headers.get("Location") if r.status_code == 302 else None
+        if self.case_path:
+            self.case()
 
     def case(self) -> None:
+        if self.case_path is None:
+            self.track()
+            return
         self.call("GET", self.case_path, "customer: case page", marker=self.number)
 
     @task(6)
