@@ -22,6 +22,7 @@ import functools
 import os
 import re
 import secrets
+import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,10 @@ class Storage(ABC):
     def list(self, prefix: str = "") -> list[Entry]:
         """The files whose keys start with ``prefix`` (``""`` or ending in ``/``)."""
 
+    @abstractmethod
+    def check(self) -> None:
+        """Raise :class:`StorageError` unless the store can take files now (``/readyz``)."""
+
 
 @dataclass(frozen=True)
 class Written:
@@ -119,6 +124,15 @@ class LocalStorage(Storage):
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
+
+    def check(self) -> None:
+        """A file can be made and removed in the folder (made if missing, as by a put)."""
+        try:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".readyz-"):
+                pass
+        except OSError as exc:
+            raise StorageError(f"cannot write in {self.root}: {exc}") from exc
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
@@ -232,6 +246,13 @@ class S3Storage(Storage):
         except KeyMissing:
             return False
         return True
+
+    def check(self) -> None:
+        """Raise :class:`StorageError` unless the bucket answers a listing of one key under
+        the prefix: a missing bucket, wrong credentials or no network all fail (a HEAD of a
+        missing key would not tell a missing bucket from a missing key)."""
+        self._call("list", self.prefix or "/", self.client.list_objects_v2, Prefix=self.prefix,
+                   MaxKeys=1)
 
     def list(self, prefix: str = "") -> list[Entry]:
         full = self.prefix + _check_prefix(prefix)

@@ -17,10 +17,8 @@ Both public, both cheap, neither names the environment or the version.
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -68,11 +66,10 @@ class Readiness:
             problem = scheduler_problem(renewed, now, self.config.ready_scheduler_seconds)
             if problem:
                 failed.append(Failure("scheduler", problem))
-        if self.config.storage == storage.S3:
-            if not store_answers(storage.for_config(self.config)):
-                failed.append(Failure("storage", "object store unreachable"))
-        elif not storage_writable(self.config.upload_path()):
-            failed.append(Failure("storage", "upload folder not writable"))
+        if not store_answers(storage.for_config(self.config)):
+            failed.append(Failure("storage", "object store unreachable"
+                                  if self.config.storage == storage.S3
+                                  else "upload folder not writable"))
         return failed
 
     def _read_database(self) -> tuple[migrate.SchemaVerdict, datetime | None]:
@@ -95,25 +92,13 @@ def scheduler_problem(renewed: datetime | None, now: datetime, limit: int) -> st
     return None
 
 
-def storage_writable(folder: Path) -> bool:
-    """A file can be made and removed in ``folder`` (made if missing, as an upload would)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".readyz-"):
-            pass
-    except OSError:
-        log.warning("readyz: the upload folder %s is not writable", folder, exc_info=True)
-        return False
-    return True
-
-
 def store_answers(store: storage.Storage) -> bool:
-    """The object store answers a lookup (a HEAD of a key nobody writes: missing is fine;
-    credentials, bucket and network must work)."""
+    """The store can take files: the local folder is writable, or the bucket answers a
+    listing of one key (bucket, credentials and network all work)."""
     try:
-        store.exists("readyz-probe")
+        store.check()
     except storage.StorageError:
-        log.warning("readyz: the object store did not answer", exc_info=True)
+        log.warning("readyz: the file store did not answer (%r)", store, exc_info=True)
         return False
     return True
 

@@ -231,6 +231,11 @@ def test_readyz_asks_the_object_store(app, s3_endpoint, monkeypatch):
     assert answer.status_code == 503
     assert ("storage", "object store unreachable") in \
         [(f.check, f.reason) for f in app.extensions["station_portal.health"].failures()]
+    # The service answers but the bucket is not there (never made, or deleted): not ready.
+    gone = replace(config, s3_bucket="no-such-bucket-here")
+    monkeypatch.setitem(app.extensions, "station_portal.health", replace(readiness, config=gone))
+    assert app.test_client().get("/readyz").status_code == 503
+    assert not client_ready(app)
 
 
 def client_ready(app) -> bool:
