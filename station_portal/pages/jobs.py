@@ -53,6 +53,11 @@ SUMMARY_KEYS = {
     "steps": _l("steps"), "repair_steps": _l("repair steps"),
     "application_steps": _l("application steps"), "pings": _l("positions"),
     "skipped": _l("skipped"), "capped": _l("capped"),
+    # The nightly prune (jobs/retention.py): rows removed per table, and how it went.
+    "crew_pings": _l("crew positions removed"), "audit_events": _l("audit rows removed"),
+    "auth_sessions": _l("ended sessions removed"), "api_tokens": _l("ended API tokens removed"),
+    "hall_tickets_removed": _l("finished hall tickets removed"),
+    "unfinished": _l("tables left for the next night"), "batches": _l("batches"),
 }
 
 

@@ -12,6 +12,7 @@ import secrets
 
 from dash.exceptions import DependencyException
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from station_portal import i18n
@@ -21,6 +22,12 @@ from station_portal.storage import StorageError
 from station_portal.web.guard import is_api_path, wants_json
 
 log = logging.getLogger(__name__)
+
+# The database is away for a moment (restarted, failed over, PgBouncer retrying its
+# sign-in) or every pooled connection is busy: the request may work again in seconds.
+DATABASE_AWAY = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                 sa_exc.TimeoutError)
+RETRY_AFTER_SECONDS = 5
 
 
 def _titles() -> dict[int, str]:
@@ -38,12 +45,14 @@ def _titles() -> dict[int, str]:
     }
 
 
-def _respond(status: int, code: str, message: str) -> tuple[Response | str, int]:
+def _respond(status: int, code: str, message: str,
+             headers: dict[str, str] | None = None) -> tuple[Response | str, int, dict]:
+    """The error as JSON (Dash, API) or a short page; neither touches the database."""
     if wants_json(request.path):
-        return jsonify({"error": code, "message": message}), status
+        return jsonify({"error": code, "message": message}), status, headers or {}
     page = render_template("error.html", _=_, locale=i18n.get_locale(), status=status,
                            message=message)
-    return page, status
+    return page, status, headers or {}
 
 
 def init_app(server: Flask) -> None:
@@ -84,6 +93,24 @@ def init_app(server: Flask) -> None:
 
             return body(503, "storage_unavailable", message)
         return _respond(503, "storage_unavailable", message)
+
+    def _database_away(exc: Exception):
+        # 503 with Retry-After, not 500: load balancers and clients retry; nothing the
+        # caller sent was wrong, and the failed transaction was rolled back whole.
+        ref = secrets.token_hex(4)
+        log.warning("database unavailable, reference %s, %s %s: %s", ref, request.method,
+                    request.path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        message = _("The portal cannot reach its database just now. Try again in a moment "
+                    "(reference %(ref)s).", ref=ref)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if is_api_path(request.path):
+            from station_portal.api.errors import body
+
+            return body(503, "database_unavailable", message, headers=headers)
+        return _respond(503, "database_unavailable", message, headers)
+
+    for kind in DATABASE_AWAY:
+        server.register_error_handler(kind, _database_away)
 
     @server.errorhandler(Exception)
     def _unexpected(exc: Exception):
