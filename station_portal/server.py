@@ -83,11 +83,3 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     build_dash(server, config)
     log.info("Station Portal ready (%s, %s)", config.env, db.backend)
     return server
-
-
-def dispose_database(server: Flask, *, close: bool = True) -> None:
-    """Drop the app's pooled connections (gunicorn.conf.py). In the process that built the
-    app, ``close=True``: it serves nothing. In a worker forked from it, ``close=False``:
-    forget the parent's connections without touching them, so no two processes ever share
-    a socket or a SQLite handle; the worker opens its own on demand."""
-    server.extensions[EXTENSION].db.dispose(close=close)

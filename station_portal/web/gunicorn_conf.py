@@ -86,7 +86,7 @@ loglevel = _config.log_level.lower()
 
 
 def _dispose_database(server, *, close: bool) -> None:
-    """``server.dispose_database`` (the app's pool), reached through the app's extension:
+    """Drop the app's pooled connections, reached through the app's extension:
     this module sits below the assembly layer and does not import it."""
     app = getattr(server.app, "callable", None)
     if app is not None:
