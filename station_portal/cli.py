@@ -51,7 +51,25 @@ def _deployable(config: Config) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command: a database this code cannot serve, or one that does not answer, ends
+    with one line saying so and what to do (exit 1), never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except migrate.SchemaNotCurrent as exc:
+            raise click.ClickException(str(exc)) from exc
+        except (OperationalError, InterfaceError) as exc:
+            first = str(exc.orig or exc).strip().splitlines()[0]
+            raise click.ClickException(
+                f"the database does not answer: {first}. Check DATABASE_URL and that the "
+                f"server runs.") from exc
+
+
+@click.group(cls=_Commands)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Station Portal: operations portal for power-grid service stations."""

@@ -51,6 +51,20 @@ def test_upgrade_seed_and_create_user_from_the_command_line(env):
     assert reset.returncode == 0 and "one-time password" in reset.stdout
 
 
-def test_commands_refuse_an_unmigrated_database(env):
-    result = run(["seed-demo"], env)
-    assert result.returncode != 0 and "db upgrade" in (result.stderr + result.stdout)
+@pytest.mark.parametrize("command", [["seed-demo"], ["scheduler"],
+                                     ["create-user", "x", "--role", "admin", "--password",
+                                      "a long enough password"]])
+def test_commands_refuse_an_unmigrated_database_in_one_line(env, command):
+    result = run(command, env)
+    assert result.returncode == 1, result
+    assert "Run: station-portal db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_that_does_not_answer_is_one_line(env):
+    away = {**env, "DATABASE_URL": "postgresql://portal@127.0.0.1:1/portal"}
+    result = run(["seed-demo", "--if-empty"], away)
+    assert result.returncode == 1, result
+    assert "the database does not answer" in result.stderr and "Connection refused" in \
+        result.stderr
+    assert "Traceback" not in result.stderr
