@@ -30,6 +30,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PORTAL_INSTANCE_DIR=/var/lib/station-portal/instance
 
+# pg_dump and pg_restore for deploy/bin/portal-backup and `station-portal backup`: Debian
+# bookworm's 15, the major version of compose.yaml's postgres:15 (they must be as new as the
+# server).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 portal \
  && useradd --system --uid 10001 --gid portal --home-dir /srv/portal --shell /usr/sbin/nologin portal
 

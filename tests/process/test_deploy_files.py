@@ -129,6 +129,10 @@ def test_the_images_run_the_scripts_commands():
     assert re.search(r"^USER portal$", dockerfile, re.M)  # never root
     cmd = re.search(r"^CMD (.+)$", dockerfile, re.M).group(1)
     assert json.loads(cmd) == topology["web1"]["command"]
+    # deploy/bin/portal-backup runs pg_dump; compose's server is postgres:15 (bookworm's 15).
+    assert re.search(r"apt-get install .*\bpostgresql-client\b", dockerfile)
+    assert re.search(r"image: postgres:15\b", (ROOT / "compose.yaml").read_text())
+    assert re.search(r"^COPY deploy/bin deploy/bin$", dockerfile, re.M)
     for name in ("nginx", "pgbouncer"):
         edge = (DEPLOY / name / "Dockerfile").read_text()
         assert json.loads(re.search(r"^CMD (.+)$", edge, re.M).group(1)) == topology[name]["command"]
