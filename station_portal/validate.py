@@ -14,6 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 MAX_ID = 2**31 - 1
+# Ids of the tables that grow without bound (BIGINT on PostgreSQL: notifications, hall
+# tickets, audit rows, pings, job runs, sessions, tokens).
+MAX_BIG_ID = 2**63 - 1
 # The working-day calendar's range (sla.calendar builds its tables over it): a date
 # outside it can be neither counted nor stored as a deadline.
 FIRST_DAY = date(2000, 1, 1)
@@ -32,16 +35,18 @@ def text(value: Any, max_len: int = 200) -> str:
     return _CONTROL.sub("", value)[:max_len] if isinstance(value, str) else ""
 
 
-def as_id(value: Any) -> int | None:
-    """A database id from an int or a string of digits, else None."""
+def as_id(value: Any, *, big: bool = False) -> int | None:
+    """A database id from an int or a string of digits, else None; ``big``: of a 64-bit
+    id column (up to 2⁶³−1), else of a 32-bit one (2³¹−1)."""
+    top = MAX_BIG_ID if big else MAX_ID
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
         value = value.strip()
-        if not (value.isascii() and value.isdigit()) or len(value) > 10:  # not "²" or "٣"
-            return None
+        if not (value.isascii() and value.isdigit()) or len(value) > len(str(top)):
+            return None  # not "²" or "٣"
         value = int(value)
-    if isinstance(value, int) and 0 < value <= MAX_ID:
+    if isinstance(value, int) and 0 < value <= top:
         return value
     return None
 

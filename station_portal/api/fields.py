@@ -21,7 +21,14 @@ from werkzeug.datastructures import FileStorage
 
 from station_portal.i18n import LazyString, _l, gettext
 from station_portal.timefmt import local
-from station_portal.validate import FIRST_DAY, LAST_DAY, MAX_ID, day, has_control_chars
+from station_portal.validate import (
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_BIG_ID,
+    MAX_ID,
+    day,
+    has_control_chars,
+)
 
 
 class Msg(str):
@@ -173,13 +180,15 @@ def Choice(choices: tuple[str, ...] | list[str], *, required: bool = False,
                             metadata={"description": description}, **kwargs)
 
 
-def Id(*, required: bool = False, description: str = "", strict: bool = True, **kwargs: Any
-       ) -> ma.fields.Integer:
-    """A database id: 1 … 2³¹−1 (larger numbers are refused, not sent to the database).
-    ``strict=False`` for query strings, where every value arrives as text."""
-    return ma.fields.Integer(required=required, strict=strict, validate=within(1, MAX_ID),
+def Id(*, required: bool = False, description: str = "", strict: bool = True, big: bool = False,
+       **kwargs: Any) -> ma.fields.Integer:
+    """A database id: 1 … 2³¹−1, or 2⁶³−1 with ``big`` (a table that grows without bound);
+    larger numbers are refused, not sent to the database. ``strict=False`` for query
+    strings, where every value arrives as text."""
+    top = MAX_BIG_ID if big else MAX_ID
+    return ma.fields.Integer(required=required, strict=strict, validate=within(1, top),
                              metadata={"description": description, "minimum": 1,
-                                       "maximum": MAX_ID}, **kwargs)
+                                       "maximum": top}, **kwargs)
 
 
 def Number(low: float, high: float, *, required: bool = False, description: str = "",

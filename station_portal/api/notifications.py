@@ -48,7 +48,7 @@ class NotificationListSchema(ma.Schema):
 
 
 class MarkReadSchema(ApiSchema):
-    ids = ma.fields.List(Id(), validate=ma.validate.Length(max=MAX_IDS),
+    ids = ma.fields.List(Id(big=True), validate=ma.validate.Length(max=MAX_IDS),
                          metadata={"description": "Notifications to mark read."})
     all = ma.fields.Boolean(metadata={"description": "Mark every notification read."})
 

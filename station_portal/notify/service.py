@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -24,6 +25,7 @@ from station_portal.i18n import _, _l, use_locale
 from station_portal.labels import stage_label
 from station_portal.notify.models import Notification, NotificationPreference
 from station_portal.timefmt import format_local
+from station_portal.validate import as_id
 
 APP, EMAIL = "app", "email"
 CHANNELS = (APP, EMAIL)
@@ -126,7 +128,7 @@ def mark_read(session: Session, user_id: int, ids: Iterable[int] | None = None,
     query = update(Notification).where(Notification.user_id == user_id,
                                        Notification.read_at.is_(None))
     if ids is not None:
-        wanted = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+        wanted = [i for i in map(partial(as_id, big=True), ids) if i is not None]
         if not wanted:
             return 0
         query = query.where(Notification.id.in_(wanted))

@@ -231,7 +231,7 @@ def _ticket_conflict(ticket: HallTicket) -> Conflict:
 def _load(session: Session, actor: User | None, ticket_id: object, version: object,
           allowed: tuple[TicketStatus, ...]) -> tuple[HallTicket, ServiceHall, Scope]:
     scope = _require(session, actor)
-    tid = as_id(ticket_id)
+    tid = as_id(ticket_id, big=True)
     ticket = session.get(HallTicket, tid) if tid is not None else None
     hall = session.get(ServiceHall, ticket.hall_id) if ticket is not None else None
     if ticket is None or hall is None or not scope.sees_unit(hall.unit_id):

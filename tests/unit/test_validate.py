@@ -2,7 +2,7 @@
 
 import pytest
 
-from station_portal.validate import MAX_ID, as_id, id_list, mapping, text
+from station_portal.validate import MAX_BIG_ID, MAX_ID, as_id, id_list, mapping, text
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -12,6 +12,14 @@ from station_portal.validate import MAX_ID, as_id, id_list, mapping, text
 ])
 def test_ids_are_positive_32_bit_integers(value, expected):
     assert as_id(value) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (2**40, 2**40), (str(2**40), 2**40), (MAX_BIG_ID, MAX_BIG_ID), (MAX_BIG_ID + 1, None),
+    (str(MAX_BIG_ID + 1), None), ("1" * 30, None), (0, None), (True, None),
+])
+def test_ids_of_growing_tables_are_positive_64_bit_integers(value, expected):
+    assert as_id(value, big=True) == expected
 
 
 def test_lists_keep_only_ids():
