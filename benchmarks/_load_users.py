@@ -466,7 +466,7 @@ class Kiosk(PortalUser):
             return
         r = self.call("POST", f"/kiosk/{self.hall}/ticket", "kiosk: take ticket", ok=(302,),
                       data={"csrf": token.group(1), "business": random.choice(businesses)},
-                      refused={409: "95598"})  # the hall's daily cap: by design
+                      refused={429: "95598"})  # the hall's daily cap (services.hall): by design
         if self.good(r):
             slip = self.call("GET", f"/kiosk/{self.hall}/slip", "kiosk: slip", marker=self.hall)
             ACKED["tickets"].append(self.hall)
