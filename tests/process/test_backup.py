@@ -369,6 +369,41 @@ def test_the_drill_restores_checks_and_drops_its_copy(databases, template, setti
     assert list(work.iterdir()) == [], "the drill's backup and scratch folder are gone"
 
 
+def test_the_nightly_script_backs_up_rotates_and_drills_a_whole_bucket_store(
+        databases, template, s3_endpoint, tmp_path):
+    """deploy/bin/portal-backup as the timer runs it, with the drill, for a store that is a
+    whole bucket (compose's, the topology's): the drill needs a scratch bucket of its own."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name=REGION,
+                          aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+    whole, scratch = f"whole-{secrets.token_hex(4)}", f"drill-{secrets.token_hex(4)}"
+    for bucket in (whole, scratch):
+        client.create_bucket(Bucket=bucket)
+    settings = {**s3_settings(s3_endpoint), "s3_bucket": whole}
+    del settings["s3_prefix"]
+    source = Site(databases, template, settings)
+    add_photos(source, 2)
+    folder = tmp_path / "backups"
+    env = {**source.env(), "DEPLOY_BACKUP_DIR": str(folder), "DEPLOY_BACKUP_KEEP": "1",
+           "DEPLOY_BACKUP_DRILL": "1",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    def nightly(**more: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(ROOT / "deploy" / "bin" / "portal-backup")], cwd=ROOT,
+                              env={**env, **more}, capture_output=True, text=True, timeout=600,
+                              check=False)
+
+    refused = nightly()
+    assert refused.returncode != 0 and "PORTAL_S3_PREFIX" in refused.stderr, refused
+    done = nightly(DEPLOY_BACKUP_DRILL_BUCKET=scratch)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "DRILL OK" in done.stdout and "1 backups kept" in done.stdout, done.stdout
+    kept = [p for p in folder.iterdir() if p.name.startswith("portal-")]
+    assert len(kept) == 1 and (kept[0] / "manifest.json").exists(), kept
+    assert client.list_objects_v2(Bucket=scratch).get("KeyCount", 0) == 0, "scratch emptied"
+
+
 def test_sqlite_is_refused_with_a_clear_message(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
