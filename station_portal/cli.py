@@ -63,7 +63,7 @@ class _Commands(click.Group):
         except migrate.SchemaNotCurrent as exc:
             raise click.ClickException(str(exc)) from exc
         except (OperationalError, InterfaceError) as exc:
-            first = str(exc.orig or exc).strip().splitlines()[0]
+            first = (str(exc.orig or exc).strip().splitlines() or [type(exc).__name__])[0]
             raise click.ClickException(
                 f"the database does not answer: {first}. Check DATABASE_URL and that the "
                 f"server runs.") from exc
