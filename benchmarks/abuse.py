@@ -46,19 +46,13 @@ import requests
 from requests.adapters import HTTPAdapter
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.load import read_env  # noqa: E402  (the topology's portal.env)
+
 MB = 1024 * 1024
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 KIOSK_LAN = "127.0.77"  # inside scripts/topology's PORTAL_KIOSK_NETWORKS (127.0.0.0/9)
 OUTSIDE = "127.200.5"  # outside it
-
-
-def read_env(run: Path) -> dict[str, str]:
-    out = {}
-    for line in (run / "portal.env").read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, _sep, value = line.partition("=")
-            out[key.strip()] = value.strip()
-    return out
 
 
 class _FromAddress(HTTPAdapter):
@@ -97,7 +91,6 @@ def csrf_of(html: str) -> str:
 def prepare(env: dict[str, str], tag: str) -> dict[str, Any]:
     """An administrator, the head of the case's station (who hears of its documents), an
     open application the customer tracks, and a level-D hall open all day."""
-    sys.path.insert(0, str(ROOT))
     from sqlalchemy import select
 
     from station_portal.db import Database
