@@ -65,7 +65,7 @@ def summary_text(summary: dict[str, Any] | None) -> str:
     """A run's figures in words: "clocks checked: 12; warnings: 1"."""
     def value(v: Any) -> str:
         if isinstance(v, list):
-            return ", ".join(str(x) for x in v)
+            return ", ".join(str(x) for x in v) or "—"  # an empty list is not a blank
         if isinstance(v, bool):
             return _("yes") if v else _("no")
         return str(v)

@@ -13,3 +13,4 @@ def test_summary_text_reads_a_prune_run():
                          "batches": 3})
     assert text == ("crew positions removed: 1200; audit rows removed: 0; "
                     "tables left for the next night: crew_pings; batches: 3")
+    assert summary_text({"unfinished": []}) == "tables left for the next night: —"
