@@ -124,6 +124,10 @@ class Config:
     smtp_user: str = ""  # PORTAL_SMTP_USER
     smtp_password: str = ""  # PORTAL_SMTP_PASSWORD
     mail_from: str = "Station Portal <portal@localhost>"  # PORTAL_MAIL_FROM
+    # PORTAL_SMS_SENDER: how outage notices reach phones. Empty: no SMS gateway (the notices
+    # are recorded as not sent); "log": written to the log (demo, tests); "module:function":
+    # a gateway adapter called as function(phone, text), raising on failure.
+    sms_sender: str = ""
     # The address people use to reach the portal, for links in emails.
     public_url: str = "http://127.0.0.1:8050"  # PORTAL_PUBLIC_URL
     # Demo mode only: new calls and crews moving, every minute, from the scheduler.
@@ -219,6 +223,7 @@ class Config:
         "smtp_user": "PORTAL_SMTP_USER",
         "smtp_password": "PORTAL_SMTP_PASSWORD",
         "mail_from": "PORTAL_MAIL_FROM",
+        "sms_sender": "PORTAL_SMS_SENDER",
         "public_url": "PORTAL_PUBLIC_URL",
         "simulate": "PORTAL_SIMULATE",
         "kiosk_networks": "PORTAL_KIOSK_NETWORKS",

@@ -35,6 +35,7 @@ DATA_FILES = (
     "station_portal.hall.catalog:CATALOG_FILE",
     "station_portal.customer.documents:DOCUMENTS_FILE",
     "station_portal.demo.city:CITY_FILE",
+    "station_portal.network.rules:NETWORK_FILE",
 )
 
 

@@ -44,6 +44,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("visits", pages=("visits",), callbacks=("visits",)),
     Feature("gridworks", pages=("gridworks",), callbacks=("gridworks",),
             models=("gridworks.models",)),
+    Feature("outages", pages=("outages",), callbacks=("outages",), models=("network.models",)),
     Feature("org", pages=("org",), callbacks=("org",), models=("org.models",)),
     Feature("users", pages=("users",), callbacks=("users",), models=("auth.models",)),
     Feature("audit_log", pages=("audit_log",), callbacks=("audit_log",)),

@@ -112,6 +112,35 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "hall_ticket_transferred": _("Queue ticket transferred"),
     "hall_ticket_cancelled": _("Queue ticket cancelled"),
     "hall_tickets_closed": _("Queue tickets left open closed at night"),
+    "outage_created": _("Outage recorded"),
+    "outage_approved": _("Outage plan approved"),
+    "outage_announced": _("Outage announced"),
+    "outage_in_progress": _("Outage started"),
+    "outage_ended": _("Outage ended"),
+    "outage_cancelled": _("Outage cancelled"),
+}
+
+OUTAGE_KINDS: dict[str, LazyString] = {
+    "planned": _("Planned outage"),
+    "temporary": _("Temporary outage"),
+}
+
+OUTAGE_STATUSES: dict[str, LazyString] = {
+    "draft": _("Draft"),
+    "approved": _("Approved"),
+    "announced": _("Announced"),
+    "in_progress": _("Power off now"),
+    "ended": _("Ended"),
+    "cancelled": _("Cancelled"),
+}
+
+# How an outage's notice stands against its commitment (network.outages.Verdict).
+NOTICE_VERDICTS: dict[str, LazyString] = {
+    "in_time": _("Told in time"),
+    "late": _("Told late"),
+    "due": _("Not told yet"),
+    "missed": _("Notice deadline missed"),
+    "none": _("Not applicable"),
 }
 
 

@@ -14,7 +14,17 @@ from station_portal.config import Config, ConfigError
 from station_portal.datafiles import check_all as check_data_files
 from station_portal.db import Database
 from station_portal.services.users import demo_accounts_present
-from station_portal.web import customer, errors, guard, health, kiosk, metrics, observe, signin
+from station_portal.web import (
+    customer,
+    errors,
+    guard,
+    health,
+    kiosk,
+    metrics,
+    observe,
+    signin,
+)
+from station_portal.web import outages as public_outages
 from station_portal.web.context import EXTENSION, Portal
 
 log = logging.getLogger(__name__)
@@ -73,6 +83,7 @@ def build_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     server.register_blueprint(signin.bp)
     server.register_blueprint(customer.bp)
     server.register_blueprint(kiosk.bp)
+    server.register_blueprint(public_outages.bp)
 
     from station_portal.api import init_api
 

@@ -10,8 +10,10 @@ parser every page, callback and API uses (``day``).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+
+from station_portal.timefmt import SHANGHAI
 
 MAX_ID = 2**31 - 1
 # Ids of the tables that grow without bound (BIGINT on PostgreSQL: notifications, hall
@@ -76,3 +78,21 @@ def day(value: Any) -> date | None:
     if not isinstance(value, date):
         return None
     return value if FIRST_DAY <= value <= LAST_DAY else None
+
+
+def local_time(value: Any) -> datetime | None:
+    """An instant from an aware datetime, a naive one or text ("2026-12-05 08:30",
+    "2026-12-05T08:30", an ISO offset allowed) read as Asia/Shanghai time; returned in UTC.
+    None when malformed or outside the calendar's range."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    if not FIRST_DAY <= value.astimezone(SHANGHAI).date() <= LAST_DAY:
+        return None
+    return value.astimezone(UTC)

@@ -27,6 +27,7 @@ from station_portal.labels import (
     label,
     stage_label,
 )
+from station_portal.network.models import Outage, TransformerArea
 from station_portal.org.models import Crew, Unit
 from station_portal.sla.stages import CUSTOMER, stage_book
 from station_portal.workorders.models import (
@@ -92,6 +93,8 @@ class CaseView:
     crew: str = ""
     eta: datetime | None = None  # the crew's estimated arrival
     arrival_due: datetime | None = None
+    area: str = ""  # the transformer area (台区) the site hangs on
+    outage: Outage | None = None  # the outage that explains a dark site / the hook-up window
 
 
 def _unit_name(session: Session, unit_id: int | None) -> str:
@@ -177,6 +180,9 @@ def _owes(order: WorkOrder, missing: list[tuple[str, str]]) -> list[str]:
 
 
 def case_view(session: Session, order: WorkOrder, now: datetime) -> CaseView:
+    area = session.get(TransformerArea, order.area_id) if order.area_id is not None else None
+    network = {"area": area.name if area is not None else "",
+               "outage": session.get(Outage, order.outage_id) if order.outage_id else None}
     rating = session.get(ServiceRating, order.id)
     signed = session.scalar(select(ContractSignature).where(
         ContractSignature.work_order_id == order.id, ContractSignature.occasion == "contract"))
@@ -207,7 +213,7 @@ def case_view(session: Session, order: WorkOrder, now: datetime) -> CaseView:
             missing_documents=missing, can_add_documents=order.is_open,
             can_finish_works=customers_stage and not order.paused,
             can_sign=in_progress and order.current_stage == "contract" and not order.paused,
-            signed=signed, can_rate=can_rate, rating=rating)
+            signed=signed, can_rate=can_rate, rating=rating, **network)
     crew = session.get(Crew, order.crew_id) if order.crew_id is not None else None
     eta = None
     if crew is not None and order.status in CREW_COMING and crew.last_lat is not None \
@@ -226,7 +232,7 @@ def case_view(session: Session, order: WorkOrder, now: datetime) -> CaseView:
         crew=_("Crew %(code)s of %(unit)s", code=crew.code, unit=crew.unit.name())
         if crew is not None else "",
         eta=eta, arrival_due=arrival.due_at if arrival is not None and arrival.ended_at is None
-        else None)
+        else None, **network)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from station_portal.auth.models import User
 from station_portal.auth.passwords import DEMO_PASSWORD
 from station_portal.auth.roles import Role
 from station_portal.datafiles import DataFile, read_toml
+from station_portal.demo.network import NetworkReport, seed_network
 from station_portal.org.models import (
     AreaType,
     Client,
@@ -107,6 +108,7 @@ class DemoCityReport:
     parks: int = 0
     clients: int = 0
     users: list[str] = field(default_factory=list)
+    network: NetworkReport | None = None
 
 
 class _Projection:
@@ -458,6 +460,8 @@ def build_demo_city(
     gen.build_territories()
     gen.build_people()
     gen.build_clients()
+    gen.report.network = seed_network(session, seed=seed)
+    gen.progress("network")
     if demo_mode:  # demo accounts carry the demo password, refused in production
         gen.build_accounts()
     return gen.report

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from station_portal.analytics.snapshots import settle
 from station_portal.auth.models import user_clients
 from station_portal.demo.gridworks import seed_grid_works
+from station_portal.demo.network import link_orders, seed_outages
 from station_portal.org.models import Client, Crew, Unit, UnitKind
 from station_portal.services.orders import holder_unit
 from station_portal.sla.calendar import SECONDS_PER_DAY, WorkCalendar
@@ -891,12 +892,14 @@ def seed_history(session: Session, *, n_orders: int, seed: int = 7,
         history.progress("park cases", parks)
     _place_crews(session, now, np.random.default_rng(seed + 1))
     seed_grid_works(session, now=now, seed=seed)  # the projects the grid-works waits are on
+    link_orders(session)  # each order's transformer area
+    seed_outages(session, now=now, seed=seed)
     settle(session, history.cal)  # what each finished clock used, for the dashboards
     if commit_batches:
         session.commit()
     if session.get_bind().dialect.name == "postgresql":
         for table in ("work_orders", "stage_clocks", "work_order_events", "clock_pauses",
-                      "park_visits"):
+                      "park_visits"):  # written with explicit ids
             session.execute(text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 (constant names)
                 f"COALESCE((SELECT MAX(id) FROM {table}), 1))"))

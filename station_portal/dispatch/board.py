@@ -32,6 +32,7 @@ from station_portal.dispatch.model import CrewState, OrderState, repair_order
 from station_portal.dispatch.optimise import Plan, optimise
 from station_portal.dispatch.suggest import Suggestion, rank_crews
 from station_portal.dispatch.travel import LIVE, STALE, UNKNOWN, DispatchSettings
+from station_portal.network.models import Outage, TransformerArea
 from station_portal.org.models import ROUTABLE_KINDS, STATION_GROUP_KINDS, Crew, CrewMember, Staff, Unit
 from station_portal.workorders.access import order_filter
 from station_portal.workorders.models import (
@@ -79,6 +80,7 @@ class BoardOrder:
     category: str | None
     current_stage: str | None
     paused: bool
+    outage_id: int | None = None  # reported inside an announced outage: not a fault
     support_crew_ids: tuple[int, ...] = ()
 
     @property
@@ -142,8 +144,11 @@ class Board:
                           self.settings)
 
     def proposal(self) -> Plan:
-        """"Dispatch all": the unassigned repairs over the crews, after the work they already hold."""
-        return optimise([self.order_state(o) for o in self.queue()], self.crew_states(), self.settings)
+        """"Dispatch all": the unassigned repairs over the crews, after the work they already
+        hold; a repair reported inside an announced outage is left out (power is off by plan:
+        the head dispatches it by hand if it is a fault after all)."""
+        return optimise([self.order_state(o) for o in self.queue() if o.outage_id is None],
+                        self.crew_states(), self.settings)
 
 
 def default_settings() -> DispatchSettings:
@@ -201,7 +206,7 @@ def _orders(session: Session, scope: Scope, now: datetime,
         select(WorkOrder.id, WorkOrder.code, WorkOrder.kind, WorkOrder.status, live_sla(now),
                WorkOrder.lat, WorkOrder.lon, WorkOrder.unit_id, WorkOrder.area_type, WorkOrder.address,
                WorkOrder.due_at, WorkOrder.version, WorkOrder.crew_id, WorkOrder.urgency,
-               WorkOrder.category, WorkOrder.current_stage, WorkOrder.paused)
+               WorkOrder.category, WorkOrder.current_stage, WorkOrder.paused, WorkOrder.outage_id)
         .where(or_(*wanted), WorkOrder.closed_at.is_(None), order_filter(scope))
         .order_by(WorkOrder.id)).all()
     repair_ids = [r.id for r in rows if r.kind == Kind.REPAIR]
@@ -348,6 +353,8 @@ class CrewJob:
     due_at: datetime | None  # the running clock's deadline (arrival, then restoration)
     sla: str | None
     version: int
+    area: str | None = None  # the transformer area (台区) of the site
+    outage: str | None = None  # the code of the outage the repair was reported inside
 
 
 def crew_jobs(session: Session, scope: Scope, now: datetime) -> list[CrewJob]:
@@ -359,7 +366,9 @@ def crew_jobs(session: Session, scope: Scope, now: datetime) -> list[CrewJob]:
         select(WorkOrder.id, WorkOrder.code, WorkOrder.status, WorkOrder.crew_id == scope.crew_id,
                WorkOrder.urgency, WorkOrder.category, WorkOrder.lat, WorkOrder.lon, WorkOrder.address,
                WorkOrder.customer_name, WorkOrder.customer_phone, WorkOrder.description,
-               WorkOrder.due_at, live_sla(now), WorkOrder.version)
+               WorkOrder.due_at, live_sla(now), WorkOrder.version, TransformerArea.name, Outage.code)
+        .outerjoin(TransformerArea, TransformerArea.id == WorkOrder.area_id)
+        .outerjoin(Outage, Outage.id == WorkOrder.outage_id)
         .where(WorkOrder.kind == Kind.REPAIR, WorkOrder.status.in_(open_work), order_filter(scope))).all()
     jobs = [CrewJob(*r) for r in rows]
     return sorted(jobs, key=lambda j: working_order(j.status, j.urgency, j.due_at, j.id))

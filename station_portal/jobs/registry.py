@@ -31,6 +31,16 @@ def mail(_session: None, context: RunContext) -> dict[str, Any]:
     return deliver(context.database, context.config, context.now).as_dict()
 
 
+def outages(_session: None, context: RunContext) -> dict[str, Any]:
+    """Escalate outages not announced by their notice deadline, then tell the customers of
+    announced ones (``notify.outage_notices``; sending runs outside a transaction)."""
+    from station_portal.notify.outage_notices import deliver, watch
+
+    with context.database.write() as session:
+        watched = watch(session, context.now)
+    return {**watched, **deliver(context.database, context.config, context.now).as_dict()}
+
+
 def visits(session: Session, context: RunContext) -> dict[str, Any]:
     from station_portal.jobs.visits import run
 
@@ -127,6 +137,7 @@ def jobs(config: Config, intervals: dict[str, int] | None = None) -> list[Job]:
     table = [
         Job("sla_watch", Schedule.every(60), sla_watch),
         Job("mail", Schedule.every(60, offset=30), mail, transactional=False),
+        Job("outages", Schedule.every(60, offset=45), outages, transactional=False),
         Job("visits", Schedule.daily(6, 30), visits),
         Job("snapshots", Schedule.daily(1, 30), snapshots),
         Job("briefing", Schedule.weekly(0, 6, 0), briefing),

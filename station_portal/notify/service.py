@@ -41,6 +41,7 @@ EVENTS: dict[str, tuple[Any, bool, bool]] = {
     "briefing_ready": (_l("The weekly briefing is ready"), True, True),
     "customer_update": (_l("A customer acted online on a case you hold"), True, False),
     "customer_rating_low": (_l("A customer rated a case in your area low"), True, True),
+    "outage_notice_missed": (_l("An outage was not announced in time"), True, True),
 }
 
 
@@ -229,6 +230,13 @@ def render(note: Notification, locale: str) -> Message:
             subject = _("%(code)s rated %(stars)s of 5", code=code, stars=p.get("stars", ""))
             body = _("The customer of %(code)s rated the service %(stars)s of 5: %(comment)s",
                      code=code, stars=p.get("stars", ""), comment=p.get("comment", ""))
+        elif note.event == "outage_notice_missed":
+            link = "/outages"
+            when, due = _when(p.get("starts_at")), _when(p.get("due_at"))
+            subject = _("Outage %(code)s was not announced in time", code=code)
+            body = _("Outage %(code)s starts %(when)s and cuts off %(n)s customers; its "
+                     "notice was due %(due)s and it is not announced. Announce it now or "
+                     "move it.", code=code, when=when, n=p.get("customers", ""), due=due)
         else:
             subject = body = note.event
         return Message(subject, body, link)

@@ -130,6 +130,10 @@ def job_card(number: int, job: CrewJob, now: datetime) -> dbc.Card:
                     if (left := _left(job, now)) else [])],
                  className="small mt-1"),
         html.Div(job.address, className="fw-semibold mt-1"),
+        html.Div(_("Transformer area: %(area)s", area=job.area), className="small")
+        if job.area else None,
+        html.Div(_("Reported inside outage %(code)s: power is off by plan.", code=job.outage),
+                 className="small text-warning-emphasis") if job.outage else None,
         html.Div([
             job.customer_name, " ",
             html.A([html.I(className="bi bi-telephone me-1"), job.customer_phone],

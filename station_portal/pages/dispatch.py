@@ -110,6 +110,8 @@ def order_feature(order: BoardOrder, crew_codes: Mapping[int, str]) -> dict[str,
         tip.append(_("Due %(when)s", when=format_local(order.due_at)))
     if crew:
         tip.append(_("Crew %(crew)s", crew=", ".join([crew, *[s for s in support if s]])))
+    if order.outage_id is not None:
+        tip.append(_("Inside an announced outage: left out of dispatch all"))
     return {
         "type": "Feature",
         "id": f"o{order.id}",

@@ -30,6 +30,7 @@ LIMIT = 500
 JOB_NAMES = {
     "sla_watch": _l("Time-limit watch and escalation"),
     "mail": _l("Email delivery"),
+    "outages": _l("Outage notices"),
     "visits": _l("Recurring client visits"),
     "snapshots": _l("Daily dashboard snapshots"),
     "briefing": _l("Weekly briefings"),
@@ -58,6 +59,7 @@ SUMMARY_KEYS = {
     "auth_sessions": _l("ended sessions removed"), "api_tokens": _l("ended API tokens removed"),
     "hall_tickets_removed": _l("finished hall tickets removed"),
     "unfinished": _l("tables left for the next night"), "batches": _l("batches"),
+    "escalated": _l("outages escalated"), "no_sender": _l("notices without a sender"),
 }
 
 

@@ -343,6 +343,12 @@ def _value_text(detail: OrderDetail, value: str | None) -> str:
 def facts(detail: OrderDetail) -> list[tuple[str, Any]]:
     o = detail.order
     common = [(_("Unit"), _name(detail.territory)), (_("Address"), o.address)]
+    if detail.area is not None:
+        common.append((_("Transformer area"), f"{detail.area.name} ({detail.area.code})"))
+    if detail.outage is not None:
+        common.append((_("Inside outage") if o.kind == Kind.REPAIR else _("Hook-up outage"),
+                       html.A(f"{detail.outage.code} · {format_local(detail.outage.starts_at)}–"
+                              f"{format_local(detail.outage.ends_at)[11:]}", href="/outages")))
     if o.kind == Kind.REPAIR:
         return [
             (_("Reported at"), format_local(o.created_at)),

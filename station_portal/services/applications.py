@@ -148,6 +148,7 @@ def create_application(session: Session, actor: User | None, data: ApplicationIn
     first.entered_at = first.started_at = applied
     order.clocks = stage_clocks
     order.holder, order.holder_unit_id = first.holder, first.holder_unit_id
+    orders.link_area(session, order, site.unit_id, applied)
     session.add(order)
     orders.new_code(session, order, applied)
     refresh_clocks(order, now)

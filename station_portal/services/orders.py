@@ -21,9 +21,11 @@ from station_portal.auth.roles import Role
 from station_portal.db import utcnow
 from station_portal.errors import ValidationFailed
 from station_portal.i18n import _
+from station_portal.network.areas import nearest_area
+from station_portal.network.outages import covering_outage
 from station_portal.org.models import Client, Unit, UnitKind
 from station_portal.org.territory import InvalidLocation, TerritoryIndex
-from station_portal.org.tree import ancestor_ids
+from station_portal.org.tree import ancestor_ids, subtree_ids
 from station_portal.services.changes import (
     actor_scope,
     already_applied,
@@ -117,6 +119,19 @@ def client_of(session: Session, client_id: object, errors: dict[str, str]) -> in
         errors["client_id"] = _("Choose a client from the list.")
         return None
     return cid
+
+
+# -- the transformer area ----------------------------------------------------------------
+
+def link_area(session: Session, order: WorkOrder, site_unit_id: int, at: datetime) -> None:
+    """Give a new order the transformer area nearest its site among the areas of the unit
+    its site routes to; a repair inside an announced or running outage of that area is
+    marked with it (power is off by plan, not by a fault)."""
+    area = nearest_area(session, order.lat, order.lon, subtree_ids(session, site_unit_id))
+    order.area_id = area.id if area is not None else None
+    if order.kind == Kind.REPAIR.value and area is not None:
+        outage = covering_outage(session, area.id, at)
+        order.outage_id = outage.id if outage is not None else None
 
 
 # -- notes (any kind) ------------------------------------------------------------------

@@ -121,11 +121,16 @@ def create_repair(session: Session, actor: User | None, data: RepairInput, *,
                    limit_amount=restoration.amount, limit_unit=restoration.unit,
                    limit_source=restoration.source),
     ]
+    orders.link_area(session, order, site.unit_id, reported)
     session.add(order)
     orders.new_code(session, order, reported)
     refresh_clocks(order, now)
+    details: dict[str, object] = {"source": source, "category": category,
+                                  "urgency": data.urgency}
+    if order.outage_id is not None:
+        details["outage_id"] = order.outage_id
     record_event(session, order, actor, "created", reported, to_value=RS.REPORTED.value,
-                 details={"source": source, "category": category, "urgency": data.urgency})
+                 details=details)
     return order
 
 

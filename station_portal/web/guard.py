@@ -63,7 +63,7 @@ PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/readyz", "/metrics"
     | API_PUBLIC_PATHS
 # The public customer pages and the hall kiosks (web/public.py): HTML, answered as HTML.
 PUBLIC_HTML_PREFIXES = ("/service/", "/kiosk/")
-PUBLIC_BLUEPRINTS = frozenset({"customer", "kiosk"})  # the only views under those prefixes
+PUBLIC_BLUEPRINTS = frozenset({"customer", "outages", "kiosk"})  # the only views under those prefixes
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", API_DOCS_STATIC)
 PUBLIC_PREFIXES = (*STATIC_PREFIXES, *PUBLIC_HTML_PREFIXES)
 JSON_PREFIXES = ("/_dash-", "/_reload-hash", API_PREFIX)

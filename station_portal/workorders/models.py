@@ -143,6 +143,11 @@ class WorkOrder(Base):
     customer_phone: Mapped[str] = mapped_column(String(32), default="")
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     description: Mapped[str] = mapped_column(String(500), default="")
+    # The transformer area (台区) of the site: picked from the location, changeable by staff.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("transformer_areas.id"), index=True)
+    # A repair reported inside an announced outage's areas and window (not a fault), or the
+    # outage that gives an application's final hook-up its window.
+    outage_id: Mapped[int | None] = mapped_column(ForeignKey("outages.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from station_portal.auth.models import User
 from station_portal.auth.scope import Scope
+from station_portal.network.models import Outage, TransformerArea
 from station_portal.org.models import Client, Crew, IndustrialPark, Unit
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import AT_RISK, ON_TRACK, OVERDUE, late_amount, left_amount
@@ -354,6 +355,8 @@ class OrderDetail:
     lateness: dict[int, Lateness] = field(default_factory=dict)
     due: Lateness | None = None
     grid_works: GridWorksStanding | None = None
+    area: TransformerArea | None = None  # the site's transformer area (台区)
+    outage: Outage | None = None  # the outage that explains a repair / serves a hook-up
 
 
 def order_detail(session: Session, scope: Scope, order_id: object, now: datetime,
@@ -398,6 +401,8 @@ def order_detail(session: Session, scope: Scope, order_id: object, now: datetime
         events=events,
         shares=shares(order, now, calendar) if order.kind == Kind.APPLICATION else [],
         holder_since=hold.start if hold else None,
+        area=session.get(TransformerArea, order.area_id) if order.area_id else None,
+        outage=session.get(Outage, order.outage_id) if order.outage_id else None,
         visits=list(session.scalars(select(ParkVisit).where(ParkVisit.work_order_id == order.id)
                                     .order_by(ParkVisit.planned_for))),
         linked_application=session.get(WorkOrder, order.application_id)

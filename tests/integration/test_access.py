@@ -38,6 +38,8 @@ PUBLIC = {
     "/service/case/<number>/sign": "customer: sign the contract of a held case",
     "/service/case/<number>/rate": "customer: rate a held case",
     "/service/forget": "customer: forget the held cases in this browser",
+    "/service/outages": "public outage notices and the lookup by account, case number or address "
+                        "(public by rule; rate-limited)",
     "/kiosk/<code>": "hall kiosk: take a queue ticket (no account; the hall's touch screen)",
     "/kiosk/<code>/ticket": "hall kiosk: the ticket form (rate-limited per address, CSRF)",
     "/kiosk/<code>/slip": "hall kiosk: the slip of the ticket this browser took",

@@ -1,0 +1,107 @@
+"""Transformer areas: which one serves a location, and how much load each can still take.
+
+Reads only. ``nearest_area`` is one indexed query (the areas of the routed unit's subtree,
+nearest first); ``spare_capacity`` is one grouped query over the connection points plus one
+over the open applications, then plain arithmetic with the factors of ``data/network.toml``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from station_portal.auth.scope import Scope
+from station_portal.network.models import ConnectionPoint, Feeder, TransformerArea
+from station_portal.network.rules import CapacityRules, network_rules
+from station_portal.workorders.models import ApplicationStatus, Kind, WorkOrder
+
+
+def nearest_area(session: Session, lat: float, lon: float,
+                 unit_ids: list[int] | frozenset[int] | None) -> TransformerArea | None:
+    """The active area nearest to the location among those owned by ``unit_ids`` (all when
+    None); None when there is none."""
+    k = math.cos(math.radians(lat)) ** 2  # a degree of longitude is shorter than one of latitude
+    query = (select(TransformerArea).where(TransformerArea.active.is_(True))
+             .order_by((TransformerArea.lat - lat) * (TransformerArea.lat - lat)
+                       + (TransformerArea.lon - lon) * (TransformerArea.lon - lon) * k,
+                       TransformerArea.id)
+             .limit(1))
+    if unit_ids is not None:
+        query = query.where(TransformerArea.unit_id.in_(sorted(unit_ids)))
+    return session.scalars(query).first()
+
+
+def area_in_scope(session: Session, scope: Scope | None, area_id: object) -> TransformerArea | None:
+    """The area if it exists and the scope (None: the system) sees its unit."""
+    if not isinstance(area_id, int) or isinstance(area_id, bool):
+        return None
+    area = session.get(TransformerArea, area_id)
+    if area is None or (scope is not None and not scope.sees_unit(area.unit_id)):
+        return None
+    return area
+
+
+@dataclass(frozen=True)
+class AreaCapacity:
+    area_id: int
+    code: str
+    name: str
+    feeder: str
+    capacity_kva: float
+    customers: int
+    connected_kw: float
+    applied_kw: float
+    peak_kva: float  # the estimate: (connected × diversity + applied) ÷ power factor
+    spare_kva: float  # what it may still take before it is heavily loaded
+
+    @property
+    def load_ratio(self) -> float:
+        return self.peak_kva / self.capacity_kva if self.capacity_kva else 0.0
+
+    @property
+    def takes_new_load(self) -> bool:
+        return self.spare_kva > 0
+
+
+def estimate(capacity_kva: float, connected_kw: float, applied_kw: float,
+             rules: CapacityRules) -> tuple[float, float]:
+    """(peak kVA, spare kVA before heavy load) of an area: pure arithmetic."""
+    peak = (connected_kw * rules.diversity + applied_kw) / rules.power_factor
+    return peak, capacity_kva * rules.heavy_load_ratio - peak
+
+
+def spare_capacity(session: Session, unit_ids: list[int] | frozenset[int] | None, *,
+                   area_ids: list[int] | None = None) -> list[AreaCapacity]:
+    """Every active area of the units (or the listed areas), tightest first."""
+    rules = network_rules().capacity
+    where = [TransformerArea.active.is_(True)]
+    if unit_ids is not None:
+        where.append(TransformerArea.unit_id.in_(sorted(unit_ids)))
+    if area_ids is not None:
+        where.append(TransformerArea.id.in_(area_ids))
+    areas = session.execute(
+        select(TransformerArea.id, TransformerArea.code, TransformerArea.name,
+               TransformerArea.capacity_kva, Feeder.code)
+        .join(Feeder, Feeder.id == TransformerArea.feeder_id).where(*where)).all()
+    ids = [a[0] for a in areas]
+    connected = {row[0]: (row[1], row[2] or 0.0) for row in session.execute(
+        select(ConnectionPoint.area_id, func.count(), func.sum(ConnectionPoint.contract_kw))
+        .where(ConnectionPoint.area_id.in_(ids)).group_by(ConnectionPoint.area_id))} if ids else {}
+    applied = {row[0]: row[1] or 0.0 for row in session.execute(
+        select(WorkOrder.area_id, func.sum(WorkOrder.load_kw))
+        .where(WorkOrder.area_id.in_(ids), WorkOrder.kind == Kind.APPLICATION.value,
+               WorkOrder.status.notin_((ApplicationStatus.COMPLETED.value,
+                                        ApplicationStatus.CANCELLED.value)))
+        .group_by(WorkOrder.area_id))} if ids else {}
+    result = []
+    for area_id, code, name, kva, feeder in areas:
+        count, kw = connected.get(area_id, (0, 0.0))
+        peak, spare = estimate(kva, kw, applied.get(area_id, 0.0), rules)
+        result.append(AreaCapacity(area_id, code, name, feeder, kva, count, round(kw, 1),
+                                   round(applied.get(area_id, 0.0), 1), round(peak, 1),
+                                   round(spare, 1)))
+    result.sort(key=lambda a: (a.spare_kva, a.code))
+    return result

@@ -1,0 +1,213 @@
+"""Outages: a plan goes draft → approved → announced → in progress → ended through the
+services, each step audited; the customers on its areas are told; a repair reported inside
+it is marked and left out of "dispatch all"; a missed notice is escalated; the public page
+lists it and finds it by account number, case number or address.
+
+Service tests use the module's demo city (no history); the HTTP tests the seeded app.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from station_portal.audit import AuditEvent
+from station_portal.auth.scope import scope_for
+from station_portal.config import Config
+from station_portal.db import utcnow
+from station_portal.dispatch.board import load_board
+from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from station_portal.network.models import (
+    ConnectionPoint,
+    NoticeStatus,
+    Outage,
+    OutageNotice,
+    TransformerArea,
+)
+from station_portal.network.outages import Verdict, notice_verdict, public_outages
+from station_portal.notify import outage_notices
+from station_portal.notify.models import Notification
+from station_portal.org.models import Unit
+from station_portal.services import outages as service
+from station_portal.services import repairs
+from tests.dash_calls import call
+from tests.helpers import account
+
+STATION = "JL-CY-S"  # the head's station (Changyi)
+
+
+def station_areas(s, code: str = STATION, n: int = 2) -> list[TransformerArea]:
+    station = s.scalar(select(Unit).where(Unit.code == code))
+    return list(s.scalars(select(TransformerArea).join(Unit, Unit.id == TransformerArea.unit_id)
+                          .where(Unit.path.startswith(station.path))
+                          .order_by(TransformerArea.code).limit(n)))
+
+
+def planned(s, areas, *, days=10, actor="head", now=None) -> Outage:
+    now = now or utcnow()
+    starts = now + timedelta(days=days)
+    return service.create_outage(s, account(s, actor), service.OutageInput(
+        kind="planned", reason="10kV线路检修", starts_at=starts, ends_at=starts + timedelta(hours=6),
+        area_ids=[a.id for a in areas]), now=now)
+
+
+def test_a_plan_runs_its_whole_life_and_every_step_is_audited_and_told(city):
+    with city.write() as s:
+        areas = station_areas(s)
+        outage = planned(s, areas)
+        assert outage.status == "draft" and outage.kind == "planned"
+        with pytest.raises(Forbidden):  # a station head plans; a company manager approves
+            service.outage_step(s, account(s, "head"), outage.id, outage.version, "approve")
+    with city.write() as s:
+        outage = s.scalar(select(Outage).order_by(Outage.id.desc()))
+        service.outage_step(s, account(s, "manager"), outage.id, outage.version, "approve")
+        service.outage_step(s, account(s, "head"), outage.id, outage.version, "announce")
+        assert outage.status == "announced"
+        on_areas = s.scalar(select(func.count()).select_from(ConnectionPoint)
+                            .where(ConnectionPoint.area_id.in_([a.id for a in areas])))
+        assert outage.customers == on_areas > 0
+        contacts = s.scalar(select(func.count()).select_from(ConnectionPoint).where(
+            ConnectionPoint.area_id.in_([a.id for a in areas]), ConnectionPoint.phone.isnot(None)))
+        sms = s.scalar(select(func.count()).select_from(OutageNotice).where(
+            OutageNotice.outage_id == outage.id, OutageNotice.channel == "sms"))
+        assert sms == contacts > 0
+        assert notice_verdict(outage.kind, outage.status, outage.starts_at, outage.announced_at,
+                              utcnow()) == Verdict.IN_TIME
+        outage_id = outage.id
+    with city.write() as s:
+        actions = list(s.scalars(select(AuditEvent.action).where(
+            AuditEvent.entity_type == "outage", AuditEvent.entity_id == outage_id)
+            .order_by(AuditEvent.id)))
+    assert actions == ["outage_created", "outage_approved", "outage_announced"]
+
+
+def test_a_stale_step_is_a_conflict_and_changes_nothing(city):
+    with city.write() as s:
+        outage = planned(s, station_areas(s, n=1))
+        seen = outage.version
+        service.outage_step(s, account(s, "manager"), outage.id, seen, "approve")
+        outage_id = outage.id
+    with city.write() as s, pytest.raises(Conflict):
+        service.outage_step(s, account(s, "manager"), outage_id, seen, "cancel")
+    with city.read() as s:
+        assert s.get(Outage, outage_id).status == "approved"
+
+
+def test_bad_input_and_areas_out_of_scope_are_refused_in_words(city):
+    with city.write() as s:
+        head = account(s, "head")
+        with pytest.raises(ValidationFailed) as bad:
+            service.create_outage(s, head, service.OutageInput(
+                kind="planned", reason="", starts_at="tomorrow", ends_at="2026-13-01 00:00",
+                area_ids=[]))
+        assert set(bad.value.fields) >= {"reason", "starts_at", "ends_at", "area_ids"}
+        other = station_areas(s, "JL-CH-S", n=1)  # another county's station
+        with pytest.raises(ValidationFailed) as foreign:
+            planned(s, other)
+        assert "area_ids" in foreign.value.fields
+        with pytest.raises(ValidationFailed) as past:
+            planned(s, station_areas(s, n=1), days=-1)
+        assert "starts_at" in past.value.fields
+        with pytest.raises(NotFound):
+            service.outage_step(s, head, 10**6, 1, "announce")
+        assert s.scalar(select(func.count()).select_from(Outage).where(Outage.reason == "")) == 0
+
+
+def test_a_repair_inside_an_announced_outage_is_marked_and_left_out_of_dispatch_all(city):
+    now = utcnow()
+    with city.write() as s:
+        area = station_areas(s, n=1)[0]
+        outage = service.create_outage(s, account(s, "head"), service.OutageInput(
+            kind="temporary", reason="变压器故障抢修", starts_at=now - timedelta(minutes=30),
+            ends_at=now + timedelta(hours=4), area_ids=[area.id]), now=now)
+        assert outage.status == "in_progress" and outage.announced_at == now
+        assert notice_verdict(outage.kind, outage.status, outage.starts_at, outage.announced_at,
+                              now) == Verdict.LATE
+        order = repairs.create_repair(s, account(s, "head"), repairs.RepairInput(
+            source="hotline_95598", category="low_voltage", urgency=2, lat=area.lat, lon=area.lon,
+            address="昌邑区测试路1号"), now=now)
+        assert order.area_id == area.id and order.outage_id == outage.id
+        board = load_board(s, scope_for(s, account(s, "head")), now)
+        assert order.id in {o.id for o in board.queue()}
+        plan = board.proposal()
+        assert order.id not in {a.order_id for a in plan.assignments} | set(plan.unassigned)
+
+
+def test_a_plan_not_announced_by_its_deadline_is_escalated_once(city):
+    now = utcnow()
+    with city.write() as s:
+        outage = planned(s, station_areas(s, n=1), days=8, now=now - timedelta(days=2))
+        outage_id = outage.id
+    with city.write() as s:
+        first = outage_notices.watch(s, now)
+        again = outage_notices.watch(s, now + timedelta(minutes=1))
+        assert first["escalated"] >= 1 and again["escalated"] == 0
+        notes = s.scalars(select(Notification).where(Notification.event == "outage_notice_missed"))
+        assert any(n.params.get("code") == s.get(Outage, outage_id).code for n in notes)
+
+
+def test_notices_go_out_by_the_configured_sender_once(city):
+    with city.write() as s:
+        outage = planned(s, station_areas(s, n=1))
+        service.outage_step(s, None, outage.id, None, "approve")
+        service.outage_step(s, None, outage.id, None, "announce")
+        outage_id = outage.id
+    production = Config(env="production")
+    outage_notices.deliver(city, production)
+    with city.read() as s:
+        states = dict(s.execute(select(OutageNotice.channel, OutageNotice.status)
+                                .where(OutageNotice.outage_id == outage_id)).all())
+    assert states.get("sms") == NoticeStatus.NO_SENDER.value
+    with city.write() as s:  # a gateway appears: offer them again
+        s.execute(OutageNotice.__table__.update().where(OutageNotice.outage_id == outage_id)
+                  .values(status="pending"))
+    GATEWAY.clear()
+    report = outage_notices.deliver(city, Config(env="production",
+                                                 sms_sender=f"{__name__}:gateway"))
+    assert report.sent >= 1 and GATEWAY and "停电通知" in GATEWAY[0][1]
+    assert outage_notices.deliver(city, Config(env="production",
+                                               sms_sender=f"{__name__}:gateway")).sent == 0
+
+
+GATEWAY: list[tuple[str, str]] = []
+
+
+def gateway(phone: str, text: str) -> None:
+    GATEWAY.append((phone, text))
+
+
+def test_the_public_page_lists_an_announced_outage_and_finds_it_by_account_number(app, db, client):
+    with db.read() as s:
+        rows = public_outages(s, utcnow())
+        assert rows, "the demo seeds announced outages"
+        row = rows[0]
+        customer = s.scalar(select(ConnectionPoint.account_no)
+                            .where(ConnectionPoint.area_id == row.areas[0].area_id).limit(1))
+    page = client.get("/service/outages")
+    assert page.status_code == 200 and row.code in page.text
+    found = client.get(f"/service/outages?q={customer}")
+    assert found.status_code == 200 and 'id="outage-answer"' in found.text
+    assert f'id="answer-{row.code}"' in found.text
+    unknown = client.get("/service/outages?q=9999999999")
+    assert unknown.status_code == 200 and "answer-" not in unknown.text
+    odd = client.get("/service/outages?q=%00%ff" + "x" * 500)
+    assert odd.status_code == 200
+
+
+def test_the_outages_page_is_for_staff_in_scope_and_refuses_crews(app, as_user):
+    refused = call(as_user("crew"), app, "outages-stats", "children", ["week", None])
+    assert refused.status_code == 403
+    head = as_user("head")
+    answer = call(head, app, "outages-stats", "children", ["week", None])
+    assert answer.status_code == 200
+    body = answer.json["response"]
+    table = json.dumps(body["outages-table"], ensure_ascii=False)
+    # the head sees the outages of the station only (the demo seeds some in every unit)
+    assert "PO" in table or "TO" in table
+    forged = call(head, app, "outages-feedback", "children",
+                  [1, None], ["10 OR 1=1", "approve", {"x": 1}, "planned", "", [], "", ""])
+    assert forged.status_code == 200
+    assert "Choose an outage" in json.dumps(forged.json, ensure_ascii=False)
