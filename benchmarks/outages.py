@@ -103,7 +103,6 @@ def main() -> None:
     build(db, args.customers, args.areas)
     with db.read() as s:
         area_ids = list(s.scalars(select(TransformerArea.id).order_by(TransformerArea.id)))
-        account = s.scalar(select(ConnectionPoint.account_no).order_by(ConnectionPoint.id))
     now = utcnow()
     print(f"{'engine':8} {'areas cut':>9} {'customers':>10} {'count ms':>9} {'announce ms':>12} "
           f"{'notices':>8}")
@@ -132,8 +131,10 @@ def main() -> None:
                     s.execute(delete(Outage).where(Outage.id == outage.id))
         print(f"{db.engine.dialect.name:8} {n:>9,} {customers:>10,} {count_ms:>9.1f} "
               f"{statistics.median(runs):>12.1f} {notices:>8,}")
-    with db.read() as s:
-        area = s.scalar(select(ConnectionPoint.area_id).where(ConnectionPoint.account_no == account))
+    with db.read() as s:  # a customer on the last outage announced
+        area = chosen[0]
+        account = s.scalar(select(ConnectionPoint.account_no)
+                           .where(ConnectionPoint.area_id == area).limit(1))
 
         def lookup(s=s):
             found = s.scalar(select(ConnectionPoint.area_id)
