@@ -39,6 +39,7 @@ MENUS = (
     (("/dashboards/", "/briefings"), _l("Dashboards"), "bi-graph-up", "nav-dashboards"),
     (("/counter", "/intake"), _l("Counter"), "bi-person-lines-fill", "nav-counters"),
     (("/orders/",), _l("Work orders"), "bi-list-task", "nav-orders"),
+    (("/gridworks", "/outages"), _l("Network"), "bi-diagram-3", "nav-network"),
     (("/admin/",), _l("Administration"), "bi-gear", "nav-admin"),
 )
 # The language switch, short: the bar has little room in English.
