@@ -211,3 +211,20 @@ def test_the_outages_page_is_for_staff_in_scope_and_refuses_crews(app, as_user):
                   [1, None], ["10 OR 1=1", "approve", {"x": 1}, "planned", "", [], "", ""])
     assert forged.status_code == 200
     assert "Choose an outage" in json.dumps(forged.json, ensure_ascii=False)
+
+
+def test_the_page_announces_a_plan_at_the_version_it_showed(app, db, as_user):
+    with db.write() as s:
+        area = station_areas(s, n=1)[0]
+        outage = planned(s, [area], days=12)
+        service.outage_step(s, account(s, "manager"), outage.id, outage.version, "approve")
+        outage_id, version = outage.id, outage.version
+    head = as_user("head")
+    stale = call(head, app, "outages-feedback", "children", [1, None],
+                 [outage_id, "announce", {str(outage_id): version - 1}, "planned", "", [], "", ""])
+    assert "Someone else changed this outage" in json.dumps(stale.json, ensure_ascii=False)
+    done = call(head, app, "outages-feedback", "children", [1, None],
+                [outage_id, "announce", {str(outage_id): version}, "planned", "", [], "", ""])
+    assert done.status_code == 200
+    with db.read() as s:
+        assert s.get(Outage, outage_id).status == "announced"
