@@ -9,7 +9,6 @@ writes through ``services.outages``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -50,8 +49,8 @@ WINDOWS = {"week": _l("This week and next"), "past": _l("The past 30 days"),
 STEP_LABELS = {"approve": _l("Approve the plan"), "announce": _l("Announce and tell the customers"),
                "start": _l("Power is off now (start)"), "end": _l("Power is back (end)"),
                "cancel": _l("Cancel the outage")}
-VERDICT_COLOURS = {"in_time": "success", "late": "warning", "due": "info", "missed": "danger",
-                   "none": "light"}
+VERDICT_COLOURS = {"in_time": "success", "late": "warning", "due": "secondary", "missed": "danger",
+                   "none": "secondary"}
 MAP_COLOURS = {"in_progress": "#d62728", "announced": "#ff7f0e", "approved": "#1f77b4",
                "draft": "#7f7f7f", "ended": "#2ca02c", "cancelled": "#bbbbbb"}
 
@@ -67,8 +66,10 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
             "are listed on the public page /service/outages.")),
         dcc.Store(id=REFRESH), dcc.Store(id=VERSIONS),
         html.Div(id=FEEDBACK),
-        dbc.Row([dbc.Col(dbc.Select(id=WINDOW, value="week", options=[
-            {"label": str(text), "value": code} for code, text in WINDOWS.items()]),
+        dbc.Row([dbc.Col([
+            dbc.Label(_("Window"), html_for=WINDOW, className="small mb-1"),
+            dbc.Select(id=WINDOW, value="week", options=[
+                {"label": str(text), "value": code} for code, text in WINDOWS.items()])],
             md=4, className="mb-2")]),
         html.Div(id=STATS, className="mb-3"),
         dbc.Row([
@@ -79,12 +80,15 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
         dbc.Card([
             dbc.CardHeader(_("Act on an outage")),
             dbc.CardBody(dbc.Row([
-                dbc.Col(dropdown(PICK, placeholder=_("Outage")), md=5, className="mb-2"),
-                dbc.Col(dbc.Select(id=STEP, options=[
-                    {"label": str(text), "value": code} for code, text in STEP_LABELS.items()]),
-                    md=4, className="mb-2"),
+                dbc.Col([dbc.Label(_("Outage"), html_for=PICK, className="small mb-1"),
+                         dropdown(PICK, placeholder=_("Outage"))], md=5, className="mb-2"),
+                dbc.Col([dbc.Label(_("Step"), html_for=STEP, className="small mb-1"),
+                         dbc.Select(id=STEP, options=[
+                             {"label": str(text), "value": code}
+                             for code, text in STEP_LABELS.items()])],
+                        md=4, className="mb-2"),
                 dbc.Col(dbc.Button(_("Do it"), id=STEP_GO, color="primary"), md=3,
-                        className="mb-2"),
+                        className="mb-2 d-flex align-items-end"),
             ])),
         ], className="mb-3") if may_plan else None,
         dbc.Card([
@@ -197,7 +201,3 @@ def figure(rows: Sequence[OutageRow], territories: Sequence[TerritoryFeature], *
 def pick_options(rows: Sequence[OutageRow]) -> list[dict[str, Any]]:
     return [{"label": f"{r.code} · {label(OUTAGE_STATUSES, r.status)} · {when(r)}", "value": r.id}
             for r in rows if r.status not in ("ended", "cancelled")]
-
-
-def local_input(value: datetime | None) -> str:
-    return format_local(value).replace(" ", "T") if value else ""
