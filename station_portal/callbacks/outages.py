@@ -30,8 +30,8 @@ MAX_AREA_OPTIONS = 2000
 
 
 def window_bounds(window: str, now: datetime) -> tuple[datetime, datetime]:
-    """The window's [start, end): this week (from Monday 00:00 Beijing time) and the next,
-    the past 30 days, or both."""
+    """The window's [start, end): from this week's Monday (00:00 Beijing time) to 14 days
+    ahead, the past 30 days, or both."""
     if window == "past":
         return now - timedelta(days=30), now
     if window == "all":
@@ -39,7 +39,7 @@ def window_bounds(window: str, now: datetime) -> tuple[datetime, datetime]:
     today = local(now)
     monday = (today - timedelta(days=today.weekday())).replace(hour=0, minute=0, second=0,
                                                                microsecond=0)
-    return monday, monday + timedelta(days=14)
+    return monday, now + timedelta(days=14)
 
 
 def register(app: Dash) -> None:

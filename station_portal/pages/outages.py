@@ -44,7 +44,7 @@ AREAS = "outages-areas"
 STARTS = "outages-starts"
 ENDS = "outages-ends"
 CREATE = "outages-create"
-WINDOWS = {"week": _l("This week and next"), "past": _l("The past 30 days"),
+WINDOWS = {"week": _l("This week and the next 14 days"), "past": _l("The past 30 days"),
            "all": _l("Past 30 days and the next 14")}
 STEP_LABELS = {"approve": _l("Approve the plan"), "announce": _l("Announce and tell the customers"),
                "start": _l("Power is off now (start)"), "end": _l("Power is back (end)"),

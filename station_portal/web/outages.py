@@ -29,7 +29,7 @@ from station_portal.web.public import limited, pick_language, render_public
 from station_portal.workorders.models import WorkOrder
 
 bp = Blueprint("outages", __name__, url_prefix="/service")
-DAYS = 7
+DAYS = 30  # an announced outage is public from its announcement (7 days ahead or more)
 
 
 def _rows(rows: list[OutageRow]) -> list[dict[str, Any]]:
