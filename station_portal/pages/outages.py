@@ -90,7 +90,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
                 dbc.Col(dbc.Button(_("Do it"), id=STEP_GO, color="primary"), md=3,
                         className="mb-2 d-flex align-items-end"),
             ])),
-        ], className="mb-3") if may_plan else None,
+        ], className="mb-3", style=None if may_plan else {"display": "none"}),
         dbc.Card([
             dbc.CardHeader(_("Plan an outage, or record a temporary one")),
             dbc.CardBody([
@@ -116,7 +116,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
                                "number or mail address are told.")),
                 html.Div(dbc.Button(_("Save"), id=CREATE, color="primary"), className="mt-2"),
             ]),
-        ]) if may_plan else None,
+        ], style=None if may_plan else {"display": "none"}),  # the server refuses them anyway
     ])
 
 
