@@ -300,6 +300,8 @@ EVENT_ACTIONS: dict[str, LazyString] = {
     "rated": _("Rated by the customer"),
     "tracking_code": _("Tracking code issued"),
     "counter_visit": _("Counter visit"),
+    "area_changed": _("Transformer area corrected"),
+    "hookup_outage": _("Hook-up outage chosen"),
 }
 
 ORDER_KINDS: dict[str, LazyString] = {

@@ -18,6 +18,8 @@ from station_portal.db import utcnow
 from station_portal.errors import Conflict, PortalError
 from station_portal.gridworks.queries import works_for_order
 from station_portal.i18n import _, get_locale
+from station_portal.network.areas import nearest_areas
+from station_portal.network.outages import outages_cutting
 from station_portal.notify.queries import order_alerts
 from station_portal.org.models import UnitKind
 from station_portal.org.queries import unit_options
@@ -28,7 +30,12 @@ from station_portal.services import commands
 from station_portal.timefmt import format_local
 from station_portal.validate import as_id, day, text
 from station_portal.web.context import read_session, signed_in_user, write_session
-from station_portal.workorders.actions import TRACKING_CODE, available_actions
+from station_portal.workorders.actions import (
+    HOOKUP_OUTAGE,
+    SET_AREA,
+    TRACKING_CODE,
+    available_actions,
+)
 from station_portal.workorders.models import Kind
 from station_portal.workorders.queries import crews_for_dispatch, order_detail
 
@@ -45,6 +52,7 @@ def action_values(fields: dict[str, Any]) -> commands.ActionValues:
         crew_id=as_id(fields.get(page.CREW)), unit_id=as_id(fields.get(page.UNIT)),
         pause_reason=text(fields.get(page.PAUSE_REASON)), supply=text(fields.get(page.SUPPLY), 8),
         visit_day=day(fields.get(page.VISIT_DATE)),
+        area_id=as_id(fields.get(page.AREA)), outage_id=as_id(fields.get(page.OUTAGE)),
         application_code=text(fields.get(page.APPLICATION), 24).strip())
 
 
@@ -56,12 +64,26 @@ def transfer_options(order_unit_id: int) -> list[dict[str, Any]]:
             if uid != order_unit_id]
 
 
+def area_options(session: Any, scope: Any, order: Any) -> list[dict[str, Any]]:
+    """The active areas of the order's unit nearest its site first (the 30 nearest)."""
+    return [{"label": f"{a.name} ({a.code})", "value": a.id}
+            for a in nearest_areas(session, scope, order.lat, order.lon, order.unit_id)]
+
+
+def hookup_options(session: Any, scope: Any, order: Any, now: Any) -> list[dict[str, Any]]:
+    """Approved and announced outages of the scope that cut the application's area."""
+    return [{"label": f"{o.code} · {format_local(o.starts_at)}–{format_local(o.ends_at)[11:]}",
+             "value": o.id}
+            for o in outages_cutting(session, scope, order.area_id, now)]
+
+
 def register(app: Dash) -> None:
     @secure_callback(
         app,
         Output(page.CONTENT, "children"), Output(page.VERSION, "data"),
         Output(page.ACTION, "options"), Output(page.ACTION, "value"),
         Output(page.CREW, "options"), Output(page.UNIT, "options"),
+        Output(page.AREA, "options"), Output(page.OUTAGE, "options"),
         Output(page.ACTIONS, "style"),
         Input(page.ORDER_ID, "data"), Input(page.REFRESH, "data"), roles=ALL_STAFF,
     )
@@ -73,7 +95,7 @@ def register(app: Dash) -> None:
             missing = commands.order_kind(session, order_id) is None
             message = no_such_item(_("There is no such work order. Check the number or open it "
                                      "from a list.")) if missing else out_of_scope()
-            return message, None, [], None, [], [], {"display": "none"}
+            return message, None, [], None, [], [], [], [], {"display": "none"}
         order = detail.order
         actions = available_actions(order, user.role)
         options = [{"label": page.action_label(a), "value": a} for a in actions]
@@ -86,13 +108,16 @@ def register(app: Dash) -> None:
         crews = [{"label": c.code, "value": c.id} for c in crews_for_dispatch(session, scope)] \
             if "dispatch" in actions else []
         units = transfer_options(order.unit_id) if "transfer" in actions else []
+        areas = area_options(session, scope, order) if SET_AREA in actions else []
+        hookups = hookup_options(session, scope, order, now) if HOOKUP_OUTAGE in actions else []
         works = order_works_card(works_for_order(session, order.id)) \
             if order.kind == Kind.APPLICATION else None
         customer = page.customer_card(customer_side(session, order)) \
             if order.kind in (Kind.REPAIR, Kind.APPLICATION) else None
         alerts = page.alerts_card(order_alerts(session, order.id))
         return (page.detail_component(detail, now, works, customer, alerts), order.version,
-                options, options[0]["value"] if options else None, crews, units, {})
+                options, options[0]["value"] if options else None, crews, units, areas, hookups,
+                {})
 
     @secure_callback(app, [Output(page.FIELD_ROWS[f], "hidden") for f in FIELD_IDS],
                      Input(page.ACTION, "value"), roles=ALL_STAFF)

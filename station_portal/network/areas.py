@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from station_portal.auth.scope import Scope
 from station_portal.network.models import ConnectionPoint, Feeder, TransformerArea
 from station_portal.network.rules import CapacityRules, network_rules
+from station_portal.org.models import Unit
 from station_portal.workorders.models import ApplicationStatus, Kind, WorkOrder
 
 
@@ -32,6 +33,23 @@ def nearest_area(session: Session, lat: float, lon: float,
     if unit_ids is not None:
         query = query.where(TransformerArea.unit_id.in_(sorted(unit_ids)))
     return session.scalars(query).first()
+
+
+def nearest_areas(session: Session, scope: Scope, lat: float, lon: float, unit_id: int,
+                  limit: int = 30) -> list[TransformerArea]:
+    """The active areas of the unit's subtree that the scope sees, nearest the site first:
+    the choices when staff correct an order's area."""
+    path = session.scalar(select(Unit.path).where(Unit.id == unit_id))
+    if path is None:
+        return []
+    k = math.cos(math.radians(lat)) ** 2
+    return list(session.scalars(
+        select(TransformerArea).join(Unit, Unit.id == TransformerArea.unit_id)
+        .where(TransformerArea.active.is_(True), Unit.path.startswith(path, autoescape=True),
+               scope.unit_filter(TransformerArea.unit_id))
+        .order_by((TransformerArea.lat - lat) * (TransformerArea.lat - lat)
+                  + (TransformerArea.lon - lon) * (TransformerArea.lon - lon) * k,
+                  TransformerArea.id).limit(limit)))
 
 
 def area_in_scope(session: Session, scope: Scope | None, area_id: object) -> TransformerArea | None:

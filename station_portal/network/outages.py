@@ -174,6 +174,20 @@ def outage_in_scope(session: Session, scope: Scope | None, outage_id: object) ->
     return outage
 
 
+def outages_cutting(session: Session, scope: Scope, area_id: int | None,
+                    now: datetime) -> list[Outage]:
+    """Approved and announced outages of the scope, not over, that cut the area: where an
+    application's final hook-up can be done."""
+    if area_id is None:
+        return []
+    return list(session.scalars(
+        select(Outage).join(OutageArea, OutageArea.outage_id == Outage.id)
+        .where(OutageArea.area_id == area_id, scope.unit_filter(Outage.unit_id),
+               Outage.status.in_((OutageStatus.APPROVED.value, OutageStatus.ANNOUNCED.value)),
+               Outage.ends_at > now)
+        .order_by(Outage.starts_at, Outage.id).limit(50)))
+
+
 def outage_row(session: Session, outage: Outage, now: datetime) -> OutageRow:
     return _rows(session, [outage], now)[0]
 

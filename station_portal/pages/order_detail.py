@@ -52,6 +52,8 @@ NOTE = "order-note"
 APPLICATION = "order-application"
 VISIT = "order-visit"
 VISIT_DATE = "order-visit-date"
+AREA = "order-area"
+OUTAGE = "order-outage"
 SUBMIT = "order-submit"
 ACTIONS = "order-actions"
 FEEDBACK = "order-feedback"
@@ -59,13 +61,14 @@ FEEDBACK = "order-feedback"
 FIELD_ROWS = {CREW: "order-row-crew", UNIT: "order-row-unit", PAUSE_REASON: "order-row-pause",
               SUPPLY: "order-row-supply",
               REASON: "order-row-reason", APPLICATION: "order-row-application",
-              VISIT: "order-row-visit", VISIT_DATE: "order-row-visit-date", NOTE: "order-row-note"}
+              VISIT: "order-row-visit", VISIT_DATE: "order-row-visit-date", AREA: "order-row-area",
+              OUTAGE: "order-row-outage", NOTE: "order-row-note"}
 FIELDS_FOR = {
     "dispatch": {CREW}, "transfer": {UNIT, REASON}, "cancel": {REASON}, "pause": {PAUSE_REASON, NOTE},
     "resume": {NOTE}, "advance": {NOTE}, "supply_plan": {SUPPLY, NOTE}, "accept": {NOTE},
     "note": {NOTE}, "counter_visit": {NOTE},
     "milestone:formal_application": {APPLICATION, NOTE}, "plan_visit": {VISIT_DATE, NOTE},
-    "record_visit": {VISIT, NOTE},
+    "record_visit": {VISIT, NOTE}, "set_area": {AREA}, "hookup_outage": {OUTAGE},
 }
 ACTION_LABELS = {
     "dispatch": _l("Dispatch to a crew"), "accept": _l("Accept"), "depart": _l("Set off"),
@@ -78,6 +81,8 @@ ACTION_LABELS = {
     "record_visit": _l("Record a visit"),
     "tracking_code": _l("Give the customer a tracking code"),
     "counter_visit": _l("Record a counter visit"),
+    "set_area": _l("Correct the transformer area"),
+    "hookup_outage": _l("Hook up during an outage"),
 }
 # A pause is for the customer; grid works never stop the clocks (link the project instead).
 PAUSE_CHOICES = ("customer_documents", "customer_construction", "customer_request")
@@ -104,6 +109,8 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
             dbc.Select(id=ACTION, className="mb-2"),
             _row(CREW, _("Crew"), dropdown(CREW)),
             _row(UNIT, _("Hand over to"), dropdown(UNIT)),
+            _row(AREA, _("Transformer area"), dropdown(AREA)),
+            _row(OUTAGE, _("Outage of the hook-up"), dropdown(OUTAGE)),
             _row(PAUSE_REASON, _("Reason for the pause"), html.Div([
                 dbc.Select(id=PAUSE_REASON, options=[
                     {"label": str(text), "value": code} for code, text in PAUSE_REASONS.items()

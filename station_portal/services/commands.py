@@ -36,6 +36,7 @@ from station_portal.services import (
     customer,
     dispatch,
     orders,
+    outages,
     parks,
     repairs,
     visits,
@@ -43,7 +44,14 @@ from station_portal.services import (
 from station_portal.services.changes import actor_scope
 from station_portal.validate import as_id
 from station_portal.workorders.access import sees_order
-from station_portal.workorders.actions import COUNTER_VISIT, NOTE, SUPPLY_PLAN, TRACKING_CODE
+from station_portal.workorders.actions import (
+    COUNTER_VISIT,
+    HOOKUP_OUTAGE,
+    NOTE,
+    SET_AREA,
+    SUPPLY_PLAN,
+    TRACKING_CODE,
+)
 from station_portal.workorders.models import Kind, WorkOrder
 
 
@@ -62,6 +70,8 @@ class ActionValues:
     at: datetime | None = None  # when it happened (from the field); None: now
     client_key: str | None = None  # a phone's key, so that a retry is not applied twice
     target: str = ""  # the part of the action after its colon (a visit id, a milestone)
+    area_id: int | None = None  # set_area: the transformer area the order lies on
+    outage_id: int | None = None  # hookup_outage: the outage of an application's hook-up
 
 
 Command = Callable[[Session, User | None, object, object, ActionValues], Any]
@@ -171,6 +181,16 @@ def _milestone(session: Session, actor: User | None, order_id: object, version: 
                                     application_id=application_id)
 
 
+def _set_area(session: Session, actor: User | None, order_id: object, version: object,
+              v: ActionValues) -> WorkOrder:
+    return orders.set_area(session, actor, order_id, version, v.area_id)
+
+
+def _hookup_outage(session: Session, actor: User | None, order_id: object, version: object,
+                   v: ActionValues) -> WorkOrder:
+    return outages.link_hookup(session, actor, order_id, version, v.outage_id)
+
+
 COMMANDS: Mapping[str, Command] = MappingProxyType({
     "dispatch": _repair_step("dispatch"),
     "support": _support,
@@ -191,6 +211,8 @@ COMMANDS: Mapping[str, Command] = MappingProxyType({
     "plan_visit": _plan_visit,
     "record_visit": _record_visit,
     "milestone": _milestone,
+    SET_AREA: _set_area,
+    HOOKUP_OUTAGE: _hookup_outage,
 })
 # Actions named with what they act on: record_visit:<visit id>, milestone:<milestone code>.
 TARGETED = frozenset({"record_visit", "milestone"})

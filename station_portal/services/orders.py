@@ -21,7 +21,8 @@ from station_portal.auth.roles import Role
 from station_portal.db import utcnow
 from station_portal.errors import ValidationFailed
 from station_portal.i18n import _
-from station_portal.network.areas import nearest_area
+from station_portal.network.areas import area_in_scope, nearest_area
+from station_portal.network.models import TransformerArea
 from station_portal.network.outages import covering_outage
 from station_portal.org.models import Client, Unit, UnitKind
 from station_portal.org.territory import InvalidLocation, TerritoryIndex
@@ -132,6 +133,31 @@ def link_area(session: Session, order: WorkOrder, site_unit_id: int, at: datetim
     if order.kind == Kind.REPAIR.value and area is not None:
         outage = covering_outage(session, area.id, at)
         order.outage_id = outage.id if outage is not None else None
+
+
+def set_area(session: Session, actor: User | None, order_id: object, version: object,
+             area_id: object, *, now: datetime | None = None) -> WorkOrder:
+    """Staff correct the transformer area of an open repair or application (the nearest
+    area is a guess from the location). The area must be active and in the actor's scope."""
+    require_action(actor, "set_transformer_area")
+    now = now or utcnow()
+    order = load_order(session, actor, order_id, lock_version=version)
+    if order.kind not in (Kind.REPAIR.value, Kind.APPLICATION.value) or not order.is_open:
+        raise ValidationFailed({"area_id": _("Only an open repair or application has an area "
+                                             "to correct.")})
+    scope = actor_scope(session, actor)
+    area = area_in_scope(session, scope, as_id(area_id))
+    if area is None or not area.active:
+        raise ValidationFailed({"area_id": _("Choose a transformer area of your area.")})
+    if area.id == order.area_id:
+        raise ValidationFailed({"area_id": _("The order already lies on this area.")})
+    before = session.get(TransformerArea, order.area_id) if order.area_id else None
+    claim_version(session, order)
+    order.area_id = area.id
+    order.updated_at = now
+    record_event(session, order, actor, "area_changed", now,
+                 from_value=before.code if before else None, to_value=area.code)
+    return order
 
 
 # -- notes (any kind) ------------------------------------------------------------------

@@ -27,6 +27,9 @@ from station_portal import validate
 from station_portal.auth.models import User
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, NotFound, ValidationFailed
+from station_portal.gridworks.models import ENERGISED, GridWorksProject
+from station_portal.gridworks.models import OPEN_STATUSES as GW_OPEN
+from station_portal.gridworks.queries import project_visible
 from station_portal.i18n import _
 from station_portal.labels import OUTAGE_STATUSES, label
 from station_portal.network.models import (
@@ -43,8 +46,9 @@ from station_portal.network.outages import affected_count, notice_due, outage_in
 from station_portal.network.rules import network_rules
 from station_portal.org.models import Unit, UnitKind
 from station_portal.org.tree import ancestor_ids
-from station_portal.services import changes
+from station_portal.services import changes, gridworks
 from station_portal.timefmt import local
+from station_portal.workorders.models import Kind, WorkOrder
 
 ENTITY = "outage"
 MAX_AREAS = 300
@@ -149,8 +153,11 @@ def create_outage(session: Session, actor: User | None, data: OutageInput, *,
         errors["area_ids"] = _("One outage belongs to one station or supply office; "
                                "plan the areas of another in an outage of its own.")
     project = validate.as_id(data.grid_works_project_id)
-    if data.grid_works_project_id not in (None, "") and project is None:
-        errors["grid_works_project_id"] = _("Choose one of the listed values.")
+    if data.grid_works_project_id not in (None, ""):
+        works = session.get(GridWorksProject, project) if project is not None else None
+        if works is None or works.status not in GW_OPEN or (
+                scope is not None and not project_visible(session, scope, works.id)):
+            errors["grid_works_project_id"] = _("Choose an open grid works project of your area.")
     if errors:
         raise ValidationFailed(errors)
     assert starts is not None and ends is not None and owner is not None and kind is not None
@@ -250,4 +257,48 @@ def outage_step(session: Session, actor: User | None, outage_id: object, version
         _set_status(session, actor, outage, OutageStatus.ENDED, now, ended_at=when)
     else:
         _set_status(session, actor, outage, OutageStatus.CANCELLED, now)
+    if step == "end" and outage.grid_works_project_id is not None:
+        _energise_works(session, outage, when, now)
     return outage
+
+
+def _energise_works(session: Session, outage: Outage, when: datetime, now: datetime) -> None:
+    """The outage that switched a grid-works project in: its end energises the project when
+    energising is the project's next milestone (recorded by the system, naming the outage)."""
+    works = session.get(GridWorksProject, outage.grid_works_project_id)
+    if works is None or works.status not in GW_OPEN:
+        return
+    following = next((m for m in works.milestones if m.actual_on is None), None)
+    if following is None or following.code != ENERGISED:
+        return
+    gridworks.complete_milestone(session, None, works.id, None, ENERGISED, local(when).date(),
+                                 note=_("Energised by outage %(code)s.", code=outage.code),
+                                 now=now)
+
+
+def link_hookup(session: Session, actor: User | None, order_id: object, version: object,
+                outage_id: object, *, now: datetime | None = None) -> WorkOrder:
+    """An application's final hook-up (接火) is done in this outage: approved or announced,
+    in the actor's area, cutting the application's transformer area. The customer's tracking
+    page shows its window."""
+    changes.require_action(actor, "advance_stage")
+    now = now or utcnow()
+    order = changes.load_order(session, actor, order_id, Kind.APPLICATION, lock_version=version)
+    if not order.is_open:
+        raise ValidationFailed({"outage_id": _("This application is closed.")})
+    scope = changes.actor_scope(session, actor)
+    outage = outage_in_scope(session, scope, validate.as_id(outage_id))
+    if outage is None or outage.status not in (OutageStatus.APPROVED.value,
+                                               OutageStatus.ANNOUNCED.value):
+        raise ValidationFailed({"outage_id": _("Choose an approved or announced outage of "
+                                               "your area.")})
+    if order.area_id is None or order.area_id not in {a.area_id for a in outage.areas}:
+        raise ValidationFailed({"outage_id": _("This outage does not cut the application's "
+                                               "transformer area.")})
+    changes.claim_version(session, order)
+    order.outage_id = outage.id
+    order.updated_at = now
+    changes.record_event(session, order, actor, "hookup_outage", now, to_value=outage.code,
+                         details={"starts_at": outage.starts_at.isoformat(),
+                                  "ends_at": outage.ends_at.isoformat()})
+    return order

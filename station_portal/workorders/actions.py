@@ -14,6 +14,8 @@ TRACKING_CODE = "tracking_code"  # give the customer a code to track the case on
 COUNTER_VISIT = "counter_visit"  # the applicant had to come to a counter
 # A high-voltage supply plan answered with the utility's decision: single or dual supply.
 SUPPLY_PLAN = "supply_plan"
+SET_AREA = "set_area"  # correct the transformer area (台区) the order lies on
+HOOKUP_OUTAGE = "hookup_outage"  # the outage in which an application is hooked up
 
 
 def available_actions(order: WorkOrder, role: Role) -> list[str]:
@@ -46,6 +48,12 @@ def available_actions(order: WorkOrder, role: Role) -> list[str]:
         actions.append(TRACKING_CODE)
     if order.kind == Kind.APPLICATION and order.is_open and matrix.may(role, "record_counter_visit"):
         actions.append(COUNTER_VISIT)
+    if order.kind in (Kind.REPAIR, Kind.APPLICATION) and order.is_open \
+            and matrix.may(role, "set_transformer_area"):
+        actions.append(SET_AREA)
+    if order.kind == Kind.APPLICATION and order.status == ApplicationStatus.IN_PROGRESS \
+            and matrix.may(role, "advance_stage"):
+        actions.append(HOOKUP_OUTAGE)
     if matrix.may(role, "add_note"):
         actions.append(NOTE)
     return actions

@@ -20,6 +20,7 @@ from station_portal.config import Config
 from station_portal.db import utcnow
 from station_portal.dispatch.board import load_board
 from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from station_portal.gridworks.models import MILESTONES
 from station_portal.network.models import (
     ConnectionPoint,
     NoticeStatus,
@@ -33,6 +34,7 @@ from station_portal.notify.models import Notification
 from station_portal.org.models import Unit
 from station_portal.services import outages as service
 from station_portal.services import repairs
+from station_portal.workorders.models import WorkOrderEvent
 from tests.dash_calls import call
 from tests.helpers import account
 
@@ -228,3 +230,67 @@ def test_the_page_announces_a_plan_at_the_version_it_showed(app, db, as_user):
     assert done.status_code == 200
     with db.read() as s:
         assert s.get(Outage, outage_id).status == "announced"
+
+
+def test_staff_correct_an_orders_area_within_their_area_and_the_timeline_says_so(city):
+    now = utcnow()
+    with city.write() as s:
+        first, second = station_areas(s, n=2)
+        order = repairs.create_repair(s, account(s, "head"), repairs.RepairInput(
+            source="hotline_95598", category="low_voltage", urgency=2, lat=first.lat,
+            lon=first.lon, address="昌邑区测试路2号"), now=now)
+        assert order.area_id == first.id
+        from station_portal.services import orders
+
+        with pytest.raises(ValidationFailed):  # another station's area
+            orders.set_area(s, account(s, "head"), order.id, order.version,
+                            station_areas(s, "JL-CH-S", n=1)[0].id)
+        with pytest.raises(Forbidden):
+            orders.set_area(s, account(s, "crew"), order.id, order.version, second.id)
+        orders.set_area(s, account(s, "head"), order.id, order.version, second.id)
+        assert order.area_id == second.id
+        events = s.execute(select(WorkOrderEvent.action, WorkOrderEvent.from_value,
+                                  WorkOrderEvent.to_value)
+                           .where(WorkOrderEvent.work_order_id == order.id)).all()
+        assert ("area_changed", first.code, second.code) in [tuple(e) for e in events]
+
+
+def test_a_hookup_outage_shows_on_the_application_and_its_end_energises_the_works(city):
+    from station_portal.gridworks.models import GridWorksProject
+    from station_portal.services import applications
+    from station_portal.services import gridworks as gw
+    from station_portal.timefmt import local
+
+    now = utcnow()
+    with city.write() as s:
+        area = station_areas(s, n=1)[0]
+        station = s.scalar(select(Unit.id).where(Unit.code == STATION))
+        today = local(now).date()
+        project = gw.create_project(s, account(s, "manager"), gw.ProjectInput(
+            name="停电接火测试工程", unit_id=station, funds_expected=100,
+            planned={c: (today + timedelta(days=1 + i)).isoformat()
+                     for i, c in enumerate(MILESTONES)}))
+        for code in MILESTONES[:-1]:  # everything done but energising
+            gw.complete_milestone(s, account(s, "manager"), project.id, project.version, code,
+                                  today.isoformat())
+        app_order = applications.create_application(s, account(s, "head"),
+            applications.ApplicationInput(
+                business_type="new_connection", customer_type="non_resident", load_kw=40.0,
+                customer_name="停电接火测试", lat=area.lat, lon=area.lon, address="昌邑区接火路1号",
+                applied_at=now - timedelta(hours=1)), accept=True, now=now - timedelta(hours=1))
+        starts = now - timedelta(hours=2)
+        outage = service.create_outage(s, account(s, "head"), service.OutageInput(
+            kind="temporary", reason="配套工程接火", starts_at=starts,
+            ends_at=now + timedelta(hours=2), area_ids=[area.id],
+            grid_works_project_id=project.id), now=now - timedelta(hours=2))
+        with pytest.raises(ValidationFailed):  # it is running, not approved or announced
+            service.link_hookup(s, account(s, "head"), app_order.id, app_order.version, outage.id)
+        planned_one = planned(s, [area], days=9)
+        service.outage_step(s, account(s, "manager"), planned_one.id, planned_one.version,
+                            "approve")
+        service.link_hookup(s, account(s, "head"), app_order.id, app_order.version,
+                            planned_one.id)
+        assert app_order.outage_id == planned_one.id
+        service.outage_step(s, account(s, "head"), outage.id, outage.version, "end", now=now)
+        works = s.get(GridWorksProject, project.id)
+        assert works.status == "energised" and works.milestones[-1].actual_on == today
