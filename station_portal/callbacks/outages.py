@@ -13,6 +13,8 @@ from sqlalchemy import select
 from station_portal.callbacks._secure import secure_callback
 from station_portal.db import utcnow
 from station_portal.errors import Conflict, PortalError
+from station_portal.gridworks.models import OPEN_STATUSES as GW_OPEN
+from station_portal.gridworks.queries import list_projects
 from station_portal.i18n import _, get_locale
 from station_portal.labels import OUTAGE_STATUSES, label
 from station_portal.network.models import TransformerArea
@@ -46,6 +48,7 @@ def register(app: Dash) -> None:
     @secure_callback(app, Output(page.STATS, "children"), Output(page.MAP, "figure"),
                      Output(page.TABLE, "children"), Output(page.VERSIONS, "data"),
                      Output(page.PICK, "options"), Output(page.AREAS, "options"),
+                     Output(page.PROJECT, "options"),
                      Input(page.WINDOW, "value"), Input(page.REFRESH, "data"), roles=page.ROLES)
     def fill(window: Any, _refresh: Any):
         user = signed_in_user()
@@ -64,8 +67,11 @@ def register(app: Dash) -> None:
                 .where(scope.unit_filter(TransformerArea.unit_id),
                        TransformerArea.active.is_(True))
                 .order_by(TransformerArea.code).limit(MAX_AREA_OPTIONS))]
+        projects = [] if user.role not in page.PLANNERS else [
+            {"label": f"{p.code} · {p.name}", "value": p.id}
+            for p in list_projects(session, scope, get_locale()) if p.status in GW_OPEN]
         return (page.stats(figures, rows), fig, page.table(rows),
-                {str(r.id): r.version for r in rows}, page.pick_options(rows), areas)
+                {str(r.id): r.version for r in rows}, page.pick_options(rows), areas, projects)
 
     @secure_callback(app, Output(page.FEEDBACK, "children"), Output(page.REFRESH, "data"),
                      Input(page.STEP_GO, "n_clicks"), Input(page.CREATE, "n_clicks"),
@@ -73,10 +79,10 @@ def register(app: Dash) -> None:
                      State(page.VERSIONS, "data"),
                      State(page.KIND, "value"), State(page.REASON, "value"),
                      State(page.AREAS, "value"), State(page.STARTS, "value"),
-                     State(page.ENDS, "value"),
+                     State(page.ENDS, "value"), State(page.PROJECT, "value"),
                      roles=page.PLANNERS, prevent_initial_call=True)
     def act(_go: Any, _create: Any, outage_id: Any, step: Any, versions: Any, kind: Any,
-            reason: Any, areas: Any, starts: Any, ends: Any):
+            reason: Any, areas: Any, starts: Any, ends: Any, project: Any):
         trigger = ctx.triggered_id
         if trigger not in (page.STEP_GO, page.CREATE):
             return no_update, no_update
@@ -99,7 +105,8 @@ def register(app: Dash) -> None:
                     outage = service.create_outage(session, actor, service.OutageInput(
                         kind=text(kind, 16), reason=reason if isinstance(reason, str) else "",
                         starts_at=text(starts, 32), ends_at=text(ends, 32),
-                        area_ids=areas if isinstance(areas, list) else []))
+                        area_ids=areas if isinstance(areas, list) else [],
+                        grid_works_project_id=as_id(project)))
                     done = _("%(code)s saved: %(status)s.", code=outage.code,
                              status=label(OUTAGE_STATUSES, outage.status))
         except Conflict as exc:

@@ -44,6 +44,7 @@ AREAS = "outages-areas"
 STARTS = "outages-starts"
 ENDS = "outages-ends"
 CREATE = "outages-create"
+PROJECT = "outages-project"
 WINDOWS = {"week": _l("This week and the next 14 days"), "past": _l("The past 30 days"),
            "all": _l("Past 30 days and the next 14")}
 STEP_LABELS = {"approve": _l("Approve the plan"), "announce": _l("Announce and tell the customers"),
@@ -108,6 +109,9 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
                 ]),
                 dbc.Label(_("Transformer areas cut off"), html_for=AREAS, className="small mb-1"),
                 dropdown(AREAS, multi=True, placeholder=_("Type an area's name or code")),
+                dbc.Label(_("Grid works it switches in (optional)"), html_for=PROJECT,
+                          className="small mb-1 mt-2"),
+                dropdown(PROJECT, placeholder=_("None")),
                 dbc.Label(_("Reason (shown to the public)"), html_for=REASON,
                           className="small mb-1 mt-2"),
                 dbc.Input(id=REASON, maxLength=300),

@@ -210,7 +210,7 @@ def test_the_outages_page_is_for_staff_in_scope_and_refuses_crews(app, as_user):
     # the head sees the outages of the station only (the demo seeds some in every unit)
     assert "PO" in table or "TO" in table
     forged = call(head, app, "outages-feedback", "children",
-                  [1, None], ["10 OR 1=1", "approve", {"x": 1}, "planned", "", [], "", ""])
+                  [1, None], ["10 OR 1=1", "approve", {"x": 1}, "planned", "", [], "", "", None])
     assert forged.status_code == 200
     assert "Choose an outage" in json.dumps(forged.json, ensure_ascii=False)
 
@@ -223,10 +223,11 @@ def test_the_page_announces_a_plan_at_the_version_it_showed(app, db, as_user):
         outage_id, version = outage.id, outage.version
     head = as_user("head")
     stale = call(head, app, "outages-feedback", "children", [1, None],
-                 [outage_id, "announce", {str(outage_id): version - 1}, "planned", "", [], "", ""])
+                 [outage_id, "announce", {str(outage_id): version - 1}, "planned", "", [], "", "",
+                  None])
     assert "Someone else changed this outage" in json.dumps(stale.json, ensure_ascii=False)
     done = call(head, app, "outages-feedback", "children", [1, None],
-                [outage_id, "announce", {str(outage_id): version}, "planned", "", [], "", ""])
+                [outage_id, "announce", {str(outage_id): version}, "planned", "", [], "", "", None])
     assert done.status_code == 200
     with db.read() as s:
         assert s.get(Outage, outage_id).status == "announced"
@@ -294,3 +295,24 @@ def test_a_hookup_outage_shows_on_the_application_and_its_end_energises_the_work
         service.outage_step(s, account(s, "head"), outage.id, outage.version, "end", now=now)
         works = s.get(GridWorksProject, project.id)
         assert works.status == "energised" and works.milestones[-1].actual_on == today
+
+
+def test_the_page_plans_an_outage_from_the_form_in_beijing_time(app, db, as_user):
+    from station_portal.timefmt import local
+
+    with db.read() as s:
+        area = station_areas(s, n=1)[0]
+    starts = local(utcnow() + timedelta(days=10)).replace(hour=8, minute=30, second=0,
+                                                          microsecond=0)
+    form = ["planned", "更换柱上开关", [area.id], starts.strftime("%Y-%m-%dT%H:%M"),
+            starts.replace(hour=14).strftime("%Y-%m-%dT%H:%M"), None]
+    answer = call(as_user("head"), app, "outages-feedback", "children", [None, 1],
+                  [None, None, None, *form], changed=1)
+    assert answer.status_code == 200, answer.text
+    with db.read() as s:
+        outage = s.scalar(select(Outage).where(Outage.reason == "更换柱上开关"))
+        assert outage is not None and outage.status == "draft"
+        assert local(outage.starts_at).strftime("%H:%M") == "08:30"
+    bad = call(as_user("head"), app, "outages-feedback", "children", [None, 1],
+               [None, None, None, "planned", "x", [area.id], "soon", "later", None], changed=1)
+    assert "YYYY-MM-DD HH:MM" in json.dumps(bad.json, ensure_ascii=False)
