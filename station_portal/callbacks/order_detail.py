@@ -18,7 +18,7 @@ from station_portal.db import utcnow
 from station_portal.errors import Conflict, PortalError
 from station_portal.gridworks.queries import works_for_order
 from station_portal.i18n import _, get_locale
-from station_portal.network.areas import nearest_areas
+from station_portal.network.areas import nearest_areas, spare_capacity
 from station_portal.network.outages import outages_cutting
 from station_portal.notify.queries import order_alerts
 from station_portal.org.models import UnitKind
@@ -115,7 +115,12 @@ def register(app: Dash) -> None:
         customer = page.customer_card(customer_side(session, order)) \
             if order.kind in (Kind.REPAIR, Kind.APPLICATION) else None
         alerts = page.alerts_card(order_alerts(session, order.id))
-        return (page.detail_component(detail, now, works, customer, alerts), order.version,
+        room = spare_capacity(session, None, area_ids=[order.area_id]) \
+            if order.kind == Kind.APPLICATION and order.area_id is not None else []
+        capacity = page.capacity_card(room[0] if room else None, order.load_kw,
+                                      order.current_stage == "supply_plan")
+        return (page.detail_component(detail, now, works, customer, alerts, capacity),
+                order.version,
                 options, options[0]["value"] if options else None, crews, units, areas, hookups,
                 {})
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from station_portal.auth.scope import Scope
 from station_portal.network.models import ConnectionPoint, Feeder, TransformerArea
@@ -20,16 +20,20 @@ from station_portal.org.models import Unit
 from station_portal.workorders.models import ApplicationStatus, Kind, WorkOrder
 
 
+def _nearest_first(lat: float, lon: float) -> tuple[ColumnElement[float], InstrumentedAttribute[int]]:
+    """ORDER BY terms: squared distance on a local plane (a degree of longitude is shorter
+    than one of latitude), then id, so ties are stable."""
+    k = math.cos(math.radians(lat)) ** 2
+    return ((TransformerArea.lat - lat) * (TransformerArea.lat - lat)
+            + (TransformerArea.lon - lon) * (TransformerArea.lon - lon) * k, TransformerArea.id)
+
+
 def nearest_area(session: Session, lat: float, lon: float,
                  unit_ids: list[int] | frozenset[int] | None) -> TransformerArea | None:
     """The active area nearest to the location among those owned by ``unit_ids`` (all when
     None); None when there is none."""
-    k = math.cos(math.radians(lat)) ** 2  # a degree of longitude is shorter than one of latitude
     query = (select(TransformerArea).where(TransformerArea.active.is_(True))
-             .order_by((TransformerArea.lat - lat) * (TransformerArea.lat - lat)
-                       + (TransformerArea.lon - lon) * (TransformerArea.lon - lon) * k,
-                       TransformerArea.id)
-             .limit(1))
+             .order_by(*_nearest_first(lat, lon)).limit(1))
     if unit_ids is not None:
         query = query.where(TransformerArea.unit_id.in_(sorted(unit_ids)))
     return session.scalars(query).first()
@@ -42,14 +46,18 @@ def nearest_areas(session: Session, scope: Scope, lat: float, lon: float, unit_i
     path = session.scalar(select(Unit.path).where(Unit.id == unit_id))
     if path is None:
         return []
-    k = math.cos(math.radians(lat)) ** 2
     return list(session.scalars(
         select(TransformerArea).join(Unit, Unit.id == TransformerArea.unit_id)
         .where(TransformerArea.active.is_(True), Unit.path.startswith(path, autoescape=True),
                scope.unit_filter(TransformerArea.unit_id))
-        .order_by((TransformerArea.lat - lat) * (TransformerArea.lat - lat)
-                  + (TransformerArea.lon - lon) * (TransformerArea.lon - lon) * k,
-                  TransformerArea.id).limit(limit)))
+        .order_by(*_nearest_first(lat, lon)).limit(limit)))
+
+
+def nearest_area_list(session: Session, lat: float, lon: float, limit: int) -> list[TransformerArea]:
+    """The ``limit`` active areas nearest a point, whoever owns them (a park's neighbours)."""
+    return list(session.scalars(
+        select(TransformerArea).where(TransformerArea.active.is_(True))
+        .order_by(*_nearest_first(lat, lon)).limit(limit)))
 
 
 def area_in_scope(session: Session, scope: Scope | None, area_id: object) -> TransformerArea | None:

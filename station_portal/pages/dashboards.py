@@ -157,6 +157,8 @@ CLIENTS = Board(
     (
         Panel("pipeline", _l("Pipeline"), width=5),
         Panel("parks", _l("Projected load by park"), width=7),
+        Panel("capacity", _l("Room on the transformer areas around each park"), TABLE,
+              width=12),
         Panel("visits", _l("Visits"), TABLE, width=12),
         Panel("cases", _l("Cases (pick one for its timeline)"), TABLE, width=7),
         Panel("timeline", _l("Timeline of the case"), width=5, own_callback=True),
@@ -428,6 +430,7 @@ def _clients(session, scope: Scope, filters: data.Filters, now, locale) -> Resul
                   (_("Visits overdue"), overdue, "bi-calendar-x", "danger" if overdue else None)],
         "pipeline": charts.pipeline_figure(cl.pipeline),
         "parks": charts.parks_figure(cl.parks),
+        "capacity": charts.capacity_table(cl.capacity),
         "visits": charts.visits_table(cl.visits),
         "cases": charts.cases_table(cl.cases),
     }

@@ -425,11 +425,42 @@ def standing(detail: OrderDetail, now: datetime) -> Any:
     return parts
 
 
+def capacity_card(area: Any, load_kw: float | None, at_supply_plan: bool) -> Any:
+    """An application's transformer area: capacity, load connected and applied for (this
+    application included), the room left, and whether the load fits without grid works
+    (``area`` a ``network.areas.AreaCapacity``; the supply-plan stage shows it first)."""
+    if area is None:
+        return None
+    fits = area.spare_kva >= 0
+    asked = f"{load_kw:,.1f}" if load_kw else ""
+    rows = [(_("Transformer area"), f"{area.name} ({area.code}) · {area.feeder}"),
+            (_("Capacity (kVA)"), f"{area.capacity_kva:,.0f}"),
+            (_("Connected (kW)"), f"{area.connected_kw:,.1f}"),
+            (_("Applied for (kW)"), f"{area.applied_kw:,.1f}"),
+            (_("Estimated peak (kVA)"), f"{area.peak_kva:,.1f} ({area.load_ratio:.0%})"),
+            (_("Room left (kVA)"), f"{area.spare_kva:,.1f}")]
+    verdict = dbc.Alert(
+        _("The area takes the applied loads without grid works.") if fits else
+        _("With the loads applied for, the area passes its heavy-load line: plan grid works "
+          "or another area in the supply plan."),
+        color="success" if fits else "warning", className="mb-0 py-2", id="order-capacity-verdict")
+    return dbc.Card([
+        dbc.CardHeader(_("Room on the transformer area") + (
+            " · " + _("for the supply plan") if at_supply_plan else "")),
+        dbc.CardBody([simple_table([_("Figure"), _("Value")], rows, id="order-capacity"),
+                      html.Div(_("This application asks for %(kw)s kW.", kw=asked),
+                               className="small mb-2") if load_kw else None,
+                      verdict]),
+    ], className="mb-3", color="warning" if at_supply_plan and not fits else None,
+        outline=at_supply_plan and not fits)
+
+
 def detail_component(detail: OrderDetail, now: datetime, works: Any = None,
-                     customer: Any = None, alerts: Any = None) -> Any:
+                     customer: Any = None, alerts: Any = None, capacity: Any = None) -> Any:
     """The order; ``works`` is the card of the grid-works projects it waits on (or None),
     ``customer`` the card of the customer's own part (or None), ``alerts`` the card of the
-    SLA watch's warnings and escalations (or None)."""
+    SLA watch's warnings and escalations (or None), ``capacity`` the card of the
+    application's transformer area (or None)."""
     o = detail.order
     kind_names = {Kind.REPAIR: _("Fault repair"), Kind.APPLICATION: _("Connection application"),
                   Kind.PARK_CASE: _("Industrial-park case")}
@@ -443,12 +474,14 @@ def detail_component(detail: OrderDetail, now: datetime, works: Any = None,
     return html.Div([
         page_header(o.code, kind_names[Kind(o.kind)]),
         dbc.Card(dbc.CardBody(standing(detail, now)), className="mb-3"),
+        capacity if o.current_stage == "supply_plan" else None,
         works,
         dbc.Card([dbc.CardHeader(_("Time limits")),
                   dbc.CardBody([grid_works_note(detail), clocks_table(detail)])],
                  className="mb-3"),
         attribution_table(detail),
         alerts,
+        capacity if o.current_stage != "supply_plan" else None,
         dbc.Card(dbc.CardBody(html.Dl([x for k, v in facts(detail)
                                        for x in (html.Dt(k, className="col-sm-4"),
                                                  html.Dd(v, className="col-sm-8"))],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from station_portal.org.models import Unit
 from station_portal.workorders.models import Kind, WorkOrder
@@ -149,19 +149,25 @@ def test_a_paused_application_is_not_listed_as_overdue(app, db, as_user):
     """Its stored due time is 'if it ran again now': time passing must not escalate it."""
     from datetime import timedelta
 
+    from station_portal.auth.models import User
     from station_portal.db import utcnow
+    from station_portal.services import applications
     from station_portal.workorders.queries import GridRequest, list_orders
 
+    with db.write() as s:  # one paused before its deadline (one paused after it stays overdue)
+        head = s.scalar(select(User).where(User.username == "head"))
+        applied = utcnow() - timedelta(hours=2)
+        made = applications.create_application(s, head, applications.ApplicationInput(
+            business_type="new_connection", customer_type="non_resident", load_kw=60.0,
+            customer_name="暂停测试", lat=43.8817, lon=126.5744, address="昌邑区暂停路1号",
+            applied_at=applied), accept=True, now=applied)
+        applications.pause(s, head, made.id, made.version, "customer_documents",
+                           note="待补资料", now=utcnow())
+        made_id = made.id
     with db.read() as s:
-        # One that was not overdue when it stopped (one paused after its deadline stays overdue).
-        paused = s.scalars(select(WorkOrder).where(WorkOrder.kind == "application",
-                                                   WorkOrder.paused.is_(True),
-                                                   or_(WorkOrder.sla_status.is_(None),
-                                                       WorkOrder.sla_status != "overdue"))
-                           .order_by(WorkOrder.id)).all()
-    assert paused
+        paused = [s.get(WorkOrder, made_id)]
+        assert paused[0].paused and paused[0].sla_status != "overdue"
     later = utcnow() + timedelta(days=400)
-    from station_portal.auth.models import User
     from station_portal.auth.scope import scope_for
 
     with db.read() as s:

@@ -316,3 +316,26 @@ def test_the_page_plans_an_outage_from_the_form_in_beijing_time(app, db, as_user
     bad = call(as_user("head"), app, "outages-feedback", "children", [None, 1],
                [None, None, None, "planned", "x", [area.id], "soon", "later", None], changed=1)
     assert "YYYY-MM-DD HH:MM" in json.dumps(bad.json, ensure_ascii=False)
+
+
+def test_the_park_board_says_which_areas_take_a_parks_load_without_grid_works(db):
+    import pandas as pd
+
+    from station_portal.analytics.dashboards.clients import park_capacity
+    from station_portal.network.areas import spare_capacity
+    from station_portal.network.rules import network_rules
+
+    with db.read() as s:
+        area = station_areas(s, n=1)[0]
+        room = spare_capacity(s, None, area_ids=[area.id])[0]
+        factor = network_rules().capacity.power_factor
+        small = max(1.0, (room.spare_kva - 5) * factor)  # fits in the room left
+        parks = pd.DataFrame([{"park": "P", "lat": area.lat, "lon": area.lon, "load_kw": small,
+                               "cases": 1},
+                              {"park": "Q", "lat": area.lat, "lon": area.lon,
+                               "load_kw": (room.spare_kva + 50) * factor, "cases": 1}])
+        table = park_capacity(s, parks)
+    mine = table[table["area"].str.contains(area.code)]
+    assert mine.set_index("park")["takes"].to_dict() == {"P": room.spare_kva > 5, "Q": False}
+    assert room.peak_kva == pytest.approx(
+        (room.connected_kw * network_rules().capacity.diversity + room.applied_kw) / factor, abs=0.2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from station_portal.analytics.dashboards.common import Filters
 from station_portal.analytics.snapshots import in_units
 from station_portal.auth.scope import Scope
+from station_portal.network.areas import nearest_area_list, spare_capacity
+from station_portal.network.rules import network_rules
 from station_portal.org.models import (
     Client,
     IndustrialPark,
@@ -37,6 +39,7 @@ class Clients:
     # overdue_days: see client_visits
     parks: pd.DataFrame  # park, lat, lon, load_kw, cases
     clients: int
+    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # see park_capacity
 
 
 def clients(session: Session, scope: Scope, filters: Filters, now: datetime,
@@ -80,7 +83,33 @@ def clients(session: Session, scope: Scope, filters: Filters, now: datetime,
                          columns=["park", "lat", "lon", "load_kw", "cases"])
     n_clients = session.scalar(select(func.count(Client.id)).where(
         scope.client_filter(Client.id), in_units(Client.unit_id, filters.unit_ids))) or 0
-    return Clients(cases, pipe, visits, parks, int(n_clients))
+    return Clients(cases, pipe, visits, parks, int(n_clients), park_capacity(session, parks))
+
+
+CAPACITY_COLUMNS = ["park", "area", "feeder", "capacity_kva", "connected_kw", "applied_kw",
+                    "spare_kva", "park_kva", "takes"]
+AREAS_PER_PARK = 5
+
+
+def park_capacity(session: Session, parks: pd.DataFrame) -> pd.DataFrame:
+    """The transformer areas nearest each park with open cases, and their spare capacity
+    against the park's projected load: whether it comes on without grid works. The park's
+    load in kVA uses the power factor of ``data/network.toml``."""
+    rows = []
+    factor = network_rules().capacity.power_factor
+    for park in parks.itertuples():
+        if park.lat is None or park.lon is None or pd.isna(park.lat):
+            continue
+        ids = [a.id for a in nearest_area_list(session, float(park.lat), float(park.lon),
+                                               AREAS_PER_PARK)]
+        park_kva = float(park.load_kw) / factor
+        for area in spare_capacity(session, None, area_ids=ids):
+            rows.append({"park": park.park, "area": f"{area.name} ({area.code})",
+                         "feeder": area.feeder, "capacity_kva": area.capacity_kva,
+                         "connected_kw": area.connected_kw, "applied_kw": area.applied_kw,
+                         "spare_kva": area.spare_kva, "park_kva": round(park_kva, 1),
+                         "takes": area.spare_kva >= park_kva})
+    return pd.DataFrame(rows, columns=CAPACITY_COLUMNS)
 
 
 VISIT_COLUMNS = ["id", "order_id", "case", "client", "planned_for", "done_at", "note", "state",

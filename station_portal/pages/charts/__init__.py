@@ -11,6 +11,7 @@ browser in tests/unit/test_charts.py. This package re-exports each board's publi
 from __future__ import annotations
 
 from station_portal.pages.charts.clients import (
+    capacity_table,
     cases_table,
     load_text,
     load_unit,
@@ -83,6 +84,7 @@ __all__ = [
     "arrivals_figure",
     "at_risk_table",
     "attribution_figure",
+    "capacity_table",
     "cases_table",
     "category_figure",
     "category_label",
