@@ -44,7 +44,7 @@ from functools import cache
 import numpy as np
 import shapely
 from shapely.geometry import shape
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from station_portal.auth.scope import SYSTEM_SCOPE
@@ -71,11 +71,13 @@ from station_portal.errors import Conflict, Forbidden, NotFound, ValidationFaile
 from station_portal.hall import demo as hall_demo
 from station_portal.hall.models import ServiceHall
 from station_portal.hall.queue import is_open, local_day
+from station_portal.network.models import Outage, OutageStatus, TransformerArea
 from station_portal.org.models import Crew, Unit, UnitKind
 from station_portal.org.territory import TerritoryIndex
 from station_portal.services import applications as application_service
 from station_portal.services import dispatch as dispatch_service
 from station_portal.services import hall as hall_service
+from station_portal.services import outages as outage_service
 from station_portal.services import repairs as repair_service
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.classes import is_high_voltage
@@ -115,6 +117,10 @@ MAX_NEW_APPLICATIONS = 10
 MAX_REPAIR_STEPS = 150
 MAX_STAGE_STEPS = 20
 MAX_PINGS = 200
+MAX_OUTAGE_STEPS = 20
+# A transformer fails somewhere in the city about every two days (a temporary outage).
+TEMPORARY_OUTAGES_PER_HOUR = 1 / 48
+TEMPORARY_REASONS = ("配电变压器低压侧故障抢修", "低压线路断线抢修", "台区总开关更换")
 MAX_HALL_TICKETS = 120  # new queue tickets in all halls
 WALK_TO_COUNTER = timedelta(minutes=1)  # a called customer starts being served after this
 ON_SITE_PING_EVERY = timedelta(minutes=5)
@@ -271,7 +277,7 @@ class _Step:
         self.calendar = WorkCalendar.default()
         self.summary = {"new_repairs": 0, "new_applications": 0, "steps": 0, "repair_steps": 0,
                         "application_steps": 0, "pings": 0, "queue_tickets": 0, "queue_served": 0,
-                        "skipped": 0, "capped": False}
+                        "outage_steps": 0, "skipped": 0, "capped": False}
         self._index: TerritoryIndex | None = None
         self._territories: _Territories | None = None
         self._board: Board | None = None
@@ -326,6 +332,48 @@ class _Step:
             self.summary["skipped"] += 1
             return False
         return True
+
+    # -- outages -------------------------------------------------------------------
+    def outages(self) -> None:
+        """Planned outages start and end when their time comes; now and then a transformer
+        fails and a temporary outage is recorded on its area, with a call or two from inside
+        it (marked, not dispatched as faults)."""
+        due = self.s.scalars(select(Outage).where(or_(
+            (Outage.status == OutageStatus.ANNOUNCED.value) & (Outage.starts_at <= self.now),
+            (Outage.status == OutageStatus.IN_PROGRESS.value) & (Outage.ends_at <= self.now)))
+            .order_by(Outage.id).limit(MAX_OUTAGE_STEPS))
+        for outage in list(due):
+            step = "start" if outage.status == OutageStatus.ANNOUNCED.value else "end"
+            when = max(min(self.now, outage.starts_at if step == "start" else outage.ends_at),
+                       self.now - timedelta(hours=23))  # a step is reported within a day
+            if self.apply(lambda o=outage, st=step, w=when: outage_service.outage_step(
+                    self.s, None, o.id, None, st, at=w, now=self.now)):
+                self.summary["outage_steps"] += 1
+        hours = (self.now - self.start).total_seconds() / 3600
+        if self.rng.random() >= TEMPORARY_OUTAGES_PER_HOUR * hours:
+            return
+        area = self.s.scalars(select(TransformerArea).where(TransformerArea.active.is_(True))
+                              .order_by(TransformerArea.id)
+                              .offset(int(self.rng.integers(0, 400))).limit(1)).first()
+        if area is None:
+            return
+        data = outage_service.OutageInput(
+            kind="temporary", reason=str(self.rng.choice(TEMPORARY_REASONS)),
+            starts_at=self.now - timedelta(minutes=5),
+            ends_at=self.now + timedelta(hours=int(self.rng.integers(2, 5))), area_ids=[area.id])
+        if self.apply(lambda: outage_service.create_outage(self.s, None, data, now=self.now)):
+            self.summary["outage_steps"] += 1
+            self.s.flush()
+            index, _territories = self.places()
+            for _call in range(int(self.rng.integers(1, 3))):
+                call = repair_service.RepairInput(
+                    source="hotline_95598", category="low_voltage", urgency=2,
+                    lat=area.lat + float(self.rng.normal(0, 0.0005)),
+                    lon=area.lon + float(self.rng.normal(0, 0.0005)),
+                    address=f"{area.name}附近", description="家里没电了", reported_at=self.now)
+                if self.apply(lambda c=call: repair_service.create_repair(
+                        self.s, None, c, now=self.now, index=index)):
+                    self.summary["new_repairs"] += 1
 
     # -- new work -----------------------------------------------------------------
     def arrivals(self, rate: Callable[[datetime], float], cap: int) -> list[datetime]:
@@ -650,9 +698,11 @@ def simulate(session: Session, now: datetime, *, seconds: float = 60,
     New repair calls and applications arrive, open repairs and applications move
     on, crews report positions; every change through the services, in the
     caller's transaction (the caller commits); customers queue in the open service
-    halls and simulated clerks serve them. Returns what happened:
-    ``new_repairs``, ``new_applications``, ``steps`` (``repair_steps`` +
-    ``application_steps``), ``pings``, ``queue_tickets``, ``queue_served``, ``skipped``
+    halls and simulated clerks serve them; announced outages start and end on time, and
+    now and then a temporary outage is recorded with calls from inside it. Returns what
+    happened: ``new_repairs``, ``new_applications``, ``steps`` (``repair_steps`` +
+    ``application_steps``), ``pings``, ``queue_tickets``, ``queue_served``,
+    ``outage_steps``, ``skipped``
     (changes a service refused, e.g. a user changed the order first) and ``capped`` (a cap on the work of
     one call was reached; the rest follows in later calls).
     """
@@ -664,5 +714,6 @@ def simulate(session: Session, now: datetime, *, seconds: float = 60,
     step.repairs()
     step.applications()
     step.halls()
+    step.outages()
     session.flush()
     return step.summary

@@ -53,7 +53,7 @@ SUMMARY_KEYS = {
     "new_repairs": _l("new repairs"), "new_applications": _l("new applications"),
     "steps": _l("steps"), "repair_steps": _l("repair steps"),
     "application_steps": _l("application steps"), "pings": _l("positions"),
-    "skipped": _l("skipped"), "capped": _l("capped"),
+    "skipped": _l("skipped"), "capped": _l("capped"), "outage_steps": _l("outage steps"),
     # The nightly prune (jobs/retention.py): rows removed per table, and how it went.
     "crew_pings": _l("crew positions removed"), "audit_events": _l("audit rows removed"),
     "auth_sessions": _l("ended sessions removed"), "api_tokens": _l("ended API tokens removed"),

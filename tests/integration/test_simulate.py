@@ -330,3 +330,23 @@ def test_applications_pause_only_for_the_customer_and_a_supply_plan_may_decide_d
         assert next(c for c in hv.clocks if c.stage == "total").limit_amount == 32
         for order_id in waiting:
             assert s.get(WorkOrder, order_id).current_stage == "connection"
+
+
+def test_outages_start_and_end_on_time_and_a_failed_transformer_darkens_its_area(db, monkeypatch):
+    """Announced outages whose start has come are started; a temporary outage is recorded
+    with calls from inside it, which are marked with it."""
+    from station_portal.network.models import Outage
+
+    monkeypatch.setattr(sim, "TEMPORARY_OUTAGES_PER_HOUR", 10_000.0)
+    with rolled_back(db) as s:
+        now = datetime.now(SHANGHAI)
+        due = s.scalar(select(func.count()).select_from(Outage).where(
+            Outage.status == "announced", Outage.starts_at <= now + timedelta(days=3)))
+        out = sim.simulate(s, now + timedelta(days=3), seconds=60,
+                           rng=np.random.default_rng(SEED))
+        assert out["outage_steps"] >= 1 + min(due, sim.MAX_OUTAGE_STEPS - 1)
+        temporary = s.scalar(select(Outage).where(Outage.kind == "temporary")
+                             .order_by(Outage.id.desc()))
+        assert temporary.status == "in_progress" and temporary.announced_at is not None
+        inside = s.scalars(select(WorkOrder).where(WorkOrder.outage_id == temporary.id)).all()
+        assert inside and all(o.kind == "repair" for o in inside)
