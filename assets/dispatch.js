@@ -35,6 +35,14 @@
       return L.marker(latlng, {icon: icon, title: p.code, zIndexOffset: urgent + (selected ? 1000 : 0),
                                riseOnHover: true});
     },
+    // An area of a running (red) or imminent (orange) outage: calls from there are the outage.
+    outageMarker: function (feature, latlng) {
+      const p = feature.properties || {};
+      const colour = p.running ? '#d62728' : '#ff7f0e';
+      return L.circleMarker(latlng, {radius: 8 + Math.min(14, Math.sqrt(p.n || 0)), color: colour,
+                                     weight: 2, fillColor: colour, fillOpacity: 0.18,
+                                     dashArray: p.running ? null : '4 3', interactive: true});
+    },
     crewMarker: function (feature, latlng) {
       const p = feature.properties;
       const label = el('span', 'sp-crew-label', String(p.code).split('-').pop());

@@ -8,6 +8,7 @@ features only when no board of the same scope built them for that fingerprint al
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
@@ -20,6 +21,7 @@ from station_portal.dispatch.board import Board, load_board
 from station_portal.dispatch.live import board_stamp
 from station_portal.errors import Conflict, PortalError
 from station_portal.i18n import _, get_locale
+from station_portal.network.outages import outages_between
 from station_portal.org.queries import crew_code, territories
 from station_portal.pages import dispatch as page
 from station_portal.pages.ui import empty_state, error_text, feedback
@@ -69,11 +71,19 @@ def conflict_message(board: Board, order_id: int) -> str:
 
 def register(app: Dash) -> None:
     @secure_callback(app, Output(page.TERRITORY_LAYER, "data"), Output(page.MAP, "viewport"),
+                     Output(page.OUTAGE_LAYER, "data"),
                      Input(page.TEXTS, "data"), roles=page.ROLES)
     def show_territories(_texts: Any):
+        """The territories, the view, and the areas of outages running or starting within a
+        day (when the board opens)."""
         user = signed_in_user()
-        features = territories(read_session(), user.scope())
-        return page.territory_geojson(features, get_locale()), page.territory_view(features)
+        session, scope, now = read_session(), user.scope(), utcnow()
+        features = territories(session, scope)
+        dark = outages_between(session, scope, now - timedelta(days=7), now + timedelta(days=1),
+                               now=now, statuses=("announced", "in_progress"))
+        dark = [r for r in dark if r.status == "in_progress" or r.ends_at > now]
+        return (page.territory_geojson(features, get_locale()), page.territory_view(features),
+                page.outage_geojson(dark))
 
     # One poll at a time: the gate lets the next one go only when the last answer
     # arrived (or it has been pending for long, e.g. the connection dropped).

@@ -33,6 +33,7 @@ from station_portal.labels import (
     APPLICATION_STATUSES,
     CREW_STATUSES,
     ORDER_KINDS,
+    OUTAGE_KINDS,
     PARK_STATUSES,
     REPAIR_CATEGORIES,
     REPAIR_STATUSES,
@@ -42,6 +43,7 @@ from station_portal.labels import (
     label,
     stage_label,
 )
+from station_portal.network.outages import OutageRow
 from station_portal.org.queries import TerritoryFeature
 from station_portal.pages import Page
 from station_portal.pages.grid import locale_text
@@ -56,6 +58,7 @@ MAP = "board-map"
 ORDERS_LAYER = "board-orders"
 CREWS_LAYER = "board-crews"
 TERRITORY_LAYER = "board-territories"
+OUTAGE_LAYER = "board-outages"
 QUEUE = "board-queue"
 CREWS = "board-crews-grid"
 PANEL = "board-panel"
@@ -318,8 +321,26 @@ def _legend() -> html.Div:
         item("sp-swatch sp-sla-at_risk", label(SLA_STATUSES, "at_risk")),
         item("sp-swatch sp-sla-overdue", label(SLA_STATUSES, "overdue")),
         item("sp-swatch sp-sla-no_limit", _("Paused or no limit")),
+        item("sp-outage-swatch", _("Outage area (red: power off now)")),
         *[item(f"sp-crew-dot sp-crew-{code}", label(CREW_STATUSES, code)) for code in CREW_STATUSES],
     ], className="sp-legend small text-body-secondary mt-2")
+
+
+def outage_geojson(rows: Sequence[OutageRow]) -> dict[str, Any]:
+    """The areas of running and imminent outages (circles sized by customers): calls from
+    there are the outage, not new faults."""
+    features = []
+    for r in rows:
+        window = f"{format_local(r.starts_at)} – {format_local(r.ends_at)}"
+        for a in r.areas:
+            features.append({
+                "type": "Feature", "id": f"a{r.id}-{a.area_id}",
+                "geometry": {"type": "Point", "coordinates": [round(a.lon, 6), round(a.lat, 6)]},
+                "properties": {"running": r.status == "in_progress", "n": a.customers,
+                               "tip": [f"{label(OUTAGE_KINDS, r.kind)} {r.code}", a.name,
+                                       window, r.reason,
+                                       _("%(n)s customers", n=a.customers)]}})
+    return {"type": "FeatureCollection", "features": features}
 
 
 def board_map(tile_url: str, attribution: str) -> dl.Map:
@@ -331,6 +352,9 @@ def board_map(tile_url: str, attribution: str) -> dl.Map:
     layers += [
         dl.GeoJSON(id=TERRITORY_LAYER, data=empty, interactive=False,
                    style={"variable": "stationPortal.board.territoryStyle"}),
+        dl.GeoJSON(id=OUTAGE_LAYER, data=empty,
+                   pointToLayer={"variable": "stationPortal.board.outageMarker"},
+                   onEachFeature={"variable": "stationPortal.board.tooltip"}),
         dl.GeoJSON(id=ORDERS_LAYER, data=empty,
                    pointToLayer={"variable": "stationPortal.board.orderMarker"},
                    onEachFeature={"variable": "stationPortal.board.tooltip"}),

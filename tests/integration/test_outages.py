@@ -339,3 +339,20 @@ def test_the_park_board_says_which_areas_take_a_parks_load_without_grid_works(db
     assert mine.set_index("park")["takes"].to_dict() == {"P": room.spare_kva > 5, "Q": False}
     assert room.peak_kva == pytest.approx(
         (room.connected_kw * network_rules().capacity.diversity + room.applied_kw) / factor, abs=0.2)
+
+
+def test_the_dispatch_board_draws_the_areas_of_running_outages(app, db, as_user):
+    now = utcnow()
+    with db.write() as s:
+        area = station_areas(s, n=3)[-1]
+        outage = service.create_outage(s, account(s, "head"), service.OutageInput(
+            kind="temporary", reason="看板测试", starts_at=now - timedelta(minutes=10),
+            ends_at=now + timedelta(hours=3), area_ids=[area.id]), now=now)
+        code = outage.code
+    answer = call(as_user("head"), app, "board-outages", "data", [None])
+    assert answer.status_code == 200
+    layer = answer.json["response"]["board-outages"]["data"]
+    mine = [f for f in layer["features"] if code in f["properties"]["tip"][0]]
+    assert mine and mine[0]["properties"]["running"] is True
+    other = call(as_user("gridmgr"), app, "board-outages", "data", [None])
+    assert code not in json.dumps(other.json)  # another office's board does not show it
