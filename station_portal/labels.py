@@ -123,6 +123,7 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
 OUTAGE_KINDS: dict[str, LazyString] = {
     "planned": _("Planned outage"),
     "temporary": _("Temporary outage"),
+    "fault": _("Fault outage"),
 }
 
 OUTAGE_STATUSES: dict[str, LazyString] = {

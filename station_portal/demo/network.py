@@ -199,7 +199,7 @@ def link_orders(session: Session) -> int:
 def seed_outages(session: Session, *, now: datetime, seed: int = 7) -> int:
     """A month of outages around ``now`` for every station and supply office, through the
     services at the times they would have happened: ended ones in the past weeks (a few
-    announced late), announced and approved ones ahead, a draft, and a temporary outage
+    announced late), announced and approved ones ahead, a draft, and a fault outage
     running now."""
     from station_portal.services import outages as service
 
@@ -249,7 +249,7 @@ def seed_outages(session: Session, *, now: datetime, seed: int = 7) -> int:
         if owner.kind == UnitKind.SERVICE_STATION.value and owner.id == owners[0].id:
             starts = now - 2 * hour
             service.create_outage(session, None, service.OutageInput(
-                kind="temporary", reason="配电变压器低压侧故障抢修", starts_at=starts,
+                kind="fault", reason="配电变压器低压侧故障抢修", starts_at=starts,
                 ends_at=starts + 6 * hour, area_ids=pool[:1]), now=starts + timedelta(minutes=10))
             made += 1
     # Notices of the past were delivered when they were sent.

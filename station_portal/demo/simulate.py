@@ -118,9 +118,9 @@ MAX_REPAIR_STEPS = 150
 MAX_STAGE_STEPS = 20
 MAX_PINGS = 200
 MAX_OUTAGE_STEPS = 20
-# A transformer fails somewhere in the city about every two days (a temporary outage).
-TEMPORARY_OUTAGES_PER_HOUR = 1 / 48
-TEMPORARY_REASONS = ("配电变压器低压侧故障抢修", "低压线路断线抢修", "台区总开关更换")
+# A transformer fails somewhere in the city about every two days (a fault outage).
+FAULT_OUTAGES_PER_HOUR = 1 / 48
+FAULT_REASONS = ("配电变压器低压侧故障抢修", "低压线路断线抢修", "台区总开关更换")
 MAX_HALL_TICKETS = 120  # new queue tickets in all halls
 WALK_TO_COUNTER = timedelta(minutes=1)  # a called customer starts being served after this
 ON_SITE_PING_EVERY = timedelta(minutes=5)
@@ -336,7 +336,7 @@ class _Step:
     # -- outages -------------------------------------------------------------------
     def outages(self) -> None:
         """Planned outages start and end when their time comes; now and then a transformer
-        fails and a temporary outage is recorded on its area, with a call or two from inside
+        fails and a fault outage is recorded on its area, with a call or two from inside
         it (marked, not dispatched as faults)."""
         due = self.s.scalars(select(Outage).where(or_(
             (Outage.status == OutageStatus.ANNOUNCED.value) & (Outage.starts_at <= self.now),
@@ -350,7 +350,7 @@ class _Step:
                     self.s, None, o.id, None, st, at=w, now=self.now)):
                 self.summary["outage_steps"] += 1
         hours = (self.now - self.start).total_seconds() / 3600
-        if self.rng.random() >= TEMPORARY_OUTAGES_PER_HOUR * hours:
+        if self.rng.random() >= FAULT_OUTAGES_PER_HOUR * hours:
             return
         area = self.s.scalars(select(TransformerArea).where(TransformerArea.active.is_(True))
                               .order_by(TransformerArea.id)
@@ -358,7 +358,7 @@ class _Step:
         if area is None:
             return
         data = outage_service.OutageInput(
-            kind="temporary", reason=str(self.rng.choice(TEMPORARY_REASONS)),
+            kind="fault", reason=str(self.rng.choice(FAULT_REASONS)),
             starts_at=self.now - timedelta(minutes=5),
             ends_at=self.now + timedelta(hours=int(self.rng.integers(2, 5))), area_ids=[area.id])
         if self.apply(lambda: outage_service.create_outage(self.s, None, data, now=self.now)):
@@ -699,7 +699,7 @@ def simulate(session: Session, now: datetime, *, seconds: float = 60,
     on, crews report positions; every change through the services, in the
     caller's transaction (the caller commits); customers queue in the open service
     halls and simulated clerks serve them; announced outages start and end on time, and
-    now and then a temporary outage is recorded with calls from inside it. Returns what
+    now and then a fault outage is recorded with calls from inside it. Returns what
     happened: ``new_repairs``, ``new_applications``, ``steps`` (``repair_steps`` +
     ``application_steps``), ``pings``, ``queue_tickets``, ``queue_served``,
     ``outage_steps``, ``skipped``

@@ -6,10 +6,11 @@
   Its capacity is the transformer's, in kVA.
 - A connection point (用电户) is one customer's supply: its account number (户号), the
   contracted load in kW (kept apart from kVA), and the contacts a notice can use.
-- An outage (停电) is planned (计划停电, announced 7 days ahead) or temporary (临时停电,
-  24 hours); it covers transformer areas (``OutageArea``) from ``starts_at`` to ``ends_at``;
-  the customers it touches are those on its areas. ``OutageNotice`` is one customer told
-  by one channel. A work order points at an outage (``WorkOrder.outage_id``): a repair
+- An outage (停电) is planned (计划停电, announced 7 days ahead), temporary (临时检修停电,
+  24 hours) or a fault (故障停电: no advance notice; published when it is recorded). It
+  covers transformer areas (``OutageArea``) from ``starts_at`` to ``ends_at``; the
+  customers it touches are those on its areas. ``OutageNotice`` is one customer told by
+  one channel. A work order points at an outage (``WorkOrder.outage_id``): a repair
   reported inside it, or an application whose final hook-up it serves.
 """
 
@@ -81,7 +82,8 @@ class ConnectionPoint(Base):
 
 class OutageKind(StrEnum):
     PLANNED = "planned"  # 计划停电
-    TEMPORARY = "temporary"  # 临时停电
+    TEMPORARY = "temporary"  # 临时停电 (maintenance at short notice: 24 hours)
+    FAULT = "fault"  # 故障停电: begun without a plan; information is published at once
 
 
 class OutageStatus(StrEnum):

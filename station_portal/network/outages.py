@@ -40,13 +40,17 @@ class Verdict:
     NONE = "none"  # cancelled before it was announced
 
 
-def notice_due(kind: str, starts_at: datetime) -> datetime:
-    return network_rules().commitment(kind).due(starts_at)
+def notice_due(kind: str, starts_at: datetime) -> datetime | None:
+    """The latest notice that keeps the commitment; None for a fault (no advance notice)."""
+    commitment = network_rules().commitments.get(kind)
+    return commitment.due(starts_at) if commitment is not None else None
 
 
 def notice_verdict(kind: str, status: str, starts_at: datetime, announced_at: datetime | None,
                    now: datetime) -> str:
     due = notice_due(kind, starts_at)
+    if due is None:
+        return Verdict.NONE
     if announced_at is not None:
         return Verdict.IN_TIME if announced_at <= due else Verdict.LATE
     if status == OutageStatus.CANCELLED.value:
@@ -104,7 +108,7 @@ class OutageRow:
     starts_at: datetime
     ends_at: datetime
     announced_at: datetime | None
-    notice_due_at: datetime
+    notice_due_at: datetime | None
     verdict: str
     customers: int
     important: int
@@ -115,7 +119,9 @@ class OutageRow:
 def _areas_of(session: Session, outage_ids: list[int]) -> dict[int, list[AreaOnMap]]:
     if not outage_ids:
         return {}
+    wanted = select(OutageArea.area_id).where(OutageArea.outage_id.in_(outage_ids))
     counts = (select(ConnectionPoint.area_id, func.count().label("n"))
+              .where(ConnectionPoint.area_id.in_(wanted))  # never all customers
               .group_by(ConnectionPoint.area_id).subquery())
     rows = session.execute(
         select(OutageArea.outage_id, TransformerArea.id, TransformerArea.code,

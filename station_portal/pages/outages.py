@@ -63,8 +63,9 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
             "Planned and temporary outages of your area, the transformer areas and customers "
             "they cut off, and whether the customers were told in time: 7 days ahead for a "
             "planned outage, 24 hours for a temporary one (SGCC ten service commitments, "
-            "art. 2; Regulations on Electricity Supply and Use, art. 28). Announced outages "
-            "are listed on the public page /service/outages.")),
+            "art. 2; Regulations on Electricity Supply and Use, art. 28); a fault outage is "
+            "published when it is recorded. Announced outages are listed on the public page "
+            "/service/outages.")),
         dcc.Store(id=REFRESH), dcc.Store(id=VERSIONS),
         html.Div(id=FEEDBACK),
         dbc.Row([dbc.Col([
@@ -93,7 +94,7 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
             ])),
         ], className="mb-3", style=None if may_plan else {"display": "none"}),
         dbc.Card([
-            dbc.CardHeader(_("Plan an outage, or record a temporary one")),
+            dbc.CardHeader(_("Plan an outage, or record a temporary or fault outage")),
             dbc.CardBody([
                 dbc.Row([
                     dbc.Col([dbc.Label(_("Kind"), html_for=KIND, className="small mb-1"),
@@ -116,8 +117,9 @@ def layout(user: Any, query: dict[str, str]) -> html.Div:
                           className="small mb-1 mt-2"),
                 dbc.Input(id=REASON, maxLength=300),
                 dbc.FormText(_("A planned outage starts as a draft for approval. A temporary "
-                               "outage is announced at once; the customers with a mobile "
-                               "number or mail address are told.")),
+                               "or fault outage is announced at once; the customers with a "
+                               "mobile number or mail address are told. A fault outage has "
+                               "begun already and has no advance-notice commitment.")),
                 html.Div(dbc.Button(_("Save"), id=CREATE, color="primary"), className="mt-2"),
             ]),
         ], style=None if may_plan else {"display": "none"}),  # the server refuses them anyway
@@ -167,7 +169,7 @@ def table(rows: Sequence[OutageRow]) -> Any:
                                color=VERDICT_COLOURS.get(r.verdict, "light"),
                                id=f"outage-verdict-{r.id}"),
                      html.Div(_("due %(when)s", when=format_local(r.notice_due_at)),
-                              className="small")]),
+                              className="small") if r.notice_due_at else None]),
         ], id=f"outage-{r.id}"))
     head = html.Thead(html.Tr([html.Th(h) for h in (
         _("Outage"), _("When and why"), _("Areas and customers"), _("Status"), _("Notice"))]))

@@ -1,8 +1,10 @@
 """Use cases of outages (停电计划 / 临时停电).
 
 A planned outage goes draft → approved → announced → in progress → ended (or cancelled
-before it starts). A temporary outage is recorded as it happens: approved and announced in
-one step, running at once when its start has come. Announcing fixes the affected
+before it starts). A temporary outage (maintenance at short notice) is approved and
+announced in one step, running at once when its start has come; a fault outage (故障停电)
+is one that has begun without a plan: recorded, announced and running at once, with no
+advance-notice commitment. Announcing fixes the affected
 customers (those on the outage's transformer areas), queues one notice per customer and
 channel with a contact (``notify.outage_notices`` delivers them) and records whether the
 notice kept the commitment of ``data/network.toml``.
@@ -42,7 +44,12 @@ from station_portal.network.models import (
     OutageStatus,
     TransformerArea,
 )
-from station_portal.network.outages import affected_count, notice_due, outage_in_scope
+from station_portal.network.outages import (
+    affected_count,
+    notice_due,
+    notice_verdict,
+    outage_in_scope,
+)
 from station_portal.network.rules import network_rules
 from station_portal.org.models import Unit, UnitKind
 from station_portal.org.tree import ancestor_ids
@@ -127,7 +134,8 @@ def _new_code(session: Session, kind: str, starts: datetime) -> str:
 
 def create_outage(session: Session, actor: User | None, data: OutageInput, *,
                   now: datetime | None = None) -> Outage:
-    """A planned outage as a draft, or a temporary one approved and announced at once."""
+    """A planned outage as a draft; a temporary or fault outage approved and announced at
+    once (a fault outage has begun: it runs from its start)."""
     changes.require_action(actor, "plan_outage")
     now = now or utcnow()
     errors: dict[str, str] = {}
@@ -136,7 +144,9 @@ def create_outage(session: Session, actor: User | None, data: OutageInput, *,
     starts, ends = _window(data, errors)
     if kind == OutageKind.PLANNED.value and starts is not None and starts <= now:
         errors["starts_at"] = _("A planned outage starts in the future; record one that has "
-                                "begun as a temporary outage.")
+                                "begun as a fault outage.")
+    if kind == OutageKind.FAULT.value and starts is not None and starts > now + changes.CLOCK_SKEW:
+        errors["starts_at"] = _("A fault outage has begun; give when the power went off.")
     ids = validate.id_list(data.area_ids, MAX_AREAS + 1) if isinstance(data.area_ids, list) else []
     if not ids:
         errors["area_ids"] = _("Choose the transformer areas the outage cuts off.")
@@ -172,7 +182,7 @@ def create_outage(session: Session, actor: User | None, data: OutageInput, *,
     session.flush()
     _audit(session, actor, "outage_created", outage, now, kind=kind, areas=len(areas),
            starts_at=starts, ends_at=ends)
-    if kind == OutageKind.TEMPORARY.value:
+    if kind in (OutageKind.TEMPORARY.value, OutageKind.FAULT.value):
         _set_status(session, actor, outage, OutageStatus.APPROVED, now)
         _announce(session, actor, outage, now)
         if starts <= now:
@@ -212,7 +222,8 @@ def _announce(session: Session, actor: User | None, outage: Outage, now: datetim
     if rows:
         session.execute(insert(OutageNotice), rows)
     _set_status(session, actor, outage, OutageStatus.ANNOUNCED, now, customers=outage.customers,
-                notices=len(rows), in_time=now <= notice_due(outage.kind, outage.starts_at))
+                notices=len(rows), verdict=notice_verdict(outage.kind, OutageStatus.ANNOUNCED.value,
+                                                          outage.starts_at, now, now))
 
 
 # Which step may follow which status, and the right it needs.

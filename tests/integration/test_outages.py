@@ -356,3 +356,20 @@ def test_the_dispatch_board_draws_the_areas_of_running_outages(app, db, as_user)
     assert mine and mine[0]["properties"]["running"] is True
     other = call(as_user("gridmgr"), app, "board-outages", "data", [None])
     assert code not in json.dumps(other.json)  # another office's board does not show it
+
+
+def test_a_fault_outage_runs_at_once_and_has_no_notice_verdict(city):
+    now = utcnow()
+    with city.write() as s:
+        area = station_areas(s, n=1)[0]
+        fault = service.create_outage(s, account(s, "head"), service.OutageInput(
+            kind="fault", reason="变压器烧毁", starts_at=now - timedelta(minutes=20),
+            ends_at=now + timedelta(hours=3), area_ids=[area.id]), now=now)
+        assert fault.status == "in_progress" and fault.notice_due_at is None
+        assert notice_verdict("fault", fault.status, fault.starts_at, fault.announced_at,
+                              now) == Verdict.NONE
+        with pytest.raises(ValidationFailed) as ahead:
+            service.create_outage(s, account(s, "head"), service.OutageInput(
+                kind="fault", reason="x", starts_at=now + timedelta(hours=2),
+                ends_at=now + timedelta(hours=4), area_ids=[area.id]), now=now)
+        assert "starts_at" in ahead.value.fields

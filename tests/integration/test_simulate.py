@@ -337,7 +337,7 @@ def test_outages_start_and_end_on_time_and_a_failed_transformer_darkens_its_area
     with calls from inside it, which are marked with it."""
     from station_portal.network.models import Outage
 
-    monkeypatch.setattr(sim, "TEMPORARY_OUTAGES_PER_HOUR", 10_000.0)
+    monkeypatch.setattr(sim, "FAULT_OUTAGES_PER_HOUR", 10_000.0)
     with rolled_back(db) as s:
         now = datetime.now(SHANGHAI)
         due = s.scalar(select(func.count()).select_from(Outage).where(
@@ -345,7 +345,7 @@ def test_outages_start_and_end_on_time_and_a_failed_transformer_darkens_its_area
         out = sim.simulate(s, now + timedelta(days=3), seconds=60,
                            rng=np.random.default_rng(SEED))
         assert out["outage_steps"] >= 1 + min(due, sim.MAX_OUTAGE_STEPS - 1)
-        temporary = s.scalar(select(Outage).where(Outage.kind == "temporary")
+        temporary = s.scalar(select(Outage).where(Outage.kind == "fault")
                              .order_by(Outage.id.desc()))
         assert temporary.status == "in_progress" and temporary.announced_at is not None
         inside = s.scalars(select(WorkOrder).where(WorkOrder.outage_id == temporary.id)).all()
