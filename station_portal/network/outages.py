@@ -116,9 +116,22 @@ class OutageRow:
     version: int
 
 
-def _areas_of(session: Session, outage_ids: list[int]) -> dict[int, list[AreaOnMap]]:
+def _areas_of(session: Session, outage_ids: list[int], *,
+              counted: bool = True) -> dict[int, list[AreaOnMap]]:
+    """Each outage's areas; ``counted``: with the customers on each (else 0)."""
     if not outage_ids:
         return {}
+    if not counted:
+        rows = session.execute(
+            select(OutageArea.outage_id, TransformerArea.id, TransformerArea.code,
+                   TransformerArea.name, TransformerArea.lat, TransformerArea.lon)
+            .join(TransformerArea, TransformerArea.id == OutageArea.area_id)
+            .where(OutageArea.outage_id.in_(outage_ids))
+            .order_by(OutageArea.outage_id, TransformerArea.code)).all()
+        bare: dict[int, list[AreaOnMap]] = {}
+        for oid, aid, code, name, lat, lon in rows:
+            bare.setdefault(oid, []).append(AreaOnMap(aid, code, name, lat, lon, 0))
+        return bare
     wanted = select(OutageArea.area_id).where(OutageArea.outage_id.in_(outage_ids))
     counts = (select(ConnectionPoint.area_id, func.count().label("n"))
               .where(ConnectionPoint.area_id.in_(wanted))  # never all customers
@@ -147,16 +160,19 @@ def _important(session: Session, outage_ids: list[int]) -> dict[int, int]:
         .group_by(OutageArea.outage_id)).all())
 
 
-def _rows(session: Session, outages: list[Outage], now: datetime) -> list[OutageRow]:
+def _rows(session: Session, outages: list[Outage], now: datetime, *,
+          counted: bool = True) -> list[OutageRow]:
+    """Rows of the outages; ``counted`` False: the customers as fixed when each was
+    announced (the public list: no count of customers per area)."""
     ids = [o.id for o in outages]
-    areas = _areas_of(session, ids)
-    important = _important(session, ids)
+    areas = _areas_of(session, ids, counted=counted)
+    important = _important(session, ids) if counted else {}
     return [OutageRow(
         o.id, o.code, o.kind, o.status, o.unit_id, o.reason, o.starts_at, o.ends_at,
         o.announced_at, notice_due(o.kind, o.starts_at),
         notice_verdict(o.kind, o.status, o.starts_at, o.announced_at, now),
-        sum(a.customers for a in areas.get(o.id, [])), important.get(o.id, 0),
-        tuple(areas.get(o.id, [])), o.version) for o in outages]
+        sum(a.customers for a in areas.get(o.id, [])) if counted else o.customers,
+        important.get(o.id, 0), tuple(areas.get(o.id, [])), o.version) for o in outages]
 
 
 def outages_between(session: Session, scope: Scope, start: datetime, end: datetime, *,
@@ -200,7 +216,8 @@ def outage_row(session: Session, outage: Outage, now: datetime) -> OutageRow:
 
 def public_outages(session: Session, now: datetime, *, days: int = 7,
                    area_ids: list[int] | None = None, limit: int = 200) -> list[OutageRow]:
-    """Announced and running outages that are not over and start within ``days``."""
+    """Announced and running outages that are not over and start within ``days``; their
+    customers as counted when each was announced."""
     query = (select(Outage).where(
         Outage.status.in_(PUBLIC_STATUSES), Outage.starts_at < now + timedelta(days=days),
         or_(Outage.ends_at > now, Outage.status == OutageStatus.IN_PROGRESS.value))
@@ -208,7 +225,7 @@ def public_outages(session: Session, now: datetime, *, days: int = 7,
     if area_ids is not None:
         query = query.where(Outage.id.in_(
             select(OutageArea.outage_id).where(OutageArea.area_id.in_(area_ids))))
-    return _rows(session, list(session.scalars(query)), now)
+    return _rows(session, list(session.scalars(query)), now, counted=False)
 
 
 @dataclass(frozen=True)
