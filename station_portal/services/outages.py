@@ -125,7 +125,8 @@ def _audit(session: Session, actor: User | None, action: str, outage: Outage, no
 
 
 def _new_code(session: Session, kind: str, starts: datetime) -> str:
-    prefix = ("PO" if kind == OutageKind.PLANNED.value else "TO") + local(starts).strftime("%y%m%d")
+    letter = {OutageKind.PLANNED.value: "PO", OutageKind.TEMPORARY.value: "TO"}.get(kind, "FO")
+    prefix = letter + local(starts).strftime("%y%m%d")
     while True:
         code = f"{prefix}-{secrets.randbelow(10_000):04d}"
         if session.scalar(select(Outage.id).where(Outage.code == code)) is None:

@@ -14,7 +14,7 @@ from flask import Blueprint, request
 from sqlalchemy import select
 
 from station_portal.db import utcnow
-from station_portal.i18n import _
+from station_portal.i18n import _, get_locale
 from station_portal.labels import OUTAGE_KINDS, OUTAGE_STATUSES, label
 from station_portal.network.areas import nearest_area
 from station_portal.network.models import ConnectionPoint, TransformerArea
@@ -34,7 +34,10 @@ DAYS = 30  # an announced outage is public from its announcement (7 days ahead o
 
 def _rows(rows: list[OutageRow]) -> list[dict[str, Any]]:
     session = read_session()
-    names = dict(session.execute(select(Unit.id, Unit.name_zh)).all()) if rows else {}
+    zh = get_locale().startswith("zh")
+    names = {uid: (name_zh if zh else name_en) for uid, name_zh, name_en in session.execute(
+        select(Unit.id, Unit.name_zh, Unit.name_en).where(
+            Unit.id.in_({r.unit_id for r in rows})))} if rows else {}
     return [{"code": r.code, "kind": label(OUTAGE_KINDS, r.kind),
              "status": label(OUTAGE_STATUSES, r.status), "running": r.status == "in_progress",
              "starts": format_local(r.starts_at), "ends": format_local(r.ends_at),
