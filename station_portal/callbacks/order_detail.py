@@ -10,6 +10,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
+from sqlalchemy import select
 
 from station_portal.auth.roles import ALL_STAFF
 from station_portal.callbacks._secure import secure_callback
@@ -18,7 +19,8 @@ from station_portal.db import utcnow
 from station_portal.errors import Conflict, PortalError
 from station_portal.gridworks.queries import works_for_order
 from station_portal.i18n import _, get_locale
-from station_portal.network.areas import nearest_areas, spare_capacity
+from station_portal.network.areas import feeder_capacity, nearest_areas, spare_capacity
+from station_portal.network.models import TransformerArea
 from station_portal.network.outages import outages_cutting
 from station_portal.notify.queries import order_alerts
 from station_portal.org.models import UnitKind
@@ -77,6 +79,21 @@ def hookup_options(session: Any, scope: Any, order: Any, now: Any) -> list[dict[
             for o in outages_cutting(session, scope, order.area_id, now)]
 
 
+def capacity_card(session: Any, order: Any) -> Any:
+    """An application's room: its transformer area for a low-voltage class, its feeder
+    (where a high-voltage customer's own transformer hangs) otherwise."""
+    if order.kind != Kind.APPLICATION or order.area_id is None:
+        return None
+    at_plan = order.current_stage == "supply_plan"
+    if (order.customer_class or "").startswith("lv"):
+        room = spare_capacity(session, None, area_ids=[order.area_id])
+        return page.area_capacity_card(room[0] if room else None, order.load_kw, at_plan)
+    feeder = session.scalar(select(TransformerArea.feeder_id)
+                            .where(TransformerArea.id == order.area_id))
+    rooms = feeder_capacity(session, [feeder] if feeder is not None else [])
+    return page.feeder_capacity_card(rooms[0] if rooms else None, order.load_kw, at_plan)
+
+
 def register(app: Dash) -> None:
     @secure_callback(
         app,
@@ -115,10 +132,7 @@ def register(app: Dash) -> None:
         customer = page.customer_card(customer_side(session, order)) \
             if order.kind in (Kind.REPAIR, Kind.APPLICATION) else None
         alerts = page.alerts_card(order_alerts(session, order.id))
-        room = spare_capacity(session, None, area_ids=[order.area_id]) \
-            if order.kind == Kind.APPLICATION and order.area_id is not None else []
-        capacity = page.capacity_card(room[0] if room else None, order.load_kw,
-                                      order.current_stage == "supply_plan")
+        capacity = capacity_card(session, order)
         return (page.detail_component(detail, now, works, customer, alerts, capacity),
                 order.version,
                 options, options[0]["value"] if options else None, crews, units, areas, hookups,

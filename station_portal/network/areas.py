@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from station_portal.auth.scope import Scope
+from station_portal.i18n import get_locale
 from station_portal.network.models import ConnectionPoint, Feeder, TransformerArea
 from station_portal.network.rules import CapacityRules, network_rules
 from station_portal.org.models import Unit
@@ -99,9 +100,20 @@ def estimate(capacity_kva: float, connected_kw: float, applied_kw: float,
     return peak, capacity_kva * rules.heavy_load_ratio - peak
 
 
+def _open_applications(*, high_voltage: bool) -> tuple[ColumnElement[bool], ...]:
+    """Open applications of low-voltage classes (they load the area's transformer) or of
+    high-voltage ones (they take their own transformer on the feeder)."""
+    lv = WorkOrder.customer_class.like("lv%")
+    return (WorkOrder.kind == Kind.APPLICATION.value,
+            WorkOrder.status.notin_((ApplicationStatus.COMPLETED.value,
+                                     ApplicationStatus.CANCELLED.value)),
+            ~lv if high_voltage else lv)
+
+
 def spare_capacity(session: Session, unit_ids: list[int] | frozenset[int] | None, *,
                    area_ids: list[int] | None = None) -> list[AreaCapacity]:
-    """Every active area of the units (or the listed areas), tightest first."""
+    """Every active area of the units (or the listed areas), tightest first. Applied load:
+    the open low-voltage applications on the area (a high-voltage one loads the feeder)."""
     rules = network_rules().capacity
     where = [TransformerArea.active.is_(True)]
     if unit_ids is not None:
@@ -118,9 +130,7 @@ def spare_capacity(session: Session, unit_ids: list[int] | frozenset[int] | None
         .where(ConnectionPoint.area_id.in_(ids)).group_by(ConnectionPoint.area_id))} if ids else {}
     applied = {row[0]: row[1] or 0.0 for row in session.execute(
         select(WorkOrder.area_id, func.sum(WorkOrder.load_kw))
-        .where(WorkOrder.area_id.in_(ids), WorkOrder.kind == Kind.APPLICATION.value,
-               WorkOrder.status.notin_((ApplicationStatus.COMPLETED.value,
-                                        ApplicationStatus.CANCELLED.value)))
+        .where(WorkOrder.area_id.in_(ids), *_open_applications(high_voltage=False))
         .group_by(WorkOrder.area_id))} if ids else {}
     result = []
     for area_id, code, name, kva, feeder in areas:
@@ -130,4 +140,48 @@ def spare_capacity(session: Session, unit_ids: list[int] | frozenset[int] | None
                                    round(applied.get(area_id, 0.0), 1), round(peak, 1),
                                    round(spare, 1)))
     result.sort(key=lambda a: (a.spare_kva, a.code))
+    return result
+
+
+@dataclass(frozen=True)
+class FeederCapacity:
+    feeder_id: int
+    code: str
+    name: str
+    capacity_kva: float
+    areas_kva: float  # the estimated peaks of its areas, together
+    hv_applied_kva: float  # open high-voltage applications on its areas, in kVA
+    spare_kva: float  # room before the feeder is heavily loaded
+
+
+def feeder_capacity(session: Session, feeder_ids: list[int]) -> list[FeederCapacity]:
+    """The feeders' room: capacity × heavy-load share, less their areas' estimated peaks and
+    the open high-voltage applications on them; tightest first."""
+    if not feeder_ids:
+        return []
+    rules = network_rules().capacity
+    feeders = session.execute(select(Feeder.id, Feeder.code, Feeder.name_zh, Feeder.name_en,
+                                     Feeder.capacity_kva).where(Feeder.id.in_(feeder_ids))).all()
+    area_ids = list(session.scalars(select(TransformerArea.id).where(
+        TransformerArea.feeder_id.in_(feeder_ids), TransformerArea.active.is_(True))))
+    feeder_of = dict(session.execute(select(TransformerArea.id, TransformerArea.feeder_id)
+                                     .where(TransformerArea.id.in_(area_ids))).all())
+    peaks: dict[int, float] = {}
+    for area in spare_capacity(session, None, area_ids=area_ids):
+        fid = feeder_of[area.area_id]
+        peaks[fid] = peaks.get(fid, 0.0) + area.peak_kva
+    hv: dict[int, float] = {}
+    for area_id, kw in session.execute(
+            select(WorkOrder.area_id, func.sum(WorkOrder.load_kw))
+            .where(WorkOrder.area_id.in_(area_ids), *_open_applications(high_voltage=True))
+            .group_by(WorkOrder.area_id)):
+        fid = feeder_of[area_id]
+        hv[fid] = hv.get(fid, 0.0) + (kw or 0.0) / rules.power_factor
+    zh = get_locale().startswith("zh")
+    result = [FeederCapacity(
+        fid, code, name_zh if zh else name_en, kva, round(peaks.get(fid, 0.0), 1),
+        round(hv.get(fid, 0.0), 1),
+        round(kva * rules.heavy_load_ratio - peaks.get(fid, 0.0) - hv.get(fid, 0.0), 1))
+        for fid, code, name_zh, name_en, kva in feeders]
+    result.sort(key=lambda f: (f.spare_kva, f.code))
     return result

@@ -157,7 +157,7 @@ CLIENTS = Board(
     (
         Panel("pipeline", _l("Pipeline"), width=5),
         Panel("parks", _l("Projected load by park"), width=7),
-        Panel("capacity", _l("Room on the transformer areas around each park"), TABLE,
+        Panel("capacity", _l("Room on the feeders around each park"), TABLE,
               width=12),
         Panel("visits", _l("Visits"), TABLE, width=12),
         Panel("cases", _l("Cases (pick one for its timeline)"), TABLE, width=7),

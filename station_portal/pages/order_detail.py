@@ -425,34 +425,52 @@ def standing(detail: OrderDetail, now: datetime) -> Any:
     return parts
 
 
-def capacity_card(area: Any, load_kw: float | None, at_supply_plan: bool) -> Any:
-    """An application's transformer area: capacity, load connected and applied for (this
-    application included), the room left, and whether the load fits without grid works
-    (``area`` a ``network.areas.AreaCapacity``; the supply-plan stage shows it first)."""
+def _capacity_card(title: str, rows: list[tuple[str, str]], fits: bool, load_kw: float | None,
+                   at_supply_plan: bool, advice: str) -> Any:
+    asked = f"{load_kw:,.1f}" if load_kw else ""
+    verdict = dbc.Alert(_("It takes the applied loads without grid works.") if fits else advice,
+                        color="success" if fits else "warning", className="mb-0 py-2",
+                        id="order-capacity-verdict")
+    return dbc.Card([
+        dbc.CardHeader(title + (" · " + _("for the supply plan") if at_supply_plan else "")),
+        dbc.CardBody([simple_table([_("Figure"), _("Value")], rows, id="order-capacity"),
+                      html.Div(_("This application asks for %(kw)s kW.", kw=asked),
+                               className="small mb-2") if load_kw else None,
+                      verdict]),
+    ], className="mb-3")
+
+
+def area_capacity_card(area: Any, load_kw: float | None, at_supply_plan: bool) -> Any:
+    """A low-voltage application's transformer area (``network.areas.AreaCapacity``):
+    capacity, load connected and applied for (this application included), the room left."""
     if area is None:
         return None
-    fits = area.spare_kva >= 0
-    asked = f"{load_kw:,.1f}" if load_kw else ""
     rows = [(_("Transformer area"), f"{area.name} ({area.code}) · {area.feeder}"),
             (_("Capacity (kVA)"), f"{area.capacity_kva:,.0f}"),
             (_("Connected (kW)"), f"{area.connected_kw:,.1f}"),
             (_("Applied for (kW)"), f"{area.applied_kw:,.1f}"),
             (_("Estimated peak (kVA)"), f"{area.peak_kva:,.1f} ({area.load_ratio:.0%})"),
             (_("Room left (kVA)"), f"{area.spare_kva:,.1f}")]
-    verdict = dbc.Alert(
-        _("The area takes the applied loads without grid works.") if fits else
-        _("With the loads applied for, the area passes its heavy-load line: plan grid works "
-          "or another area in the supply plan."),
-        color="success" if fits else "warning", className="mb-0 py-2", id="order-capacity-verdict")
-    return dbc.Card([
-        dbc.CardHeader(_("Room on the transformer area") + (
-            " · " + _("for the supply plan") if at_supply_plan else "")),
-        dbc.CardBody([simple_table([_("Figure"), _("Value")], rows, id="order-capacity"),
-                      html.Div(_("This application asks for %(kw)s kW.", kw=asked),
-                               className="small mb-2") if load_kw else None,
-                      verdict]),
-    ], className="mb-3", color="warning" if at_supply_plan and not fits else None,
-        outline=at_supply_plan and not fits)
+    return _capacity_card(_("Room on the transformer area"), rows, area.spare_kva >= 0, load_kw,
+                          at_supply_plan, _(
+                              "With the loads applied for, the area passes its heavy-load "
+                              "line: plan grid works or another area in the supply plan."))
+
+
+def feeder_capacity_card(feeder: Any, load_kw: float | None, at_supply_plan: bool) -> Any:
+    """A high-voltage application's feeder (``network.areas.FeederCapacity``): capacity, its
+    areas' peak and the high-voltage applications on it (this one included), the room left."""
+    if feeder is None:
+        return None
+    rows = [(_("Feeder"), f"{feeder.name} ({feeder.code})"),
+            (_("Capacity (kVA)"), f"{feeder.capacity_kva:,.0f}"),
+            (_("Its transformer areas' peak (kVA)"), f"{feeder.areas_kva:,.1f}"),
+            (_("High-voltage applications (kVA)"), f"{feeder.hv_applied_kva:,.1f}"),
+            (_("Room left (kVA)"), f"{feeder.spare_kva:,.1f}")]
+    return _capacity_card(_("Room on the feeder"), rows, feeder.spare_kva >= 0, load_kw,
+                          at_supply_plan, _(
+                              "With the loads applied for, the feeder passes its heavy-load "
+                              "line: plan grid works or another feeder in the supply plan."))
 
 
 def detail_component(detail: OrderDetail, now: datetime, works: Any = None,

@@ -318,27 +318,52 @@ def test_the_page_plans_an_outage_from_the_form_in_beijing_time(app, db, as_user
     assert "YYYY-MM-DD HH:MM" in json.dumps(bad.json, ensure_ascii=False)
 
 
-def test_the_park_board_says_which_areas_take_a_parks_load_without_grid_works(db):
+def test_the_park_board_says_which_feeders_take_a_parks_load_without_grid_works(db):
     import pandas as pd
 
     from station_portal.analytics.dashboards.clients import park_capacity
-    from station_portal.network.areas import spare_capacity
+    from station_portal.network.areas import feeder_capacity, spare_capacity
     from station_portal.network.rules import network_rules
 
+    rules = network_rules().capacity
     with db.read() as s:
         area = station_areas(s, n=1)[0]
-        room = spare_capacity(s, None, area_ids=[area.id])[0]
-        factor = network_rules().capacity.power_factor
-        small = max(1.0, (room.spare_kva - 5) * factor)  # fits in the room left
-        parks = pd.DataFrame([{"park": "P", "lat": area.lat, "lon": area.lon, "load_kw": small,
-                               "cases": 1},
-                              {"park": "Q", "lat": area.lat, "lon": area.lon,
-                               "load_kw": (room.spare_kva + 50) * factor, "cases": 1}])
+        room = feeder_capacity(s, [area.feeder_id])[0]
+        on_feeder = [a.id for a in s.scalars(select(TransformerArea).where(
+            TransformerArea.feeder_id == area.feeder_id, TransformerArea.active.is_(True)))]
+        peaks = sum(a.peak_kva for a in spare_capacity(s, None, area_ids=on_feeder))
+        assert room.areas_kva == pytest.approx(peaks, abs=1)
+        assert room.spare_kva == pytest.approx(
+            room.capacity_kva * rules.heavy_load_ratio - room.areas_kva - room.hv_applied_kva,
+            abs=0.2)
+        fits = max(1.0, (room.spare_kva - 5) * rules.power_factor)
+        too_much = (room.spare_kva + 50) * rules.power_factor
+        parks = pd.DataFrame([
+            {"park": "P", "lat": area.lat, "lon": area.lon, "load_kw": fits, "cases": 1},
+            {"park": "Q", "lat": area.lat, "lon": area.lon, "load_kw": too_much, "cases": 1}])
         table = park_capacity(s, parks)
-    mine = table[table["area"].str.contains(area.code)]
+    mine = table[table["feeder"].str.contains(room.code)]
     assert mine.set_index("park")["takes"].to_dict() == {"P": room.spare_kva > 5, "Q": False}
-    assert room.peak_kva == pytest.approx(
-        (room.connected_kw * network_rules().capacity.diversity + room.applied_kw) / factor, abs=0.2)
+
+
+def test_an_area_counts_only_low_voltage_applications(city):
+    from station_portal.network.areas import feeder_capacity, spare_capacity
+    from station_portal.services import applications
+
+    now = utcnow()
+    with city.write() as s:
+        area = station_areas(s, n=1)[0]
+        before = spare_capacity(s, None, area_ids=[area.id])[0]
+        feeder_before = feeder_capacity(s, [area.feeder_id])[0]
+        for load, kind in ((20.0, "non_resident"), (800.0, "non_resident")):
+            applications.create_application(s, account(s, "head"), applications.ApplicationInput(
+                business_type="new_connection", customer_type=kind, load_kw=load,
+                customer_name="容量测试", lat=area.lat, lon=area.lon, address="昌邑区容量路1号",
+                applied_at=now), accept=True, now=now)
+        after = spare_capacity(s, None, area_ids=[area.id])[0]
+        feeder_after = feeder_capacity(s, [area.feeder_id])[0]
+    assert after.applied_kw == pytest.approx(before.applied_kw + 20.0)  # the 800 kW one is HV
+    assert feeder_after.hv_applied_kva >= feeder_before.hv_applied_kva + 800.0 / 0.9 - 0.2
 
 
 def test_the_dispatch_board_draws_the_areas_of_running_outages(app, db, as_user):
@@ -373,3 +398,25 @@ def test_a_fault_outage_runs_at_once_and_has_no_notice_verdict(city):
                 kind="fault", reason="x", starts_at=now + timedelta(hours=2),
                 ends_at=now + timedelta(hours=4), area_ids=[area.id]), now=now)
         assert "starts_at" in ahead.value.fields
+
+
+def test_an_applications_page_shows_the_room_on_its_area_or_feeder(app, db, as_user):
+    from station_portal.services import applications
+
+    now = utcnow()
+    made = {}
+    with db.write() as s:
+        area = station_areas(s, n=1)[0]
+        for load in (12.0, 900.0):
+            order = applications.create_application(s, account(s, "head"),
+                applications.ApplicationInput(
+                    business_type="new_connection", customer_type="non_resident", load_kw=load,
+                    customer_name="容量页面测试", lat=area.lat, lon=area.lon,
+                    address="昌邑区容量路2号", applied_at=now), accept=True, now=now)
+            made[load] = order.id
+    head = as_user("head")
+    for load, title in ((12.0, "Room on the transformer area"), (900.0, "Room on the feeder")):
+        shown = call(head, app, "order-content", "children", [made[load], None])
+        assert shown.status_code == 200
+        text = json.dumps(shown.json, ensure_ascii=False)
+        assert title in text and "order-capacity-verdict" in text

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from station_portal.analytics.dashboards.common import Filters
 from station_portal.analytics.snapshots import in_units
 from station_portal.auth.scope import Scope
-from station_portal.network.areas import nearest_area_list, spare_capacity
+from station_portal.network.areas import feeder_capacity, nearest_area_list
 from station_portal.network.rules import network_rules
 from station_portal.org.models import (
     Client,
@@ -86,29 +86,29 @@ def clients(session: Session, scope: Scope, filters: Filters, now: datetime,
     return Clients(cases, pipe, visits, parks, int(n_clients), park_capacity(session, parks))
 
 
-CAPACITY_COLUMNS = ["park", "area", "feeder", "capacity_kva", "connected_kw", "applied_kw",
+CAPACITY_COLUMNS = ["park", "feeder", "capacity_kva", "areas_kva", "hv_applied_kva",
                     "spare_kva", "park_kva", "takes"]
 AREAS_PER_PARK = 5
 
 
 def park_capacity(session: Session, parks: pd.DataFrame) -> pd.DataFrame:
-    """The transformer areas nearest each park with open cases, and their spare capacity
-    against the park's projected load: whether it comes on without grid works. The park's
+    """The feeders of the transformer areas nearest each park with open cases, and their
+    room against the park's projected load: whether it comes on without grid works (a
+    park's load is high voltage: it takes its own transformers on a feeder). The park's
     load in kVA uses the power factor of ``data/network.toml``."""
     rows = []
     factor = network_rules().capacity.power_factor
     for park in parks.itertuples():
         if park.lat is None or park.lon is None or pd.isna(park.lat):
             continue
-        ids = [a.id for a in nearest_area_list(session, float(park.lat), float(park.lon),
-                                               AREAS_PER_PARK)]
+        feeders = list(dict.fromkeys(a.feeder_id for a in nearest_area_list(
+            session, float(park.lat), float(park.lon), AREAS_PER_PARK)))
         park_kva = float(park.load_kw) / factor
-        for area in spare_capacity(session, None, area_ids=ids):
-            rows.append({"park": park.park, "area": f"{area.name} ({area.code})",
-                         "feeder": area.feeder, "capacity_kva": area.capacity_kva,
-                         "connected_kw": area.connected_kw, "applied_kw": area.applied_kw,
-                         "spare_kva": area.spare_kva, "park_kva": round(park_kva, 1),
-                         "takes": area.spare_kva >= park_kva})
+        for feeder in feeder_capacity(session, feeders):
+            rows.append({"park": park.park, "feeder": f"{feeder.name} ({feeder.code})",
+                         "capacity_kva": feeder.capacity_kva, "areas_kva": feeder.areas_kva,
+                         "hv_applied_kva": feeder.hv_applied_kva, "spare_kva": feeder.spare_kva,
+                         "park_kva": round(park_kva, 1), "takes": feeder.spare_kva >= park_kva})
     return pd.DataFrame(rows, columns=CAPACITY_COLUMNS)
 
 

@@ -52,20 +52,21 @@ def visits_table(frame: pd.DataFrame) -> Table:
 
 
 def capacity_table(frame: pd.DataFrame) -> Table:
-    """The areas around each park: capacity, load connected and applied for, room left, and
-    whether the park's projected load fits without grid works."""
-    rows = [{"park": r.park, "area": r.area, "feeder": r.feeder, "capacity_kva": r.capacity_kva,
-             "connected_kw": r.connected_kw, "applied_kw": r.applied_kw,
+    """The feeders near each park: capacity, the load of their areas and of high-voltage
+    applications on them, the room left, and whether the park's projected load fits without
+    grid works."""
+    rows = [{"park": r.park, "feeder": r.feeder, "capacity_kva": r.capacity_kva,
+             "areas_kva": r.areas_kva, "hv_applied_kva": r.hv_applied_kva,
              "spare_kva": r.spare_kva, "park_kva": r.park_kva,
              "takes": _("Yes") if r.takes else _("Needs grid works")} for r in frame.itertuples()]
-    return Table((Column("park", _("Park")), Column("area", _("Transformer area")),
-                  Column("feeder", _("Feeder")), Column("capacity_kva", _("Capacity (kVA)"), "number"),
-                  Column("connected_kw", _("Connected (kW)"), "number"),
-                  Column("applied_kw", _("Applied for (kW)"), "number"),
+    return Table((Column("park", _("Park")), Column("feeder", _("Feeder")),
+                  Column("capacity_kva", _("Capacity (kVA)"), "number"),
+                  Column("areas_kva", _("Its transformer areas' peak (kVA)"), "number"),
+                  Column("hv_applied_kva", _("High-voltage applications (kVA)"), "number"),
                   Column("spare_kva", _("Room left (kVA)"), "number"),
                   Column("park_kva", _("Park's projected load (kVA)"), "number"),
                   Column("takes", _("Takes it without grid works"))),
-                 rows, _("No park with open cases near a transformer area."))
+                 rows, _("No park with open cases near a feeder."))
 
 
 def pipeline_figure(pipeline: pd.DataFrame) -> Figure:
