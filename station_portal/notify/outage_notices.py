@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from importlib import import_module
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from station_portal.auth.models import User
@@ -49,7 +49,7 @@ from station_portal.timefmt import format_local
 log = logging.getLogger(__name__)
 BATCH = 500
 STALE_SENDING = timedelta(minutes=10)
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # a notice the sender refused is tried by this many runs, then left failed
 Sender = Callable[[str, str], None]
 
 
@@ -126,6 +126,10 @@ def _settle(database: Database, results: dict[int, tuple[str, str]], now: dateti
         for notice_id, (status, error) in results.items():
             values: dict[str, object] = {"status": status, "error": error[:200],
                                          "attempts": OutageNotice.attempts + 1}
+            if status == NoticeStatus.FAILED.value:  # tried again by later runs, up to a limit
+                values["status"] = case((OutageNotice.attempts + 1 >= MAX_ATTEMPTS,
+                                         NoticeStatus.FAILED.value),
+                                        else_=NoticeStatus.PENDING.value)
             if status == NoticeStatus.SENT.value:
                 values["sent_at"] = now
             session.execute(update(OutageNotice).where(

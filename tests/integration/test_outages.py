@@ -420,3 +420,26 @@ def test_an_applications_page_shows_the_room_on_its_area_or_feeder(app, db, as_u
         assert shown.status_code == 200
         text = json.dumps(shown.json, ensure_ascii=False)
         assert title in text and "order-capacity-verdict" in text
+
+
+def refusing_gateway(phone: str, text: str) -> None:
+    raise OSError("gateway down")
+
+
+def test_a_refused_notice_is_tried_again_then_left_failed(city):
+    with city.write() as s:  # the other tests' notices are not this test's business
+        s.execute(OutageNotice.__table__.update().where(OutageNotice.status == "pending")
+                  .values(status="sent"))
+        outage = planned(s, station_areas(s, n=1))
+        service.outage_step(s, None, outage.id, None, "approve")
+        service.outage_step(s, None, outage.id, None, "announce")
+        outage_id = outage.id
+    config = Config(env="production", sms_sender=f"{__name__}:refusing_gateway")
+    for run in range(outage_notices.MAX_ATTEMPTS):
+        outage_notices.deliver(city, config, utcnow() + timedelta(seconds=run))
+    with city.read() as s:
+        rows = s.execute(select(OutageNotice.status, OutageNotice.attempts, OutageNotice.error)
+                         .where(OutageNotice.outage_id == outage_id,
+                                OutageNotice.channel == "sms")).all()
+    assert rows and all(r.status == "failed" and r.attempts == outage_notices.MAX_ATTEMPTS
+                        and "gateway down" in r.error for r in rows)
