@@ -80,10 +80,16 @@ def sms_sender(config: Config) -> Sender | None:
 
 
 def text_of(outage: Outage, area_names: list[str]) -> str:
-    """The notice's words (Chinese: the customers' language by default)."""
+    """The notice's words (Chinese: the customers' language by default); a cancelled
+    outage's notice says it is off."""
     with use_locale("zh_CN"):
         areas = "、".join(area_names[:5]) + (_(" and %(n)s more areas", n=len(area_names) - 5)
                                               if len(area_names) > 5 else "")
+        if outage.status == OutageStatus.CANCELLED.value:
+            return _("[Outage cancelled] The outage of %(start)s to %(end)s in %(areas)s is "
+                     "cancelled: power stays on. (%(code)s)",
+                     start=format_local(outage.starts_at), end=format_local(outage.ends_at),
+                     areas=areas, code=outage.code)
         return _("[Power outage notice] %(start)s to %(end)s, %(areas)s: power off for "
                  "%(reason)s. Details: /service/outages (%(code)s)",
                  start=format_local(outage.starts_at), end=format_local(outage.ends_at),

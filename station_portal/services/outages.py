@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from station_portal import validate
@@ -268,10 +268,29 @@ def outage_step(session: Session, actor: User | None, outage_id: object, version
             raise ValidationFailed({"at": _("An outage cannot end before it started.")})
         _set_status(session, actor, outage, OutageStatus.ENDED, now, ended_at=when)
     else:
-        _set_status(session, actor, outage, OutageStatus.CANCELLED, now)
+        told = _recall_notices(session, outage, now) \
+            if outage.status == OutageStatus.ANNOUNCED.value else 0
+        _set_status(session, actor, outage, OutageStatus.CANCELLED, now, told_off=told)
     if step == "end" and outage.grid_works_project_id is not None:
         _energise_works(session, outage, when, now)
     return outage
+
+
+def _recall_notices(session: Session, outage: Outage, now: datetime) -> int:
+    """An announced outage is called off: notices not sent yet are dropped, and everyone
+    already told is told it is off (the delivery words a cancelled outage's notice so)."""
+    session.execute(delete(OutageNotice).where(
+        OutageNotice.outage_id == outage.id, OutageNotice.status == NoticeStatus.PENDING.value))
+    told = session.execute(select(OutageNotice.connection_point_id, OutageNotice.channel,
+                                  OutageNotice.address)
+                           .where(OutageNotice.outage_id == outage.id,
+                                  OutageNotice.status == NoticeStatus.SENT.value)).all()
+    if told:
+        session.execute(insert(OutageNotice), [
+            {"outage_id": outage.id, "connection_point_id": cp, "channel": channel,
+             "address": address, "status": NoticeStatus.PENDING.value, "created_at": now,
+             "attempts": 0, "error": ""} for cp, channel, address in told])
+    return len(told)
 
 
 def _energise_works(session: Session, outage: Outage, when: datetime, now: datetime) -> None:

@@ -443,3 +443,27 @@ def test_a_refused_notice_is_tried_again_then_left_failed(city):
                                 OutageNotice.channel == "sms")).all()
     assert rows and all(r.status == "failed" and r.attempts == outage_notices.MAX_ATTEMPTS
                         and "gateway down" in r.error for r in rows)
+
+
+def test_calling_off_an_announced_outage_tells_those_told_that_it_is_off(city):
+    with city.write() as s:  # the other tests' notices are not this test's business
+        s.execute(OutageNotice.__table__.update().where(OutageNotice.status == "pending")
+                  .values(status="sent"))
+        outage = planned(s, station_areas(s, n=2))
+        service.outage_step(s, None, outage.id, None, "approve")
+        service.outage_step(s, None, outage.id, None, "announce")
+        outage_id = outage.id
+        first = s.scalar(select(func.min(OutageNotice.id)).where(OutageNotice.outage_id == outage_id))
+        s.execute(OutageNotice.__table__.update().where(OutageNotice.id == first)
+                  .values(status="sent"))  # one customer was told already
+    with city.write() as s:
+        outage = s.get(Outage, outage_id)
+        service.outage_step(s, account(s, "head"), outage_id, outage.version, "cancel")
+        pending = s.execute(select(OutageNotice.connection_point_id)
+                            .where(OutageNotice.outage_id == outage_id,
+                                   OutageNotice.status == "pending")).all()
+        told = s.scalar(select(OutageNotice.connection_point_id).where(OutageNotice.id == first))
+    assert [p[0] for p in pending] == [told]
+    GATEWAY.clear()
+    outage_notices.deliver(city, Config(env="production", sms_sender=f"{__name__}:gateway"))
+    assert len(GATEWAY) == 1 and "取消" in GATEWAY[0][1]
