@@ -467,3 +467,23 @@ def test_calling_off_an_announced_outage_tells_those_told_that_it_is_off(city):
     GATEWAY.clear()
     outage_notices.deliver(city, Config(env="production", sms_sender=f"{__name__}:gateway"))
     assert len(GATEWAY) == 1 and "取消" in GATEWAY[0][1]
+
+
+def test_the_operations_board_map_draws_the_areas_of_running_outages(db):
+    from station_portal.analytics.dashboards import make_filters, operations
+    from station_portal.pages.charts import orders_map
+
+    now = utcnow()
+    with db.write() as s:
+        area = station_areas(s, n=4)[-1]
+        outage = service.create_outage(s, account(s, "head"), service.OutageInput(
+            kind="fault", reason="运行看板测试", starts_at=now - timedelta(minutes=5),
+            ends_at=now + timedelta(hours=2), area_ids=[area.id]), now=now)
+        code = outage.code
+    with db.read() as s:
+        scope = scope_for(s, account(s, "head"))
+        ops = operations(s, make_filters(s, scope, None, None, None, now), now, "zh_CN", scope)
+    assert code in {o.code for o in ops.outages}
+    fig = orders_map(ops.points, "zh_CN", ops.cells, ops.territories, ("", ""), ops.outages)
+    assert any(code in " ".join(t.get("text") or []) for t in fig["data"]
+               if isinstance(t.get("text"), list))

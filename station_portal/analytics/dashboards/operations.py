@@ -3,7 +3,7 @@ arrivals, repairs waiting for a crew."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, aliased
 from station_portal.analytics.daily import Daily
 from station_portal.analytics.dashboards.common import AREA_TYPES, Filters, _open_orders
 from station_portal.auth.scope import Scope
+from station_portal.network.models import OutageStatus
+from station_portal.network.outages import OutageRow, outages_between
 from station_portal.org.models import (
     Crew,
     Unit,
@@ -47,6 +49,7 @@ class Operations:
     received: pd.DataFrame  # day, kind, received
     cells: bool  # the map shows cells (too many orders for single points)
     territories: list[TerritoryFeature]  # drawn under the orders
+    outages: list[OutageRow] = field(default_factory=list)  # running or starting within a day
 
 
 def _map_points(session: Session, units: frozenset[int] | None, sla, total: int) -> pd.DataFrame:
@@ -125,6 +128,11 @@ def operations(session: Session, filters: Filters, now: datetime, locale: str,
         on="area_type", how="left").fillna(0).astype({"waiting": int, "past_limit": int})
     received = daily.orders(["day", "kind"])
     areas = territories(session, replace(scope, unit_ids=units)) if scope is not None else []
+    dark = [r for r in outages_between(
+        session, replace(scope, unit_ids=units), now - timedelta(days=7), now + timedelta(days=1),
+        now=now, statuses=(OutageStatus.ANNOUNCED.value, OutageStatus.IN_PROGRESS.value))
+        if r.status == OutageStatus.IN_PROGRESS.value or r.ends_at > now] \
+        if scope is not None else []
     return Operations(points, counts, sla_counts, at_risk,
                       arrivals[["area_type", "limit", "done", "late", "avg_minutes"]],
-                      waiting_frame, received, total > MAP_DETAIL, areas)
+                      waiting_frame, received, total > MAP_DETAIL, areas, dark)

@@ -40,7 +40,7 @@ from station_portal.pages.maps import base_layout
 from station_portal.sla.calendar import WorkCalendar
 from station_portal.sla.clock import late_amount, left_amount
 from station_portal.sla.rules import MINUTE, WORKDAY
-from station_portal.timefmt import format_deadline
+from station_portal.timefmt import format_deadline, format_local
 
 
 def at_risk_table(frame: pd.DataFrame, now: datetime, calendar: WorkCalendar | None = None
@@ -71,14 +71,16 @@ def at_risk_table(frame: pd.DataFrame, now: datetime, calendar: WorkCalendar | N
 
 
 def orders_map(points: pd.DataFrame, locale: str, cells: bool = False,
-               areas: Sequence[Any] = (), tiles: tuple[str, str] = ("", "")) -> Figure:
+               areas: Sequence[Any] = (), tiles: tuple[str, str] = ("", ""),
+               outages: Sequence[Any] = ()) -> Figure:
     """Open orders on a map: one layer per kind (by marker size), coloured by time limit.
 
     With ``cells`` each point is a cell of about a kilometre holding ``n`` orders
     of one kind and state (a whole company's open work stays a few thousand
     markers). The legend explains both: the colours of the time-limit states,
     and the kinds (clicking a kind hides its layer). ``areas`` (territory
-    features) are drawn underneath, for orientation.
+    features) are drawn underneath, for orientation; ``outages`` (``OutageRow``: running
+    or starting within a day) as circles over their areas.
     """
     if not len(points):
         return empty_figure(_("No open work orders in your area."), height=420)
@@ -114,6 +116,19 @@ def orders_map(points: pd.DataFrame, locale: str, cells: bool = False,
             marker={"size": size, "color": [SLA_COLOURS.get(s, "#7f7f7f") for s in states],
                     "opacity": 0.85},
             text=text, customdata=[sla_names.get(s, "") for s in states],
+            hovertemplate="<b>%{text}</b><br>%{customdata}<extra></extra>"))
+    dark = [(o, a) for o in outages for a in o.areas]
+    if dark:
+        fig["data"].append(trace(
+            "scattermap", lat=[round(a.lat, 5) for _o, a in dark],
+            lon=[round(a.lon, 5) for _o, a in dark], mode="markers",
+            name=_("Outage areas"), legendgroup="outages",
+            marker={"size": [14 + min(16, math.sqrt(a.customers)) for _o, a in dark],
+                    "color": ["#d62728" if o.status == "in_progress" else "#ff7f0e"
+                              for o, _a in dark], "opacity": 0.35},
+            text=[f"{o.code} · {a.name}" for o, a in dark],
+            customdata=[f"{format_local(o.starts_at)} – {format_local(o.ends_at)}"
+                        for o, _a in dark],
             hovertemplate="<b>%{text}</b><br>%{customdata}<extra></extra>"))
     # legend-only entries: the kinds in grey by size (a click hides the kind's layer, its
     # legend group), then what the colours mean
