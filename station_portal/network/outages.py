@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from station_portal.auth.scope import Scope
@@ -24,6 +24,7 @@ from station_portal.network.models import (
     ConnectionPoint,
     Outage,
     OutageArea,
+    OutageKind,
     OutageStatus,
     TransformerArea,
 )
@@ -243,12 +244,35 @@ class NoticeFigures:
         return self.in_time / told if told else None
 
 
+def _figures(rows: list[tuple[str, str, datetime, datetime | None]],
+             now: datetime) -> NoticeFigures:
+    verdicts = [notice_verdict(k, s, st, a, now) for k, s, st, a in rows]
+    return NoticeFigures(len(rows), verdicts.count(Verdict.IN_TIME), verdicts.count(Verdict.LATE),
+                         verdicts.count(Verdict.MISSED))
+
+
+def _noticed(start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Outages starting in [start, end) that owed a notice: not drafts, not faults."""
+    return (Outage.starts_at >= start, Outage.starts_at < end,
+            Outage.status != OutageStatus.DRAFT.value, Outage.kind != OutageKind.FAULT.value)
+
+
 def notice_figures(session: Session, scope: Scope, start: datetime, end: datetime,
                    now: datetime) -> NoticeFigures:
     rows = session.execute(
         select(Outage.kind, Outage.status, Outage.starts_at, Outage.announced_at)
-        .where(scope.unit_filter(Outage.unit_id), Outage.starts_at >= start,
-               Outage.starts_at < end, Outage.status != OutageStatus.DRAFT.value)).all()
-    verdicts = [notice_verdict(k, s, st, a, now) for k, s, st, a in rows]
-    return NoticeFigures(len(rows), verdicts.count(Verdict.IN_TIME), verdicts.count(Verdict.LATE),
-                         sum(1 for v in verdicts if v == Verdict.MISSED))
+        .where(scope.unit_filter(Outage.unit_id), *_noticed(start, end))).all()
+    return _figures([tuple(r) for r in rows], now)
+
+
+def notice_by_unit(session: Session, unit_ids: frozenset[int] | None, start: datetime,
+                   end: datetime, now: datetime) -> dict[int, NoticeFigures]:
+    """The notice figures per owning station or supply office (the KPI board's table)."""
+    query = select(Outage.unit_id, Outage.kind, Outage.status, Outage.starts_at,
+                   Outage.announced_at).where(*_noticed(start, end))
+    if unit_ids is not None:
+        query = query.where(Outage.unit_id.in_(sorted(unit_ids)))
+    grouped: dict[int, list[tuple[str, str, datetime, datetime | None]]] = {}
+    for unit_id, kind, status, starts, announced in session.execute(query):
+        grouped.setdefault(unit_id, []).append((kind, status, starts, announced))
+    return {unit_id: _figures(rows, now) for unit_id, rows in grouped.items()}

@@ -38,12 +38,14 @@ from station_portal.db import utcnow
 from station_portal.gridworks.dashboard import grid_works_board
 from station_portal.i18n import LazyString, _, _l, get_locale
 from station_portal.labels import SLA_STATUSES
+from station_portal.network.outages import notice_by_unit
 from station_portal.org.models import UnitKind
 from station_portal.pages import Page, charts
 from station_portal.pages import gridworks_charts as gw_charts
 from station_portal.pages.grid import locale_text
 from station_portal.pages.ui import graph_config as ui_graph_config
 from station_portal.pages.ui import page_header
+from station_portal.sla.calendar import end_of_day, local_midnight
 from station_portal.validate import FIRST_DAY, LAST_DAY
 from station_portal.web.context import portal, read_session
 
@@ -187,6 +189,11 @@ KPIS = Board(
               help=_l("Ratings given in the period (1 to 5 stars, asked when a case closes); "
                       "applications received in the period, the share made online and the "
                       "counter visits they needed (goal: zero).")),
+        Panel("notices", _l("Outage notices against the commitment"), TABLE, width=12,
+              help=_l("Planned and temporary outages that started in the period, by the "
+                      "station or supply office that owns them: told 7 days (planned) or 24 "
+                      "hours (temporary) ahead, late, or not told. Fault outages owe no "
+                      "advance notice.")),
         Panel("gw_waiting", _l("Supporting grid works: applications waiting per project"),
               width=6, help=_l("Open projects; red: late on a milestone. Waiting time in "
                                "working days from linking.")),
@@ -465,8 +472,18 @@ def _kpis(session, scope: Scope, filters: data.Filters, now, locale) -> Result:
         "electricity": charts.electricity_table(k.electricity),
         "stages": charts.compliance_table(k.compliance),
         "customers": charts.satisfaction_table(voice),
+        "notices": charts.notice_table(_notices(session, filters, now, locale)),
         **_grid_works(session, filters, now, locale),
     }
+
+
+def _notices(session, filters: data.Filters, now, locale) -> list[tuple[str, Any]]:
+    """The notice figures per station or supply office, worst rate first."""
+    names = data.Names.load(session)
+    figures = notice_by_unit(session, filters.unit_ids, local_midnight(filters.start),
+                             end_of_day(filters.end), now)
+    rows = [(names.unit(unit_id, locale), f) for unit_id, f in figures.items()]
+    return sorted(rows, key=lambda r: (r[1].rate if r[1].rate is not None else 2, r[0]))
 
 
 def _grid_works(session, filters: data.Filters, now, locale) -> Result:

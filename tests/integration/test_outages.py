@@ -487,3 +487,26 @@ def test_the_operations_board_map_draws_the_areas_of_running_outages(db):
     fig = orders_map(ops.points, "zh_CN", ops.cells, ops.territories, ("", ""), ops.outages)
     assert any(code in " ".join(t.get("text") or []) for t in fig["data"]
                if isinstance(t.get("text"), list))
+
+
+def test_the_kpi_board_counts_notices_in_time_late_and_missed_per_station(city):
+    from station_portal.network.outages import notice_by_unit
+
+    now = utcnow()
+    with city.write() as s:
+        areas = station_areas(s, n=3)
+        station = s.scalar(select(Unit.id).where(Unit.code == STATION))
+        before = notice_by_unit(s, frozenset({station}), now, now + timedelta(days=30), now)
+        told = planned(s, areas[:1], days=10, now=now - timedelta(days=1))  # in time
+        service.outage_step(s, None, told.id, None, "approve", now=now - timedelta(days=1))
+        service.outage_step(s, None, told.id, None, "announce", now=now - timedelta(days=1))
+        late = planned(s, areas[1:2], days=3, now=now - timedelta(days=1))
+        service.outage_step(s, None, late.id, None, "approve", now=now - timedelta(days=1))
+        service.outage_step(s, None, late.id, None, "announce", now=now)  # 3 days ahead: late
+        missed = planned(s, areas[2:3], days=2, now=now - timedelta(days=1))
+        service.outage_step(s, None, missed.id, None, "approve", now=now)  # never announced
+        after = notice_by_unit(s, frozenset({station}), now, now + timedelta(days=30), now)
+    was = before.get(station)
+    got = after[station]
+    base = (was.in_time, was.late, was.missed) if was else (0, 0, 0)
+    assert (got.in_time - base[0], got.late - base[1], got.missed - base[2]) == (1, 1, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from station_portal.i18n import _
@@ -68,6 +70,20 @@ def satisfaction_table(frame: pd.DataFrame) -> Table:
                   Column("online", _("Applied online (%)"), "percent"),
                   Column("counter_visits", _("Counter visits per application"), "number")),
                  rows, _("No rating and no application in this period."))
+
+
+def notice_table(rows: list[tuple[str, Any]]) -> Table:
+    """Outage notices against the commitment per station or supply office: ``rows`` of
+    (unit name, ``network.outages.NoticeFigures``)."""
+    data = [{"unit": name, "outages": f.outages, "in_time": f.in_time, "late": f.late,
+             "missed": f.missed, "rate": _pct(f.rate)} for name, f in rows]
+    return Table((Column("unit", _("Station or supply office")),
+                  Column("outages", _("Outages that owed a notice"), "number"),
+                  Column("in_time", _("Told in time"), "number"),
+                  Column("late", _("Told late"), "number"),
+                  Column("missed", _("Notice deadline missed"), "number"),
+                  Column("rate", _("Told in time (%)"), "percent")),
+                 data, _("No planned or temporary outage started in this period."))
 
 
 def compliance_table(frame: pd.DataFrame) -> Table:
