@@ -25,6 +25,7 @@ from station_portal.network.outages import outages_cutting
 from station_portal.notify.queries import order_alerts
 from station_portal.org.models import UnitKind
 from station_portal.org.queries import unit_options
+from station_portal.org.tree import subtree_ids
 from station_portal.pages import order_detail as page
 from station_portal.pages.gridworks import order_works_card
 from station_portal.pages.ui import error_text, feedback, no_such_item, out_of_scope
@@ -69,7 +70,9 @@ def transfer_options(order_unit_id: int) -> list[dict[str, Any]]:
 def area_options(session: Any, scope: Any, order: Any) -> list[dict[str, Any]]:
     """The active areas of the order's unit nearest its site first (the 30 nearest)."""
     return [{"label": f"{a.name} ({a.code})", "value": a.id}
-            for a in nearest_areas(session, scope, order.lat, order.lon, order.unit_id)]
+            for a in nearest_areas(session, order.lat, order.lon,
+                                   unit_ids=subtree_ids(session, order.unit_id), scope=scope,
+                                   limit=30)]
 
 
 def hookup_options(session: Any, scope: Any, order: Any, now: Any) -> list[dict[str, Any]]:

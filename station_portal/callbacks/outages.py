@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, no_update
-from sqlalchemy import select
 
 from station_portal.callbacks._secure import secure_callback
 from station_portal.db import utcnow
@@ -17,7 +16,7 @@ from station_portal.gridworks.models import OPEN_STATUSES as GW_OPEN
 from station_portal.gridworks.queries import list_projects
 from station_portal.i18n import _, get_locale
 from station_portal.labels import OUTAGE_STATUSES, label
-from station_portal.network.models import TransformerArea
+from station_portal.network.areas import area_choices
 from station_portal.network.outages import notice_figures, outages_between
 from station_portal.org.queries import territories
 from station_portal.pages import outages as page
@@ -28,7 +27,6 @@ from station_portal.validate import as_id, text
 from station_portal.web.context import portal, read_session, signed_in_user, write_session
 
 ALERT_ID = "outages-alert"
-MAX_AREA_OPTIONS = 2000
 
 
 def window_bounds(window: str, now: datetime) -> tuple[datetime, datetime]:
@@ -62,11 +60,7 @@ def register(app: Dash) -> None:
                           tile_url=cfg.tile_url, attribution=cfg.tile_attribution)
         areas = [] if user.role not in page.PLANNERS else [
             {"label": f"{name} ({code})", "value": aid}
-            for aid, code, name in session.execute(
-                select(TransformerArea.id, TransformerArea.code, TransformerArea.name)
-                .where(scope.unit_filter(TransformerArea.unit_id),
-                       TransformerArea.active.is_(True))
-                .order_by(TransformerArea.code).limit(MAX_AREA_OPTIONS))]
+            for aid, code, name in area_choices(session, scope)]
         projects = [] if user.role not in page.PLANNERS else [
             {"label": f"{p.code} · {p.name}", "value": p.id}
             for p in list_projects(session, scope, get_locale()) if p.status in GW_OPEN]

@@ -1,6 +1,6 @@
 """Transformer areas: which one serves a location, and how much load each can still take.
 
-Reads only. ``nearest_area`` is one indexed query (the areas of the routed unit's subtree,
+Reads only. ``area_for_site`` is one indexed query (the areas of the routed unit's subtree,
 nearest first); ``spare_capacity`` is one grouped query over the connection points plus one
 over the open applications, then plain arithmetic with the factors of ``data/network.toml``.
 """
@@ -17,7 +17,7 @@ from station_portal.auth.scope import Scope
 from station_portal.i18n import get_locale
 from station_portal.network.models import ConnectionPoint, Feeder, TransformerArea
 from station_portal.network.rules import CapacityRules, network_rules
-from station_portal.org.models import Unit
+from station_portal.org.tree import subtree_ids
 from station_portal.workorders.models import ApplicationStatus, Kind, WorkOrder
 
 
@@ -29,36 +29,35 @@ def _nearest_first(lat: float, lon: float) -> tuple[ColumnElement[float], Instru
             + (TransformerArea.lon - lon) * (TransformerArea.lon - lon) * k, TransformerArea.id)
 
 
-def nearest_area(session: Session, lat: float, lon: float,
-                 unit_ids: list[int] | frozenset[int] | None) -> TransformerArea | None:
-    """The active area nearest to the location among those owned by ``unit_ids`` (all when
-    None); None when there is none."""
+def nearest_areas(session: Session, lat: float, lon: float, *,
+                  unit_ids: set[int] | frozenset[int] | None = None, scope: Scope | None = None,
+                  limit: int = 1) -> list[TransformerArea]:
+    """The active areas nearest a point, nearest first: of ``unit_ids`` (all when None) that
+    ``scope`` sees (all when None). One query on the areas' table."""
     query = (select(TransformerArea).where(TransformerArea.active.is_(True))
-             .order_by(*_nearest_first(lat, lon)).limit(1))
+             .order_by(*_nearest_first(lat, lon)).limit(limit))
     if unit_ids is not None:
         query = query.where(TransformerArea.unit_id.in_(sorted(unit_ids)))
-    return session.scalars(query).first()
+    if scope is not None:
+        query = query.where(scope.unit_filter(TransformerArea.unit_id))
+    return list(session.scalars(query))
 
 
-def nearest_areas(session: Session, scope: Scope, lat: float, lon: float, unit_id: int,
-                  limit: int = 30) -> list[TransformerArea]:
-    """The active areas of the unit's subtree that the scope sees, nearest the site first:
-    the choices when staff correct an order's area."""
-    path = session.scalar(select(Unit.path).where(Unit.id == unit_id))
-    if path is None:
-        return []
-    return list(session.scalars(
-        select(TransformerArea).join(Unit, Unit.id == TransformerArea.unit_id)
-        .where(TransformerArea.active.is_(True), Unit.path.startswith(path, autoescape=True),
-               scope.unit_filter(TransformerArea.unit_id))
-        .order_by(*_nearest_first(lat, lon)).limit(limit)))
+def area_for_site(session: Session, lat: float, lon: float,
+                  site_unit_id: int) -> TransformerArea | None:
+    """The area of a site: the nearest of the areas owned in the subtree of the unit the
+    site routes to (a station's groups, or a grid)."""
+    found = nearest_areas(session, lat, lon, unit_ids=subtree_ids(session, site_unit_id))
+    return found[0] if found else None
 
 
-def nearest_area_list(session: Session, lat: float, lon: float, limit: int) -> list[TransformerArea]:
-    """The ``limit`` active areas nearest a point, whoever owns them (a park's neighbours)."""
-    return list(session.scalars(
-        select(TransformerArea).where(TransformerArea.active.is_(True))
-        .order_by(*_nearest_first(lat, lon)).limit(limit)))
+def area_choices(session: Session, scope: Scope, limit: int = 2000) -> list[tuple[int, str, str]]:
+    """(id, code, name) of the active areas the scope sees, by code: the choices of a new
+    outage."""
+    return [tuple(r) for r in session.execute(
+        select(TransformerArea.id, TransformerArea.code, TransformerArea.name)
+        .where(scope.unit_filter(TransformerArea.unit_id), TransformerArea.active.is_(True))
+        .order_by(TransformerArea.code).limit(limit))]
 
 
 def area_in_scope(session: Session, scope: Scope | None, area_id: object) -> TransformerArea | None:
@@ -87,10 +86,6 @@ class AreaCapacity:
     @property
     def load_ratio(self) -> float:
         return self.peak_kva / self.capacity_kva if self.capacity_kva else 0.0
-
-    @property
-    def takes_new_load(self) -> bool:
-        return self.spare_kva > 0
 
 
 def estimate(capacity_kva: float, connected_kw: float, applied_kw: float,

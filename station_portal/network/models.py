@@ -97,8 +97,6 @@ class OutageStatus(StrEnum):
 
 # An outage the public sees and repairs are checked against.
 PUBLIC_STATUSES = (OutageStatus.ANNOUNCED.value, OutageStatus.IN_PROGRESS.value)
-OPEN_STATUSES = (OutageStatus.DRAFT.value, OutageStatus.APPROVED.value,
-                 OutageStatus.ANNOUNCED.value, OutageStatus.IN_PROGRESS.value)
 
 
 class Outage(Base):

@@ -211,10 +211,6 @@ def outages_cutting(session: Session, scope: Scope, area_id: int | None,
         .order_by(Outage.starts_at, Outage.id).limit(50)))
 
 
-def outage_row(session: Session, outage: Outage, now: datetime) -> OutageRow:
-    return _rows(session, [outage], now)[0]
-
-
 def public_outages(session: Session, now: datetime, *, days: int = 7,
                    area_ids: list[int] | None = None, limit: int = 200) -> list[OutageRow]:
     """Announced and running outages that are not over and start within ``days``; their

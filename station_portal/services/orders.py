@@ -21,12 +21,12 @@ from station_portal.auth.roles import Role
 from station_portal.db import utcnow
 from station_portal.errors import ValidationFailed
 from station_portal.i18n import _
-from station_portal.network.areas import area_in_scope, nearest_area
+from station_portal.network.areas import area_for_site, area_in_scope
 from station_portal.network.models import TransformerArea
 from station_portal.network.outages import covering_outage
 from station_portal.org.models import Client, Unit, UnitKind
 from station_portal.org.territory import InvalidLocation, TerritoryIndex
-from station_portal.org.tree import ancestor_ids, subtree_ids
+from station_portal.org.tree import ancestor_ids
 from station_portal.services.changes import (
     actor_scope,
     already_applied,
@@ -128,7 +128,7 @@ def link_area(session: Session, order: WorkOrder, site_unit_id: int, at: datetim
     """Give a new order the transformer area nearest its site among the areas of the unit
     its site routes to; a repair inside an announced or running outage of that area is
     marked with it (power is off by plan, not by a fault)."""
-    area = nearest_area(session, order.lat, order.lon, subtree_ids(session, site_unit_id))
+    area = area_for_site(session, order.lat, order.lon, site_unit_id)
     order.area_id = area.id if area is not None else None
     if order.kind == Kind.REPAIR.value and area is not None:
         outage = covering_outage(session, area.id, at)

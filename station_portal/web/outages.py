@@ -16,13 +16,12 @@ from sqlalchemy import select
 from station_portal.db import utcnow
 from station_portal.i18n import _, get_locale
 from station_portal.labels import OUTAGE_KINDS, OUTAGE_STATUSES, label
-from station_portal.network.areas import nearest_area
+from station_portal.network.areas import area_for_site
 from station_portal.network.models import ConnectionPoint, TransformerArea
 from station_portal.network.outages import OutageRow, public_outages
 from station_portal.org.addresses import AddressNotFound, gazetteer
 from station_portal.org.models import Unit
 from station_portal.org.territory import TerritoryIndex
-from station_portal.org.tree import subtree_ids
 from station_portal.timefmt import format_local
 from station_portal.web.context import read_session
 from station_portal.web.public import limited, pick_language, render_public
@@ -66,7 +65,7 @@ def _area_for(text: str) -> tuple[int | None, str | None]:
     routed = TerritoryIndex.load(session).route_location(match.lat, match.lon)
     if routed is None:
         return None, _("This address lies outside the service territory.")
-    area = nearest_area(session, match.lat, match.lon, subtree_ids(session, routed.unit_id))
+    area = area_for_site(session, match.lat, match.lon, routed.unit_id)
     return (area.id if area else None), None
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from station_portal.analytics.dashboards.common import Filters
 from station_portal.analytics.snapshots import in_units
 from station_portal.auth.scope import Scope
-from station_portal.network.areas import feeder_capacity, nearest_area_list
+from station_portal.network.areas import feeder_capacity, nearest_areas
 from station_portal.network.rules import network_rules
 from station_portal.org.models import (
     Client,
@@ -101,8 +101,8 @@ def park_capacity(session: Session, parks: pd.DataFrame) -> pd.DataFrame:
     for park in parks.itertuples():
         if park.lat is None or park.lon is None or pd.isna(park.lat):
             continue
-        feeders = list(dict.fromkeys(a.feeder_id for a in nearest_area_list(
-            session, float(park.lat), float(park.lon), AREAS_PER_PARK)))
+        feeders = list(dict.fromkeys(a.feeder_id for a in nearest_areas(
+            session, float(park.lat), float(park.lon), limit=AREAS_PER_PARK)))
         park_kva = float(park.load_kw) / factor
         for feeder in feeder_capacity(session, feeders):
             rows.append({"park": park.park, "feeder": f"{feeder.name} ({feeder.code})",
