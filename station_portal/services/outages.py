@@ -148,15 +148,18 @@ def create_outage(session: Session, actor: User | None, data: OutageInput, *,
                                 "begun as a fault outage.")
     if kind == OutageKind.FAULT.value and starts is not None and starts > now + changes.CLOCK_SKEW:
         errors["starts_at"] = _("A fault outage has begun; give when the power went off.")
-    ids = validate.id_list(data.area_ids, MAX_AREAS + 1) if isinstance(data.area_ids, list) else []
-    if not ids:
+    sent = data.area_ids if isinstance(data.area_ids, list) else []
+    ids = validate.id_list(sent, MAX_AREAS + 1)
+    if len(ids) != len(sent[:MAX_AREAS + 1]):  # something that is not an area's id
+        errors["area_ids"] = _("Choose the transformer areas from the list.")
+    elif not ids:
         errors["area_ids"] = _("Choose the transformer areas the outage cuts off.")
     elif len(ids) > MAX_AREAS:
         errors["area_ids"] = _("At most %(n)s transformer areas in one outage.", n=MAX_AREAS)
     scope = changes.actor_scope(session, actor)
     areas = list(session.scalars(select(TransformerArea).where(TransformerArea.id.in_(ids)))) \
         if ids else []
-    if ids and (len(areas) != len(set(ids)) or any(
+    if ids and "area_ids" not in errors and (len(areas) != len(set(ids)) or any(
             scope is not None and not scope.sees_unit(a.unit_id) for a in areas)):
         errors["area_ids"] = _("Some of these transformer areas are not in your area.")
     owner = _owner(session, areas) if areas and "area_ids" not in errors else None

@@ -510,3 +510,17 @@ def test_the_kpi_board_counts_notices_in_time_late_and_missed_per_station(city):
     got = after[station]
     base = (was.in_time, was.late, was.missed) if was else (0, 0, 0)
     assert (got.in_time - base[0], got.late - base[1], got.missed - base[2]) == (1, 1, 1)
+
+
+def test_an_area_list_with_something_else_in_it_is_refused_whole(city):
+    with city.write() as s:
+        area = station_areas(s, n=1)[0]
+        now = utcnow()
+        with pytest.raises(ValidationFailed) as junk:
+            service.create_outage(s, account(s, "head"), service.OutageInput(
+                kind="planned", reason="混入的编号", starts_at=now + timedelta(days=9),
+                ends_at=now + timedelta(days=9, hours=2), area_ids=[area.id, "1 OR 1=1"]),
+                now=now)
+        assert "area_ids" in junk.value.fields
+        assert s.scalar(select(func.count()).select_from(Outage)
+                        .where(Outage.reason == "混入的编号")) == 0
