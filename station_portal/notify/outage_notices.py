@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ BATCH = 500
 STALE_SENDING = timedelta(minutes=10)
 MAX_ATTEMPTS = 3  # a notice the sender refused is tried by this many runs, then left failed
 Sender = Callable[[str, str], None]
+HEADLINE = re.compile(r"^[\[【]([^\]】]+)[\]】]")
 
 
 @dataclass
@@ -94,6 +96,13 @@ def text_of(outage: Outage, area_names: list[str]) -> str:
                  "%(reason)s. Details: /service/outages (%(code)s)",
                  start=format_local(outage.starts_at), end=format_local(outage.ends_at),
                  areas=areas, reason=outage.reason, code=outage.code)
+
+
+def subject_of(body: str) -> str:
+    """A notice's headline, in its brackets (【停电通知】 or [Power outage notice]), as the
+    subject of its mail; the whole text when it has none."""
+    match = HEADLINE.match(body)
+    return match.group(1) if match else body[:80]
 
 
 def _claim(database: Database, now: datetime) -> list[tuple[int, int, str, str]]:
@@ -173,7 +182,7 @@ def deliver(database: Database, config: Config, now: datetime | None = None) -> 
                         server = _connect(config)
                     message = EmailMessage()
                     message["From"], message["To"] = config.mail_from, address
-                    message["Subject"] = body.split("]")[0].lstrip("[【").rstrip("】")
+                    message["Subject"] = subject_of(body)
                     message.set_content(body)
                     server.send_message(message)
                 results[notice_id] = (NoticeStatus.SENT.value, "")

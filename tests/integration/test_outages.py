@@ -524,3 +524,32 @@ def test_an_area_list_with_something_else_in_it_is_refused_whole(city):
         assert "area_ids" in junk.value.fields
         assert s.scalar(select(func.count()).select_from(Outage)
                         .where(Outage.reason == "混入的编号")) == 0
+
+
+def test_customers_with_a_mail_address_get_the_notice_by_a_real_smtp_server(city):
+    from aiosmtpd.controller import Controller
+
+    from tests.helpers import Inbox, free_port, subject_of
+
+    with city.write() as s:  # the other tests' notices are not this test's business
+        s.execute(OutageNotice.__table__.update().where(OutageNotice.status == "pending")
+                  .values(status="sent"))
+        area = station_areas(s, n=1)[0]
+        customer = s.scalar(select(ConnectionPoint).where(ConnectionPoint.area_id == area.id)
+                            .limit(1))
+        customer.email = "dark@example.cn"
+        outage = planned(s, [area])
+        service.outage_step(s, None, outage.id, None, "approve")
+        service.outage_step(s, None, outage.id, None, "announce")
+        code = outage.code
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        report = outage_notices.deliver(city, Config(env="production", smtp_host="127.0.0.1",
+                                                     smtp_port=port))
+    finally:
+        controller.stop()
+    mails = [m for m in inbox.messages if m["To"] == "dark@example.cn"]
+    assert report.sent >= 1 and len(mails) == 1
+    assert subject_of(mails[0]) == "停电通知" and code in mails[0].get_payload(decode=True).decode()

@@ -62,3 +62,11 @@ def test_a_time_typed_in_beijing_is_stored_in_utc_and_bad_text_is_refused():
     assert local_time("14/12/2026") is None
     assert local_time("2099-01-01 00:00") is None
     assert local_time(None) is None
+
+
+def test_a_notice_mail_is_titled_by_its_headline():
+    from station_portal.notify.outage_notices import subject_of
+
+    assert subject_of("【停电通知】2026-12-14 08:30 至 …") == "停电通知"
+    assert subject_of("[Power outage notice] 2026-12-14 …") == "Power outage notice"
+    assert subject_of("no headline") == "no headline"
