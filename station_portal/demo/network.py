@@ -28,6 +28,7 @@ from station_portal.network.models import (
 )
 from station_portal.network.rules import network_rules
 from station_portal.org.models import ROUTABLE_KINDS, Staff, Unit, UnitKind
+from station_portal.services import outages as service
 from station_portal.workorders.models import WorkOrder
 
 URBAN_KVA = (315, 400, 500, 630, 800)
@@ -39,13 +40,12 @@ FEEDERS_PER_OFFICE = 3
 STREET_WORDS = ("和平", "解放", "光明", "建设", "松江", "长春", "北京", "东风", "新华", "胜利")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
-OUTAGE_REASONS = (
-    ("10kV线路检修及消缺", "maintenance of the 10 kV line"),
-    ("配电变压器增容改造", "transformer capacity upgrade"),
-    ("业扩配套工程接火", "hook-up of supporting grid works"),
-    ("线路迁改（市政道路施工）", "line relocation for municipal road works"),
-    ("柱上开关更换", "replacement of a pole-mounted switch"),
-)
+OUTAGE_REASONS = ("10kV线路检修及消缺", "配电变压器增容改造", "业扩配套工程接火",
+                  "线路迁改（市政道路施工）", "柱上开关更换")  # as published: Chinese
+# Each unit's month of planned outages (about two in three are made): the start's offset
+# from today in days, and how its notice went.
+DEMO_OUTAGES = ((-24, "in_time"), (-12, "late"), (-5, "in_time"), (2, "in_time"),
+                (5, "in_time"), (9, "approved"), (13, "draft"))
 
 
 @dataclass
@@ -201,16 +201,15 @@ def seed_outages(session: Session, *, now: datetime, seed: int = 7) -> int:
     services at the times they would have happened: ended ones in the past weeks (a few
     announced late), announced and approved ones ahead, a draft, and a fault outage
     running now."""
-    from station_portal.services import outages as service
-
     rng = np.random.default_rng(seed + 61)
     owners = list(session.scalars(select(Unit).where(Unit.kind.in_(
         (UnitKind.SERVICE_STATION.value, UnitKind.SUPPLY_OFFICE.value))).order_by(Unit.id)))
     areas_of: dict[int, list[int]] = {}
     routed = routed_unit_of_area(session)
     parents = dict(session.execute(select(Unit.id, Unit.parent_id)).all())
+    owner_ids = {u.id for u in owners}
     for area_id, unit_id in routed.items():
-        owner = unit_id if unit_id in {u.id for u in owners} else parents.get(unit_id)
+        owner = unit_id if unit_id in owner_ids else parents.get(unit_id)
         areas_of.setdefault(owner, []).append(area_id)
     made = 0
     hour = timedelta(hours=1)
@@ -219,20 +218,17 @@ def seed_outages(session: Session, *, now: datetime, seed: int = 7) -> int:
         pool = sorted(areas_of.get(owner.id, []))
         if not pool:
             continue
-        # offsets of the start from now, in days, and how the notice went
-        plan = [(-24, "in_time"), (-12, "late"), (-5, "in_time"), (2, "in_time"), (5, "in_time"),
-                (9, "approved"), (13, "draft")]
-        for offset, how in plan:
+        for offset, how in DEMO_OUTAGES:
             if rng.random() < 0.35:
                 continue
             starts = day0 + timedelta(days=offset) + int(rng.integers(0, 2)) * hour
             ends = starts + int(rng.integers(4, 9)) * hour
             picked = sorted(int(a) for a in rng.choice(pool, size=min(len(pool), int(rng.integers(1, 4))),
                                                      replace=False))
-            zh, _en = OUTAGE_REASONS[int(rng.integers(len(OUTAGE_REASONS)))]
+            reason = OUTAGE_REASONS[int(rng.integers(len(OUTAGE_REASONS)))]
             created = starts - timedelta(days=12)
             outage = service.create_outage(session, None, service.OutageInput(
-                kind="planned", reason=zh, starts_at=starts, ends_at=ends, area_ids=picked),
+                kind="planned", reason=reason, starts_at=starts, ends_at=ends, area_ids=picked),
                 now=min(created, now - hour))
             made += 1
             if how == "draft":
