@@ -30,16 +30,17 @@ ALERT_ID = "outages-alert"
 
 
 def window_bounds(window: str, now: datetime) -> tuple[datetime, datetime]:
-    """The window's [start, end): from this week's Monday (00:00 Beijing time) to 14 days
-    ahead, the past 30 days, or both."""
+    """The window's [start, end): from this week's Monday (00:00 Beijing time) on, the past
+    30 days, or both (ahead: as far as plans are kept, ``AHEAD_DAYS``)."""
+    ahead = now + timedelta(days=page.AHEAD_DAYS)
     if window == "past":
         return now - timedelta(days=30), now
     if window == "all":
-        return now - timedelta(days=30), now + timedelta(days=14)
+        return now - timedelta(days=30), ahead
     today = local(now)
     monday = (today - timedelta(days=today.weekday())).replace(hour=0, minute=0, second=0,
                                                                microsecond=0)
-    return monday, now + timedelta(days=14)
+    return monday, ahead
 
 
 def register(app: Dash) -> None:

@@ -45,8 +45,10 @@ STARTS = "outages-starts"
 ENDS = "outages-ends"
 CREATE = "outages-create"
 PROJECT = "outages-project"
-WINDOWS = {"week": _l("This week and the next 14 days"), "past": _l("The past 30 days"),
-           "all": _l("Past 30 days and the next 14")}
+# Plans are made weeks ahead: the default window reaches as far as a plan is kept ahead.
+AHEAD_DAYS = 60
+WINDOWS = {"week": _l("From this week on"), "past": _l("The past 30 days"),
+           "all": _l("The past 30 days and all ahead")}
 STEP_LABELS = {"approve": _l("Approve the plan"), "announce": _l("Announce and tell the customers"),
                "start": _l("Power is off now (start)"), "end": _l("Power is back (end)"),
                "cancel": _l("Cancel the outage")}

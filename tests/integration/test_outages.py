@@ -553,3 +553,11 @@ def test_customers_with_a_mail_address_get_the_notice_by_a_real_smtp_server(city
     mails = [m for m in inbox.messages if m["To"] == "dark@example.cn"]
     assert report.sent >= 1 and len(mails) == 1
     assert subject_of(mails[0]) == "停电通知" and code in mails[0].get_payload(decode=True).decode()
+
+
+def test_a_plan_made_weeks_ahead_shows_in_the_default_window(app, db, as_user):
+    with db.write() as s:
+        outage = planned(s, station_areas(s, n=1), days=30)
+        code = outage.code
+    shown = call(as_user("head"), app, "outages-table", "children", ["week", None])
+    assert code in json.dumps(shown.json, ensure_ascii=False)
